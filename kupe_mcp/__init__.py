@@ -1,0 +1,5 @@
+"""kupe-mcp: the Kupe App voice-agent platform (api.kupe.in) as an MCP server."""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

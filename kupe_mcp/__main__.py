@@ -1,0 +1,181 @@
+"""The ``kupe-mcp`` command: serve MCP (stdio or HTTP), or run the Kupe sandbox API alone.
+
+stdout belongs to the stdio protocol: every human-readable line goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from kupe_mcp import __version__
+from kupe_mcp.errors import ConfigError
+
+__all__ = ["main"]
+
+SANDBOX_BASE_URL = "http://sandbox.kupe.local"
+
+
+def _serve_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--transport", choices=("stdio", "http"), default="stdio", help="default: stdio")
+    parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
+    parser.add_argument(
+        "--sandbox", action="store_true", help="use the embedded Kupe sandbox in-process (no account needed)"
+    )
+    parser.add_argument("--toolsets", help="comma list of toolsets, or 'all' (env KUPE_TOOLSETS)")
+    parser.add_argument("--read-only", action="store_true", default=None, help="serve only read-only tools")
+    parser.add_argument("--exclude-tools", help="comma list of tool names to leave out")
+    parser.add_argument("--log-level", default=os.environ.get("KUPE_LOG_LEVEL", "INFO"))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kupe-mcp",
+        description="MCP server for the Kupe App voice-agent platform (api.kupe.in).",
+    )
+    parser.add_argument("--version", action="version", version=f"kupe-mcp {__version__}")
+    sub = parser.add_subparsers(dest="command")
+    _serve_parser(sub.add_parser("serve", help="serve MCP (the default command)"))
+    sandbox = sub.add_parser("sandbox-api", help="serve the embedded Kupe sandbox REST API alone")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8766)
+    sandbox.add_argument("--db", default=":memory:", help="SQLite file to persist state (default: in memory)")
+    sandbox.add_argument("--call-step-s", type=float, default=2.0, help="seconds per simulated call status step")
+    return parser
+
+
+def _parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = _parser()
+    argv = list(argv)
+    if not argv or argv[0] not in {"serve", "sandbox-api", "-h", "--help", "--version"}:
+        argv.insert(0, "serve")
+    return parser.parse_args(argv)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``kupe-mcp`` console script; returns the exit status."""
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    try:
+        if args.command == "sandbox-api":
+            return _sandbox_api(args)
+        return _serve(args)
+    except ConfigError as exc:
+        print(f"kupe-mcp: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _sandbox_api(args: argparse.Namespace) -> int:
+    _configure_logging("INFO")
+    from kupe_mcp.sandbox import SandboxSettings, serve
+
+    serve(host=args.host, port=args.port, settings=SandboxSettings(db_path=args.db, call_step_s=args.call_step_s))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from kupe_mcp.config import Settings
+
+    _configure_logging(args.log_level)
+    overrides: dict[str, Any] = {"read_only": args.read_only, "sandbox": args.sandbox or None}
+    if args.toolsets:
+        overrides["toolsets"] = tuple(s.strip() for s in args.toolsets.split(",") if s.strip())
+    if args.exclude_tools:
+        overrides["exclude_tools"] = tuple(s.strip() for s in args.exclude_tools.split(",") if s.strip())
+    settings = Settings.from_env(os.environ, **overrides)
+    http = args.transport == "http"
+    multi_tenant = http and not settings.credentials and not settings.sandbox
+    if not settings.credentials and not settings.sandbox and not http:
+        raise ConfigError(
+            "No Kupe credentials: set KUPE_API_KEY (or KUPE_BEARER_TOKEN), "
+            "or pass --sandbox to try the embedded sandbox."
+        )
+    client = _client(settings)
+    from kupe_mcp.server import create_server
+
+    server = create_server(settings, client, multi_tenant=multi_tenant)
+    import anyio
+
+    if not http:
+        anyio.run(_run_stdio, server)
+        return 0
+    from kupe_mcp.transports import http_app
+
+    app = http_app(server, settings, host=args.host, multi_tenant=multi_tenant)
+    _print_connect_help(args.host, args.port, settings, multi_tenant)
+    anyio.run(_run_http, app, server, args.host, args.port)
+    return 0
+
+
+def _client(settings: Any) -> Any:
+    """The Kupe client: against the in-process sandbox with --sandbox, else against KUPE_BASE_URL."""
+    from kupe_mcp.server import build_client
+
+    if not settings.sandbox:
+        return build_client(settings)
+    import httpx2
+    from pydantic import SecretStr
+
+    from kupe_mcp.config import Credentials
+    from kupe_mcp.sandbox import DEMO_API_KEY, SandboxSettings, create_app
+
+    sandboxed = settings.model_copy(
+        update={"base_url": SANDBOX_BASE_URL, "credentials": Credentials(api_key=SecretStr(DEMO_API_KEY))}
+    )
+    logging.getLogger("kupe_mcp").info("Using the embedded Kupe sandbox (nothing is dialled, no account needed).")
+    return build_client(sandboxed, transport=httpx2.ASGITransport(app=create_app(SandboxSettings())))
+
+
+async def _run_stdio(server: Any) -> None:
+    try:
+        await server.run_stdio_async()
+    finally:
+        await server.kupe.client.aclose()
+
+
+async def _run_http(app: Any, server: Any, host: str, port: int) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        await server.kupe.client.aclose()
+
+
+def _print_connect_help(host: str, port: int, settings: Any, multi_tenant: bool) -> None:
+    url = f"http://{host}:{port}/mcp"
+    backend = "the embedded Kupe sandbox" if settings.sandbox else settings.base_url
+    lines = [
+        f"kupe-mcp {__version__}: MCP over streamable HTTP at {url} (Kupe backend: {backend})",
+        "",
+        "Connect with:",
+        f"  MCP Inspector:  npx @modelcontextprotocol/inspector  (transport 'Streamable HTTP', URL {url})",
+        f"  Claude Code:    claude mcp add --transport http kupe {url}",
+        "  Claude Desktop (claude_desktop_config.json):",
+        "    " + json.dumps({"mcpServers": {"kupe": {"command": "npx", "args": ["-y", "mcp-remote", url]}}}),
+    ]
+    if multi_tenant:
+        lines.append("No server credentials: each client must send its own Kupe key as the x-api-key header.")
+    elif settings.mcp_token:
+        lines.append("Clients must send KUPE_MCP_TOKEN as 'Authorization: Bearer <token>'.")
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,323 @@
+"""The one request path to Kupe: auth, timeouts, retries, error mapping.
+
+Every client method goes through ``KupeHTTP.request``. It owns the single pooled
+``httpx2.AsyncClient`` of the process; ``with_credentials`` gives per-tenant views that
+share that pool (multi-tenant HTTP serving), so no credentials are ever stored on a
+shared object.
+
+Retry policy (see ``_should_retry``): GET/PUT/DELETE retry on transport errors, 429 and
+502/503/504; any method retries when the TCP connection could not even be opened. A
+POST or PATCH that may have reached Kupe is never retried: create_call and batch start
+could ring a person twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+from urllib.parse import quote
+
+import anyio
+import httpx2
+
+from kupe_mcp import __version__
+from kupe_mcp.config import DEFAULT_BASE_URL, Credentials
+from kupe_mcp.errors import (
+    KupeAPIError,
+    KupeConnectionError,
+    KupeTimeout,
+    UnexpectedResponse,
+    api_error_for,
+)
+
+__all__ = ["KupeHTTP", "RetryPolicy"]
+
+logger = logging.getLogger("kupe_mcp.client")
+
+JSONValue = Any
+Expect = Literal["json", "bytes"]
+
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+_RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# Transport errors raised before a single byte of the request left this machine.
+_NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounds on retrying idempotent requests: at most ``attempts`` tries and ``budget_s`` of waiting."""
+
+    attempts: int = 3
+    budget_s: float = 10.0
+    base_delay_s: float = 0.25
+    max_delay_s: float = 4.0
+
+
+def _header_request_id(response: httpx2.Response) -> str | None:
+    for name in ("x-request-id", "x-correlation-id", "request-id"):
+        if value := response.headers.get(name):
+            return value
+    return None
+
+
+def _retry_after(response: httpx2.Response) -> float | None:
+    raw = response.headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _detail_text(detail: object) -> str:
+    """Kupe's ``detail`` may be a string, FastAPI's validation list, or an object."""
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):
+        parts = []
+        for item in detail:
+            if isinstance(item, Mapping):
+                loc = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
+                msg = str(item.get("msg", ""))
+                parts.append(f"{loc}: {msg}" if loc else msg)
+            else:
+                parts.append(str(item))
+        return "; ".join(parts)
+    if detail is None:
+        return ""
+    return json.dumps(detail, separators=(",", ":"))[:300]
+
+
+def _looks_like_html(response: httpx2.Response) -> bool:
+    ctype = response.headers.get("content-type", "")
+    return "html" in ctype or response.content.lstrip()[:1] == b"<"
+
+
+class KupeHTTP:
+    """Authenticated, retrying access to the Kupe REST API.
+
+    ``transport`` is for tests (``httpx2.MockTransport``) and the in-process sandbox
+    (``httpx2.ASGITransport``); production uses the default pooled transport.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        credentials: Credentials | None = None,
+        timeout_s: float = 30.0,
+        connect_timeout_s: float = 5.0,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        http: httpx2.AsyncClient | None = None,
+    ) -> None:
+        self._credentials = credentials or Credentials()
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._random = random.Random()
+        self.base_url = base_url.rstrip("/")
+        self._http = http or httpx2.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx2.Timeout(timeout_s, connect=connect_timeout_s),
+            limits=httpx2.Limits(max_connections=64, max_keepalive_connections=16),
+            headers={"User-Agent": f"kupe-mcp/{__version__}", "Accept": "application/json"},
+            transport=transport,
+            follow_redirects=False,
+        )
+        self._owns_http = http is None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, auth={self._credentials.kind!r})"
+
+    @property
+    def credentials(self) -> Credentials:
+        return self._credentials
+
+    def with_credentials(self, credentials: Credentials) -> KupeHTTP:
+        """A view that authenticates as someone else but shares this connection pool."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone._credentials = credentials
+        clone._owns_http = False
+        return clone
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> KupeHTTP:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        path_params: Mapping[str, object] | None = None,
+        params: Mapping[str, Any] | None = None,
+        json_body: JSONValue = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        data: Mapping[str, str] | None = None,
+        expect: Expect = "json",
+        auth: bool = True,
+    ) -> JSONValue:
+        """Send one API call and return its decoded body (or bytes), raising a KupeError otherwise.
+
+        ``path`` is the catalogue template (``/api/v1/agents/{agent_id}``); ``path_params``
+        fill it, each value URL-quoted so an id can never change the route.
+        """
+        method = method.upper()
+        url_path = path.format_map({k: quote(str(v), safe="") for k, v in (path_params or {}).items()})
+        query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
+        headers = self._credentials.headers() if auth else {}
+        started = anyio.current_time()
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._http.request(
+                    method,
+                    url_path,
+                    params=query or None,
+                    json=json_body if files is None and json_body is not None else None,
+                    files=files,
+                    data=data,
+                    headers=headers,
+                )
+            except httpx2.TransportError as exc:
+                sent = not isinstance(exc, _NOT_SENT)
+                delay = self._next_delay(attempt, waited, None)
+                if delay is not None and (method in _IDEMPOTENT or not sent):
+                    logger.info("%s %s: %s; retrying in %.2fs", method, url_path, type(exc).__name__, delay)
+                    waited += delay
+                    await self._sleep(delay)
+                    continue
+                raise _transport_error(exc, method, url_path, sent) from None
+            if response.status_code < 400:
+                logger.debug(
+                    "%s %s -> %d in %.0f ms",
+                    method,
+                    url_path,
+                    response.status_code,
+                    (anyio.current_time() - started) * 1000,
+                )
+                return _decode(response, method, url_path, expect)
+            if method in _IDEMPOTENT and response.status_code in _RETRY_STATUSES:
+                delay = self._next_delay(attempt, waited, _retry_after(response))
+                if delay is not None:
+                    logger.info("%s %s -> %d; retrying in %.2fs", method, url_path, response.status_code, delay)
+                    waited += delay
+                    await self._sleep(delay)
+                    continue
+            raise _status_error(response, method, url_path)
+
+    def _next_delay(self, attempt: int, waited: float, retry_after: float | None) -> float | None:
+        """Seconds to wait before the next try, or None when the retry budget is spent."""
+        if attempt >= self._retry.attempts:
+            return None
+        if retry_after is not None:
+            delay = retry_after
+        else:
+            ceiling = min(self._retry.max_delay_s, self._retry.base_delay_s * 2 ** (attempt - 1))
+            delay = ceiling / 2 + self._random.uniform(0, ceiling / 2)
+        if waited + delay > self._retry.budget_s:
+            return None
+        return delay
+
+
+def _query_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _decode(response: httpx2.Response, method: str, path: str, expect: Expect) -> JSONValue:
+    if expect == "bytes":
+        return response.content
+    if not response.content.strip():
+        return None
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        kind = "an HTML page" if _looks_like_html(response) else "a body that is not valid JSON"
+        raise UnexpectedResponse(
+            f"Kupe answered {method} {path} ({response.status_code}) with {kind} instead of JSON: "
+            "the API or a proxy in front of it is misbehaving; retry later.",
+            method=method,
+            path=path,
+            status=response.status_code,
+        ) from None
+
+
+def _status_error(response: httpx2.Response, method: str, path: str) -> KupeAPIError | UnexpectedResponse:
+    status = response.status_code
+    request_id = _header_request_id(response)
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    if body is None and response.content.strip():
+        if _looks_like_html(response):
+            return UnexpectedResponse(
+                f"Kupe answered {method} {path} with HTTP {status} and an HTML error page instead of JSON "
+                "(a gateway or proxy failure): retry in a minute.",
+                method=method,
+                path=path,
+                status=status,
+            )
+        detail = response.text[:300]
+    elif isinstance(body, Mapping):
+        detail = _detail_text(body.get("detail", body.get("message", body.get("error"))))
+        request_id = request_id or (str(body["request_id"]) if body.get("request_id") else None)
+    else:
+        detail = _detail_text(body)
+    return api_error_for(
+        status=status,
+        detail=detail,
+        method=method,
+        path=path,
+        request_id=request_id,
+        retry_after=_retry_after(response),
+    )
+
+
+def _transport_error(exc: httpx2.TransportError, method: str, path: str, sent: bool) -> KupeConnectionError:
+    write = method not in _IDEMPOTENT
+    tail = (
+        " The request may have reached Kupe, so check whether it took effect before repeating it."
+        if write and sent
+        else " Check KUPE_BASE_URL and the network, then retry."
+    )
+    if isinstance(exc, httpx2.TimeoutException):
+        phase = "connect" if isinstance(exc, httpx2.ConnectTimeout | httpx2.PoolTimeout) else "answer"
+        return KupeTimeout(
+            f"Kupe did not {phase} in time for {method} {path}.{tail}",
+            method=method,
+            path=path,
+            may_have_reached=sent,
+        )
+    reason = "the connection was refused or the host was not found" if not sent else "the connection was dropped"
+    return KupeConnectionError(
+        f"No answer from Kupe for {method} {path}: {reason}.{tail}",
+        method=method,
+        path=path,
+        may_have_reached=sent,
+    )

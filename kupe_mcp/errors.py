@@ -1,0 +1,266 @@
+"""Everything that can go wrong talking to Kupe, as one small tree.
+
+Each error's ``str()`` is one sentence a person can act on: what failed, why, and what
+to do. The MCP layer hands that sentence to the model as an ``isError`` result, so it
+must never contain a secret (API keys and tokens are never passed in here).
+
+```
+KupeError
+├── ConfigError                  settings missing or invalid (start-up)
+├── KupeConnectionError          no answer: DNS, refused, reset
+│   └── KupeTimeout              connect or read timed out
+├── UnexpectedResponse           an answer that is not what the API documents (HTML 502, bad JSON)
+├── CallInitiationFailed         create_call answered HTTP 200 {"status": "failed"}
+└── KupeAPIError                 Kupe answered with an HTTP error status
+    ├── InvalidRequest           400 / 422
+    ├── AuthenticationFailed     401
+    ├── InsufficientCredits      402
+    ├── PermissionDenied         403 (RBAC scopes, Origin, session-only routes)
+    ├── NotFound                 404
+    ├── Conflict                 409
+    ├── RateLimited              429 (carries retry_after)
+    └── ServerError              5xx
+```
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationFailed",
+    "CallInitiationFailed",
+    "ConfigError",
+    "Conflict",
+    "InsufficientCredits",
+    "InvalidRequest",
+    "KupeAPIError",
+    "KupeConnectionError",
+    "KupeError",
+    "KupeTimeout",
+    "NotFound",
+    "PermissionDenied",
+    "RateLimited",
+    "ServerError",
+    "UnexpectedResponse",
+    "api_error_for",
+]
+
+_DETAIL_MAX = 300
+
+
+def _clip(text: str, limit: int = _DETAIL_MAX) -> str:
+    """Keep a server-supplied detail short enough to read in one line."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class KupeError(Exception):
+    """Base of every kupe-mcp error; ``str()`` is the actionable sentence."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(KupeError):
+    """A setting is missing or invalid; raised before any request is made."""
+
+
+class KupeConnectionError(KupeError):
+    """No HTTP answer came back from Kupe.
+
+    ``may_have_reached`` is true when the request could have been received before the
+    failure (a read timeout or a reset after sending); callers must not assume a write
+    did not happen.
+    """
+
+    def __init__(self, message: str, *, method: str, path: str, may_have_reached: bool) -> None:
+        super().__init__(message)
+        self.method = method
+        self.path = path
+        self.may_have_reached = may_have_reached
+
+
+class KupeTimeout(KupeConnectionError):
+    """Kupe did not answer within the configured timeout."""
+
+
+class UnexpectedResponse(KupeError):
+    """Kupe answered, but not with the JSON the API documents (an HTML error page, truncated JSON)."""
+
+    def __init__(self, message: str, *, method: str, path: str, status: int) -> None:
+        super().__init__(message)
+        self.method = method
+        self.path = path
+        self.status = status
+
+
+class CallInitiationFailed(KupeError):
+    """create_call answered HTTP 200 with ``"status": "failed"``: nothing is ringing."""
+
+    def __init__(self, detail: str, *, request_id: str | None, call_session_id: str | None) -> None:
+        ids = ", ".join(
+            f"{name} {value}"
+            for name, value in (("request_id", request_id), ("call_session_id", call_session_id))
+            if value
+        )
+        where = f" ({ids})" if ids else ""
+        super().__init__(
+            f"Kupe could not start the call{where}: {_clip(detail) or 'no reason given'}. "
+            "Check the number and the caller line, then try again."
+        )
+        self.detail = detail
+        self.request_id = request_id
+        self.call_session_id = call_session_id
+
+
+class KupeAPIError(KupeError):
+    """Kupe answered with an HTTP error; carries status, Kupe's ``detail``, method, path and request id."""
+
+    default_advice = "check the request and try again."
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        detail: str,
+        method: str,
+        path: str,
+        request_id: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        self.status = status
+        self.detail = detail
+        self.method = method
+        self.path = path
+        self.request_id = request_id
+        super().__init__(message or self._sentence())
+
+    def _sentence(self) -> str:
+        return f"Kupe refused {self.method} {self.path} ({self.status}: {self._detail()}): {self.default_advice}"
+
+    def _detail(self) -> str:
+        return _clip(self.detail) or "no detail given"
+
+
+class InvalidRequest(KupeAPIError):
+    """400 or 422: Kupe rejected the request's content."""
+
+    def _sentence(self) -> str:
+        return (
+            f"Kupe rejected {self.method} {self.path} as invalid ({self.status}: {self._detail()}): "
+            "fix the named field and try again."
+        )
+
+
+class AuthenticationFailed(KupeAPIError):
+    """401: the API key or session token was missing, wrong or revoked."""
+
+    def _sentence(self) -> str:
+        return (
+            f"Kupe rejected the credentials (401: {self._detail()}): "
+            "check KUPE_API_KEY (or KUPE_BEARER_TOKEN) and that the key has not been revoked."
+        )
+
+
+class InsufficientCredits(KupeAPIError):
+    """402: the account has run out of credits."""
+
+    def _sentence(self) -> str:
+        return (
+            f"Kupe refused {self.method} {self.path} because the account is out of credits (402: {self._detail()}): "
+            "check the balance with get_credit_balance and top up the wallet in the Kupe dashboard."
+        )
+
+
+class PermissionDenied(KupeAPIError):
+    """403: RBAC scopes, an Origin refusal, or a route that needs a Bearer session."""
+
+    def _sentence(self) -> str:
+        lowered = self.detail.lower()
+        if "scope" in lowered:
+            return (
+                f"This API key lacks the scope for {self.method} {self.path} (403: {self._detail()}): "
+                "ask the key's owner to grant it, or use a key that has it."
+            )
+        if "origin" in lowered:
+            return (
+                f"Kupe refused the request's Origin for {self.method} {self.path} (403: {self._detail()}): "
+                "send server-to-server requests without an Origin header."
+            )
+        return (
+            f"Kupe denied {self.method} {self.path} (403: {self._detail()}): "
+            "this needs a role or a Bearer session the current credentials do not have."
+        )
+
+
+class NotFound(KupeAPIError):
+    """404: the id does not exist or belongs to another user."""
+
+    def _sentence(self) -> str:
+        return (
+            f"Kupe found nothing at {self.method} {self.path} (404: {self._detail()}): "
+            "check the id; list the objects first to get a valid one."
+        )
+
+
+class Conflict(KupeAPIError):
+    """409: the object's state forbids the change (an active agent, a batch already started)."""
+
+    def _sentence(self) -> str:
+        return f"Kupe refused {self.method} {self.path} because of the object's state (409: {self._detail()})."
+
+
+class RateLimited(KupeAPIError):
+    """429: too many requests; ``retry_after`` is Kupe's hint in seconds, when given."""
+
+    def __init__(self, *, retry_after: float | None = None, **kwargs: object) -> None:
+        self.retry_after = retry_after
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+
+    def _sentence(self) -> str:
+        wait = f"retry after {self.retry_after:g}s" if self.retry_after is not None else "wait a little and retry"
+        return f"Kupe is rate limiting {self.method} {self.path} (429: {self._detail()}): {wait}."
+
+
+class ServerError(KupeAPIError):
+    """5xx: Kupe failed on its side."""
+
+    def _sentence(self) -> str:
+        rid = f" (request id {self.request_id})" if self.request_id else ""
+        return (
+            f"Kupe failed to handle {self.method} {self.path}{rid} ({self.status}: {self._detail()}): "
+            "this is on Kupe's side; retry later, or report it to Kupe support with the request id."
+        )
+
+
+_BY_STATUS: dict[int, type[KupeAPIError]] = {
+    400: InvalidRequest,
+    401: AuthenticationFailed,
+    402: InsufficientCredits,
+    403: PermissionDenied,
+    404: NotFound,
+    409: Conflict,
+    422: InvalidRequest,
+    429: RateLimited,
+}
+
+
+def api_error_for(
+    *,
+    status: int,
+    detail: str,
+    method: str,
+    path: str,
+    request_id: str | None = None,
+    retry_after: float | None = None,
+) -> KupeAPIError:
+    """Build the error class that matches an HTTP status."""
+    if status == 429:
+        return RateLimited(
+            retry_after=retry_after, status=status, detail=detail, method=method, path=path, request_id=request_id
+        )
+    cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else KupeAPIError)
+    return cls(status=status, detail=detail, method=method, path=path, request_id=request_id)

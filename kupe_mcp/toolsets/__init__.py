@@ -1,0 +1,10 @@
+"""The MCP tools, one module per toolset; ``TOOLSETS`` is the registry in its fixed order."""
+
+from __future__ import annotations
+
+from kupe_mcp.toolsets import account
+from kupe_mcp.toolsets._registry import Toolset, ToolSpec, select_tools, validate_registry
+
+__all__ = ["TOOLSETS", "ToolSpec", "Toolset", "select_tools", "validate_registry"]
+
+TOOLSETS: tuple[Toolset, ...] = (account.toolset,)

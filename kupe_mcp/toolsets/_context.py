@@ -1,0 +1,70 @@
+"""How a tool finds its Kupe client: the server carries a ClientProvider.
+
+On stdio and single-tenant HTTP every call uses the server's credentials. On
+multi-tenant HTTP (no server credentials) each request's own ``x-api-key`` or
+``Authorization: Bearer`` header is used for that request only: it is read from the
+request, wrapped in a ``SecretStr`` and never stored or logged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import SecretStr
+
+from kupe_mcp.client import KupeClient
+from kupe_mcp.config import Credentials
+
+__all__ = ["ClientProvider", "KupeServer", "credentials_from_headers", "kupe"]
+
+
+def credentials_from_headers(headers: Any) -> Credentials:
+    """Kupe credentials presented on an HTTP request (``x-api-key`` or ``Authorization: Bearer``)."""
+    if headers is None:
+        return Credentials()
+    api_key = (headers.get("x-api-key") or "").strip()
+    auth = (headers.get("authorization") or "").strip()
+    bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+    return Credentials(
+        api_key=SecretStr(api_key) if api_key else None,
+        bearer_token=SecretStr(bearer) if bearer else None,
+    )
+
+
+class ClientProvider:
+    """Hands each tool call the Kupe client it must use."""
+
+    def __init__(self, client: KupeClient, *, multi_tenant: bool) -> None:
+        self.client = client
+        self.multi_tenant = multi_tenant
+
+    def for_context(self, ctx: Context) -> KupeClient:
+        if not self.multi_tenant:
+            return self.client
+        creds = credentials_from_headers(ctx.headers)
+        if not creds:
+            raise ToolError(
+                "This request carries no Kupe credentials: send your Kupe API key as the x-api-key header "
+                "(or a session token as Authorization: Bearer)."
+            )
+        view = self.client.with_credentials(creds)
+        assert isinstance(view, KupeClient)
+        return view
+
+
+class KupeServer(MCPServer[Any]):
+    """An MCPServer that knows how to reach Kupe."""
+
+    def __init__(self, provider: ClientProvider, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.kupe = provider
+
+
+def kupe(ctx: Context) -> KupeClient:
+    """The Kupe client for this tool call."""
+    server = ctx.mcp_server
+    if not isinstance(server, KupeServer):
+        raise TypeError("kupe-mcp tools must run on a KupeServer")
+    return server.kupe.for_context(ctx)

@@ -1,0 +1,186 @@
+"""The tool registry: one declaration per tool drives the server, read-only mode, snapshots and the README table.
+
+Each toolset module creates a ``Toolset`` and declares its tools with ``@toolset.tool(...)``.
+A declaration carries the four MCP annotations explicitly; read-only mode is derived
+from them, never from a hand-kept list (the github-mcp-server rule).
+
+Tool functions take ``ctx: Context`` first and get their Kupe client with
+``kupe(ctx)``, so that on multi-tenant HTTP each request uses its own credentials.
+The decorator converts failures: a ``KupeError`` becomes an ``isError`` result carrying
+its one-sentence message; anything unexpected is logged with its traceback and
+answered with a short correlation id, never a bare "Error executing tool".
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
+
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ToolAnnotations
+
+from kupe_mcp.errors import ConfigError, KupeError
+
+__all__ = ["ToolSpec", "Toolset", "select_tools", "validate_registry"]
+
+logger = logging.getLogger("kupe_mcp.tools")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """One tool as declared: name, toolset, handler, description and its four annotations."""
+
+    name: str
+    toolset: str
+    fn: Callable[..., Awaitable[Any]]
+    title: str
+    description: str
+    read_only: bool
+    destructive: bool
+    idempotent: bool
+    open_world: bool
+
+    @property
+    def annotations(self) -> ToolAnnotations:
+        return ToolAnnotations(
+            title=self.title,
+            read_only_hint=self.read_only,
+            destructive_hint=self.destructive,
+            idempotent_hint=self.idempotent,
+            open_world_hint=self.open_world,
+        )
+
+
+@dataclass
+class Toolset:
+    """A named group of tools that can be switched on with ``--toolsets``."""
+
+    name: str
+    description: str
+    default: bool = False
+    bearer_only: bool = False
+    tools: list[ToolSpec] = field(default_factory=list)
+
+    def tool(
+        self,
+        *,
+        title: str,
+        read_only: bool,
+        destructive: bool = False,
+        idempotent: bool = False,
+        open_world: bool = True,
+        name: str | None = None,
+    ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+        """Declare a tool. The docstring is its description: say when to use it, what it changes, where ids come from.
+
+        ``destructive`` and ``idempotent`` only mean something for write tools; a read-only
+        tool is recorded as non-destructive and idempotent whatever is passed.
+        """
+
+        def decorator(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+            tool_name = name or fn.__name__
+            description = inspect.cleandoc(fn.__doc__ or "")
+            wrapped = _convert_errors(tool_name, fn)
+            self.tools.append(
+                ToolSpec(
+                    name=tool_name,
+                    toolset=self.name,
+                    fn=wrapped,
+                    title=title,
+                    description=description,
+                    read_only=read_only,
+                    destructive=False if read_only else destructive,
+                    idempotent=True if read_only else idempotent,
+                    open_world=open_world,
+                )
+            )
+            return fn
+
+        return decorator
+
+
+def _convert_errors(name: str, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Turn Kupe errors into ToolError (their sentence reaches the model) and crashes into a correlation id."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await fn(*args, **kwargs)
+        except ToolError:
+            raise
+        except KupeError as exc:
+            raise ToolError(str(exc)) from exc
+        except Exception as exc:
+            ref = uuid.uuid4().hex[:8]
+            logger.exception("Tool %s failed unexpectedly (ref %s)", name, ref)
+            raise ToolError(
+                f"kupe-mcp hit an internal error running {name} (ref {ref}); "
+                "the server log has the details. Retrying will not help until it is fixed."
+            ) from exc
+
+    return wrapper
+
+
+def select_tools(
+    toolsets: Sequence[Toolset],
+    *,
+    enabled: Iterable[str],
+    read_only: bool = False,
+    exclude: Iterable[str] = (),
+) -> list[ToolSpec]:
+    """The tools to serve, in a fixed order: read-only filter, then toolsets, then exclusions; sorted by toolset, name.
+
+    Raises ConfigError naming the valid choices when a toolset or tool name is unknown.
+    """
+    by_name = {t.name: t for t in toolsets}
+    wanted = [s.strip() for s in enabled if s.strip()]
+    if "all" in wanted:
+        wanted = list(by_name)
+    unknown = sorted(set(wanted) - set(by_name))
+    if unknown:
+        raise ConfigError(f"Unknown toolset {', '.join(unknown)}: choose from {', '.join(by_name)} (or all).")
+    all_tools = {spec.name for t in toolsets for spec in t.tools}
+    excluded = {e.strip() for e in exclude if e.strip()}
+    bad = sorted(excluded - all_tools)
+    if bad:
+        raise ConfigError(
+            f"Unknown tool {', '.join(bad)} in --exclude-tools: valid names are {', '.join(sorted(all_tools))}."
+        )
+    chosen = [
+        spec
+        for ts in toolsets
+        if ts.name in wanted
+        for spec in ts.tools
+        if (spec.read_only or not read_only) and spec.name not in excluded
+    ]
+    order = {t.name: i for i, t in enumerate(toolsets)}
+    return sorted(chosen, key=lambda s: (order[s.toolset], s.name))
+
+
+def validate_registry(toolsets: Sequence[Toolset]) -> list[str]:
+    """Problems with the declarations themselves (used by the registry test)."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    for ts in toolsets:
+        for spec in ts.tools:
+            if spec.name in seen:
+                problems.append(f"duplicate tool name {spec.name}")
+            seen.add(spec.name)
+            if not _SNAKE.match(spec.name):
+                problems.append(f"{spec.name} is not snake_case")
+            if len(spec.description) < 40:
+                problems.append(f"{spec.name} has no real description")
+            if spec.toolset != ts.name:
+                problems.append(f"{spec.name} recorded under the wrong toolset")
+    return problems
