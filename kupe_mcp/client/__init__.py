@@ -3,6 +3,37 @@
 from kupe_mcp.client._catalogue import ENDPOINTS, Endpoint
 from kupe_mcp.client._client import KupeClient
 from kupe_mcp.client._http import KupeHTTP, RetryPolicy
-from kupe_mcp.client._models import KupeModel, Me
+from kupe_mcp.client._models import (
+    Agent,
+    AgentConfigurations,
+    BatchRecipient,
+    BatchStatus,
+    BatchStatusCounts,
+    BatchStatusData,
+    CallStarted,
+    CompleteAgent,
+    KupeModel,
+    Me,
+    PhoneNumber,
+    SearchResult,
+)
 
-__all__ = ["ENDPOINTS", "Endpoint", "KupeClient", "KupeHTTP", "KupeModel", "Me", "RetryPolicy"]
+__all__ = [
+    "ENDPOINTS",
+    "Agent",
+    "AgentConfigurations",
+    "BatchRecipient",
+    "BatchStatus",
+    "BatchStatusCounts",
+    "BatchStatusData",
+    "CallStarted",
+    "CompleteAgent",
+    "Endpoint",
+    "KupeClient",
+    "KupeHTTP",
+    "KupeModel",
+    "Me",
+    "PhoneNumber",
+    "RetryPolicy",
+    "SearchResult",
+]

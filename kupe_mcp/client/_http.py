@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from urllib.parse import quote
 
 import anyio
@@ -145,7 +145,7 @@ class KupeHTTP:
     def credentials(self) -> Credentials:
         return self._credentials
 
-    def with_credentials(self, credentials: Credentials) -> KupeHTTP:
+    def with_credentials(self, credentials: Credentials) -> Self:
         """A view that authenticates as someone else but shares this connection pool."""
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
@@ -157,7 +157,7 @@ class KupeHTTP:
         if self._owns_http:
             await self._http.aclose()
 
-    async def __aenter__(self) -> KupeHTTP:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -182,7 +182,7 @@ class KupeHTTP:
         fill it, each value URL-quoted so an id can never change the route.
         """
         method = method.upper()
-        url_path = path.format_map({k: quote(str(v), safe="") for k, v in (path_params or {}).items()})
+        url_path = path.format_map({k: _path_segment(k, v) for k, v in (path_params or {}).items()})
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
         headers = self._credentials.headers() if auth else {}
         started = anyio.current_time()
@@ -209,6 +209,15 @@ class KupeHTTP:
                     await self._sleep(delay)
                     continue
                 raise _transport_error(exc, method, url_path, sent) from None
+            if 300 <= response.status_code < 400:
+                raise UnexpectedResponse(
+                    f"Kupe redirected {method} {url_path} ({response.status_code}) to "
+                    f"{response.headers.get('location', 'another URL')}: set KUPE_BASE_URL to the API origin, "
+                    "e.g. https://api.kupe.in.",
+                    method=method,
+                    path=url_path,
+                    status=response.status_code,
+                )
             if response.status_code < 400:
                 logger.debug(
                     "%s %s -> %d in %.0f ms",
@@ -239,6 +248,14 @@ class KupeHTTP:
         if waited + delay > self._retry.budget_s:
             return None
         return delay
+
+
+def _path_segment(name: str, value: object) -> str:
+    """One URL-quoted path segment; ``.`` and ``..`` would be normalised away and change the route."""
+    text = quote(str(value), safe="")
+    if text in {"", ".", ".."}:
+        raise ValueError(f"{name} must be a real id, not {str(value)!r}.")
+    return text
 
 
 def _query_value(value: object) -> str:

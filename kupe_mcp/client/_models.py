@@ -3,16 +3,31 @@
 Field names are spelled exactly as the API spells them. Every model keeps unknown
 fields (``extra="allow"``): the live API returns more than the spec documents, and a
 tool must not silently drop what Kupe sent. Shapes the spec leaves open
-(``ArbitraryJson``) stay plain ``dict``s.
+(``ArbitraryJson``) stay plain ``dict``s. Fields are optional unless a payload is
+meaningless without them (an agent's ``id``, a phone line's ``id``), so real responses
+never fail validation over a missing extra.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["KupeModel", "Me"]
+__all__ = [
+    "Agent",
+    "AgentConfigurations",
+    "BatchRecipient",
+    "BatchStatus",
+    "BatchStatusCounts",
+    "BatchStatusData",
+    "CallStarted",
+    "CompleteAgent",
+    "KupeModel",
+    "Me",
+    "PhoneNumber",
+    "SearchResult",
+]
 
 
 class KupeModel(BaseModel):
@@ -35,3 +50,134 @@ class Me(KupeModel):
     full_name: str | None = None
     profile_image_url: str | None = None
     user_metadata: dict[str, Any] | None = None
+
+
+class Agent(KupeModel):
+    """The ``agent`` row of an agent payload; ``id`` is the agent_id used everywhere."""
+
+    id: str
+    name: str | None = None
+    description: str | None = None
+    user_id: str | None = None
+    is_active: bool | None = None
+    recording_enabled: bool | None = None
+    apply_noise_reduction: bool | None = None
+    # The docs accept the welcome line under either name; expose it under the canonical one.
+    first_response_message: str | None = Field(
+        default=None, validation_alias=AliasChoices("first_response_message", "welcome_message")
+    )
+
+
+class AgentConfigurations(KupeModel):
+    """``configurations`` of a CompleteAgentResponse; each section stays open JSON."""
+
+    # ``model_config`` is reserved by pydantic, hence the Python name ``llm_config``.
+    llm_config: dict[str, Any] | None = Field(
+        default=None,
+        alias="model_config",
+        validation_alias=AliasChoices("model_config", "agent_model_config", "llm_config"),
+    )
+    tts_config: dict[str, Any] | None = None
+    transcriber_config: dict[str, Any] | None = None
+    vad_config: dict[str, Any] | None = None
+    inferencing_config: dict[str, Any] | None = None
+    tools: list[Any] | None = None
+    agent_specific_config: dict[str, Any] | None = None
+
+
+class CompleteAgent(KupeModel):
+    """``CompleteAgentResponse``: the agent plus its configurations (get, create, update, patch)."""
+
+    agent: Agent
+    configurations: AgentConfigurations | None = None
+    validation_status: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unwrap_envelope(cls, value: Any) -> Any:
+        """Accept the agent inside a ``{"message", "data": {...}}`` success envelope too."""
+        if isinstance(value, dict) and "agent" not in value and isinstance(value.get("data"), dict):
+            return value["data"]
+        return value
+
+    @property
+    def agent_id(self) -> str:
+        """The agent's id (``agent.id``), the ``agent_id`` of every other route."""
+        return self.agent.id
+
+
+class PhoneNumber(KupeModel):
+    """One provisioned line from ``GET /api/v1/phone``; ``id`` is the ``phone_number_id``."""
+
+    id: str
+    phone_number: str | None = None
+    friendly_name: str | None = None
+    country_code: str | None = None
+    region: str | None = None
+    is_active: bool | None = None
+    created_at: str | None = None
+
+
+class CallStarted(KupeModel):
+    """``POST /api/call/create_call`` success: ``call_session_id`` is the session key, ``request_id`` the trace id."""
+
+    status: str | None = None
+    request_id: str | None = None
+    call_session_id: str | None = None
+    user_id: str | None = None
+    telephony_provider: str | None = None
+    target_number: str | None = None
+    from_phone_number: str | None = None
+    telephony_leg_id: str | None = None
+
+
+class SearchResult(KupeModel):
+    """``RagSearchResponseBody``: chunk texts and parallel scores (numbers for semantic, objects for hybrid)."""
+
+    success: bool | None = None
+    message: str | None = None
+    data: list[str] = Field(default_factory=list)
+    scores: list[Any] = Field(default_factory=list)
+
+    @field_validator("data", "scores", mode="before")
+    @classmethod
+    def _null_is_empty(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+
+class BatchRecipient(KupeModel):
+    """One target number of a batch campaign (``batch_data`` row) and its call status."""
+
+    id: str | None = None
+    batch_id: str | None = None
+    to_phonenumber: str | None = None
+    variable_values: dict[str, Any] | None = None
+    status: str | None = None
+    error_message: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class BatchStatusCounts(KupeModel):
+    """How many of a batch's numbers are in each state."""
+
+    not_started: int | None = None
+    calling: int | None = None
+    completed: int | None = None
+    failed: int | None = None
+    no_answer: int | None = None
+    total: int | None = None
+
+
+class BatchStatusData(KupeModel):
+    """``data`` of ``GET /api/v1/batch-call/{batch_id}/status``."""
+
+    batch: dict[str, Any] | None = None
+    status_counts: BatchStatusCounts | None = None
+
+
+class BatchStatus(KupeModel):
+    """``GET /api/v1/batch-call/{batch_id}/status``: batch metadata plus per-number counts."""
+
+    success: bool | None = None
+    data: BatchStatusData | None = None

@@ -1,0 +1,10 @@
+"""Fixtures shared by the client tests: they run on asyncio only."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -1,0 +1,391 @@
+"""The one request path: error mapping, retries, write safety and URL quoting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx2
+import pytest
+
+from kupe_mcp.client import CallStarted, CompleteAgent
+from kupe_mcp.errors import (
+    AuthenticationFailed,
+    CallInitiationFailed,
+    Conflict,
+    InsufficientCredits,
+    InvalidRequest,
+    KupeAPIError,
+    KupeConnectionError,
+    KupeError,
+    KupeTimeout,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ServerError,
+    UnexpectedResponse,
+)
+
+from ._support import CREDENTIALS, FakeKupe, Sleeps, kupe_client, query_of, raw_path
+
+AGENT = {"agent": {"id": "agent-1", "name": "Support"}, "configurations": {}}
+CALL_OK = {
+    "status": "success",
+    "request_id": "req-1",
+    "call_session_id": "sess-1",
+    "user_id": "user-1",
+    "telephony_provider": "pstn",
+    "target_number": "+15551234567",
+}
+HTML_502 = httpx2.Response(
+    502, content=b"<html><body><h1>502 Bad Gateway</h1></body></html>", headers={"content-type": "text/html"}
+)
+
+
+def detail(status: int, text: Any, **headers: str) -> httpx2.Response:
+    return httpx2.Response(status, json={"detail": text}, headers=headers)
+
+
+# -- error mapping ---------------------------------------------------------------------------------
+
+ERROR_CASES = [
+    pytest.param(
+        detail(400, "Agent name is required"), InvalidRequest, ["invalid", "Agent name is required"], id="400"
+    ),
+    pytest.param(detail(401, "Invalid API key"), AuthenticationFailed, ["Invalid API key", "KUPE_API_KEY"], id="401"),
+    pytest.param(detail(402, "Insufficient credits"), InsufficientCredits, ["out of credits", "top up"], id="402"),
+    pytest.param(
+        detail(403, "Invalid origin"), PermissionDenied, ["Origin", "without an Origin header"], id="403-origin"
+    ),
+    pytest.param(detail(404, "Agent not found"), NotFound, ["Agent not found", "check the id"], id="404"),
+    pytest.param(detail(409, "Agent is active"), Conflict, ["object's state", "Agent is active"], id="409"),
+    pytest.param(
+        detail(
+            422,
+            [
+                {"loc": ["body", "name"], "msg": "Field required", "type": "missing"},
+                {"loc": ["query", "force_update"], "msg": "Input should be a valid boolean", "type": "bool"},
+            ],
+        ),
+        InvalidRequest,
+        ["name: Field required; query.force_update: Input should be a valid boolean"],
+        id="422-list-detail",
+    ),
+    pytest.param(
+        detail(429, "Too many requests", **{"Retry-After": "30"}), RateLimited, ["rate limiting", "30s"], id="429"
+    ),
+    pytest.param(
+        detail(500, "Telephony configuration error", **{"x-request-id": "req-500"}),
+        ServerError,
+        ["req-500", "Telephony configuration error", "Kupe's side"],
+        id="500",
+    ),
+    pytest.param(HTML_502, UnexpectedResponse, ["HTML error page", "502"], id="502-html"),
+    pytest.param(
+        httpx2.Response(200, content=b'{"agent": {"id": "agent-1", "na', headers={"content-type": "application/json"}),
+        UnexpectedResponse,
+        ["not valid JSON"],
+        id="200-truncated-json",
+    ),
+]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("reply", "error", "fragments"), ERROR_CASES)
+async def test_error_statuses_map_to_one_actionable_error(
+    reply: httpx2.Response, error: type[KupeError], fragments: list[str]
+) -> None:
+    fake = FakeKupe(reply)
+    async with kupe_client(fake) as client:
+        with pytest.raises(error) as caught:
+            await client.create_agent_simple("Support")
+    message = str(caught.value)
+    assert type(caught.value) is error
+    assert "/api/v1/agents/simple" in message or error is AuthenticationFailed
+    for fragment in fragments:
+        assert fragment in message
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_error_carries_status_detail_route_and_request_id() -> None:
+    fake = FakeKupe(detail(500, "boom", **{"x-request-id": "req-9"}))
+    async with kupe_client(fake) as client:
+        with pytest.raises(ServerError) as caught:
+            await client.start_batch("batch-1")
+    error = caught.value
+    assert (error.status, error.detail, error.method, error.path, error.request_id) == (
+        500,
+        "boom",
+        "POST",
+        "/api/v1/batch-call/start/batch-1",
+        "req-9",
+    )
+
+
+@pytest.mark.anyio
+async def test_missing_scope_names_the_route_and_the_scope() -> None:
+    fake = FakeKupe(detail(403, "Forbidden: API Key does not have required scopes"))
+    async with kupe_client(fake) as client:
+        with pytest.raises(PermissionDenied) as caught:
+            await client.list_model_providers()
+    message = str(caught.value)
+    assert "lacks the scope for GET /api/v1/providers/model" in message
+    assert "does not have required scopes" in message
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_rate_limit_exposes_retry_after_seconds() -> None:
+    fake = FakeKupe(detail(429, "slow down", **{"Retry-After": "30"}))
+    async with kupe_client(fake) as client:
+        with pytest.raises(RateLimited) as caught:
+            await client.create_agent_simple("Support")
+    assert caught.value.retry_after == 30.0
+
+
+@pytest.mark.anyio
+async def test_answer_that_does_not_fit_the_model_is_unexpected_response_naming_the_field() -> None:
+    fake = FakeKupe(httpx2.Response(200, json={"message": "ok"}))
+    async with kupe_client(fake) as client:
+        with pytest.raises(UnexpectedResponse) as caught:
+            await client.get_agent("agent-1")
+    assert "GET /api/v1/agents/{agent_id}" in str(caught.value)
+    assert "agent: Field required" in str(caught.value)
+
+
+# -- retries -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_get_survives_one_503() -> None:
+    fake = FakeKupe(detail(503, "busy"), httpx2.Response(200, json=AGENT))
+    sleeps = Sleeps()
+    async with kupe_client(fake, sleep=sleeps) as client:
+        agent = await client.get_agent("agent-1")
+    assert agent.agent_id == "agent-1"
+    assert len(fake.requests) == 2
+    [delay] = sleeps
+    assert 0.125 <= delay <= 0.25
+
+
+@pytest.mark.anyio
+async def test_get_survives_a_dropped_connection() -> None:
+    fake = FakeKupe(httpx2.ReadError("connection reset"), httpx2.Response(200, json=AGENT))
+    sleeps = Sleeps()
+    async with kupe_client(fake, sleep=sleeps) as client:
+        assert isinstance(await client.get_agent("agent-1"), CompleteAgent)
+    assert len(fake.requests) == 2
+    assert len(sleeps) == 1
+
+
+@pytest.mark.anyio
+async def test_get_honours_retry_after_on_429() -> None:
+    fake = FakeKupe(detail(429, "slow down", **{"Retry-After": "2"}), httpx2.Response(200, json=AGENT))
+    sleeps = Sleeps()
+    async with kupe_client(fake, sleep=sleeps) as client:
+        await client.get_agent("agent-1")
+    assert sleeps == [2.0]
+    assert len(fake.requests) == 2
+
+
+@pytest.mark.anyio
+async def test_retry_after_beyond_the_budget_is_not_waited_for() -> None:
+    fake = FakeKupe(detail(429, "slow down", **{"Retry-After": "60"}), httpx2.Response(200, json=AGENT))
+    sleeps = Sleeps()
+    async with kupe_client(fake, sleep=sleeps) as client:
+        with pytest.raises(RateLimited) as caught:
+            await client.get_agent("agent-1")
+    assert caught.value.retry_after == 60.0
+    assert sleeps == []
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_retries_stop_after_three_attempts() -> None:
+    fake = FakeKupe(detail(503, "still busy"))
+    sleeps = Sleeps()
+    async with kupe_client(fake, sleep=sleeps) as client:
+        with pytest.raises(ServerError):
+            await client.get_agent("agent-1")
+    assert len(fake.requests) == 3
+    first, second = sleeps
+    assert 0.125 <= first <= 0.25
+    assert 0.25 <= second <= 0.5  # exponential back-off with jitter
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("call", "method"),
+    [
+        pytest.param(lambda c: c.update_agent("agent-1", {"agent": {"name": "X"}}), "PUT", id="PUT"),
+        pytest.param(lambda c: c.delete_agent("agent-1"), "DELETE", id="DELETE"),
+    ],
+)
+@pytest.mark.parametrize(
+    "first",
+    [pytest.param(HTML_502, id="502"), pytest.param(httpx2.ReadTimeout("slow"), id="read-timeout")],
+)
+async def test_put_and_delete_are_retried(call: Any, method: str, first: httpx2.Response | Exception) -> None:
+    fake = FakeKupe(first, httpx2.Response(200, json=AGENT))
+    sleeps = Sleeps()
+    async with kupe_client(fake, sleep=sleeps) as client:
+        await call(client)
+    assert [r.method for r in fake.requests] == [method, method]
+    assert len(sleeps) == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "reply",
+    [
+        pytest.param(detail(500, "Telephony configuration error"), id="500"),
+        pytest.param(detail(503, "busy"), id="503"),
+        pytest.param(detail(429, "slow down", **{"Retry-After": "1"}), id="429"),
+    ],
+)
+async def test_create_call_error_status_reaches_kupe_exactly_once(reply: httpx2.Response) -> None:
+    fake = FakeKupe(reply, httpx2.Response(200, json=CALL_OK))
+    sleeps = Sleeps()
+    async with kupe_client(fake, sleep=sleeps) as client:
+        with pytest.raises(KupeAPIError):
+            await client.create_call("+15551234567", agent_id="agent-1")
+    assert len(fake.requests) == 1
+    assert sleeps == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("failure", "error"),
+    [
+        pytest.param(httpx2.ReadTimeout("timed out"), KupeTimeout, id="read-timeout"),
+        pytest.param(httpx2.RemoteProtocolError("Server disconnected"), KupeConnectionError, id="dropped"),
+        pytest.param(httpx2.ReadError("connection reset by peer"), KupeConnectionError, id="reset"),
+    ],
+)
+async def test_create_call_after_sending_is_not_retried_and_says_the_call_may_be_placed(
+    failure: Exception, error: type[KupeConnectionError]
+) -> None:
+    fake = FakeKupe(failure, httpx2.Response(200, json=CALL_OK))
+    sleeps = Sleeps()
+    async with kupe_client(fake, sleep=sleeps) as client:
+        with pytest.raises(KupeConnectionError) as caught:
+            await client.create_call("+15551234567", agent_id="agent-1")
+    assert type(caught.value) is error
+    assert caught.value.may_have_reached is True
+    assert "may have been placed" in str(caught.value)
+    assert (caught.value.method, caught.value.path) == ("POST", "/api/call/create_call")
+    assert len(fake.requests) == 1
+    assert sleeps == []
+
+
+@pytest.mark.anyio
+async def test_post_is_retried_when_the_connection_could_not_be_opened() -> None:
+    fake = FakeKupe(httpx2.ConnectError("connection refused"), httpx2.Response(200, json=CALL_OK))
+    sleeps = Sleeps()
+    async with kupe_client(fake, sleep=sleeps) as client:
+        started = await client.create_call("+15551234567", agent_id="agent-1")
+    assert isinstance(started, CallStarted)
+    assert started.call_session_id == "sess-1"
+    assert len(fake.requests) == 2
+    assert len(sleeps) == 1
+
+
+@pytest.mark.anyio
+async def test_post_that_never_connected_says_it_did_not_reach_kupe() -> None:
+    fake = FakeKupe(httpx2.ConnectError("connection refused"))
+    async with kupe_client(fake) as client:
+        with pytest.raises(KupeConnectionError) as caught:
+            await client.create_call("+15551234567", agent_id="agent-1")
+    assert caught.value.may_have_reached is False
+    assert "may have been placed" not in str(caught.value)
+    assert "KUPE_BASE_URL" in str(caught.value)
+    assert len(fake.requests) == 3
+
+
+@pytest.mark.anyio
+async def test_call_initiation_failed_carries_the_ids() -> None:
+    failed = {
+        "status": "failed",
+        "request_id": "req-7",
+        "call_session_id": "sess-7",
+        "user_id": "user-1",
+        "telephony_provider": "pstn",
+        "target_number": "+15551234567",
+        "detail": "Destination number is not reachable",
+    }
+    fake = FakeKupe(httpx2.Response(200, json=failed))
+    async with kupe_client(fake) as client:
+        with pytest.raises(CallInitiationFailed) as caught:
+            await client.create_call("+15551234567", agent_id="agent-1")
+    error = caught.value
+    assert (error.request_id, error.call_session_id) == ("req-7", "sess-7")
+    assert error.detail == "Destination number is not reachable"
+    assert "req-7" in str(error)
+    assert "sess-7" in str(error)
+    assert len(fake.requests) == 1
+
+
+# -- URL quoting and tenants -----------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("agent_id", "sent"),
+    [
+        pytest.param("../x", "..%2Fx", id="parent-then-segment"),
+        pytest.param("a/b", "a%2Fb", id="slash"),
+        pytest.param("x?force_delete=true#f", "x%3Fforce_delete%3Dtrue%23f", id="query-and-fragment"),
+        pytest.param("%2e%2e", "%252e%252e", id="pre-encoded"),
+        pytest.param("agent 1", "agent%201", id="space"),
+    ],
+)
+async def test_path_params_are_url_quoted_and_cannot_change_the_route(agent_id: str, sent: str) -> None:
+    fake = FakeKupe()
+    async with kupe_client(fake) as client:
+        await client.delete_agent(agent_id)
+    [request] = fake.requests
+    assert request.method == "DELETE"
+    assert raw_path(request) == f"/api/v1/agents/{sent}"
+    assert query_of(request) == {}
+
+
+@pytest.mark.anyio
+async def test_every_path_param_of_a_route_is_quoted() -> None:
+    fake = FakeKupe()
+    async with kupe_client(fake) as client:
+        await client.detach_file("../agents", "x/../../y")
+    assert raw_path(fake.requests[0]) == "/api/v1/agent-files-mappings/agent/..%2Fagents/file/x%2F..%2F..%2Fy"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("agent_id", ["..", "."])
+async def test_dot_segment_ids_are_refused_before_any_request(agent_id: str) -> None:
+    fake = FakeKupe()
+    async with kupe_client(fake) as client:
+        with pytest.raises(ValueError, match="agent_id"):
+            await client.delete_agent(agent_id)
+    assert fake.requests == []
+
+
+@pytest.mark.anyio
+async def test_with_credentials_view_authenticates_as_the_other_tenant() -> None:
+    fake = FakeKupe(httpx2.Response(200, json={"user_id": "user-2"}))
+    async with kupe_client(fake) as client:
+        tenant = client.with_credentials(CREDENTIALS["bearer"])
+        await tenant.request("GET", "/api/v1/me")
+        await client.request("GET", "/api/v1/me")
+    first, second = fake.requests
+    assert first.headers["authorization"].startswith("Bearer ")
+    assert "x-api-key" not in first.headers
+    assert "authorization" not in second.headers
+    assert "x-api-key" in second.headers
+
+
+@pytest.mark.anyio
+async def test_a_redirect_is_an_unexpected_response_naming_the_base_url_setting() -> None:
+    fake = FakeKupe(httpx2.Response(301, headers={"location": "https://api.kupe.in/api/v1/me"}))
+    async with kupe_client(fake) as client:
+        with pytest.raises(UnexpectedResponse) as err:
+            await client.me()
+    assert "KUPE_BASE_URL" in str(err.value)
+    assert len(fake.requests) == 1
