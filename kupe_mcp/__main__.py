@@ -64,6 +64,8 @@ def _configure_logging(level: str) -> None:
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # httpx2 logs full URLs at INFO; create_call's carries the callee's number.
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,7 +120,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     app = http_app(server, settings, host=args.host, multi_tenant=multi_tenant)
     _print_connect_help(args.host, args.port, settings, multi_tenant)
-    anyio.run(_run_http, app, server, args.host, args.port)
+    anyio.run(_run_http, app, args.host, args.port)
     return 0
 
 
@@ -148,14 +150,12 @@ async def _run_stdio(server: Any) -> None:
         await server.kupe.client.aclose()
 
 
-async def _run_http(app: Any, server: Any, host: str, port: int) -> None:
+async def _run_http(app: Any, host: str, port: int) -> None:
+    """Serve until interrupted; the app's lifespan closes the Kupe client."""
     import uvicorn
 
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
-    try:
-        await uvicorn.Server(config).serve()
-    finally:
-        await server.kupe.client.aclose()
+    await uvicorn.Server(config).serve()
 
 
 def _print_connect_help(host: str, port: int, settings: Any, multi_tenant: bool) -> None:

@@ -6,6 +6,7 @@ Secrets are ``SecretStr``: their repr is masked, and only the HTTP layer calls
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Literal
 
@@ -78,6 +79,8 @@ class Settings(BaseModel):
     exclude_tools: tuple[str, ...] = ()
     mcp_token: SecretStr | None = None
     sandbox: bool = False
+    upload_roots: tuple[str, ...] = ()
+    max_upload_mb: float = Field(default=25.0, gt=0, le=1024)
 
     @field_validator("base_url")
     @classmethod
@@ -113,6 +116,13 @@ class Settings(BaseModel):
             values["read_only"] = _flag("KUPE_READ_ONLY", environ["KUPE_READ_ONLY"])
         if excluded := environ.get("KUPE_EXCLUDE_TOOLS", "").strip():
             values["exclude_tools"] = _csv(excluded)
+        if roots := environ.get("KUPE_UPLOAD_ROOTS", "").strip():
+            values["upload_roots"] = _csv(roots.replace(os.pathsep, ","))
+        if max_mb := environ.get("KUPE_MAX_UPLOAD_MB", "").strip():
+            try:
+                values["max_upload_mb"] = float(max_mb)
+            except ValueError:
+                raise ConfigError(f"KUPE_MAX_UPLOAD_MB={max_mb!r} is not a number: use e.g. 25.") from None
         if token := environ.get("KUPE_MCP_TOKEN", "").strip():
             values["mcp_token"] = SecretStr(token)
         values.update({k: v for k, v in overrides.items() if v is not None})

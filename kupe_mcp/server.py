@@ -7,14 +7,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel.helper_types import ReadResourceContents
+from mcp.server.mcpserver import Context
+from pydantic import AnyUrl
 
 from kupe_mcp import __version__
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
+from kupe_mcp.prompts import register_prompts
+from kupe_mcp.resources import STATIC_RESOURCES, complete, recent_resources, register_resources
 from kupe_mcp.toolsets import TOOLSETS, ToolSpec, select_tools
 from kupe_mcp.toolsets._context import ClientProvider, KupeServer
 
@@ -61,12 +67,90 @@ def selected_tools(settings: Settings) -> list[ToolSpec]:
     )
 
 
+def compact_schema(schema: Any, *, fold_optional: bool = True) -> Any:
+    """The same JSON Schema in fewer bytes: every listed tool is paid for in the model's context.
+
+    Drops pydantic's generated ``title`` keys and folds an optional argument's
+    ``anyOf: [T, {"type": "null"}]`` with ``default: null`` into ``T``: leaving the
+    argument out means null. Arguments are still validated against the full models.
+    """
+    if isinstance(schema, list):
+        return [compact_schema(v, fold_optional=fold_optional) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {
+        k: compact_schema(v, fold_optional=fold_optional)
+        for k, v in schema.items()
+        if not (k == "title" and isinstance(v, str))
+    }
+    options = out.get("anyOf")
+    if (
+        fold_optional
+        and isinstance(options, list)
+        and len(options) == 2
+        and {"type": "null"} in options
+        and out.get("default", 0) is None
+    ):
+        (kept,) = [o for o in options if o != {"type": "null"}]
+        del out["anyOf"], out["default"]
+        out = {**kept, **out}
+    return out
+
+
+def _compact_output(schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Output schemas lose only titles and the model's docstring: null stays a valid value of optional fields."""
+    if schema is None:
+        return None
+    out: dict[str, Any] = compact_schema(schema, fold_optional=False)
+    out.pop("description", None)
+    return out
+
+
+class KupeMCP(KupeServer):
+    """The assembled server: compact tool schemas, and resources that need the caller's credentials."""
+
+    async def list_tools(self) -> list[types.Tool]:
+        tools = await super().list_tools()
+        return [
+            t.model_copy(
+                update={
+                    "input_schema": compact_schema(t.input_schema),
+                    "output_schema": _compact_output(t.output_schema),
+                }
+            )
+            for t in tools
+        ]
+
+    async def list_resources(self) -> list[types.Resource]:
+        static = [
+            types.Resource(uri=r.uri, name=r.name, description=r.description, mime_type=r.mime_type)
+            for r in STATIC_RESOURCES.values()
+        ]
+        return static + await super().list_resources()
+
+    async def _handle_list_resources(
+        self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListResourcesResult:
+        # Overridden (private in the SDK) to reach the request context: recent objects need the caller's key.
+        context = Context(request_context=ctx, mcp_server=self)
+        return types.ListResourcesResult(resources=await self.list_resources() + await recent_resources(context))
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | types.InputRequiredResult:
+        static = STATIC_RESOURCES.get(str(uri))
+        if static is not None and context is not None:
+            return [ReadResourceContents(content=await static.read(context), mime_type=static.mime_type)]
+        return await super().read_resource(uri, context)
+
+
 def create_server(settings: Settings, client: KupeClient | None = None, *, multi_tenant: bool = False) -> KupeServer:
     """Build the MCP server. ``multi_tenant`` makes each HTTP request use its own Kupe credentials."""
     tools = selected_tools(settings)
     provider = ClientProvider(client or build_client(settings), multi_tenant=multi_tenant)
-    server = KupeServer(
+    server = KupeMCP(
         provider,
+        settings,
         name="kupe-mcp",
         title="Kupe voice agents",
         version=__version__,
@@ -80,10 +164,27 @@ def create_server(settings: Settings, client: KupeClient | None = None, *, multi
             title=spec.title,
             description=spec.description,
             annotations=spec.annotations,
-            meta={"toolset": spec.toolset},
         )
+    register_resources(server)
+    register_prompts(server)
     _add_logging_handler(server)
+    _add_completion_handler(server)
     return server
+
+
+def _add_completion_handler(server: KupeServer) -> None:
+    """Completions for agent_id / request_id arguments of resource templates and prompts.
+
+    Registered on the low-level server because the SDK's ``@completion`` handler gets no
+    request context, and suggestions need the caller's credentials.
+    """
+
+    async def handle(ctx: ServerRequestContext[Any], params: types.CompleteRequestParams) -> types.CompleteResult:
+        context = Context(request_context=ctx, mcp_server=server)
+        values = await complete(context, params.argument.name, params.argument.value)
+        return types.CompleteResult(completion=types.Completion(values=values, total=len(values), has_more=False))
+
+    server._lowlevel_server.add_request_handler("completion/complete", types.CompleteRequestParams, handle)
 
 
 def _add_logging_handler(server: KupeServer) -> None:

@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
-from kupe_mcp.toolsets import account
+from kupe_mcp.toolsets import (
+    account,
+    admin,
+    agents,
+    analysis,
+    billing,
+    calls,
+    campaigns,
+    integrations,
+    knowledge,
+    phone,
+    webhooks,
+)
 from kupe_mcp.toolsets._registry import Toolset, ToolSpec, select_tools, validate_registry
 
 __all__ = ["TOOLSETS", "ToolSpec", "Toolset", "select_tools", "validate_registry"]
 
-TOOLSETS: tuple[Toolset, ...] = (account.toolset,)
+TOOLSETS: tuple[Toolset, ...] = (
+    account.toolset,
+    agents.toolset,
+    phone.toolset,
+    calls.toolset,
+    knowledge.toolset,
+    campaigns.toolset,
+    integrations.toolset,
+    analysis.toolset,
+    webhooks.toolset,
+    billing.toolset,
+    admin.toolset,
+)

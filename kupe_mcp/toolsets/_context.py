@@ -15,9 +15,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import SecretStr
 
 from kupe_mcp.client import KupeClient
-from kupe_mcp.config import Credentials
+from kupe_mcp.config import Credentials, Settings
 
-__all__ = ["ClientProvider", "KupeServer", "credentials_from_headers", "kupe"]
+__all__ = ["ClientProvider", "KupeServer", "credentials_from_headers", "kupe", "settings_of"]
 
 
 def credentials_from_headers(headers: Any) -> Credentials:
@@ -49,22 +49,30 @@ class ClientProvider:
                 "This request carries no Kupe credentials: send your Kupe API key as the x-api-key header "
                 "(or a session token as Authorization: Bearer)."
             )
-        view = self.client.with_credentials(creds)
-        assert isinstance(view, KupeClient)
-        return view
+        return self.client.with_credentials(creds)
 
 
 class KupeServer(MCPServer[Any]):
     """An MCPServer that knows how to reach Kupe."""
 
-    def __init__(self, provider: ClientProvider, **kwargs: Any) -> None:
+    def __init__(self, provider: ClientProvider, settings: Settings | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.kupe = provider
+        self.kupe_settings = settings or Settings()
+
+
+def _server(ctx: Context) -> KupeServer:
+    server = ctx.mcp_server
+    if not isinstance(server, KupeServer):
+        raise TypeError("kupe-mcp tools must run on a KupeServer")
+    return server
 
 
 def kupe(ctx: Context) -> KupeClient:
     """The Kupe client for this tool call."""
-    server = ctx.mcp_server
-    if not isinstance(server, KupeServer):
-        raise TypeError("kupe-mcp tools must run on a KupeServer")
-    return server.kupe.for_context(ctx)
+    return _server(ctx).kupe.for_context(ctx)
+
+
+def settings_of(ctx: Context) -> Settings:
+    """The server's settings (upload roots, limits), for tools that need them."""
+    return _server(ctx).kupe_settings

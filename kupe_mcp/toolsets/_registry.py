@@ -53,8 +53,8 @@ class ToolSpec:
 
     @property
     def annotations(self) -> ToolAnnotations:
+        # The title is on the tool itself; repeating it here would cost context for nothing.
         return ToolAnnotations(
-            title=self.title,
             read_only_hint=self.read_only,
             destructive_hint=self.destructive,
             idempotent_hint=self.idempotent,

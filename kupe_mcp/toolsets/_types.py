@@ -17,5 +17,5 @@ WorkflowId = Annotated[UUID, Field(description="Workflow id, from the Kupe dashb
 PhoneNumberId = Annotated[UUID, Field(description="Phone line id, from list_phone_numbers.")]
 FileId = Annotated[UUID, Field(description="Knowledge file id, from list_knowledge_files or upload_knowledge_file.")]
 CallRequestId = Annotated[UUID, Field(description="Call request_id, from place_call or get_call_analytics.")]
-Page = Annotated[int, Field(ge=1, le=10_000, description="Page number, from 1.")]
-PageSize = Annotated[int, Field(ge=1, le=100, description="Items per page (1-100).")]
+Page = Annotated[int, Field(ge=1)]
+PageSize = Annotated[int, Field(ge=1, le=100)]

@@ -1,0 +1,78 @@
+"""Fitting Kupe's answers into a context window: pages with a next-page hint, long text clipped.
+
+Kupe wraps lists differently from route to route (a bare list, ``data``, ``items``,
+``agents`` …); ``items_of`` finds the list so every list tool answers in one shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+__all__ = ["PageOut", "clip", "items_of", "local_page", "page_out", "total_of"]
+
+_LIST_KEYS = ("items", "data", "results", "agents", "files", "rows", "records", "sessions", "batches", "voices")
+
+
+def items_of(payload: Any) -> list[Any]:
+    """The list inside a Kupe list answer: a known wrapper key, else the answer's only list field."""
+    if isinstance(payload, list):
+        return payload
+    if not isinstance(payload, dict):
+        return []
+    for key in _LIST_KEYS:
+        value = payload.get(key)
+        if isinstance(value, list):
+            return value
+        if isinstance(value, dict) and (inner := items_of(value)):
+            return inner
+    lists = [v for v in payload.values() if isinstance(v, list)]
+    return lists[0] if len(lists) == 1 else []
+
+
+def total_of(payload: Any, default: int) -> int:
+    if isinstance(payload, dict):
+        for key in ("total", "total_count", "count"):
+            value = payload.get(key)
+            if isinstance(value, int):
+                return value
+    return default
+
+
+def clip(text: str | None, limit: int, how_to_get_more: str) -> str | None:
+    """Cut ``text`` at ``limit`` characters and say how to read the rest."""
+    if text is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text) - limit} more characters: {how_to_get_more}]"
+
+
+class PageOut(BaseModel):
+    """One page of a list; ``next_page`` is the page argument for more, null on the last page."""
+
+    items: list[dict[str, Any]]
+    page: int
+    page_size: int
+    total: int
+    next_page: int | None = None
+
+
+def page_out(items: list[Any], *, page: int, page_size: int, total: int | None) -> PageOut:
+    """A page whose ``next_page`` is set only when more items exist.
+
+    When Kupe does not give a total, a full page means there may be more, and ``total``
+    counts the items seen up to this page.
+    """
+    if total is None:
+        more = len(items) >= page_size
+        total = (page - 1) * page_size + len(items)
+    else:
+        more = page * page_size < total
+    rows = [i if isinstance(i, dict) else {"value": i} for i in items]
+    return PageOut(items=rows, page=page, page_size=page_size, total=total, next_page=page + 1 if more else None)
+
+
+def local_page(items: list[Any], *, page: int, page_size: int) -> PageOut:
+    """Page a list Kupe returned whole, so one call never floods the context."""
+    start = (page - 1) * page_size
+    return page_out(items[start : start + page_size], page=page, page_size=page_size, total=len(items))

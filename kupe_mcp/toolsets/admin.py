@@ -1,0 +1,253 @@
+"""Toolset ``admin``: wallets, org pricing, earnings, feature flags, API keys and users.
+
+For dashboard (Bearer session) credentials only, and never on by default: these tools
+move money and revoke keys. Kupe decides who may do what (org_admin or super_admin);
+a refusal comes back as a 403 sentence naming the route. Amounts are USD.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from mcp.server.mcpserver import Context
+from pydantic import Field
+
+from kupe_mcp.toolsets._context import kupe
+from kupe_mcp.toolsets._registry import Toolset
+from kupe_mcp.toolsets._shape import PageOut, items_of, local_page
+from kupe_mcp.toolsets._types import Page, PageSize
+
+toolset = Toolset(
+    "admin",
+    "Wallet grants and caps, org pricing, earnings, feature flags, API keys, users (Bearer sessions only).",
+    bearer_only=True,
+)
+
+WalletId = Annotated[UUID, Field(description="Wallet id, from get_wallet, list_user_wallets or list_org_wallets.")]
+OrgId = Annotated[UUID, Field(description="Organization id, from list_org_wallets.")]
+UserId = Annotated[UUID, Field(description="User id, from whoami or list_users.")]
+KeyId = Annotated[UUID, Field(description="API key id, from list_api_keys.")]
+Period = Annotated[Literal["day", "week", "month", "year", "all"], Field(description="Time window.")]
+Note = Annotated[str | None, Field(max_length=500, description="Reason, kept in the ledger.")]
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {"result": value}
+
+
+def _page(payload: Any, page: int, page_size: int) -> PageOut:
+    return local_page(items_of(payload), page=page, page_size=page_size)
+
+
+# -- Wallets ---------------------------------------------------------------------------
+
+
+@toolset.tool(title="List user wallets", read_only=True)
+async def list_user_wallets(ctx: Context, page: Page = 1, page_size: PageSize = 50) -> PageOut:
+    """List every user's wallet and balance (USD). super_admin only."""
+    return _page(await kupe(ctx).list_user_wallets(), page, page_size)
+
+
+@toolset.tool(title="List org wallets", read_only=True)
+async def list_org_wallets(ctx: Context, page: Page = 1, page_size: PageSize = 50) -> PageOut:
+    """List organization wallets and balances (USD), with org ids. super_admin only."""
+    return _page(await kupe(ctx).list_org_wallets(), page, page_size)
+
+
+@toolset.tool(title="List org member wallets", read_only=True)
+async def list_org_member_wallets(ctx: Context, org_id: OrgId, page: Page = 1, page_size: PageSize = 50) -> PageOut:
+    """List the wallets of an organization's members (USD). org_admin of that org or super_admin."""
+    return _page(await kupe(ctx).list_org_member_wallets(str(org_id)), page, page_size)
+
+
+@toolset.tool(title="Get wallet ledger", read_only=True)
+async def get_wallet_ledger(ctx: Context, wallet_id: WalletId) -> dict[str, Any]:
+    """Get a wallet's detail: balance, credit grants, append-only ledger, upcoming expiries (USD)."""
+    return _dict(await kupe(ctx).get_wallet(str(wallet_id)))
+
+
+@toolset.tool(title="Grant wallet credits", read_only=False, destructive=True, idempotent=False)
+async def grant_wallet_credits(
+    ctx: Context,
+    wallet_id: WalletId,
+    amount_usd: Annotated[float, Field(gt=0, le=100_000, description="Credits to add, in USD.")],
+    note: Note = None,
+    expires_at: Annotated[datetime | None, Field(description="When the grant expires (ISO 8601).")] = None,
+) -> dict[str, Any]:
+    """Add credits (USD) to a wallet; an org_admin's grant is moved out of the org wallet. Repeating grants again."""
+    body: dict[str, Any] = {"amount_usd": amount_usd}
+    if note is not None:
+        body["note"] = note
+    if expires_at is not None:
+        body["expires_at"] = expires_at.isoformat()
+    return _dict(await kupe(ctx).grant_wallet_credits(str(wallet_id), body))
+
+
+@toolset.tool(title="Set wallet cap", read_only=False, destructive=False, idempotent=True)
+async def set_wallet_cap(
+    ctx: Context,
+    wallet_id: WalletId,
+    monthly_cap_usd: Annotated[
+        float | None, Field(ge=0, le=1_000_000, description="Monthly spend limit in USD; null removes it.")
+    ],
+) -> dict[str, Any]:
+    """Set or clear a wallet's monthly spend cap (USD); calls are refused once it is reached. Org or super admin."""
+    return _dict(await kupe(ctx).set_wallet_cap(str(wallet_id), {"monthly_cap_usd": monthly_cap_usd}))
+
+
+@toolset.tool(title="Adjust wallet", read_only=False, destructive=True, idempotent=False)
+async def adjust_wallet(
+    ctx: Context,
+    wallet_id: WalletId,
+    amount_usd: Annotated[
+        float, Field(ge=-100_000, le=100_000, description="USD to add (positive) or remove (negative).")
+    ],
+    reason: Annotated[str, Field(min_length=3, max_length=500, description="Why, kept in the ledger.")],
+) -> dict[str, Any]:
+    """Correct a wallet balance (USD) with a ledger entry, no grant row. super_admin only; repeating adjusts again."""
+    return _dict(await kupe(ctx).adjust_wallet(str(wallet_id), {"amount_usd": amount_usd, "reason": reason}))
+
+
+# -- Organizations and earnings --------------------------------------------------------
+
+
+@toolset.tool(title="Set org business model", read_only=False, destructive=False, idempotent=True)
+async def set_org_business_model(
+    ctx: Context,
+    org_id: OrgId,
+    org_type: Annotated[
+        Literal["internal", "channel_partner", "distributor"], Field(description="Resellers earn markup/commission.")
+    ],
+) -> dict[str, Any]:
+    """Set an organization's business model. super_admin only."""
+    return _dict(await kupe(ctx).set_org_business_model(str(org_id), {"org_type": org_type}))
+
+
+@toolset.tool(title="Set org commission", read_only=False, destructive=False, idempotent=True)
+async def set_org_commission(
+    ctx: Context,
+    org_id: OrgId,
+    commission_percentage: Annotated[float, Field(ge=0, le=100, description="Commission, percent.")],
+) -> dict[str, Any]:
+    """Set the commission percentage a reseller org earns on usage. super_admin only."""
+    body = {"commission_percentage": commission_percentage}
+    return _dict(await kupe(ctx).set_org_commission(str(org_id), body))
+
+
+@toolset.tool(title="Set org markup", read_only=False, destructive=False, idempotent=True)
+async def set_org_markup(
+    ctx: Context,
+    org_id: OrgId,
+    markup_percentage: Annotated[float, Field(ge=0, le=500, description="Markup on Kupe's price, percent.")],
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO currency code.")] = "USD",
+) -> dict[str, Any]:
+    """Set the retail markup a reseller org charges its users. org_admin of that org or super_admin."""
+    body = {"markup_percentage": markup_percentage, "currency": currency}
+    return _dict(await kupe(ctx).set_org_markup(str(org_id), body))
+
+
+@toolset.tool(title="Get earnings", read_only=True)
+async def get_earnings(ctx: Context, period: Period = "month") -> dict[str, Any]:
+    """Get your reseller org's markup and commission earnings (USD). org_admin of a reseller org."""
+    return _dict(await kupe(ctx).my_earnings(period=period))
+
+
+@toolset.tool(title="Get earnings breakdown", read_only=True)
+async def get_earnings_breakdown(ctx: Context, period: Period = "month") -> dict[str, Any]:
+    """Get your reseller org's earnings (USD) bucketed over time. org_admin of a reseller org."""
+    return _dict(await kupe(ctx).my_earnings_breakdown(period=period))
+
+
+@toolset.tool(title="Get org earnings", read_only=True)
+async def get_org_earnings(ctx: Context, org_id: OrgId, period: Period = "month") -> dict[str, Any]:
+    """Get any organization's earnings summary (USD). super_admin only."""
+    return _dict(await kupe(ctx).org_earnings(str(org_id), period=period))
+
+
+# -- Feature flags ---------------------------------------------------------------------
+
+
+@toolset.tool(title="Get my feature flags", read_only=True)
+async def get_my_feature_flags(ctx: Context) -> dict[str, Any]:
+    """Get the dashboard features switched on for you (outbound, call_logs, webhooks ...)."""
+    return _dict(await kupe(ctx).my_feature_flags())
+
+
+@toolset.tool(title="Get feature flags", read_only=True)
+async def get_feature_flags(ctx: Context, user_id: UserId) -> dict[str, Any]:
+    """Get another user's feature flags. Org admin or super_admin."""
+    return _dict(await kupe(ctx).get_feature_flags(str(user_id)))
+
+
+@toolset.tool(title="Update feature flags", read_only=False, destructive=False, idempotent=True)
+async def update_feature_flags(
+    ctx: Context,
+    user_id: UserId,
+    flags: Annotated[
+        dict[str, bool], Field(min_length=1, description="Flags to set, e.g. {outbound: true, webhooks: false}.")
+    ],
+) -> dict[str, Any]:
+    """Switch a user's dashboard features on or off (booleans only). super_admin."""
+    return _dict(await kupe(ctx).update_feature_flags(str(user_id), flags))
+
+
+# -- API keys and users ----------------------------------------------------------------
+
+
+@toolset.tool(title="List API keys", read_only=True)
+async def list_api_keys(
+    ctx: Context,
+    user_id: Annotated[UUID | None, Field(description="Another user's keys (org admin); default yours.")] = None,
+    page: Page = 1,
+    page_size: PageSize = 50,
+) -> PageOut:
+    """List active API keys (id, name, prefix, created); secrets are never listed."""
+    payload = await kupe(ctx).list_api_keys(user_id=str(user_id) if user_id else None)
+    return _page(payload, page, page_size)
+
+
+@toolset.tool(title="Create API key", read_only=False, destructive=False, idempotent=False)
+async def create_api_key(
+    ctx: Context,
+    name: Annotated[str | None, Field(max_length=100, description="Label, e.g. CRM sync.")] = None,
+    user_id: Annotated[UUID | None, Field(description="Owner (org admin); default you.")] = None,
+) -> dict[str, Any]:
+    """Create an API key. The result shows its secret once: tell the user to store it now."""
+    result = await kupe(ctx).create_api_key(name=name, user_id=str(user_id) if user_id else None)
+    return _dict(result)
+
+
+@toolset.tool(title="Rename API key", read_only=False, destructive=False, idempotent=True)
+async def rename_api_key(
+    ctx: Context,
+    key_id: KeyId,
+    name: Annotated[str, Field(max_length=100, description="New label; empty string clears it.")],
+) -> dict[str, Any]:
+    """Change an API key's label. The key keeps working."""
+    return _dict(await kupe(ctx).rename_api_key(str(key_id), name))
+
+
+@toolset.tool(title="Revoke API key", read_only=False, destructive=True, idempotent=True)
+async def revoke_api_key(ctx: Context, key_id: KeyId) -> dict[str, Any]:
+    """Revoke an API key: everything using it fails from now on. Cannot be undone."""
+    result = await kupe(ctx).revoke_api_key(str(key_id))
+    return _dict(result) if result else {"revoked": True, "key_id": str(key_id)}
+
+
+@toolset.tool(title="Check API key exists", read_only=True)
+async def check_api_key_exists(
+    ctx: Context,
+    user_id: UserId,
+    provider_name: Annotated[str, Field(max_length=64, description="Key provider.")] = "milli_chat_ai",
+) -> dict[str, Any]:
+    """Check whether a user has any active API key for a provider."""
+    result = await kupe(ctx).api_key_exists(str(user_id), provider_name)
+    return _dict(result) if isinstance(result, dict) else {"exists": bool(result)}
+
+
+@toolset.tool(title="List users", read_only=True)
+async def list_users(ctx: Context, page: Page = 1, page_size: PageSize = 50) -> PageOut:
+    """List the users you can manage (id, email, name, role): yourself, your org's members, or all for super_admin."""
+    return _page(await kupe(ctx).me_users(), page, page_size)

@@ -1,0 +1,234 @@
+"""Toolset ``agents``: configure voice agents and read the model/voice catalog.
+
+Tool arguments are flat (cheap in context, easy for a model); ``agent_body`` maps them
+onto Kupe's nested partial-update body, sending only what was given.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from kupe_mcp.errors import KupeError
+from kupe_mcp.toolsets._context import kupe
+from kupe_mcp.toolsets._registry import Toolset
+from kupe_mcp.toolsets._shape import PageOut, items_of, local_page, page_out, total_of
+from kupe_mcp.toolsets._types import AgentId, Page, PageSize
+
+toolset = Toolset("agents", "Create, configure and delete voice agents; model and voice catalog.", default=True)
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Description = Annotated[str | None, Field(max_length=2000)]
+SystemPrompt = Annotated[str | None, Field(description="{{var}} placeholders take call variables.")]
+Welcome = Annotated[str | None, Field(description="First thing the agent says.")]
+ModelName = Annotated[str | None, Field(description="LLM code, e.g. gpt-4.1-mini.")]
+Temperature = Annotated[float | None, Field(ge=0, le=2)]
+MaxTokens = Annotated[int | None, Field(ge=1, le=32_000)]
+TtsModel = Annotated[str | None, Field(description="TTS code, e.g. bulbul:v2.")]
+VoiceName = Annotated[str | None, Field(description="e.g. Anushka (list_voices).")]
+TtsLanguage = Annotated[str | None, Field(description="e.g. hi-IN.")]
+SttModel = Annotated[str | None, Field(description="STT code, e.g. saarika:2.5.")]
+SttLanguage = Annotated[str | None, Field(description="e.g. hi-IN.")]
+
+
+def agent_body(
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    system_prompt: str | None = None,
+    welcome_message: str | None = None,
+    model_name: str | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    tts_model_name: str | None = None,
+    voice_name: str | None = None,
+    tts_language: str | None = None,
+    transcriber_model_name: str | None = None,
+    transcriber_language: str | None = None,
+) -> dict[str, Any]:
+    """Kupe's nested partial body (PUT /api/v1/agents/{id}) holding only the fields that were given."""
+    sections: dict[str, dict[str, Any]] = {
+        "agent": {"name": name, "description": description, "first_response_message": welcome_message},
+        "agent_model_config": {
+            "system_prompt": system_prompt,
+            "model_name": model_name,
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+        },
+        "tts_config": {"tts_model_name": tts_model_name, "voice_name": voice_name, "language": tts_language},
+        "transcriber_config": {"transcriber_model_name": transcriber_model_name, "language": transcriber_language},
+    }
+    body: dict[str, Any] = {}
+    for section, fields in sections.items():
+        given = {k: v for k, v in fields.items() if v is not None}
+        if given:
+            body[section] = given
+    return body
+
+
+@toolset.tool(title="List agents", read_only=True)
+async def list_agents(
+    ctx: Context,
+    name_search: Annotated[str | None, Field(max_length=200, description="Part of the agent name.")] = None,
+    page: Page = 1,
+    page_size: PageSize = 20,
+) -> PageOut:
+    """List voice agents (id, name, status), a page at a time. Use it to find an agent_id."""
+    payload = await kupe(ctx).list_agents_summary(page=page, page_size=page_size, name_search=name_search)
+    items = items_of(payload)
+    return page_out(items, page=page, page_size=page_size, total=total_of(payload, len(items)))
+
+
+@toolset.tool(title="Get agent", read_only=True)
+async def get_agent(ctx: Context, agent_id: AgentId) -> dict[str, Any]:
+    """Get an agent's complete configuration: prompt, welcome message, LLM, voice, transcriber, VAD, tools."""
+    return (await kupe(ctx).get_agent(str(agent_id))).to_json()
+
+
+@toolset.tool(title="Create agent", read_only=False, destructive=False, idempotent=False)
+async def create_agent(
+    ctx: Context,
+    name: Name,
+    description: Description = None,
+    system_prompt: SystemPrompt = None,
+    welcome_message: Welcome = None,
+    model_name: ModelName = None,
+    temperature: Temperature = None,
+    max_tokens: MaxTokens = None,
+    tts_model_name: TtsModel = None,
+    voice_name: VoiceName = None,
+    tts_language: TtsLanguage = None,
+    transcriber_model_name: SttModel = None,
+    transcriber_language: SttLanguage = None,
+) -> dict[str, Any]:
+    """Create a voice agent (platform defaults plus the given settings); returns it complete.
+
+    Codes come from list_providers and list_voices. Each call creates a new agent.
+    """
+    client = kupe(ctx)
+    created = await client.create_agent_simple(name, description)
+    agent_id = created.agent_id
+    body = agent_body(
+        system_prompt=system_prompt,
+        welcome_message=welcome_message,
+        model_name=model_name,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        tts_model_name=tts_model_name,
+        voice_name=voice_name,
+        tts_language=tts_language,
+        transcriber_model_name=transcriber_model_name,
+        transcriber_language=transcriber_language,
+    )
+    if not body or agent_id is None:
+        return created.to_json()
+    try:
+        # A minute-old agent carries no live calls, so forcing the config change is safe.
+        updated = await client.update_agent(agent_id, body, force_update=True)
+    except KupeError as exc:
+        raise ToolError(
+            f"Agent {agent_id} was created with platform defaults, but applying the settings failed: {exc} "
+            f"Fix the setting and call update_agent with agent_id {agent_id}, or delete_agent to remove it."
+        ) from exc
+    return updated.to_json()
+
+
+@toolset.tool(title="Update agent", read_only=False, destructive=False, idempotent=True)
+async def update_agent(
+    ctx: Context,
+    agent_id: AgentId,
+    name: Annotated[str | None, Field(min_length=1, max_length=200)] = None,
+    description: Description = None,
+    system_prompt: SystemPrompt = None,
+    welcome_message: Welcome = None,
+    model_name: ModelName = None,
+    temperature: Temperature = None,
+    max_tokens: MaxTokens = None,
+    tts_model_name: TtsModel = None,
+    voice_name: VoiceName = None,
+    tts_language: TtsLanguage = None,
+    transcriber_model_name: SttModel = None,
+    transcriber_language: SttLanguage = None,
+    force_update: Annotated[bool, Field(description="Required to reconfigure an active agent.")] = False,
+) -> dict[str, Any]:
+    """Change an agent's settings; only the given fields are sent. Returns the complete agent."""
+    body = agent_body(
+        name=name,
+        description=description,
+        system_prompt=system_prompt,
+        welcome_message=welcome_message,
+        model_name=model_name,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        tts_model_name=tts_model_name,
+        voice_name=voice_name,
+        tts_language=tts_language,
+        transcriber_model_name=transcriber_model_name,
+        transcriber_language=transcriber_language,
+    )
+    if not body:
+        raise ToolError("update_agent got no field to change: pass at least one setting besides agent_id.")
+    return (await kupe(ctx).update_agent(str(agent_id), body, force_update=force_update)).to_json()
+
+
+@toolset.tool(title="Delete agent", read_only=False, destructive=True, idempotent=True)
+async def delete_agent(
+    ctx: Context,
+    agent_id: AgentId,
+    force: Annotated[bool, Field(description="Also delete an active agent.")] = False,
+) -> dict[str, Any]:
+    """Delete an agent permanently. Its phone mappings and campaigns stop working. Cannot be undone."""
+    result = await kupe(ctx).delete_agent(str(agent_id), force_delete=force)
+    return result if isinstance(result, dict) else {"deleted": True, "agent_id": str(agent_id)}
+
+
+ProviderKind = Literal["model", "stt", "tts", "vad", "all"]
+
+
+@toolset.tool(title="List providers", read_only=True)
+async def list_providers(
+    ctx: Context,
+    kind: Annotated[ProviderKind, Field(description="model=LLMs, stt, tts, vad, or all.")],
+    page: Page = 1,
+    page_size: PageSize = 50,
+) -> PageOut:
+    """List catalog rows (LLM, speech-to-text, text-to-speech, VAD) with the codes create_agent accepts."""
+    client = kupe(ctx)
+    fetch = {
+        "model": client.list_model_providers,
+        "stt": client.list_stt_providers,
+        "tts": client.list_tts_providers,
+        "vad": client.list_vad_providers,
+        "all": client.list_all_providers,
+    }[kind]
+    payload = await fetch()
+    if kind == "all" and isinstance(payload, dict):
+        rows = [
+            {"kind": group, **row}
+            for group, value in payload.items()
+            if isinstance(value, list)
+            for row in value
+            if isinstance(row, dict)
+        ]
+    else:
+        rows = items_of(payload)
+    return local_page(rows, page=page, page_size=page_size)
+
+
+@toolset.tool(title="List voices", read_only=True)
+async def list_voices(
+    ctx: Context,
+    provider_id: Annotated[UUID | None, Field(description="TTS provider id (list_providers kind=tts).")] = None,
+    page: Page = 1,
+    page_size: PageSize = 50,
+) -> PageOut:
+    """List TTS voices (name, language, provider) for create_agent's voice_name."""
+    client = kupe(ctx)
+    payload = (
+        await client.list_tts_voices_by_provider(str(provider_id)) if provider_id else await client.list_tts_voices()
+    )
+    return local_page(items_of(payload), page=page, page_size=page_size)

@@ -1,0 +1,113 @@
+"""Toolset ``analysis``: post-call analysis rules and which of them run after an agent's calls.
+
+A rule is a prompt plus an output JSON Schema; after each call Kupe fills the schema
+from the transcript (results appear on the call in get_call_analytics).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from mcp.server.mcpserver import Context
+from pydantic import Field
+
+from kupe_mcp.toolsets._context import kupe
+from kupe_mcp.toolsets._registry import Toolset
+from kupe_mcp.toolsets._shape import PageOut, items_of, local_page
+from kupe_mcp.toolsets._types import AgentId, Page, PageSize
+
+toolset = Toolset("analysis", "Post-call analysis rules and attaching them to agents.")
+
+RuleId = Annotated[UUID, Field(description="Analysis rule id, from list_analysis_rules or create_analysis_rule.")]
+RuleDefinition = Annotated[
+    dict[str, Any],
+    Field(
+        description="Rule JSON: name, description, rule_type (e.g. structured_output), prompt, "
+        "output_schema (JSON Schema of the fields to extract), is_active."
+    ),
+]
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {"result": value}
+
+
+@toolset.tool(title="List analysis rules", read_only=True)
+async def list_analysis_rules(ctx: Context, page: Page = 1, page_size: PageSize = 50) -> PageOut:
+    """List your post-call analysis rules (id, name, type). Attach them with set_agent_analysis_rules."""
+    return local_page(items_of(await kupe(ctx).list_analysis_rules()), page=page, page_size=page_size)
+
+
+@toolset.tool(title="Get analysis rule", read_only=True)
+async def get_analysis_rule(ctx: Context, rule_id: RuleId) -> dict[str, Any]:
+    """Get one rule in full: prompt and output schema."""
+    return _dict(await kupe(ctx).get_analysis_rule(str(rule_id)))
+
+
+@toolset.tool(title="Create analysis rule", read_only=False, destructive=False, idempotent=False)
+async def create_analysis_rule(ctx: Context, definition: RuleDefinition) -> dict[str, Any]:
+    """Create a post-call analysis rule; it runs only once attached to an agent. Creates a new one on every call."""
+    return _dict(await kupe(ctx).create_analysis_rule(definition))
+
+
+@toolset.tool(title="Update analysis rule", read_only=False, destructive=False, idempotent=True)
+async def update_analysis_rule(ctx: Context, rule_id: RuleId, definition: RuleDefinition) -> dict[str, Any]:
+    """Change a rule; every agent it is attached to uses the new version on its next calls."""
+    return _dict(await kupe(ctx).update_analysis_rule(str(rule_id), definition))
+
+
+@toolset.tool(title="Delete analysis rule", read_only=False, destructive=True, idempotent=True)
+async def delete_analysis_rule(ctx: Context, rule_id: RuleId) -> dict[str, Any]:
+    """Delete a rule permanently; agents stop running it. Past call results are kept. Cannot be undone."""
+    result = await kupe(ctx).delete_analysis_rule(str(rule_id))
+    return _dict(result) if result else {"deleted": True, "rule_id": str(rule_id)}
+
+
+@toolset.tool(title="Duplicate analysis rule", read_only=False, destructive=False, idempotent=False)
+async def duplicate_analysis_rule(ctx: Context, rule_id: RuleId) -> dict[str, Any]:
+    """Copy a rule (unattached) to edit it without touching the original; returns the copy with its new id."""
+    return _dict(await kupe(ctx).duplicate_analysis_rule(str(rule_id)))
+
+
+@toolset.tool(title="Get agent post-call analysis", read_only=True)
+async def get_agent_post_analysis(ctx: Context, agent_id: AgentId) -> dict[str, Any]:
+    """Get an agent's post-call analysis configuration (structured output and HTTP actions run after each call)."""
+    payload = await kupe(ctx).get_agent_post_analysis(str(agent_id))
+    return {"agent_id": str(agent_id), "post_analysis": payload}
+
+
+@toolset.tool(title="Set agent post-call analysis", read_only=False, destructive=False, idempotent=True)
+async def set_agent_post_analysis(
+    ctx: Context,
+    agent_id: AgentId,
+    config: Annotated[
+        dict[str, Any],
+        Field(description="Post-call analysis JSON as get_agent_post_analysis shows it (prompt, output schema...)."),
+    ],
+) -> dict[str, Any]:
+    """Create or replace an agent's post-call analysis configuration; applies from its next call."""
+    body = {**config, "agent_id": str(agent_id)}
+    return _dict(await kupe(ctx).upsert_agent_post_analysis(str(agent_id), body))
+
+
+@toolset.tool(title="List agent analysis rules", read_only=True)
+async def list_agent_analysis_rules(
+    ctx: Context, agent_id: AgentId, page: Page = 1, page_size: PageSize = 50
+) -> PageOut:
+    """List the analysis rules that run after an agent's calls."""
+    payload = await kupe(ctx).list_agent_attached_rules(str(agent_id))
+    return local_page(items_of(payload), page=page, page_size=page_size)
+
+
+@toolset.tool(title="Set agent analysis rules", read_only=False, destructive=True, idempotent=True)
+async def set_agent_analysis_rules(
+    ctx: Context,
+    agent_id: AgentId,
+    rule_ids: Annotated[
+        list[UUID], Field(max_length=50, description="The complete set of rule ids (list_analysis_rules).")
+    ],
+) -> dict[str, Any]:
+    """Set exactly which rules run after an agent's calls: unlisted rules are detached; [] detaches all."""
+    result = await kupe(ctx).set_agent_attached_rules(str(agent_id), [str(r) for r in rule_ids])
+    return _dict(result) if result else {"agent_id": str(agent_id), "rule_ids": [str(r) for r in rule_ids]}

@@ -1,0 +1,154 @@
+"""Toolset ``billing``: credits, usage and cost (read-only; API keys may only read billing).
+
+Exports can answer with a file (ZIP or CSV bytes) or with a JSON note that the export
+was emailed; ``describe_export`` turns either into a few facts, so binary never reaches
+the model's context.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from kupe_mcp.toolsets._context import kupe
+from kupe_mcp.toolsets._registry import Toolset
+from kupe_mcp.toolsets._shape import PageOut, items_of, page_out, total_of
+from kupe_mcp.toolsets._types import CallRequestId, Page, PageSize
+
+toolset = Toolset("billing", "Credit balance, wallet, usage records and cost, exports (read-only).")
+
+SessionId = Annotated[UUID, Field(description="call_session_id, from place_call or get_call_analytics.")]
+TimeFilter = Annotated[str | None, Field(max_length=32, description="Kupe time filter; default all.")]
+UsageType = Annotated[str | None, Field(max_length=64, description="Only this usage type, e.g. llm, tts, stt, call.")]
+FromDate = Annotated[date | None, Field(description="First day, YYYY-MM-DD.")]
+ToDate = Annotated[date | None, Field(description="Last day, YYYY-MM-DD.")]
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {"result": value}
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def describe_export(result: Any) -> dict[str, Any]:
+    """A few facts about an export answer instead of its bytes."""
+    if isinstance(result, bytes | bytearray):
+        data = bytes(result)
+        if not data:
+            return {"delivered": "file", "bytes": 0, "note": "Kupe returned an empty file: nothing matched."}
+        if data[:4] == b"PK\x03\x04":
+            kind, first_line = "application/zip", None
+        else:
+            try:
+                kind, first_line = "text/csv", data.decode("utf-8").splitlines()[0][:200]
+            except UnicodeDecodeError:
+                kind, first_line = "application/octet-stream", None
+        out: dict[str, Any] = {"delivered": "file", "bytes": len(data), "content_type": kind}
+        if first_line:
+            out["first_line"] = first_line
+        out["note"] = "The file is not shown here; download it from the Kupe dashboard."
+        return out
+    return {"delivered": "queued or emailed", **_dict(result)}
+
+
+@toolset.tool(title="Get credit balance", read_only=True)
+async def get_credit_balance(ctx: Context) -> dict[str, Any]:
+    """Get the account's available credit balance (USD) and monthly cap usage. Check it before large campaigns."""
+    return _dict(await kupe(ctx).credit_balance())
+
+
+@toolset.tool(title="Get wallet", read_only=True)
+async def get_wallet(ctx: Context) -> dict[str, Any]:
+    """Get your wallet summary: balance, monthly spend and cap (USD), wallet id."""
+    return _dict(await kupe(ctx).my_wallet())
+
+
+@toolset.tool(title="List usage records", read_only=True)
+async def list_usage_records(
+    ctx: Context,
+    time_filter: TimeFilter = None,
+    usage_type: UsageType = None,
+    search: Annotated[str | None, Field(max_length=200, description="Text to match, e.g. a session id.")] = None,
+    page: Page = 1,
+    page_size: PageSize = 20,
+) -> PageOut:
+    """List metered usage rows (service, quantity, cost in USD) grouped by call session, a page at a time."""
+    payload = await kupe(ctx).billing_usage_records_filtered(
+        time_filter=time_filter, usage_type=usage_type, search=search, limit=page_size, offset=(page - 1) * page_size
+    )
+    items = items_of(payload)
+    total = total_of(payload, -1)
+    return page_out(items, page=page, page_size=page_size, total=total if total >= 0 else None)
+
+
+@toolset.tool(title="Get usage summary", read_only=True)
+async def get_usage_summary(
+    ctx: Context,
+    time_period: Annotated[str | None, Field(max_length=32, description="Kupe period; default all.")] = None,
+) -> dict[str, Any]:
+    """Get usage and cost (USD) aggregated per service and period, as the dashboard charts show it."""
+    return _dict(await kupe(ctx).billing_usage_summary(time_period=time_period))
+
+
+@toolset.tool(title="Get usage overview", read_only=True)
+async def get_usage_overview(ctx: Context) -> dict[str, Any]:
+    """Get total and this-month usage and cost (USD) for your account."""
+    return _dict(await kupe(ctx).billing_usage_overview())
+
+
+@toolset.tool(title="Get session cost", read_only=True)
+async def get_session_cost(ctx: Context, session_id: SessionId) -> dict[str, Any]:
+    """Get what one call cost (USD), broken down by service (telephony, LLM, TTS, STT)."""
+    return _dict(await kupe(ctx).billing_session_usage(str(session_id)))
+
+
+@toolset.tool(title="Export usage", read_only=True)
+async def export_usage(
+    ctx: Context,
+    time_filter: TimeFilter = None,
+    usage_type: UsageType = None,
+    from_date: FromDate = None,
+    to_date: ToDate = None,
+) -> dict[str, Any]:
+    """Export usage records as CSV; Kupe usually emails it to the account. Returns what happened, never the file."""
+    result = await kupe(ctx).export_billing_usage(
+        time_filter=time_filter,
+        usage_type=usage_type,
+        from_date=_iso(from_date),
+        to_date=_iso(to_date),
+    )
+    return describe_export(result)
+
+
+@toolset.tool(title="Export call logs", read_only=True)
+async def export_call_logs(
+    ctx: Context,
+    request_id: Annotated[CallRequestId | None, Field(description="One call to export (its request_id).")] = None,
+    start_date: FromDate = None,
+    end_date: ToDate = None,
+    include_recordings: Annotated[bool, Field(description="Add call recordings to the ZIP.")] = False,
+) -> dict[str, Any]:
+    """Export call logs as a ZIP: one call (request_id) or a date range (start_date and end_date), often by email.
+
+    Returns what happened, never the file.
+    """
+    if request_id is not None and (start_date or end_date):
+        raise ToolError("Pass request_id or a date range, not both: request_id exports one call.")
+    if request_id is None and (start_date is None or end_date is None):
+        raise ToolError("Pass request_id, or both start_date and end_date (YYYY-MM-DD).")
+    if start_date and end_date and start_date > end_date:
+        raise ToolError("start_date must not be after end_date.")
+    result = await kupe(ctx).export_call_analytics(
+        request_id=str(request_id) if request_id else None,
+        start_date=_iso(start_date),
+        end_date=_iso(end_date),
+        include_recordings=include_recordings,
+    )
+    return describe_export(result)

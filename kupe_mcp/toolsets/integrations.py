@@ -1,0 +1,185 @@
+"""Toolset ``integrations``: custom HTTP tools, MCP-server tools, and which of them an agent may call.
+
+HTTP and MCP tool definitions have identical CRUD routes, so ``_definition_tools``
+declares both families from one template: each generated function still gets a real
+name, docstring, typed arguments and annotations.
+
+This module deliberately has no ``from __future__ import annotations``: the generated
+functions' annotations use the factory's local descriptions, which string annotations
+could not resolve later.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal, NamedTuple
+from uuid import UUID
+
+from mcp.server.mcpserver import Context
+from pydantic import BaseModel, ConfigDict, Field
+
+from kupe_mcp.client import KupeClient
+from kupe_mcp.toolsets._context import kupe
+from kupe_mcp.toolsets._registry import Toolset
+from kupe_mcp.toolsets._shape import PageOut, items_of, local_page
+from kupe_mcp.toolsets._types import AgentId, Page, PageSize
+
+toolset = Toolset("integrations", "Custom HTTP and MCP-server tools and attaching them to agents.")
+
+AgentToolId = Annotated[UUID, Field(description="Tool id, from list_agent_tools.")]
+
+
+class AgentToolRef(BaseModel):
+    # No docstring on purpose: pydantic would copy it into every schema that uses this model.
+    model_config = ConfigDict(extra="allow")
+
+    tool_id: UUID = Field(description="Tool id, from list_http_tools or list_mcp_tools.")
+    tool_type: Literal["http", "mcp"] | None = Field(default=None, description="Which list the id is from.")
+    config: dict[str, Any] | None = None
+
+
+ToolRefs = Annotated[list[AgentToolRef], Field(max_length=50, description="Tools the agent may call.")]
+
+
+def _tool_refs(tools: list[AgentToolRef]) -> list[dict[str, Any]]:
+    return [t.model_dump(mode="json", exclude_none=True) for t in tools]
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {"result": value}
+
+
+class DefinitionOps(NamedTuple):
+    """The client's five CRUD methods for one tool-definition family (unbound, so mypy checks them)."""
+
+    list: Callable[[KupeClient], Awaitable[Any]]
+    get: Callable[[KupeClient, str], Awaitable[Any]]
+    create: Callable[[KupeClient, dict[str, Any]], Awaitable[Any]]
+    update: Callable[[KupeClient, str, dict[str, Any]], Awaitable[Any]]
+    delete: Callable[[KupeClient, str], Awaitable[Any]]
+
+
+def _definition_tools(kind: str, label: str, keys: str, ops: DefinitionOps) -> None:
+    """Declare list/get/create/update/delete_<kind>_tool(s) for one tool-definition family."""
+    id_desc = f"{label} tool id, from list_{kind}_tools or create_{kind}_tool."
+    def_desc = f"Kupe's JSON for the tool: {keys}."
+
+    async def list_defs(ctx: Context, page: Page = 1, page_size: PageSize = 50) -> PageOut:
+        return local_page(items_of(await ops.list(kupe(ctx))), page=page, page_size=page_size)
+
+    async def get_def(ctx: Context, tool_id: Annotated[UUID, Field(description=id_desc)]) -> dict[str, Any]:
+        return _dict(await ops.get(kupe(ctx), str(tool_id)))
+
+    async def create_def(
+        ctx: Context, definition: Annotated[dict[str, Any], Field(description=def_desc)]
+    ) -> dict[str, Any]:
+        return _dict(await ops.create(kupe(ctx), definition))
+
+    async def update_def(
+        ctx: Context,
+        tool_id: Annotated[UUID, Field(description=id_desc)],
+        definition: Annotated[dict[str, Any], Field(description=def_desc + " Send the full definition.")],
+    ) -> dict[str, Any]:
+        return _dict(await ops.update(kupe(ctx), str(tool_id), definition))
+
+    async def delete_def(ctx: Context, tool_id: Annotated[UUID, Field(description=id_desc)]) -> dict[str, Any]:
+        result = await ops.delete(kupe(ctx), str(tool_id))
+        return _dict(result) if result else {"deleted": True, "tool_id": str(tool_id)}
+
+    plans: list[tuple[Any, str, str, str, dict[str, bool]]] = [
+        (
+            list_defs,
+            f"list_{kind}_tools",
+            f"List {label} tools",
+            f"List your {label} tool definitions (id, name). Attach one to an agent with attach_tools_to_agent.",
+            {"read_only": True},
+        ),
+        (
+            get_def,
+            f"get_{kind}_tool",
+            f"Get {label} tool",
+            f"Get one {label} tool definition in full, in the shape create_{kind}_tool takes.",
+            {"read_only": True},
+        ),
+        (
+            create_def,
+            f"create_{kind}_tool",
+            f"Create {label} tool",
+            f"Create a {label} tool definition agents can call during calls. Creates a new one on every call.",
+            {"read_only": False, "destructive": False, "idempotent": False},
+        ),
+        (
+            update_def,
+            f"update_{kind}_tool",
+            f"Update {label} tool",
+            f"Replace a {label} tool definition; agents using it get the change on their next calls.",
+            {"read_only": False, "destructive": False, "idempotent": True},
+        ),
+        (
+            delete_def,
+            f"delete_{kind}_tool",
+            f"Delete {label} tool",
+            f"Delete a {label} tool definition permanently; agents that use it lose it. Cannot be undone.",
+            {"read_only": False, "destructive": True, "idempotent": True},
+        ),
+    ]
+    for fn, name, title, doc, hints in plans:
+        fn.__name__ = fn.__qualname__ = name
+        fn.__doc__ = doc
+        toolset.tool(title=title, name=name, **hints)(fn)
+
+
+_definition_tools(
+    "http",
+    "HTTP",
+    "name, description, url, method (GET/POST...), headers, tool_schema (JSON Schema of the arguments)",
+    DefinitionOps(
+        KupeClient.list_http_tools,
+        KupeClient.get_http_tool,
+        KupeClient.create_http_tool,
+        KupeClient.update_http_tool,
+        KupeClient.delete_http_tool,
+    ),
+)
+_definition_tools(
+    "mcp",
+    "MCP server",
+    "name, description, server url, transport, auth headers, and which of the server's tools to expose",
+    DefinitionOps(
+        KupeClient.list_mcp_tools,
+        KupeClient.get_mcp_tool,
+        KupeClient.create_mcp_tool,
+        KupeClient.update_mcp_tool,
+        KupeClient.delete_mcp_tool,
+    ),
+)
+
+
+@toolset.tool(title="List agent tools", read_only=True)
+async def list_agent_tools(ctx: Context, agent_id: AgentId, page: Page = 1, page_size: PageSize = 50) -> PageOut:
+    """List the HTTP and MCP tools an agent may call during its calls."""
+    return local_page(items_of(await kupe(ctx).list_agent_tools(str(agent_id))), page=page, page_size=page_size)
+
+
+@toolset.tool(title="Attach tools to agent", read_only=False, destructive=False, idempotent=False)
+async def attach_tools_to_agent(
+    ctx: Context, agent_id: AgentId, tools: Annotated[ToolRefs, Field(min_length=1)]
+) -> dict[str, Any]:
+    """Let an agent call more tools, keeping the ones it has. Create the tools first (create_http_tool ...)."""
+    return _dict(await kupe(ctx).add_agent_tools(str(agent_id), _tool_refs(tools)))
+
+
+@toolset.tool(title="Replace agent tools", read_only=False, destructive=True, idempotent=True)
+async def replace_agent_tools(
+    ctx: Context,
+    agent_id: AgentId,
+    tools: ToolRefs,
+    force_update: Annotated[bool, Field(description="Needed to change the tools of an active agent.")] = False,
+) -> dict[str, Any]:
+    """Set an agent's complete tool list: tools not listed are detached; an empty list detaches all."""
+    return _dict(await kupe(ctx).replace_agent_tools(str(agent_id), _tool_refs(tools), force_update=force_update))
+
+
+@toolset.tool(title="Detach tool from agent", read_only=False, destructive=True, idempotent=True)
+async def detach_tool_from_agent(ctx: Context, agent_id: AgentId, tool_id: AgentToolId) -> dict[str, Any]:
+    """Stop an agent from calling one tool. The tool definition itself is kept."""
+    result = await kupe(ctx).remove_agent_tool(str(agent_id), str(tool_id))
+    return _dict(result) if result else {"detached": True, "agent_id": str(agent_id), "tool_id": str(tool_id)}

@@ -1,0 +1,62 @@
+"""Toolset ``phone``: the user's phone lines and which agent answers each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+
+from kupe_mcp.toolsets._context import kupe
+from kupe_mcp.toolsets._registry import Toolset
+from kupe_mcp.toolsets._shape import PageOut, local_page
+from kupe_mcp.toolsets._types import AgentId, Page, PageSize, PhoneNumberId, WorkflowId
+
+toolset = Toolset("phone", "Phone lines and inbound line-to-agent mappings.", default=True)
+
+
+def _exactly_one(**ids: object) -> None:
+    given = [name for name, value in ids.items() if value is not None]
+    if len(given) != 1:
+        names = " or ".join(ids)
+        raise ToolError(f"Pass exactly one of {names} (got {len(given)}).")
+
+
+@toolset.tool(title="List phone numbers", read_only=True)
+async def list_phone_numbers(ctx: Context, page: Page = 1, page_size: PageSize = 50) -> PageOut:
+    """List the account's phone lines (id, E.164 number, mapped agent). Ids are phone_number_id elsewhere."""
+    lines = await kupe(ctx).list_phone_numbers()
+    return local_page([line.to_json() for line in lines], page=page, page_size=page_size)
+
+
+@toolset.tool(title="Map phone line", read_only=False, destructive=False, idempotent=True)
+async def map_phone(
+    ctx: Context,
+    phone_number_id: PhoneNumberId,
+    agent_id: AgentId | None = None,
+    workflow_id: WorkflowId | None = None,
+) -> dict[str, Any]:
+    """Route inbound calls on a phone line to an agent or a workflow (exactly one), replacing the current mapping."""
+    _exactly_one(agent_id=agent_id, workflow_id=workflow_id)
+    result = await kupe(ctx).create_phone_mapping(
+        str(phone_number_id),
+        agent_id=str(agent_id) if agent_id else None,
+        workflow_id=str(workflow_id) if workflow_id else None,
+    )
+    return result if isinstance(result, dict) else {"result": result}
+
+
+@toolset.tool(title="Get phone mapping", read_only=True)
+async def get_phone_mapping(
+    ctx: Context,
+    agent_id: AgentId | None = None,
+    phone_number_id: PhoneNumberId | None = None,
+) -> dict[str, Any]:
+    """Show which line an agent answers, or which agent a line rings (pass exactly one id)."""
+    _exactly_one(agent_id=agent_id, phone_number_id=phone_number_id)
+    client = kupe(ctx)
+    if agent_id is not None:
+        result = await client.get_phone_mapping_for_agent(str(agent_id))
+    else:
+        result = await client.get_phone_mapping(str(phone_number_id))
+    return result if isinstance(result, dict) else {"mappings": result}

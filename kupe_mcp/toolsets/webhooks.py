@@ -1,0 +1,83 @@
+"""Toolset ``webhooks``: where Kupe posts call results, and the HMAC secret of the incoming webhook.
+
+The signing secret is never shown by the read tools: Kupe is never asked to reveal it
+and anything secret-looking in its answers is masked. ``rotate_webhook_secret`` is the
+one tool whose result carries a secret: the new one, shown once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from pydantic import Field
+
+from kupe_mcp.toolsets._context import kupe
+from kupe_mcp.toolsets._registry import Toolset
+from kupe_mcp.toolsets._shape import PageOut, items_of, local_page
+from kupe_mcp.toolsets._types import AgentId, Page, PageSize
+
+toolset = Toolset("webhooks", "Per-agent webhooks: call-ended URL, test delivery, signing secret rotation.")
+
+HIDDEN = "[hidden; rotate_webhook_secret issues a new one]"
+
+
+def mask_secrets(value: Any) -> Any:
+    """``value`` with every string under a key containing "secret" replaced by a placeholder."""
+    if isinstance(value, dict):
+        return {
+            k: HIDDEN if "secret" in str(k).lower() and isinstance(v, str) and v else mask_secrets(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [mask_secrets(v) for v in value]
+    return value
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {"result": value}
+
+
+@toolset.tool(title="List webhooks", read_only=True)
+async def list_webhooks(ctx: Context, page: Page = 1, page_size: PageSize = 50) -> PageOut:
+    """List your agents with their webhook URLs (secrets hidden)."""
+    rows = items_of(await kupe(ctx).list_my_webhooks())
+    return local_page(mask_secrets(rows), page=page, page_size=page_size)
+
+
+@toolset.tool(title="Get agent webhook", read_only=True)
+async def get_agent_webhook(ctx: Context, agent_id: AgentId) -> dict[str, Any]:
+    """Get an agent's webhook settings: call-ended URL, toggles, body template. The secret is never shown."""
+    return _dict(mask_secrets(await kupe(ctx).get_agent_webhooks(str(agent_id))))
+
+
+@toolset.tool(title="Set agent webhook", read_only=False, destructive=False, idempotent=True)
+async def set_agent_webhook(
+    ctx: Context,
+    agent_id: AgentId,
+    config: Annotated[
+        dict[str, Any],
+        Field(
+            description="Sections to change, as get_agent_webhook shows them: "
+            "outgoing {url, enabled, method, headers, body_template}, incoming {enabled}."
+        ),
+    ],
+) -> dict[str, Any]:
+    """Create or change where Kupe POSTs results when an agent's calls end; applies from the next call."""
+    return _dict(mask_secrets(await kupe(ctx).put_agent_webhooks(str(agent_id), config)))
+
+
+@toolset.tool(title="Rotate webhook secret", read_only=False, destructive=True, idempotent=False)
+async def rotate_webhook_secret(ctx: Context, agent_id: AgentId) -> dict[str, Any]:
+    """Issue a new HMAC secret for an agent's incoming webhook; the old one stops working at once.
+
+    The result holds the new secret, shown only here: tell the user to store it.
+    """
+    return _dict(await kupe(ctx).rotate_webhook_secret(str(agent_id)))
+
+
+@toolset.tool(title="Test agent webhook", read_only=False, destructive=False, idempotent=False)
+async def test_agent_webhook(ctx: Context, agent_id: AgentId) -> dict[str, Any]:
+    """Send a sample call-ended payload as a real POST to the agent's configured URL; reports the delivery."""
+    result = await kupe(ctx).test_outgoing_webhook(str(agent_id))
+    return _dict(mask_secrets(result)) if result else {"delivered": True, "agent_id": str(agent_id)}

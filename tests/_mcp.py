@@ -1,0 +1,25 @@
+"""Calling tools in tests: ``call`` for calls that must succeed, ``fail`` for calls that must be refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.client import Client
+
+
+async def call(mcp: Client, tool: str, /, **args: Any) -> dict[str, Any]:
+    """Call a tool that must succeed; return its structured content."""
+    result = await mcp.call_tool(tool, args)
+    assert not result.is_error, result.content
+    content = result.structured_content
+    assert isinstance(content, dict), result.content
+    return content
+
+
+async def fail(mcp: Client, tool: str, /, **args: Any) -> str:
+    """Call a tool that must fail; return its error text."""
+    result = await mcp.call_tool(tool, args)
+    assert result.is_error, result.structured_content
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert isinstance(text, str)
+    return text

@@ -1,0 +1,67 @@
+"""The tool registry: every tool declared completely, and configuration filters applied in a fixed order."""
+
+from __future__ import annotations
+
+import pytest
+
+from kupe_mcp.config import Settings
+from kupe_mcp.errors import ConfigError
+from kupe_mcp.server import selected_tools
+from kupe_mcp.toolsets import TOOLSETS, validate_registry
+
+
+def test_registry_declarations_have_unique_snake_case_names_descriptions_and_toolsets() -> None:
+    assert validate_registry(TOOLSETS) == []
+
+
+def test_every_tool_sets_all_four_annotations() -> None:
+    for toolset in TOOLSETS:
+        for spec in toolset.tools:
+            a = spec.annotations
+            assert None not in (a.read_only_hint, a.destructive_hint, a.idempotent_hint, a.open_world_hint), spec.name
+
+
+def test_default_toolsets_are_the_documented_five() -> None:
+    assert [t.name for t in TOOLSETS if t.default] == ["account", "agents", "phone", "calls", "knowledge"]
+    assert {s.toolset for s in selected_tools(Settings())} == {"account", "agents", "phone", "calls", "knowledge"}
+
+
+def test_admin_toolset_is_never_on_by_default() -> None:
+    admin = [t for t in TOOLSETS if t.name == "admin"]
+    assert all(not t.default and t.bearer_only for t in admin)
+
+
+def test_read_only_mode_keeps_only_tools_annotated_read_only_whatever_else_is_configured() -> None:
+    tools = selected_tools(Settings(toolsets=("all",), read_only=True))
+    assert tools
+    assert all(spec.read_only for spec in tools)
+    assert "place_call" not in {s.name for s in tools}
+    assert "get_agent" in {s.name for s in tools}
+
+
+def test_selected_tools_are_sorted_by_toolset_then_name() -> None:
+    tools = selected_tools(Settings(toolsets=("all",)))
+    order = [t.name for t in TOOLSETS]
+    keys = [(order.index(s.toolset), s.name) for s in tools]
+    assert keys == sorted(keys)
+
+
+def test_exclude_tools_removes_the_named_tools() -> None:
+    names = {s.name for s in selected_tools(Settings(exclude_tools=("place_call", "delete_agent")))}
+    assert "place_call" not in names
+    assert "delete_agent" not in names
+    assert "get_agent" in names
+
+
+def test_unknown_toolset_stops_start_up_listing_the_valid_ones() -> None:
+    with pytest.raises(ConfigError) as err:
+        selected_tools(Settings(toolsets=("agents", "nope")))
+    assert "nope" in str(err.value)
+    assert "knowledge" in str(err.value)
+
+
+def test_unknown_excluded_tool_stops_start_up_listing_the_valid_ones() -> None:
+    with pytest.raises(ConfigError) as err:
+        selected_tools(Settings(exclude_tools=("no_such_tool",)))
+    assert "no_such_tool" in str(err.value)
+    assert "whoami" in str(err.value)

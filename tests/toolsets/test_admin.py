@@ -1,0 +1,123 @@
+"""Toolset ``admin``: refused for API keys with an actionable 403, working for a super_admin Bearer session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kupe_mcp.errors import AuthenticationFailed
+from kupe_mcp.sandbox import DEMO_BEARER_TOKEN
+from kupe_mcp.sandbox._seed import DEMO_BALANCE_USD, DEMO_ORG_ID, DEMO_USER_ID
+from kupe_mcp.toolsets import admin, billing
+from tests._mcp import call, fail
+from tests.toolsets.conftest import Serve, api_key, bearer, requests_to_kupe, sandbox_client
+
+pytestmark = pytest.mark.anyio
+
+SESSION = bearer(DEMO_BEARER_TOKEN)
+
+
+async def test_money_moving_tools_with_an_api_key_give_an_actionable_403(serve: Serve) -> None:
+    async with serve(admin, billing) as mcp:
+        wallet_id = (await call(mcp, "get_wallet"))["wallet_id"]
+        grant = await fail(mcp, "grant_wallet_credits", wallet_id=wallet_id, amount_usd=5)
+        adjust = await fail(mcp, "adjust_wallet", wallet_id=wallet_id, amount_usd=5, reason="test")
+        balance = await call(mcp, "get_wallet")
+    for text in (grant, adjust):
+        assert "403" in text
+        assert "Bearer session" in text
+    assert balance["balance_usd"] == pytest.approx(DEMO_BALANCE_USD)
+
+
+async def test_grant_cap_and_adjust_with_a_bearer_session_move_the_wallet(serve: Serve) -> None:
+    async with serve(admin, billing, credentials=SESSION) as mcp:
+        wallet_id = (await call(mcp, "get_wallet"))["wallet_id"]
+        await call(mcp, "grant_wallet_credits", wallet_id=wallet_id, amount_usd=5, note="Pilot top-up")
+        await call(mcp, "adjust_wallet", wallet_id=wallet_id, amount_usd=-2, reason="Refund correction")
+        await call(mcp, "set_wallet_cap", wallet_id=wallet_id, monthly_cap_usd=10)
+        capped = await call(mcp, "get_wallet_ledger", wallet_id=wallet_id)
+        await call(mcp, "set_wallet_cap", wallet_id=wallet_id, monthly_cap_usd=None)
+        uncapped = await call(mcp, "get_wallet")
+        users = await call(mcp, "list_user_wallets")
+    assert capped["wallet"]["balance_usd"] == pytest.approx(DEMO_BALANCE_USD + 3)
+    assert capped["wallet"]["monthly_cap_usd"] == 10
+    assert "Pilot top-up" in {g["note"] for g in capped["grants"]}
+    assert uncapped["monthly_cap_usd"] is None
+    assert wallet_id in {w["wallet_id"] for w in users["items"]}
+
+
+async def test_org_pricing_changes_show_in_earnings(serve: Serve) -> None:
+    async with serve(admin, credentials=SESSION) as mcp:
+        orgs = await call(mcp, "list_org_wallets")
+        members = await call(mcp, "list_org_member_wallets", org_id=DEMO_ORG_ID)
+        await call(mcp, "set_org_business_model", org_id=DEMO_ORG_ID, org_type="distributor")
+        await call(mcp, "set_org_commission", org_id=DEMO_ORG_ID, commission_percentage=12.5)
+        await call(mcp, "set_org_markup", org_id=DEMO_ORG_ID, markup_percentage=30)
+        mine = await call(mcp, "get_earnings", period="all")
+        breakdown = await call(mcp, "get_earnings_breakdown", period="year")
+        theirs = await call(mcp, "get_org_earnings", org_id=DEMO_ORG_ID, period="all")
+    assert DEMO_ORG_ID in {w["org_id"] for w in orgs["items"]}
+    assert DEMO_USER_ID in {m["user_id"] for m in members["items"]}
+    assert mine["org_type"] == "distributor"
+    assert breakdown["period"] == "year"
+    assert theirs["org_id"] == DEMO_ORG_ID
+
+
+async def test_feature_flags_update_and_read_back(serve: Serve) -> None:
+    async with serve(admin, credentials=SESSION) as mcp:
+        await call(mcp, "update_feature_flags", user_id=DEMO_USER_ID, flags={"webhooks": False})
+        mine = await call(mcp, "get_my_feature_flags")
+        theirs = await call(mcp, "get_feature_flags", user_id=DEMO_USER_ID)
+    assert mine["feature_flags"]["webhooks"] is False
+    assert theirs["feature_flags"]["outbound"] is True
+
+
+async def test_created_api_key_works_until_it_is_revoked(serve: Serve, sandbox_app: Any) -> None:
+    async with serve(admin, credentials=SESSION) as mcp:
+        created = (await call(mcp, "create_api_key", name="CRM sync"))["api_key"]
+        key_id, secret = created["id"], created["api_key"]
+        async with sandbox_client(sandbox_app, api_key(secret)) as kupe:
+            assert (await kupe.me()).user_id == DEMO_USER_ID
+            await call(mcp, "rename_api_key", key_id=key_id, name="CRM sync (prod)")
+            listed = await call(mcp, "list_api_keys")
+            exists = await call(mcp, "check_api_key_exists", user_id=DEMO_USER_ID)
+            await call(mcp, "revoke_api_key", key_id=key_id)
+            after = await call(mcp, "list_api_keys")
+            with pytest.raises(AuthenticationFailed):
+                await kupe.me()
+    names = {k["id"]: k["name"] for k in listed["items"]}
+    assert names[key_id] == "CRM sync (prod)"
+    assert secret not in str(listed)
+    assert exists["exists"] is True
+    assert key_id not in {k["id"] for k in after["items"]}
+
+
+async def test_list_users_with_a_session(serve: Serve) -> None:
+    async with serve(admin, credentials=SESSION) as mcp:
+        users = await call(mcp, "list_users")
+    assert DEMO_USER_ID in {u.get("id", u.get("user_id")) for u in users["items"]}
+
+
+async def test_invalid_admin_arguments_name_the_field_and_never_reach_kupe(serve: Serve, sandbox_app: Any) -> None:
+    async with serve(admin, credentials=SESSION) as mcp:
+        before = requests_to_kupe(sandbox_app)
+        period = await fail(mcp, "get_earnings", period="decade")
+        amount = await fail(mcp, "grant_wallet_credits", wallet_id=DEMO_ORG_ID, amount_usd=-5)
+        org_type = await fail(mcp, "set_org_business_model", org_id=DEMO_ORG_ID, org_type="reseller")
+        wallet = await fail(mcp, "get_wallet_ledger", wallet_id="w-1")
+        assert requests_to_kupe(sandbox_app) == before
+    assert "period" in period
+    assert "amount_usd" in amount
+    assert "org_type" in org_type
+    assert "wallet_id" in wallet
+
+
+def test_admin_is_bearer_only_off_by_default_and_money_moving_tools_are_destructive() -> None:
+    assert admin.toolset.bearer_only
+    assert not admin.toolset.default
+    specs = {s.name: s for s in admin.toolset.tools}
+    destructive = {name for name, s in specs.items() if s.destructive}
+    assert destructive == {"grant_wallet_credits", "adjust_wallet", "revoke_api_key"}
+    assert not specs["grant_wallet_credits"].idempotent
+    assert all("USD" in specs[n].description for n in ("grant_wallet_credits", "adjust_wallet", "set_wallet_cap"))
