@@ -57,13 +57,17 @@ def build_client(settings: Settings, **kwargs: Any) -> KupeClient:
     )
 
 
-def selected_tools(settings: Settings) -> list[ToolSpec]:
-    """The tools these settings serve (raises ConfigError on unknown names)."""
+def selected_tools(settings: Settings, *, api_key_auth: bool | None = None) -> list[ToolSpec]:
+    """The tools these settings serve (raises ConfigError on unknown names).
+
+    ``api_key_auth`` defaults to whether the settings hold an API key (and no session).
+    """
     return select_tools(
         TOOLSETS,
         enabled=settings.toolsets,
         read_only=settings.read_only,
         exclude=settings.exclude_tools,
+        api_key_auth=settings.credentials.kind == "api_key" if api_key_auth is None else api_key_auth,
     )
 
 
@@ -146,8 +150,10 @@ class KupeMCP(KupeServer):
 
 def create_server(settings: Settings, client: KupeClient | None = None, *, multi_tenant: bool = False) -> KupeServer:
     """Build the MCP server. ``multi_tenant`` makes each HTTP request use its own Kupe credentials."""
-    tools = selected_tools(settings)
-    provider = ClientProvider(client or build_client(settings), multi_tenant=multi_tenant)
+    client = client or build_client(settings)
+    # Multi-tenant callers may bring a session; otherwise the client's own credentials decide.
+    tools = selected_tools(settings, api_key_auth=not multi_tenant and client.credentials.kind == "api_key")
+    provider = ClientProvider(client, multi_tenant=multi_tenant)
     server = KupeMCP(
         provider,
         settings,

@@ -138,18 +138,27 @@ def select_tools(
     enabled: Iterable[str],
     read_only: bool = False,
     exclude: Iterable[str] = (),
+    api_key_auth: bool = False,
 ) -> list[ToolSpec]:
     """The tools to serve, in a fixed order: read-only filter, then toolsets, then exclusions; sorted by toolset, name.
 
+    With ``api_key_auth``, Bearer-only toolsets (admin) are left out of ``all`` and refused
+    when named: every one of their calls would fail with 403.
     Raises ConfigError naming the valid choices when a toolset or tool name is unknown.
     """
     by_name = {t.name: t for t in toolsets}
     wanted = [s.strip() for s in enabled if s.strip()]
     if "all" in wanted:
-        wanted = list(by_name)
+        wanted = [t.name for t in toolsets if not (api_key_auth and t.bearer_only)]
     unknown = sorted(set(wanted) - set(by_name))
     if unknown:
         raise ConfigError(f"Unknown toolset {', '.join(unknown)}: choose from {', '.join(by_name)} (or all).")
+    session_only = sorted(name for name in wanted if api_key_auth and by_name[name].bearer_only)
+    if session_only:
+        raise ConfigError(
+            f"The {', '.join(session_only)} toolset needs a Kupe session: "
+            "set KUPE_BEARER_TOKEN instead of KUPE_API_KEY."
+        )
     all_tools = {spec.name for t in toolsets for spec in t.tools}
     excluded = {e.strip() for e in exclude if e.strip()}
     bad = sorted(excluded - all_tools)

@@ -27,7 +27,7 @@ async def test_whoami_answers_with_the_sandbox_user(mcp: Client) -> None:
 
 async def test_every_listed_tool_has_a_description_annotations_and_a_compact_schema(mcp: Client) -> None:
     tools = (await mcp.list_tools()).tools
-    assert len(tools) == len(selected_tools(Settings(toolsets=("all",))))
+    assert len(tools) == len(selected_tools(Settings(toolsets=("all",)), api_key_auth=True))
     for tool in tools:
         assert len(tool.description or "") > 30, tool.name
         assert tool.annotations is not None, tool.name

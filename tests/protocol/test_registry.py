@@ -65,3 +65,15 @@ def test_unknown_excluded_tool_stops_start_up_listing_the_valid_ones() -> None:
         selected_tools(Settings(exclude_tools=("no_such_tool",)))
     assert "no_such_tool" in str(err.value)
     assert "whoami" in str(err.value)
+
+
+def test_api_key_credentials_leave_the_session_only_admin_toolset_out_of_all() -> None:
+    names = {s.toolset for s in selected_tools(Settings(toolsets=("all",)), api_key_auth=True)}
+    assert "admin" not in names
+    assert "billing" in names
+    assert "admin" in {s.toolset for s in selected_tools(Settings(toolsets=("all",)), api_key_auth=False)}
+
+
+def test_naming_the_admin_toolset_with_an_api_key_stops_start_up() -> None:
+    with pytest.raises(ConfigError, match="KUPE_BEARER_TOKEN"):
+        selected_tools(Settings(toolsets=("admin",)), api_key_auth=True)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from kupe_mcp._docs import BEGIN, END, render_tool_table
-from tests.conftest import ServerFactory
+from kupe_mcp.config import Settings
+from kupe_mcp.server import create_server
 
 pytestmark = pytest.mark.anyio
 
@@ -17,8 +18,8 @@ SNAPSHOTS = Path(__file__).parent.parent / "snapshots" / "tools"
 README = Path(__file__).parent.parent.parent / "README.md"
 
 
-async def test_every_tool_schema_matches_its_snapshot(make_server: ServerFactory) -> None:
-    tools = await make_server(toolsets=("all",)).list_tools()
+async def test_every_tool_schema_matches_its_snapshot() -> None:
+    tools = await create_server(Settings(toolsets=("all",))).list_tools()
     update = os.environ.get("UPDATE_SNAPSHOTS") == "1"
     seen: set[str] = set()
     changed: list[str] = []

@@ -1,4 +1,4 @@
-"""Toolset ``admin``: refused for API keys with an actionable 403, working for a super_admin Bearer session."""
+"""Toolset ``admin``: refused at start-up for API keys, working for a super_admin Bearer session."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from typing import Any
 
 import pytest
 
-from kupe_mcp.errors import AuthenticationFailed
+from kupe_mcp.config import Settings
+from kupe_mcp.errors import AuthenticationFailed, ConfigError
 from kupe_mcp.sandbox import DEMO_BEARER_TOKEN
 from kupe_mcp.sandbox._seed import DEMO_BALANCE_USD, DEMO_ORG_ID, DEMO_USER_ID
+from kupe_mcp.server import create_server
 from kupe_mcp.toolsets import admin, billing
 from tests._mcp import call, fail
 from tests.toolsets.conftest import Serve, api_key, bearer, requests_to_kupe, sandbox_client
@@ -18,16 +20,10 @@ pytestmark = pytest.mark.anyio
 SESSION = bearer(DEMO_BEARER_TOKEN)
 
 
-async def test_money_moving_tools_with_an_api_key_give_an_actionable_403(serve: Serve) -> None:
-    async with serve(admin, billing) as mcp:
-        wallet_id = (await call(mcp, "get_wallet"))["wallet_id"]
-        grant = await fail(mcp, "grant_wallet_credits", wallet_id=wallet_id, amount_usd=5)
-        adjust = await fail(mcp, "adjust_wallet", wallet_id=wallet_id, amount_usd=5, reason="test")
-        balance = await call(mcp, "get_wallet")
-    for text in (grant, adjust):
-        assert "403" in text
-        assert "Bearer session" in text
-    assert balance["balance_usd"] == pytest.approx(DEMO_BALANCE_USD)
+def test_admin_toolset_with_an_api_key_is_refused_at_start_up_saying_what_to_set(sandbox_app: Any) -> None:
+    # Every admin call would answer 403 for an API key: refuse to serve them rather than fail call by call.
+    with pytest.raises(ConfigError, match="KUPE_BEARER_TOKEN"):
+        create_server(Settings(toolsets=("admin",)), sandbox_client(sandbox_app, api_key()))
 
 
 async def test_grant_cap_and_adjust_with_a_bearer_session_move_the_wallet(serve: Serve) -> None:
