@@ -210,7 +210,10 @@ class Conflict(KupeAPIError):
     """409: the object's state forbids the change (an active agent, a batch already started)."""
 
     def _sentence(self) -> str:
-        return f"Kupe refused {self.method} {self.path} because of the object's state (409: {self._detail()})."
+        return (
+            f"Kupe refused {self.method} {self.path} because of the object's state (409: {self._detail()}): "
+            "change that state first (for an active agent, pass force_update), then retry."
+        )
 
 
 class RateLimited(KupeAPIError):

@@ -28,7 +28,7 @@ from kupe_mcp.client._models import (
     PhoneNumber,
     SearchResult,
 )
-from kupe_mcp.errors import CallInitiationFailed, KupeConnectionError, UnexpectedResponse
+from kupe_mcp.errors import CallInitiationFailed, KupeConnectionError, KupeTimeout, UnexpectedResponse
 
 __all__ = ["KupeClient"]
 
@@ -304,9 +304,10 @@ class KupeClient(KupeHTTP):
         except KupeConnectionError as exc:
             if not exc.may_have_reached:
                 raise
+            lost = "timed out" if isinstance(exc, KupeTimeout) else "the connection dropped"
             raise type(exc)(
-                f"{exc} The call may have been placed: check the call logs (call_analytics) "
-                "before calling again, or the person may be rung twice.",
+                f"Kupe's answer to POST {_CALL_PATH} was lost ({lost}), so the call may have been placed: "
+                "check the call logs (get_call_analytics) before calling again, or the person may be rung twice.",
                 method=exc.method,
                 path=exc.path,
                 may_have_reached=True,

@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import httpx2
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._http import Principal
 from ._seed import key_hash
@@ -64,8 +64,19 @@ class FaultMiddleware:
             return
         self.sandbox.faults_injected += 1
         if kind == "stall":
+            # Read the request first, as a slow server would: a write the client gave up on still happens.
+            received: list[Message] = []
+            while True:
+                message = await receive()
+                received.append(message)
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    break
+
+            async def replay() -> Message:
+                return received.pop(0) if received else await receive()
+
             await anyio.sleep(self.sandbox.settings.stall_s)
-            await self.app(scope, receive, send)
+            await self.app(scope, replay, send)
         elif kind == "reset":
             await send(
                 {

@@ -1,0 +1,299 @@
+"""Retries and write safety over a real socket, driven by the sandbox's fault injection.
+
+Back-offs go through an injected ``sleep`` that records the delay instead of waiting;
+where a test needs "fail once, then succeed" that same callback switches the sandbox's
+faults off, so the second attempt is deterministic. Attempts are counted from the
+sandbox's request log, i.e. from what really arrived on the server socket.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import socket
+
+import anyio
+import pytest
+
+from kupe_mcp.client import RetryPolicy
+from kupe_mcp.errors import (
+    KupeConnectionError,
+    KupeTimeout,
+    RateLimited,
+    ServerError,
+    UnexpectedResponse,
+)
+from kupe_mcp.sandbox import SandboxServer, SandboxSettings
+from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, DEMO_USER_ID
+
+from .conftest import Sleeps, make_client
+
+pytestmark = pytest.mark.anyio
+
+CALL_PATH = "/api/call/create_call"
+ME_PATH = "/api/v1/me"
+
+
+def _faults(server: SandboxServer, kind: str, rate: float = 1.0) -> None:
+    server.sandbox.settings.fault_kinds = (kind,)
+    server.sandbox.settings.fault_rate = rate
+
+
+def _attempts(server: SandboxServer, method: str, path: str) -> int:
+    return server.sandbox.request_log.count((method, path))
+
+
+def _predict(seed: int, rate: float, kinds: tuple[str, ...], calls: int, attempts: int) -> list[tuple[int, bool]]:
+    """(tries, succeeded) per call, replaying the sandbox's seeded fault draws for a run of sequential GETs."""
+    rng = random.Random(seed)
+    plan = []
+    for _ in range(calls):
+        tries = 0
+        while True:
+            tries += 1
+            faulted = rng.random() < rate and rng.choice(kinds) is not None
+            if not faulted:
+                plan.append((tries, True))
+                break
+            if tries == attempts:
+                plan.append((tries, False))
+                break
+    return plan
+
+
+async def test_gets_ride_out_seeded_503s_with_exactly_the_attempts_the_fault_sequence_predicts() -> None:
+    seed, rate, calls = 20260101, 0.5, 16
+    plan = _predict(seed, rate, ("503",), calls, attempts=3)
+    assert any(tries > 1 and ok for tries, ok in plan), "the seed must produce at least one recovered GET"
+    settings = SandboxSettings(call_step_s=0, fault_rate=rate, fault_kinds=("503",), seed=seed)
+    sleeps = Sleeps()
+    outcomes: list[tuple[int, bool]] = []
+    with SandboxServer(settings) as server:
+        async with make_client(server, sleep=sleeps) as kupe:
+            for _ in range(calls):
+                before = _attempts(server, "GET", ME_PATH)
+                try:
+                    me = await kupe.me()
+                except ServerError:
+                    outcomes.append((_attempts(server, "GET", ME_PATH) - before, False))
+                else:
+                    assert me.user_id == DEMO_USER_ID
+                    outcomes.append((_attempts(server, "GET", ME_PATH) - before, True))
+        assert server.sandbox.faults_injected == sum(tries - ok for tries, ok in plan)
+    assert outcomes == plan  # failures are ServerError (503) after the third try, successes are the demo user
+    assert len(sleeps) == sum(tries - 1 for tries, _ in plan)
+    assert all(0 < delay <= 0.5 for delay in sleeps)
+
+
+@pytest.mark.parametrize("kind", ["503", "429", "html", "reset"])
+async def test_a_get_recovers_from_one_injected_fault_on_the_second_attempt(server: SandboxServer, kind: str) -> None:
+    _faults(server, kind)
+    sleeps = Sleeps(server.sandbox)
+    async with make_client(server, sleep=sleeps) as kupe:
+        agents = await kupe.list_agents()
+    assert DEMO_AGENT_ID in {agent["id"] for agent in agents}
+    assert _attempts(server, "GET", "/api/v1/agents") == 2
+    assert server.sandbox.faults_injected == 1
+    assert len(sleeps) == 1
+
+
+async def test_a_429_on_a_get_waits_exactly_the_retry_after_it_names(server: SandboxServer) -> None:
+    _faults(server, "429")
+    sleeps = Sleeps(server.sandbox)
+    async with make_client(server, sleep=sleeps) as kupe:
+        me = await kupe.me()
+    assert me.user_id == DEMO_USER_ID
+    assert sleeps == [1.0]  # the sandbox answers Retry-After: 1; no jittered back-off instead
+    assert _attempts(server, "GET", ME_PATH) == 2
+
+
+async def test_an_idempotent_put_is_retried_through_a_503_and_applied(server: SandboxServer) -> None:
+    _faults(server, "503")
+    sleeps = Sleeps(server.sandbox)
+    async with make_client(server, sleep=sleeps) as kupe:
+        updated = await kupe.update_agent(DEMO_AGENT_ID, {"agent": {"description": "retried PUT"}})
+    assert updated.agent.description == "retried PUT"
+    assert _attempts(server, "PUT", f"/api/v1/agents/{DEMO_AGENT_ID}") == 2
+    assert len(sleeps) == 1
+
+
+async def test_a_503_that_never_clears_gives_up_after_three_attempts_with_growing_back_off(
+    server: SandboxServer,
+) -> None:
+    _faults(server, "503")
+    sleeps = Sleeps()
+    async with make_client(server, sleep=sleeps) as kupe:
+        with pytest.raises(ServerError) as caught:
+            await kupe.me()
+    assert str(caught.value) == (
+        "Kupe failed to handle GET /api/v1/me (503: Service Unavailable (sandbox fault)): "
+        "this is on Kupe's side; retry later, or report it to Kupe support with the request id."
+    )
+    assert _attempts(server, "GET", ME_PATH) == 3
+    assert len(sleeps) == 2
+    assert 0.125 <= sleeps[0] <= 0.25
+    assert 0.25 <= sleeps[1] <= 0.5
+
+
+async def test_a_500_is_not_retried_even_on_a_get(server: SandboxServer) -> None:
+    _faults(server, "500")
+    sleeps = Sleeps()
+    async with make_client(server, sleep=sleeps) as kupe:
+        with pytest.raises(ServerError) as caught:
+            await kupe.me()
+    assert str(caught.value) == (
+        "Kupe failed to handle GET /api/v1/me (500: Internal Server Error (sandbox fault)): "
+        "this is on Kupe's side; retry later, or report it to Kupe support with the request id."
+    )
+    assert _attempts(server, "GET", ME_PATH) == 1
+    assert sleeps == []
+
+
+async def test_a_429_on_a_post_is_rate_limited_at_once_with_the_retry_after_hint(server: SandboxServer) -> None:
+    _faults(server, "429")
+    sleeps = Sleeps()
+    async with make_client(server, sleep=sleeps) as kupe:
+        with pytest.raises(RateLimited) as caught:
+            await kupe.create_call("+14155556006", agent_id=DEMO_AGENT_ID)
+    assert str(caught.value) == (
+        "Kupe is rate limiting POST /api/call/create_call "
+        "(429: Too Many Requests: rate limit exceeded (sandbox fault)): retry after 1s."
+    )
+    assert caught.value.retry_after == 1.0
+    assert _attempts(server, "POST", CALL_PATH) == 1
+    assert sleeps == []
+
+
+async def test_an_html_502_fails_a_post_at_once_as_unexpected_response(server: SandboxServer) -> None:
+    _faults(server, "html")
+    sleeps = Sleeps()
+    async with make_client(server, sleep=sleeps) as kupe:
+        with pytest.raises(UnexpectedResponse) as caught:
+            await kupe.create_agent_simple("Never created")
+        server.sandbox.settings.fault_rate = 0.0
+        names = [agent["name"] for agent in await kupe.list_agents()]
+    assert str(caught.value) == (
+        "Kupe answered POST /api/v1/agents/simple with HTTP 502 and an HTML error page instead of JSON "
+        "(a gateway or proxy failure): retry in a minute."
+    )
+    assert caught.value.status == 502
+    assert _attempts(server, "POST", "/api/v1/agents/simple") == 1
+    assert sleeps == []
+    assert "Never created" not in names
+
+
+async def test_an_html_502_that_never_clears_ends_a_get_as_unexpected_response(server: SandboxServer) -> None:
+    _faults(server, "html")
+    sleeps = Sleeps()
+    async with make_client(server, sleep=sleeps) as kupe:
+        with pytest.raises(UnexpectedResponse) as caught:
+            await kupe.list_agents()
+    assert caught.value.status == 502
+    assert "GET /api/v1/agents with HTTP 502 and an HTML error page" in str(caught.value)
+    assert _attempts(server, "GET", "/api/v1/agents") == 3
+    assert len(sleeps) == 2
+
+
+async def test_a_reset_during_create_call_is_reported_once_as_may_have_reached(server: SandboxServer) -> None:
+    _faults(server, "reset")
+    sleeps = Sleeps()
+    async with make_client(server, sleep=sleeps) as kupe:
+        with pytest.raises(KupeConnectionError) as caught:
+            await kupe.create_call("+14155557007", agent_id=DEMO_AGENT_ID)
+    error = caught.value
+    assert type(error) is KupeConnectionError
+    assert error.may_have_reached is True
+    assert (error.method, error.path) == ("POST", CALL_PATH)
+    assert str(error) == (
+        "Kupe's answer to POST /api/call/create_call was lost (the connection dropped), so the call may have "
+        "been placed: check the call logs (get_call_analytics) before calling again, or the person may be rung twice."
+    )
+    assert _attempts(server, "POST", CALL_PATH) == 1
+    assert sleeps == []
+
+
+async def test_a_reset_that_never_clears_ends_a_get_as_a_connection_error(server: SandboxServer) -> None:
+    _faults(server, "reset")
+    sleeps = Sleeps()
+    async with make_client(server, sleep=sleeps) as kupe:
+        with pytest.raises(KupeConnectionError) as caught:
+            await kupe.me()
+    assert str(caught.value) == (
+        "No answer from Kupe for GET /api/v1/me: the connection was dropped. "
+        "Check KUPE_BASE_URL and the network, then retry."
+    )
+    assert _attempts(server, "GET", ME_PATH) == 3
+    assert len(sleeps) == 2
+
+
+async def test_a_stalled_get_times_out_and_is_retried() -> None:
+    settings = SandboxSettings(call_step_s=0, fault_rate=1.0, fault_kinds=("stall",), stall_s=1.0)
+    with SandboxServer(settings) as server:
+        sleeps = Sleeps(server.sandbox)
+        async with make_client(server, sleep=sleeps, timeout_s=0.3) as kupe:
+            me = await kupe.me()
+        assert me.user_id == DEMO_USER_ID
+        assert _attempts(server, "GET", ME_PATH) == 2
+        assert len(sleeps) == 1
+
+
+async def test_a_stalled_create_call_times_out_once_and_says_the_call_may_have_been_placed() -> None:
+    settings = SandboxSettings(call_step_s=0, fault_rate=1.0, fault_kinds=("stall",), stall_s=1.0)
+    with SandboxServer(settings) as server:
+        sleeps = Sleeps(server.sandbox)
+        async with make_client(server, sleep=sleeps, timeout_s=0.3) as kupe:
+            with pytest.raises(KupeTimeout) as caught:
+                await kupe.create_call("+14155558008", agent_id=DEMO_AGENT_ID)
+        assert caught.value.may_have_reached is True
+        assert str(caught.value) == (
+            "Kupe's answer to POST /api/call/create_call was lost (timed out), so the call may have been placed: "
+            "check the call logs (get_call_analytics) before calling again, or the person may be rung twice."
+        )
+        assert _attempts(server, "POST", CALL_PATH) == 1
+        assert sleeps == []
+
+
+async def test_a_refused_connection_is_retried_even_for_create_call_because_nothing_was_sent() -> None:
+    with socket.socket() as probe:  # a loopback port with nothing listening on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sleeps = Sleeps()
+    async with make_client(f"http://127.0.0.1:{port}", sleep=sleeps, retry=RetryPolicy(attempts=3)) as kupe:
+        with pytest.raises(KupeConnectionError) as caught:
+            await kupe.create_call("+14155559009", agent_id=DEMO_AGENT_ID)
+    assert caught.value.may_have_reached is False
+    assert str(caught.value) == (
+        "No answer from Kupe for POST /api/call/create_call: the connection was refused or the host was not found. "
+        "Check KUPE_BASE_URL and the network, then retry."
+    )
+    assert len(sleeps) == 2  # three attempts: a connect error proves the request never left
+
+
+async def test_faults_never_touch_health_so_a_client_can_still_probe(server: SandboxServer) -> None:
+    _faults(server, "500")
+    async with make_client(server) as kupe:
+        health = await kupe.health()
+    assert health["status"] == "healthy"
+    assert server.sandbox.faults_injected == 0
+
+
+async def test_a_create_call_the_client_gave_up_on_is_still_placed_when_the_stalled_server_catches_up(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.ERROR, logger="uvicorn.error")
+    settings = SandboxSettings(call_step_s=0, fault_rate=1.0, fault_kinds=("stall",), stall_s=0.5)
+    with SandboxServer(settings) as server:
+        async with make_client(server, timeout_s=0.2) as kupe:
+            with pytest.raises(KupeTimeout):
+                await kupe.create_call("+14155558118", agent_id=DEMO_AGENT_ID)
+            server.sandbox.settings.fault_rate = 0.0
+            placed: list[str] = []
+            with anyio.fail_after(5):
+                # Until the stalled handler has either placed the call or died on the client's hang-up.
+                while not placed and not any("ClientDisconnect" in (r.exc_text or "") for r in caplog.records):
+                    await anyio.sleep(0.05)
+                    for record in caplog.records:
+                        if record.exc_info and not record.exc_text:
+                            record.exc_text = logging.Formatter().formatException(record.exc_info)
+                    placed = [s["id"] for s in await kupe.call_analytics() if s["target_number"] == "+14155558118"]
+    assert len(placed) == 1
