@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["PageOut", "clip", "items_of", "local_page", "page_out", "total_of"]
+__all__ = ["PageOut", "as_dict", "clip", "items_of", "local_page", "page_out", "total_of"]
 
 _LIST_KEYS = ("items", "data", "results", "agents", "files", "rows", "records", "sessions", "batches", "voices")
 
@@ -29,6 +29,11 @@ def items_of(payload: Any) -> list[Any]:
             return inner
     lists = [v for v in payload.values() if isinstance(v, list)]
     return lists[0] if len(lists) == 1 else []
+
+
+def as_dict(value: Any, **fallback: Any) -> dict[str, Any]:
+    """A tool's structured result: Kupe's object as is, or ``fallback`` plus the bare value under ``result``."""
+    return value if isinstance(value, dict) else {**fallback, "result": value}
 
 
 def total_of(payload: Any, default: int) -> int:

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
-from kupe_mcp.toolsets._shape import PageOut, items_of, local_page
+from kupe_mcp.toolsets._shape import PageOut, as_dict, items_of, local_page
 from kupe_mcp.toolsets._types import Page, PageSize
 
 toolset = Toolset(
@@ -31,10 +31,6 @@ UserId = Annotated[UUID, Field(description="User id, from whoami or list_users."
 KeyId = Annotated[UUID, Field(description="API key id, from list_api_keys.")]
 Period = Annotated[Literal["day", "week", "month", "year", "all"], Field(description="Time window.")]
 Note = Annotated[str | None, Field(max_length=500, description="Reason, kept in the ledger.")]
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {"result": value}
 
 
 def _page(payload: Any, page: int, page_size: int) -> PageOut:
@@ -65,7 +61,7 @@ async def list_org_member_wallets(ctx: Context, org_id: OrgId, page: Page = 1, p
 @toolset.tool(title="Get wallet ledger", read_only=True)
 async def get_wallet_ledger(ctx: Context, wallet_id: WalletId) -> dict[str, Any]:
     """Get a wallet's detail: balance, credit grants, append-only ledger, upcoming expiries (USD)."""
-    return _dict(await kupe(ctx).get_wallet(str(wallet_id)))
+    return as_dict(await kupe(ctx).get_wallet(str(wallet_id)))
 
 
 @toolset.tool(title="Grant wallet credits", read_only=False, destructive=True, idempotent=False)
@@ -82,7 +78,7 @@ async def grant_wallet_credits(
         body["note"] = note
     if expires_at is not None:
         body["expires_at"] = expires_at.isoformat()
-    return _dict(await kupe(ctx).grant_wallet_credits(str(wallet_id), body))
+    return as_dict(await kupe(ctx).grant_wallet_credits(str(wallet_id), body))
 
 
 @toolset.tool(title="Set wallet cap", read_only=False, destructive=False, idempotent=True)
@@ -94,7 +90,7 @@ async def set_wallet_cap(
     ],
 ) -> dict[str, Any]:
     """Set or clear a wallet's monthly spend cap (USD); calls are refused once it is reached. Org or super admin."""
-    return _dict(await kupe(ctx).set_wallet_cap(str(wallet_id), {"monthly_cap_usd": monthly_cap_usd}))
+    return as_dict(await kupe(ctx).set_wallet_cap(str(wallet_id), {"monthly_cap_usd": monthly_cap_usd}))
 
 
 @toolset.tool(title="Adjust wallet", read_only=False, destructive=True, idempotent=False)
@@ -107,7 +103,7 @@ async def adjust_wallet(
     reason: Annotated[str, Field(min_length=3, max_length=500, description="Why, kept in the ledger.")],
 ) -> dict[str, Any]:
     """Correct a wallet balance (USD) with a ledger entry, no grant row. super_admin only; repeating adjusts again."""
-    return _dict(await kupe(ctx).adjust_wallet(str(wallet_id), {"amount_usd": amount_usd, "reason": reason}))
+    return as_dict(await kupe(ctx).adjust_wallet(str(wallet_id), {"amount_usd": amount_usd, "reason": reason}))
 
 
 # -- Organizations and earnings --------------------------------------------------------
@@ -122,7 +118,7 @@ async def set_org_business_model(
     ],
 ) -> dict[str, Any]:
     """Set an organization's business model. super_admin only."""
-    return _dict(await kupe(ctx).set_org_business_model(str(org_id), {"org_type": org_type}))
+    return as_dict(await kupe(ctx).set_org_business_model(str(org_id), {"org_type": org_type}))
 
 
 @toolset.tool(title="Set org commission", read_only=False, destructive=False, idempotent=True)
@@ -133,7 +129,7 @@ async def set_org_commission(
 ) -> dict[str, Any]:
     """Set the commission percentage a reseller org earns on usage. super_admin only."""
     body = {"commission_percentage": commission_percentage}
-    return _dict(await kupe(ctx).set_org_commission(str(org_id), body))
+    return as_dict(await kupe(ctx).set_org_commission(str(org_id), body))
 
 
 @toolset.tool(title="Set org markup", read_only=False, destructive=False, idempotent=True)
@@ -145,25 +141,25 @@ async def set_org_markup(
 ) -> dict[str, Any]:
     """Set the retail markup a reseller org charges its users. org_admin of that org or super_admin."""
     body = {"markup_percentage": markup_percentage, "currency": currency}
-    return _dict(await kupe(ctx).set_org_markup(str(org_id), body))
+    return as_dict(await kupe(ctx).set_org_markup(str(org_id), body))
 
 
 @toolset.tool(title="Get earnings", read_only=True)
 async def get_earnings(ctx: Context, period: Period = "month") -> dict[str, Any]:
     """Get your reseller org's markup and commission earnings (USD). org_admin of a reseller org."""
-    return _dict(await kupe(ctx).my_earnings(period=period))
+    return as_dict(await kupe(ctx).my_earnings(period=period))
 
 
 @toolset.tool(title="Get earnings breakdown", read_only=True)
 async def get_earnings_breakdown(ctx: Context, period: Period = "month") -> dict[str, Any]:
     """Get your reseller org's earnings (USD) bucketed over time. org_admin of a reseller org."""
-    return _dict(await kupe(ctx).my_earnings_breakdown(period=period))
+    return as_dict(await kupe(ctx).my_earnings_breakdown(period=period))
 
 
 @toolset.tool(title="Get org earnings", read_only=True)
 async def get_org_earnings(ctx: Context, org_id: OrgId, period: Period = "month") -> dict[str, Any]:
     """Get any organization's earnings summary (USD). super_admin only."""
-    return _dict(await kupe(ctx).org_earnings(str(org_id), period=period))
+    return as_dict(await kupe(ctx).org_earnings(str(org_id), period=period))
 
 
 # -- Feature flags ---------------------------------------------------------------------
@@ -172,13 +168,13 @@ async def get_org_earnings(ctx: Context, org_id: OrgId, period: Period = "month"
 @toolset.tool(title="Get my feature flags", read_only=True)
 async def get_my_feature_flags(ctx: Context) -> dict[str, Any]:
     """Get the dashboard features switched on for you (outbound, call_logs, webhooks ...)."""
-    return _dict(await kupe(ctx).my_feature_flags())
+    return as_dict(await kupe(ctx).my_feature_flags())
 
 
 @toolset.tool(title="Get feature flags", read_only=True)
 async def get_feature_flags(ctx: Context, user_id: UserId) -> dict[str, Any]:
     """Get another user's feature flags. Org admin or super_admin."""
-    return _dict(await kupe(ctx).get_feature_flags(str(user_id)))
+    return as_dict(await kupe(ctx).get_feature_flags(str(user_id)))
 
 
 @toolset.tool(title="Update feature flags", read_only=False, destructive=False, idempotent=True)
@@ -190,7 +186,7 @@ async def update_feature_flags(
     ],
 ) -> dict[str, Any]:
     """Switch a user's dashboard features on or off (booleans only). super_admin."""
-    return _dict(await kupe(ctx).update_feature_flags(str(user_id), flags))
+    return as_dict(await kupe(ctx).update_feature_flags(str(user_id), flags))
 
 
 # -- API keys and users ----------------------------------------------------------------
@@ -216,7 +212,7 @@ async def create_api_key(
 ) -> dict[str, Any]:
     """Create an API key. The result shows its secret once: tell the user to store it now."""
     result = await kupe(ctx).create_api_key(name=name, user_id=str(user_id) if user_id else None)
-    return _dict(result)
+    return as_dict(result)
 
 
 @toolset.tool(title="Rename API key", read_only=False, destructive=False, idempotent=True)
@@ -226,14 +222,14 @@ async def rename_api_key(
     name: Annotated[str, Field(max_length=100, description="New label; empty string clears it.")],
 ) -> dict[str, Any]:
     """Change an API key's label. The key keeps working."""
-    return _dict(await kupe(ctx).rename_api_key(str(key_id), name))
+    return as_dict(await kupe(ctx).rename_api_key(str(key_id), name))
 
 
 @toolset.tool(title="Revoke API key", read_only=False, destructive=True, idempotent=True)
 async def revoke_api_key(ctx: Context, key_id: KeyId) -> dict[str, Any]:
     """Revoke an API key: everything using it fails from now on. Cannot be undone."""
     result = await kupe(ctx).revoke_api_key(str(key_id))
-    return _dict(result) if result else {"revoked": True, "key_id": str(key_id)}
+    return as_dict(result) if result else {"revoked": True, "key_id": str(key_id)}
 
 
 @toolset.tool(title="Check API key exists", read_only=True)
@@ -244,7 +240,7 @@ async def check_api_key_exists(
 ) -> dict[str, Any]:
     """Check whether a user has any active API key for a provider."""
     result = await kupe(ctx).api_key_exists(str(user_id), provider_name)
-    return _dict(result) if isinstance(result, dict) else {"exists": bool(result)}
+    return as_dict(result) if isinstance(result, dict) else {"exists": bool(result)}
 
 
 @toolset.tool(title="List users", read_only=True)

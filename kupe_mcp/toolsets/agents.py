@@ -16,7 +16,7 @@ from pydantic import Field
 from kupe_mcp.errors import KupeError
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
-from kupe_mcp.toolsets._shape import PageOut, items_of, local_page, page_out, total_of
+from kupe_mcp.toolsets._shape import PageOut, as_dict, items_of, local_page, page_out, total_of
 from kupe_mcp.toolsets._types import AgentId, Page, PageSize
 
 toolset = Toolset("agents", "Create, configure and delete voice agents; model and voice catalog.", default=True)
@@ -35,38 +35,32 @@ SttModel = Annotated[str | None, Field(description="STT code, e.g. saarika:2.5."
 SttLanguage = Annotated[str | None, Field(description="e.g. hi-IN.")]
 
 
-def agent_body(
-    *,
-    name: str | None = None,
-    description: str | None = None,
-    system_prompt: str | None = None,
-    welcome_message: str | None = None,
-    model_name: str | None = None,
-    temperature: float | None = None,
-    max_tokens: int | None = None,
-    tts_model_name: str | None = None,
-    voice_name: str | None = None,
-    tts_language: str | None = None,
-    transcriber_model_name: str | None = None,
-    transcriber_language: str | None = None,
-) -> dict[str, Any]:
-    """Kupe's nested partial body (PUT /api/v1/agents/{id}) holding only the fields that were given."""
-    sections: dict[str, dict[str, Any]] = {
-        "agent": {"name": name, "description": description, "first_response_message": welcome_message},
-        "agent_model_config": {
-            "system_prompt": system_prompt,
-            "model_name": model_name,
-            "temperature": temperature,
-            "max_tokens": max_tokens,
-        },
-        "tts_config": {"tts_model_name": tts_model_name, "voice_name": voice_name, "language": tts_language},
-        "transcriber_config": {"transcriber_model_name": transcriber_model_name, "language": transcriber_language},
-    }
+# Where each flat tool argument lives in Kupe's nested agent body.
+_BODY_PATH: dict[str, tuple[str, str]] = {
+    "name": ("agent", "name"),
+    "description": ("agent", "description"),
+    "welcome_message": ("agent", "first_response_message"),
+    "system_prompt": ("agent_model_config", "system_prompt"),
+    "model_name": ("agent_model_config", "model_name"),
+    "temperature": ("agent_model_config", "temperature"),
+    "max_tokens": ("agent_model_config", "max_tokens"),
+    "tts_model_name": ("tts_config", "tts_model_name"),
+    "voice_name": ("tts_config", "voice_name"),
+    "tts_language": ("tts_config", "language"),
+    "transcriber_model_name": ("transcriber_config", "transcriber_model_name"),
+    "transcriber_language": ("transcriber_config", "language"),
+}
+
+
+def agent_body(arguments: dict[str, Any]) -> dict[str, Any]:
+    """Kupe's nested partial body (PUT /api/v1/agents/{id}) holding only the settings that were given.
+
+    ``arguments`` may hold anything (a tool's ``locals()``); only known settings that are not None are sent.
+    """
     body: dict[str, Any] = {}
-    for section, fields in sections.items():
-        given = {k: v for k, v in fields.items() if v is not None}
-        if given:
-            body[section] = given
+    for name, (section, key) in _BODY_PATH.items():
+        if arguments.get(name) is not None:
+            body.setdefault(section, {})[key] = arguments[name]
     return body
 
 
@@ -109,21 +103,11 @@ async def create_agent(
 
     Codes come from list_providers and list_voices. Each call creates a new agent.
     """
+    # name and description go in the create call itself; the rest is applied after.
+    body = agent_body({k: v for k, v in locals().items() if k not in ("name", "description")})
     client = kupe(ctx)
     created = await client.create_agent_simple(name, description)
     agent_id = created.agent_id
-    body = agent_body(
-        system_prompt=system_prompt,
-        welcome_message=welcome_message,
-        model_name=model_name,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        tts_model_name=tts_model_name,
-        voice_name=voice_name,
-        tts_language=tts_language,
-        transcriber_model_name=transcriber_model_name,
-        transcriber_language=transcriber_language,
-    )
     if not body or agent_id is None:
         return created.to_json()
     try:
@@ -156,20 +140,7 @@ async def update_agent(
     force_update: Annotated[bool, Field(description="Required to reconfigure an active agent.")] = False,
 ) -> dict[str, Any]:
     """Change an agent's settings; only the given fields are sent. Returns the complete agent."""
-    body = agent_body(
-        name=name,
-        description=description,
-        system_prompt=system_prompt,
-        welcome_message=welcome_message,
-        model_name=model_name,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        tts_model_name=tts_model_name,
-        voice_name=voice_name,
-        tts_language=tts_language,
-        transcriber_model_name=transcriber_model_name,
-        transcriber_language=transcriber_language,
-    )
+    body = agent_body(locals())
     if not body:
         raise ToolError("update_agent got no field to change: pass at least one setting besides agent_id.")
     return (await kupe(ctx).update_agent(str(agent_id), body, force_update=force_update)).to_json()
@@ -183,7 +154,7 @@ async def delete_agent(
 ) -> dict[str, Any]:
     """Delete an agent permanently. Its phone mappings and campaigns stop working. Cannot be undone."""
     result = await kupe(ctx).delete_agent(str(agent_id), force_delete=force)
-    return result if isinstance(result, dict) else {"deleted": True, "agent_id": str(agent_id)}
+    return as_dict(result, deleted=True, agent_id=str(agent_id))
 
 
 ProviderKind = Literal["model", "stt", "tts", "vad", "all"]

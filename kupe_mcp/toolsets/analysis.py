@@ -14,7 +14,7 @@ from pydantic import Field
 
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
-from kupe_mcp.toolsets._shape import PageOut, items_of, local_page
+from kupe_mcp.toolsets._shape import PageOut, as_dict, items_of, local_page
 from kupe_mcp.toolsets._types import AgentId, Page, PageSize
 
 toolset = Toolset("analysis", "Post-call analysis rules and attaching them to agents.")
@@ -29,10 +29,6 @@ RuleDefinition = Annotated[
 ]
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {"result": value}
-
-
 @toolset.tool(title="List analysis rules", read_only=True)
 async def list_analysis_rules(ctx: Context, page: Page = 1, page_size: PageSize = 50) -> PageOut:
     """List your post-call analysis rules (id, name, type). Attach them with set_agent_analysis_rules."""
@@ -42,32 +38,32 @@ async def list_analysis_rules(ctx: Context, page: Page = 1, page_size: PageSize 
 @toolset.tool(title="Get analysis rule", read_only=True)
 async def get_analysis_rule(ctx: Context, rule_id: RuleId) -> dict[str, Any]:
     """Get one rule in full: prompt and output schema."""
-    return _dict(await kupe(ctx).get_analysis_rule(str(rule_id)))
+    return as_dict(await kupe(ctx).get_analysis_rule(str(rule_id)))
 
 
 @toolset.tool(title="Create analysis rule", read_only=False, destructive=False, idempotent=False)
 async def create_analysis_rule(ctx: Context, definition: RuleDefinition) -> dict[str, Any]:
     """Create a post-call analysis rule; it runs only once attached to an agent. Creates a new one on every call."""
-    return _dict(await kupe(ctx).create_analysis_rule(definition))
+    return as_dict(await kupe(ctx).create_analysis_rule(definition))
 
 
 @toolset.tool(title="Update analysis rule", read_only=False, destructive=False, idempotent=True)
 async def update_analysis_rule(ctx: Context, rule_id: RuleId, definition: RuleDefinition) -> dict[str, Any]:
     """Change a rule; every agent it is attached to uses the new version on its next calls."""
-    return _dict(await kupe(ctx).update_analysis_rule(str(rule_id), definition))
+    return as_dict(await kupe(ctx).update_analysis_rule(str(rule_id), definition))
 
 
 @toolset.tool(title="Delete analysis rule", read_only=False, destructive=True, idempotent=True)
 async def delete_analysis_rule(ctx: Context, rule_id: RuleId) -> dict[str, Any]:
     """Delete a rule permanently; agents stop running it. Past call results are kept. Cannot be undone."""
     result = await kupe(ctx).delete_analysis_rule(str(rule_id))
-    return _dict(result) if result else {"deleted": True, "rule_id": str(rule_id)}
+    return as_dict(result) if result else {"deleted": True, "rule_id": str(rule_id)}
 
 
 @toolset.tool(title="Duplicate analysis rule", read_only=False, destructive=False, idempotent=False)
 async def duplicate_analysis_rule(ctx: Context, rule_id: RuleId) -> dict[str, Any]:
     """Copy a rule (unattached) to edit it without touching the original; returns the copy with its new id."""
-    return _dict(await kupe(ctx).duplicate_analysis_rule(str(rule_id)))
+    return as_dict(await kupe(ctx).duplicate_analysis_rule(str(rule_id)))
 
 
 @toolset.tool(title="Get agent post-call analysis", read_only=True)
@@ -88,7 +84,7 @@ async def set_agent_post_analysis(
 ) -> dict[str, Any]:
     """Create or replace an agent's post-call analysis configuration; applies from its next call."""
     body = {**config, "agent_id": str(agent_id)}
-    return _dict(await kupe(ctx).upsert_agent_post_analysis(str(agent_id), body))
+    return as_dict(await kupe(ctx).upsert_agent_post_analysis(str(agent_id), body))
 
 
 @toolset.tool(title="List agent analysis rules", read_only=True)
@@ -110,4 +106,4 @@ async def set_agent_analysis_rules(
 ) -> dict[str, Any]:
     """Set exactly which rules run after an agent's calls: unlisted rules are detached; [] detaches all."""
     result = await kupe(ctx).set_agent_attached_rules(str(agent_id), [str(r) for r in rule_ids])
-    return _dict(result) if result else {"agent_id": str(agent_id), "rule_ids": [str(r) for r in rule_ids]}
+    return as_dict(result) if result else {"agent_id": str(agent_id), "rule_ids": [str(r) for r in rule_ids]}

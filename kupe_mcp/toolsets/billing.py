@@ -17,7 +17,7 @@ from pydantic import Field
 
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
-from kupe_mcp.toolsets._shape import PageOut, items_of, page_out, total_of
+from kupe_mcp.toolsets._shape import PageOut, as_dict, items_of, page_out, total_of
 from kupe_mcp.toolsets._types import CallRequestId, Page, PageSize
 
 toolset = Toolset("billing", "Credit balance, wallet, usage records and cost, exports (read-only).")
@@ -27,10 +27,6 @@ TimeFilter = Annotated[str | None, Field(max_length=32, description="Kupe time f
 UsageType = Annotated[str | None, Field(max_length=64, description="Only this usage type, e.g. llm, tts, stt, call.")]
 FromDate = Annotated[date | None, Field(description="First day, YYYY-MM-DD.")]
 ToDate = Annotated[date | None, Field(description="Last day, YYYY-MM-DD.")]
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {"result": value}
 
 
 def _iso(day: date | None) -> str | None:
@@ -55,19 +51,19 @@ def describe_export(result: Any) -> dict[str, Any]:
             out["first_line"] = first_line
         out["note"] = "The file is not shown here; download it from the Kupe dashboard."
         return out
-    return {"delivered": "queued or emailed", **_dict(result)}
+    return {"delivered": "queued or emailed", **as_dict(result)}
 
 
 @toolset.tool(title="Get credit balance", read_only=True)
 async def get_credit_balance(ctx: Context) -> dict[str, Any]:
     """Get the account's available credit balance (USD) and monthly cap usage. Check it before large campaigns."""
-    return _dict(await kupe(ctx).credit_balance())
+    return as_dict(await kupe(ctx).credit_balance())
 
 
 @toolset.tool(title="Get wallet", read_only=True)
 async def get_wallet(ctx: Context) -> dict[str, Any]:
     """Get your wallet summary: balance, monthly spend and cap (USD), wallet id."""
-    return _dict(await kupe(ctx).my_wallet())
+    return as_dict(await kupe(ctx).my_wallet())
 
 
 @toolset.tool(title="List usage records", read_only=True)
@@ -94,19 +90,19 @@ async def get_usage_summary(
     time_period: Annotated[str | None, Field(max_length=32, description="Kupe period; default all.")] = None,
 ) -> dict[str, Any]:
     """Get usage and cost (USD) aggregated per service and period, as the dashboard charts show it."""
-    return _dict(await kupe(ctx).billing_usage_summary(time_period=time_period))
+    return as_dict(await kupe(ctx).billing_usage_summary(time_period=time_period))
 
 
 @toolset.tool(title="Get usage overview", read_only=True)
 async def get_usage_overview(ctx: Context) -> dict[str, Any]:
     """Get total and this-month usage and cost (USD) for your account."""
-    return _dict(await kupe(ctx).billing_usage_overview())
+    return as_dict(await kupe(ctx).billing_usage_overview())
 
 
 @toolset.tool(title="Get session cost", read_only=True)
 async def get_session_cost(ctx: Context, session_id: SessionId) -> dict[str, Any]:
     """Get what one call cost (USD), broken down by service (telephony, LLM, TTS, STT)."""
-    return _dict(await kupe(ctx).billing_session_usage(str(session_id)))
+    return as_dict(await kupe(ctx).billing_session_usage(str(session_id)))
 
 
 @toolset.tool(title="Export usage", read_only=True)

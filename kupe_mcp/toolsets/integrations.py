@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kupe_mcp.client import KupeClient
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
-from kupe_mcp.toolsets._shape import PageOut, items_of, local_page
+from kupe_mcp.toolsets._shape import PageOut, as_dict, items_of, local_page
 from kupe_mcp.toolsets._types import AgentId, Page, PageSize
 
 toolset = Toolset("integrations", "Custom HTTP and MCP-server tools and attaching them to agents.")
@@ -43,10 +43,6 @@ def _tool_refs(tools: list[AgentToolRef]) -> list[dict[str, Any]]:
     return [t.model_dump(mode="json", exclude_none=True) for t in tools]
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {"result": value}
-
-
 class DefinitionOps(NamedTuple):
     """The client's five CRUD methods for one tool-definition family (unbound, so mypy checks them)."""
 
@@ -66,23 +62,23 @@ def _definition_tools(kind: str, label: str, keys: str, ops: DefinitionOps) -> N
         return local_page(items_of(await ops.list(kupe(ctx))), page=page, page_size=page_size)
 
     async def get_def(ctx: Context, tool_id: Annotated[UUID, Field(description=id_desc)]) -> dict[str, Any]:
-        return _dict(await ops.get(kupe(ctx), str(tool_id)))
+        return as_dict(await ops.get(kupe(ctx), str(tool_id)))
 
     async def create_def(
         ctx: Context, definition: Annotated[dict[str, Any], Field(description=def_desc)]
     ) -> dict[str, Any]:
-        return _dict(await ops.create(kupe(ctx), definition))
+        return as_dict(await ops.create(kupe(ctx), definition))
 
     async def update_def(
         ctx: Context,
         tool_id: Annotated[UUID, Field(description=id_desc)],
         definition: Annotated[dict[str, Any], Field(description=def_desc + " Send the full definition.")],
     ) -> dict[str, Any]:
-        return _dict(await ops.update(kupe(ctx), str(tool_id), definition))
+        return as_dict(await ops.update(kupe(ctx), str(tool_id), definition))
 
     async def delete_def(ctx: Context, tool_id: Annotated[UUID, Field(description=id_desc)]) -> dict[str, Any]:
         result = await ops.delete(kupe(ctx), str(tool_id))
-        return _dict(result) if result else {"deleted": True, "tool_id": str(tool_id)}
+        return as_dict(result) if result else {"deleted": True, "tool_id": str(tool_id)}
 
     plans: list[tuple[Any, str, str, str, dict[str, bool]]] = [
         (
@@ -164,7 +160,7 @@ async def attach_tools_to_agent(
     ctx: Context, agent_id: AgentId, tools: Annotated[ToolRefs, Field(min_length=1)]
 ) -> dict[str, Any]:
     """Let an agent call more tools, keeping the ones it has. Create the tools first (create_http_tool ...)."""
-    return _dict(await kupe(ctx).add_agent_tools(str(agent_id), _tool_refs(tools)))
+    return as_dict(await kupe(ctx).add_agent_tools(str(agent_id), _tool_refs(tools)))
 
 
 @toolset.tool(title="Replace agent tools", read_only=False, destructive=True, idempotent=True)
@@ -175,11 +171,11 @@ async def replace_agent_tools(
     force_update: Annotated[bool, Field(description="Needed to change the tools of an active agent.")] = False,
 ) -> dict[str, Any]:
     """Set an agent's complete tool list: tools not listed are detached; an empty list detaches all."""
-    return _dict(await kupe(ctx).replace_agent_tools(str(agent_id), _tool_refs(tools), force_update=force_update))
+    return as_dict(await kupe(ctx).replace_agent_tools(str(agent_id), _tool_refs(tools), force_update=force_update))
 
 
 @toolset.tool(title="Detach tool from agent", read_only=False, destructive=True, idempotent=True)
 async def detach_tool_from_agent(ctx: Context, agent_id: AgentId, tool_id: AgentToolId) -> dict[str, Any]:
     """Stop an agent from calling one tool. The tool definition itself is kept."""
     result = await kupe(ctx).remove_agent_tool(str(agent_id), str(tool_id))
-    return _dict(result) if result else {"detached": True, "agent_id": str(agent_id), "tool_id": str(tool_id)}
+    return as_dict(result) if result else {"detached": True, "agent_id": str(agent_id), "tool_id": str(tool_id)}

@@ -9,7 +9,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
-from kupe_mcp.toolsets._shape import PageOut, local_page
+from kupe_mcp.toolsets._shape import PageOut, as_dict, local_page
 from kupe_mcp.toolsets._types import AgentId, Page, PageSize, PhoneNumberId, WorkflowId
 
 toolset = Toolset("phone", "Phone lines and inbound line-to-agent mappings.", default=True)
@@ -43,7 +43,7 @@ async def map_phone(
         agent_id=str(agent_id) if agent_id else None,
         workflow_id=str(workflow_id) if workflow_id else None,
     )
-    return result if isinstance(result, dict) else {"result": result}
+    return as_dict(result)
 
 
 @toolset.tool(title="Get phone mapping", read_only=True)
@@ -59,4 +59,4 @@ async def get_phone_mapping(
         result = await client.get_phone_mapping_for_agent(str(agent_id))
     else:
         result = await client.get_phone_mapping(str(phone_number_id))
-    return result if isinstance(result, dict) else {"mappings": result}
+    return as_dict(result)

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
-from kupe_mcp.toolsets._shape import PageOut, items_of, local_page
+from kupe_mcp.toolsets._shape import PageOut, as_dict, items_of, local_page
 from kupe_mcp.toolsets._types import AgentId, Page, PageSize
 
 toolset = Toolset("webhooks", "Per-agent webhooks: call-ended URL, test delivery, signing secret rotation.")
@@ -34,10 +34,6 @@ def mask_secrets(value: Any) -> Any:
     return value
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {"result": value}
-
-
 @toolset.tool(title="List webhooks", read_only=True)
 async def list_webhooks(ctx: Context, page: Page = 1, page_size: PageSize = 50) -> PageOut:
     """List your agents with their webhook URLs (secrets hidden)."""
@@ -48,7 +44,7 @@ async def list_webhooks(ctx: Context, page: Page = 1, page_size: PageSize = 50) 
 @toolset.tool(title="Get agent webhook", read_only=True)
 async def get_agent_webhook(ctx: Context, agent_id: AgentId) -> dict[str, Any]:
     """Get an agent's webhook settings: call-ended URL, toggles, body template. The secret is never shown."""
-    return _dict(mask_secrets(await kupe(ctx).get_agent_webhooks(str(agent_id))))
+    return as_dict(mask_secrets(await kupe(ctx).get_agent_webhooks(str(agent_id))))
 
 
 @toolset.tool(title="Set agent webhook", read_only=False, destructive=False, idempotent=True)
@@ -64,7 +60,7 @@ async def set_agent_webhook(
     ],
 ) -> dict[str, Any]:
     """Create or change where Kupe POSTs results when an agent's calls end; applies from the next call."""
-    return _dict(mask_secrets(await kupe(ctx).put_agent_webhooks(str(agent_id), config)))
+    return as_dict(mask_secrets(await kupe(ctx).put_agent_webhooks(str(agent_id), config)))
 
 
 @toolset.tool(title="Rotate webhook secret", read_only=False, destructive=True, idempotent=False)
@@ -73,11 +69,11 @@ async def rotate_webhook_secret(ctx: Context, agent_id: AgentId) -> dict[str, An
 
     The result holds the new secret, shown only here: tell the user to store it.
     """
-    return _dict(await kupe(ctx).rotate_webhook_secret(str(agent_id)))
+    return as_dict(await kupe(ctx).rotate_webhook_secret(str(agent_id)))
 
 
 @toolset.tool(title="Test agent webhook", read_only=False, destructive=False, idempotent=False)
 async def test_agent_webhook(ctx: Context, agent_id: AgentId) -> dict[str, Any]:
     """Send a sample call-ended payload as a real POST to the agent's configured URL; reports the delivery."""
     result = await kupe(ctx).test_outgoing_webhook(str(agent_id))
-    return _dict(mask_secrets(result)) if result else {"delivered": True, "agent_id": str(agent_id)}
+    return as_dict(mask_secrets(result)) if result else {"delivered": True, "agent_id": str(agent_id)}
