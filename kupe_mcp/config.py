@@ -7,17 +7,29 @@ Secrets are ``SecretStr``: their repr is masked, and only the HTTP layer calls
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
+from datetime import time
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from kupe_mcp.errors import ConfigError
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TOOLSETS", "Credentials", "Settings"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_CALLING_HOURS",
+    "DEFAULT_TOOLSETS",
+    "Credentials",
+    "Settings",
+    "parse_calling_hours",
+    "parse_destination_prefixes",
+]
 
 DEFAULT_BASE_URL = "https://api.kupe.in"
 DEFAULT_TOOLSETS: tuple[str, ...] = ("account", "agents", "phone", "calls", "knowledge")
+
+DEFAULT_CALLING_HOURS = "09:00-21:00"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -65,6 +77,51 @@ def _csv(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+_ENV_NAMES = {
+    "timeout_s": "KUPE_TIMEOUT_S",
+    "max_upload_mb": "KUPE_MAX_UPLOAD_MB",
+    "repeat_window_s": "KUPE_REPEAT_WINDOW_S",
+    "max_calls_per_hour": "KUPE_MAX_CALLS_PER_HOUR",
+}
+_HOURS = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-4]):([0-5]\d)$")
+_PREFIX = re.compile(r"^\+[1-9]\d{0,14}$")
+
+
+def parse_calling_hours(raw: str) -> tuple[time, time] | None:
+    """``"09:00-21:00"`` as (start, end) local times; ``off`` is None. A window may wrap midnight (``21:00-09:00``).
+
+    Raises ValueError when ``raw`` is neither.
+    """
+    value = raw.strip().lower()
+    if value in {"off", "none", "0", "false", "no"}:
+        return None
+    match = _HOURS.match(value)
+    if not match:
+        raise ValueError(f"{raw!r} is not a time window such as 09:00-21:00")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    start = time(h1, m1)
+    end = time(23, 59, 59, 999999) if (h2, m2) >= (24, 0) else time(h2, m2)
+    if (h2, m2) > (24, 0) or start == end:
+        raise ValueError(f"{raw!r} is an empty or impossible time window")
+    return start, end
+
+
+def parse_destination_prefixes(items: Iterable[str]) -> tuple[str, ...]:
+    """E.164 numbers or prefixes (``+91``, ``+1415555``), spaces and dashes removed.
+
+    Raises ValueError naming the first entry that is not one.
+    """
+    out: list[str] = []
+    for item in items:
+        compact = re.sub(r"[\s\-().]", "", item)
+        if not compact:
+            continue
+        if not _PREFIX.match(compact):
+            raise ValueError(f"{item!r} is not an E.164 number or prefix such as +91 or +14155552671")
+        out.append(compact)
+    return tuple(out)
+
+
 class Settings(BaseModel):
     """Everything kupe-mcp can be configured with; see README "Configuration"."""
 
@@ -81,6 +138,34 @@ class Settings(BaseModel):
     sandbox: bool = False
     upload_roots: tuple[str, ...] = ()
     max_upload_mb: float = Field(default=25.0, gt=0, le=1024)
+    default_region: str | None = None
+    allowed_destinations: tuple[str, ...] = ()
+    blocked_destinations: tuple[str, ...] = ()
+    calling_hours: str = DEFAULT_CALLING_HOURS
+    confirm_calls: bool = True
+    repeat_window_s: float = Field(default=300.0, ge=0, le=7 * 86400)
+    max_calls_per_hour: int = Field(default=20, ge=1, le=100_000)
+
+    @field_validator("default_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().upper()
+        if not re.fullmatch(r"[A-Z]{2}", value):
+            raise ValueError("must be a two-letter region code such as IN or US")
+        return value
+
+    @field_validator("allowed_destinations", "blocked_destinations")
+    @classmethod
+    def _prefixes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return parse_destination_prefixes(value)
+
+    @field_validator("calling_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        parse_calling_hours(value)
+        return value.strip()
 
     @field_validator("base_url")
     @classmethod
@@ -125,10 +210,55 @@ class Settings(BaseModel):
                 raise ConfigError(f"KUPE_MAX_UPLOAD_MB={max_mb!r} is not a number: use e.g. 25.") from None
         if token := environ.get("KUPE_MCP_TOKEN", "").strip():
             values["mcp_token"] = SecretStr(token)
+        values.update(_call_safety_from_env(environ))
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "settings"
-            raise ConfigError(f"Invalid setting {field}: {first['msg']}.") from None
+            raise ConfigError(f"Invalid setting {_ENV_NAMES.get(field, field)}: {first['msg']}.") from None
+
+
+def _call_safety_from_env(environ: Mapping[str, str]) -> dict[str, object]:
+    """The call-safety variables (README "Call safety"), each checked with a sentence naming it."""
+    values: dict[str, object] = {}
+    if region := environ.get("KUPE_DEFAULT_REGION", "").strip():
+        if not re.fullmatch(r"[A-Za-z]{2}", region):
+            raise ConfigError(f"KUPE_DEFAULT_REGION={region!r} is not a region: use a code such as IN or US.")
+        values["default_region"] = region.upper()
+    for name, field in (
+        ("KUPE_ALLOWED_DESTINATIONS", "allowed_destinations"),
+        ("KUPE_BLOCKED_DESTINATIONS", "blocked_destinations"),
+    ):
+        if raw := environ.get(name, "").strip():
+            for entry in _csv(raw):
+                try:
+                    parse_destination_prefixes([entry])
+                except ValueError:
+                    raise ConfigError(
+                        f"{name} entry {entry!r} is not an E.164 number or prefix: use e.g. +91 or +14155552671."
+                    ) from None
+            values[field] = parse_destination_prefixes(_csv(raw))
+    if hours := environ.get("KUPE_CALLING_HOURS", "").strip():
+        try:
+            parse_calling_hours(hours)
+        except ValueError:
+            raise ConfigError(
+                f"KUPE_CALLING_HOURS={hours!r} is not a time window: use HH:MM-HH:MM (the destination's local time, "
+                "e.g. 09:00-21:00) or off."
+            ) from None
+        values["calling_hours"] = hours
+    if "KUPE_CONFIRM_CALLS" in environ:
+        values["confirm_calls"] = _flag("KUPE_CONFIRM_CALLS", environ["KUPE_CONFIRM_CALLS"])
+    if window := environ.get("KUPE_REPEAT_WINDOW_S", "").strip():
+        try:
+            values["repeat_window_s"] = float(window)
+        except ValueError:
+            raise ConfigError(f"KUPE_REPEAT_WINDOW_S={window!r} is not a number of seconds: use e.g. 300.") from None
+    if cap := environ.get("KUPE_MAX_CALLS_PER_HOUR", "").strip():
+        try:
+            values["max_calls_per_hour"] = int(cap)
+        except ValueError:
+            raise ConfigError(f"KUPE_MAX_CALLS_PER_HOUR={cap!r} is not a whole number: use e.g. 20.") from None
+    return values

@@ -7,6 +7,7 @@ must never contain a secret (API keys and tokens are never passed in here).
 ```
 KupeError
 ├── ConfigError                  settings missing or invalid (start-up)
+├── CallRefused                  a call-safety rule refused a call or batch (nothing reached Kupe)
 ├── KupeConnectionError          no answer: DNS, refused, reset
 │   └── KupeTimeout              connect or read timed out
 ├── UnexpectedResponse           an answer that is not what the API documents (HTML 502, bad JSON)
@@ -28,6 +29,7 @@ from __future__ import annotations
 __all__ = [
     "AuthenticationFailed",
     "CallInitiationFailed",
+    "CallRefused",
     "ConfigError",
     "Conflict",
     "InsufficientCredits",
@@ -66,6 +68,13 @@ class KupeError(Exception):
 
 class ConfigError(KupeError):
     """A setting is missing or invalid; raised before any request is made."""
+
+
+class CallRefused(KupeError):
+    """A call-safety rule (``kupe_mcp.guards``) refused a call or a batch start; nothing was sent to Kupe.
+
+    The sentence says what was refused, why, and what to do.
+    """
 
 
 class KupeConnectionError(KupeError):

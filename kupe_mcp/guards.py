@@ -1,33 +1,461 @@
-"""Rules about who may be called, applied before any request reaches Kupe.
+"""Call safety: who may be called, when, how often, and whether a person said yes.
 
-This module grows into the calls-safety layer (allow/block lists, calling hours,
-confirmation); for now it owns destination parsing.
+Every rule about placing calls lives here, as plain logic the tools call before anything
+reaches Kupe (README "Call safety"):
+
+1. **Who** (``destination``): what a person typed is parsed with ``phonenumbers``
+   (``KUPE_DEFAULT_REGION`` for national forms) and normalised to E.164. Invalid numbers,
+   extensions, emergency numbers, short codes, premium-rate, shared-cost, UAN and voicemail
+   numbers are refused. ``KUPE_BLOCKED_DESTINATIONS`` then ``KUPE_ALLOWED_DESTINATIONS``
+   (numbers or prefixes; blocked wins; an allow-list, when set, is exhaustive).
+2. **When** (``check_hours``): ``KUPE_CALLING_HOURS`` in the destination's local time, in
+   every time zone the number may ring in (the most restrictive wins).
+3. **How often** (``check_volume``, ``prior_call``): ``KUPE_MAX_CALLS_PER_HOUR`` per process
+   (a batch counts its rows) and ``KUPE_REPEAT_WINDOW_S``: calling a number again soon needs
+   a fresh confirmation that names the earlier call, even where confirmation is otherwise off.
+4. **Who said yes** (``plan``, ``issue_token``, ``redeem_token``): confirmation is needed
+   unless ``KUPE_CONFIRM_CALLS=off`` and every destination is on the allow-list. Clients
+   without elicitation get a single-use token bound to a digest of the exact, normalised
+   request, valid five minutes.
+
+A refusal is a ``CallRefused`` whose message is one sentence: what, why, what to do.
+The clock is injectable (``CallGuards.clock``) so every time rule is testable.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 import phonenumbers
-from mcp.server.mcpserver.exceptions import ToolError
+from phonenumbers import geocoder, shortnumberinfo
+from phonenumbers import timezone as phone_timezones
 
-__all__ = ["normalise_destination"]
+from kupe_mcp.config import Settings, parse_calling_hours, parse_destination_prefixes
+from kupe_mcp.errors import CallRefused, ConfigError
 
+__all__ = [
+    "TOKEN_TTL_S",
+    "CallGuards",
+    "CallPlan",
+    "CallPolicy",
+    "Destination",
+    "PriorCall",
+    "Reservation",
+    "request_digest",
+]
+
+TOKEN_TTL_S = 300.0
+_HOUR = timedelta(hours=1)
+_MAX_TOKENS = 10_000
+
+Clock = Callable[[], datetime]
+
+PNT = phonenumbers.PhoneNumberType
 _REFUSED_TYPES = {
-    phonenumbers.PhoneNumberType.PREMIUM_RATE: "a premium-rate number",
-    phonenumbers.PhoneNumberType.SHARED_COST: "a shared-cost number",
+    PNT.PREMIUM_RATE: "a premium-rate number",
+    PNT.SHARED_COST: "a shared-cost number",
+    PNT.UAN: "a universal access (caller-pays) number",
+    PNT.VOICEMAIL: "a voicemail access number",
 }
+_KINDS = {
+    PNT.MOBILE: "mobile",
+    PNT.FIXED_LINE: "landline",
+    PNT.FIXED_LINE_OR_MOBILE: "landline or mobile",
+    PNT.TOLL_FREE: "toll-free",
+    PNT.VOIP: "VoIP",
+    PNT.PERSONAL_NUMBER: "personal number",
+    PNT.PAGER: "pager",
+}
+_EXAMPLE = "give it in international form, e.g. +919876543210"
 
 
-def normalise_destination(raw: str, default_region: str | None = None) -> str:
-    """The E.164 form of a number a person typed, or a ToolError saying why it cannot be called."""
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _hhmm(value: time) -> str:
+    return "24:00" if value == time(23, 59, 59, 999999) else value.strftime("%H:%M")
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    """The call-safety settings, parsed once."""
+
+    default_region: str | None = None
+    allowed: tuple[str, ...] = ()
+    blocked: tuple[str, ...] = ()
+    hours: tuple[time, time] | None = (time(9), time(21))
+    confirm: bool = True
+    repeat_window_s: float = 300.0
+    max_per_hour: int = 20
+    token_ttl_s: float = TOKEN_TTL_S
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CallPolicy:
+        """Raises ConfigError when KUPE_DEFAULT_REGION is not a region phonenumbers knows."""
+        region = settings.default_region
+        if region is not None and region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ConfigError(f"KUPE_DEFAULT_REGION={region!r} is not a known region: use a code such as IN or US.")
+        return cls(
+            default_region=region,
+            allowed=parse_destination_prefixes(settings.allowed_destinations),
+            blocked=parse_destination_prefixes(settings.blocked_destinations),
+            hours=parse_calling_hours(settings.calling_hours),
+            confirm=settings.confirm_calls,
+            repeat_window_s=settings.repeat_window_s,
+            max_per_hour=settings.max_calls_per_hour,
+        )
+
+    @property
+    def hours_text(self) -> str:
+        return "off" if self.hours is None else f"{_hhmm(self.hours[0])}-{_hhmm(self.hours[1])}"
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A number that passed the "who" rules: E.164 plus what the preview shows about it."""
+
+    e164: str
+    country: str
+    region: str
+    kind: str
+    time_zones: tuple[str, ...]
+    allow_listed: bool
+
+    def describe(self) -> str:
+        """``+919876543210 (India, mobile)``."""
+        details = ", ".join(part for part in (self.country, self.kind) if part)
+        return f"{self.e164} ({details})" if details else self.e164
+
+
+@dataclass(frozen=True)
+class PriorCall:
+    """A call this process placed (or a batch it started) to a number."""
+
+    e164: str
+    at: datetime
+    ref: str
+
+    def describe(self) -> str:
+        """``request_id 1234 at 14:02 UTC``: fixed text (no "minutes ago"), so a question renders the same twice."""
+        return f"{self.ref} at {self.at.astimezone(UTC):%H:%M} UTC"
+
+
+@dataclass(frozen=True)
+class CallPlan:
+    """Every check passed for these destinations: what confirmation they need, and why."""
+
+    destinations: tuple[Destination, ...]
+    needs_confirmation: bool
+    prior: tuple[PriorCall, ...]
+    notes: tuple[str, ...]
+    calls_left_this_hour: int
+
+    @property
+    def count(self) -> int:
+        return len(self.destinations)
+
+
+@dataclass
+class Reservation:
+    """Hourly-volume slots held for a call or batch while Kupe is asked; committed or released after."""
+
+    at: datetime
+    count: int
+    numbers: tuple[str, ...]
+    ref: str = "a call being placed now"
+    live: bool = True
+
+
+def request_digest(kind: str, **fields: Any) -> str:
+    """A stable digest of a request's canonical, normalised arguments (what a token is bound to)."""
+    canonical = json.dumps({"kind": kind, **fields}, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass
+class CallGuards:
+    """The rules, with the per-process state they need (recent calls, tokens). One per server."""
+
+    policy: CallPolicy = field(default_factory=CallPolicy)
+    clock: Clock = utc_now
+    _events: list[Reservation] = field(default_factory=list)
+    _tokens: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, clock: Clock = utc_now) -> CallGuards:
+        return cls(CallPolicy.from_settings(settings), clock)
+
+    # -- 1. who may be called ------------------------------------------------------------
+
+    def destination(self, raw: str) -> Destination:
+        """The E.164 destination for what a person typed, or CallRefused saying why it may not be called."""
+        text = raw.strip()
+        shown = repr(text[:40])
+        if not text:
+            raise CallRefused(f"Refused to call an empty number: {_EXAMPLE}.")
+        number = self._parse(text, shown)
+        if number.extension:
+            raise CallRefused(
+                f"Refused to call {shown}: it has an extension, which Kupe cannot dial; give the number without it."
+            )
+        if not phonenumbers.is_valid_number(number):
+            raise CallRefused(self._why_invalid(number, shown, international=text.startswith("+")))
+        refused_kind = _REFUSED_TYPES.get(phonenumbers.number_type(number))
+        if refused_kind:
+            raise CallRefused(f"Refused to call {shown}: it is {refused_kind}, which kupe-mcp never calls.")
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        blocked = self._match(e164, self.policy.blocked)
+        if blocked:
+            raise CallRefused(
+                f"Refused to call {e164}: it matches {blocked} in KUPE_BLOCKED_DESTINATIONS, "
+                "so it may not be called from this server."
+            )
+        allow_listed = self._match(e164, self.policy.allowed) is not None
+        if self.policy.allowed and not allow_listed:
+            raise CallRefused(
+                f"Refused to call {e164}: it is not on KUPE_ALLOWED_DESTINATIONS, the only numbers this server "
+                "may call; ask whoever runs it to add the number."
+            )
+        region = phonenumbers.region_code_for_number(number) or ""
+        return Destination(
+            e164=e164,
+            country=geocoder.country_name_for_number(number, "en") or region,
+            region=region,
+            kind=_KINDS.get(phonenumbers.number_type(number), ""),
+            time_zones=_zones_for(number),
+            allow_listed=allow_listed,
+        )
+
+    def _parse(self, text: str, shown: str) -> phonenumbers.PhoneNumber:
+        digits = "".join(c for c in text if c.isdigit())
+        try:
+            return phonenumbers.parse(text, self.policy.default_region)
+        except phonenumbers.NumberParseException as exc:
+            if not text.startswith("+") and 0 < len(digits) <= 6:
+                reason = "it is a short code or emergency number, not a full phone number"
+            elif exc.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE and text.startswith("+"):
+                reason = "its country code does not exist"
+            elif exc.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
+                region = self.policy.default_region
+                reason = (
+                    "it has no valid country code"
+                    if region
+                    else "it has no country code and KUPE_DEFAULT_REGION is not set"
+                )
+            elif exc.error_type == phonenumbers.NumberParseException.TOO_LONG:
+                reason = "it is too long to be a phone number"
+            elif digits and exc.error_type != phonenumbers.NumberParseException.NOT_A_NUMBER:
+                reason = "it is too short to be a phone number"
+            else:
+                reason = "it is not a phone number"
+            raise CallRefused(f"Refused to call {shown}: {reason}; {_EXAMPLE}.") from None
+
+    @staticmethod
+    def _why_invalid(number: phonenumbers.PhoneNumber, shown: str, *, international: bool) -> str:
+        region = phonenumbers.region_code_for_country_code(number.country_code or 0)
+        nsn = phonenumbers.national_significant_number(number)
+        known = region != phonenumbers.UNKNOWN_REGION
+        if known and (
+            shortnumberinfo.is_emergency_number(nsn, region)
+            or shortnumberinfo.connects_to_emergency_number(nsn, region)
+        ):
+            return f"Refused to call {shown}: it is an emergency number, which kupe-mcp never calls."
+        if not international and shortnumberinfo.is_possible_short_number(number) and len(nsn) <= 6:
+            return (
+                f"Refused to call {shown}: it is a short code or service number, not a full phone number; {_EXAMPLE}."
+            )
+        reason = phonenumbers.is_possible_number_with_reason(number)
+        why = {
+            phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "its country code does not exist",
+            phonenumbers.ValidationResult.TOO_SHORT: "it is too short",
+            phonenumbers.ValidationResult.TOO_LONG: "it is too long",
+            phonenumbers.ValidationResult.INVALID_LENGTH: "it has the wrong number of digits",
+        }.get(reason, "no such number exists")
+        where = f" for {region}" if known else ""
+        return f"Refused to call {shown}: it is not a valid phone number{where} ({why}); check the digits."
+
+    @staticmethod
+    def _match(e164: str, prefixes: Iterable[str]) -> str | None:
+        return next((p for p in prefixes if e164.startswith(p)), None)
+
+    # -- 2. when ------------------------------------------------------------------------------
+
+    def check_hours(self, dest: Destination) -> str | None:
+        """CallRefused when it is outside calling hours in any of the number's zones; a note when none is known."""
+        hours = self.policy.hours
+        if hours is None:
+            return None
+        zones = [z for z in (_zone(name) for name in dest.time_zones) if z is not None]
+        if not zones:
+            return f"No time zone is known for {dest.e164}: calling hours ({self.policy.hours_text}) were not checked."
+        now = self.clock()
+        for zone in zones:
+            local = now.astimezone(zone)
+            if not _within(local.time(), hours):
+                where = f"in {zone.key}" + (" (one of the number's time zones)" if len(zones) > 1 else "")
+                raise CallRefused(
+                    f"Refused to call {dest.e164}: it is {local:%H:%M} {where}, outside the calling hours "
+                    f"{self.policy.hours_text} (KUPE_CALLING_HOURS); try again when it is within them there."
+                )
+        return None
+
+    # -- 3. how often ---------------------------------------------------------------------------
+
+    def _recent(self) -> list[Reservation]:
+        cutoff = self.clock() - _HOUR
+        self._events = [e for e in self._events if e.live and e.at > cutoff]
+        return self._events
+
+    def check_volume(self, count: int, what: str) -> int:
+        """How many calls are left this hour after ``count`` more, or CallRefused saying when a slot frees."""
+        cap = self.policy.max_per_hour
+        events = sorted(self._recent(), key=lambda e: e.at)
+        used = sum(e.count for e in events)
+        if used + count <= cap:
+            return cap - used - count
+        if count > cap:
+            raise CallRefused(
+                f"Refused to {what}: {count} calls is more than KUPE_MAX_CALLS_PER_HOUR ({cap}) allows in an hour; "
+                "split it or ask whoever runs this server to raise the limit."
+            )
+        freed, frees_at = 0, self.clock()
+        for event in events:
+            freed += event.count
+            frees_at = event.at + _HOUR
+            if used - freed + count <= cap:
+                break
+        minutes = max(1, round((frees_at - self.clock()).total_seconds() / 60))
+        raise CallRefused(
+            f"Refused to {what}: {used} calls were placed in the last hour and KUPE_MAX_CALLS_PER_HOUR is {cap}; "
+            f"enough slots free at {frees_at.astimezone(UTC):%H:%M} UTC (in about {minutes} min), try again then."
+        )
+
+    def prior_call(self, e164: str) -> PriorCall | None:
+        """The latest call to ``e164`` within KUPE_REPEAT_WINDOW_S, if any."""
+        cutoff = self.clock() - timedelta(seconds=self.policy.repeat_window_s)
+        hits = [e for e in self._recent() if e.at > cutoff and e164 in e.numbers]
+        if not hits:
+            return None
+        latest = max(hits, key=lambda e: e.at)
+        return PriorCall(e164=e164, at=latest.at, ref=latest.ref)
+
+    def reserve(self, plan: CallPlan) -> Reservation:
+        """Hold the plan's slots now (so concurrent calls cannot both squeeze under the cap)."""
+        held = Reservation(self.clock(), plan.count, tuple(d.e164 for d in plan.destinations))
+        self._events.append(held)
+        return held
+
+    @staticmethod
+    def commit(held: Reservation, ref: str) -> None:
+        """The call or batch was placed: keep its slots and remember it for the repeat window."""
+        held.ref = ref
+
+    def release(self, held: Reservation) -> None:
+        """Kupe certainly did not place it: give the slots back."""
+        held.live = False
+        self._events = [e for e in self._events if e is not held]
+
+    # -- everything together ------------------------------------------------------------------
+
+    def plan(self, numbers: Sequence[str], *, what: str) -> CallPlan:
+        """Run every rule on ``numbers`` (one call, or a batch's rows) and decide whether a person must confirm.
+
+        ``what`` completes "Refused to …" for batch-level refusals, e.g. "start batch 1234".
+        Raises CallRefused: for one number with its own sentence, for several with the first
+        few refused rows and their reasons.
+        """
+        destinations: list[Destination] = []
+        notes: list[str] = []
+        refused: list[str] = []
+        for raw in numbers:
+            try:
+                dest = self.destination(raw)
+                note = self.check_hours(dest)
+            except CallRefused as exc:
+                refused.append(str(exc))
+                continue
+            destinations.append(dest)
+            if note and note not in notes:
+                notes.append(note)
+        if refused:
+            if len(numbers) == 1:
+                raise CallRefused(refused[0])
+            rows = [r.removeprefix("Refused to call ").rstrip(".") for r in refused[:3]]
+            more = f" (and {len(refused) - 3} more)" if len(refused) > 3 else ""
+            raise CallRefused(
+                f"Refused to {what}: {len(refused)} of {len(numbers)} numbers may not be called now "
+                f"({'; '.join(rows)}{more}); fix or remove those rows, then try again."
+            )
+        left = self.check_volume(len(destinations), what)
+        prior = tuple(p for p in (self.prior_call(d.e164) for d in dict.fromkeys(destinations)) if p is not None)
+        unattended = not self.policy.confirm and bool(destinations) and all(d.allow_listed for d in destinations)
+        return CallPlan(
+            destinations=tuple(destinations),
+            needs_confirmation=bool(prior) or not unattended,
+            prior=prior,
+            notes=tuple(notes),
+            calls_left_this_hour=left,
+        )
+
+    # -- 4. confirmation tokens ----------------------------------------------------------------
+
+    def issue_token(self, digest: str) -> str:
+        """A single-use token for exactly the request ``digest`` describes, valid ``token_ttl_s``."""
+        now = self.clock()
+        stale = now - _HOUR
+        self._tokens = {t: v for t, v in self._tokens.items() if v[1] > stale}
+        if len(self._tokens) >= _MAX_TOKENS:
+            self._tokens.pop(next(iter(self._tokens)))
+        token = secrets.token_urlsafe(24)
+        self._tokens[token] = (digest, now + timedelta(seconds=self.policy.token_ttl_s))
+        return token
+
+    def redeem_token(self, token: str, digest: str) -> None:
+        """Use up ``token`` for the request ``digest``; CallRefused when unknown, used, expired or for other arguments.
+
+        Any attempt uses the token up, so it cannot be probed or replayed.
+        """
+        held = self._tokens.pop(token, None)
+        again = "call again without confirmation_token for a fresh preview, and ask the person again"
+        if held is None:
+            raise CallRefused(f"Refused: this confirmation_token is unknown or already used; {again}.")
+        bound, expires = held
+        if self.clock() >= expires:
+            minutes = self.policy.token_ttl_s / 60
+            raise CallRefused(f"Refused: this confirmation_token expired (tokens last {minutes:g} minutes); {again}.")
+        if not secrets.compare_digest(bound, digest):
+            raise CallRefused(
+                "Refused: this confirmation_token was issued for different arguments (or an earlier call to the "
+                f"number has happened since); {again}."
+            )
+
+
+def _within(now: time, hours: tuple[time, time]) -> bool:
+    start, end = hours
+    return start <= now < end if start < end else (now >= start or now < end)
+
+
+def _zone(name: str) -> ZoneInfo | None:
     try:
-        number = phonenumbers.parse(raw, default_region)
-    except phonenumbers.NumberParseException:
-        raise ToolError(
-            f"{raw!r} is not a phone number Kupe can dial: give it in international form, e.g. +919876543210."
-        ) from None
-    if not phonenumbers.is_valid_number(number):
-        raise ToolError(f"{raw!r} is not a valid phone number for its country: check the digits.")
-    kind = _REFUSED_TYPES.get(phonenumbers.number_type(number))
-    if kind:
-        raise ToolError(f"{raw!r} is {kind}; kupe-mcp does not place calls to such numbers.")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _zones_for(number: phonenumbers.PhoneNumber) -> tuple[str, ...]:
+    """Time zones the number may ring in; the country's zones when the number's own are unknown."""
+    unknown = phone_timezones.UNKNOWN_TIMEZONE
+    zones = [z for z in phone_timezones.time_zones_for_number(number) if z != unknown]
+    if not zones:
+        country_level = getattr(phone_timezones, "_country_level_time_zones_for_number", None)
+        if country_level is not None:
+            zones = [z for z in country_level(number) if z != unknown]
+    return tuple(zones)

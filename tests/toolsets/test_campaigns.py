@@ -75,7 +75,7 @@ async def test_list_batches_lists_newest_first_and_filters_by_state(serve: Serve
     assert batch_id not in {b["id"] for b in finished["items"]}
 
 
-async def test_start_batch_dials_every_recipient_and_cannot_be_started_twice(serve: Serve) -> None:
+async def test_start_batch_dials_every_recipient_and_cannot_be_started_twice(serve: Serve, sandbox_app: Any) -> None:
     async with serve(campaigns) as mcp:
         batch_id = await new_batch(mcp, batch_size=2)
         await call(mcp, "add_batch_recipients", batch_id=batch_id, recipients=RECIPIENTS)
@@ -83,9 +83,12 @@ async def test_start_batch_dials_every_recipient_and_cannot_be_started_twice(ser
         got = await call(mcp, "get_batch", batch_id=batch_id)
         again = await fail(mcp, "start_batch", batch_id=batch_id)
     assert started["batch_id"] == batch_id
+    assert started["started"] is True
     assert got["batch"]["status"] != "not_started"
     assert got["status_counts"]["not_started"] == 0
-    assert "409" in again
+    assert "already started" in again
+    starts = [p for m, p in sandbox_app.state.sandbox.request_log if m == "POST" and "/start/" in p]
+    assert len(starts) == 1
 
 
 async def test_create_batch_with_both_agent_and_workflow_is_refused_before_any_request(
@@ -141,4 +144,4 @@ async def test_start_batch_is_declared_destructive_and_warns_about_calls_and_cre
     assert "EVERY" in (start.description or "")
     assert all(t.annotations and t.annotations.open_world_hint for t in tools.values())
     reads = {n for n, t in tools.items() if t.annotations and t.annotations.read_only_hint}
-    assert reads == {"get_batch", "list_batch_recipients", "list_batches"}
+    assert reads == {"get_batch", "list_batch_recipients", "list_batches", "wait_for_batch"}
