@@ -64,7 +64,8 @@ def _json(value: Any) -> Any:
     return value
 
 
-def _dict(value: Any) -> dict[str, Any]:
+def _data_dict(value: Any) -> dict[str, Any]:
+    """A Kupe answer as a dict, envelope unwrapped (campaign routes wrap theirs in ``data``)."""
     data = _json(value)
     return data if isinstance(data, dict) else {"result": data}
 
@@ -98,7 +99,7 @@ async def create_batch(
         body["variable_names"] = variable_names
     if description is not None:
         body["description"] = description
-    return _dict(await kupe(ctx).create_batch(body))
+    return _data_dict(await kupe(ctx).create_batch(body))
 
 
 @toolset.tool(title="Add batch recipients", read_only=False, destructive=False, idempotent=False)
@@ -127,15 +128,15 @@ async def add_batch_recipients(
         rows = [recipient_row(i, r) for i, r in enumerate(recipients or [], start=1)]
     accepted, rejected = screen_recipients(guards_of(ctx), rows, batch_id=str(batch_id))
     result = await kupe(ctx).upsert_batch_data(str(batch_id), accepted)
-    return {"batch_id": str(batch_id), "submitted": len(accepted), "rejected": rejected, **_dict(result)}
+    return {"batch_id": str(batch_id), "submitted": len(accepted), "rejected": rejected, **_data_dict(result)}
 
 
 @toolset.tool(title="Get batch", read_only=True)
 async def get_batch(ctx: Context, batch_id: BatchId) -> dict[str, Any]:
     """Get a campaign's settings, state and how many recipients are not_started, calling, completed or failed."""
     client = kupe(ctx)
-    meta = _dict(await client.get_batch(str(batch_id)))
-    status = _dict(await client.get_batch_status(str(batch_id)))
+    meta = _data_dict(await client.get_batch(str(batch_id)))
+    status = _data_dict(await client.get_batch_status(str(batch_id)))
     return {"batch": meta.get("batch", meta), "status_counts": status.get("status_counts")}
 
 
@@ -187,7 +188,7 @@ async def start_batch(
     if gate.answer is not None:
         return {"batch_id": bid, **gate.answer}
     try:
-        result = _dict(await kupe(ctx).start_batch(bid))
+        result = _data_dict(await kupe(ctx).start_batch(bid))
     except Exception as exc:
         gate.failed(exc)
         raise
@@ -240,7 +241,7 @@ async def wait_for_batch(
     client, bid = kupe(ctx), str(batch_id)
 
     async def read() -> dict[str, Any]:
-        return _dict(await client.get_batch_status(bid))
+        return _data_dict(await client.get_batch_status(bid))
 
     outcome = await poll_until(
         ctx,
