@@ -34,7 +34,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from phonenumbers import geocoder, shortnumberinfo
+from phonenumbers import shortnumberinfo
 from phonenumbers import timezone as phone_timezones
 
 from kupe_mcp.config import Settings, parse_calling_hours, parse_destination_prefixes
@@ -227,7 +227,7 @@ class CallGuards:
         region = phonenumbers.region_code_for_number(number) or ""
         return Destination(
             e164=e164,
-            country=geocoder.country_name_for_number(number, "en") or region,
+            country=_country_name(number) or region,
             region=region,
             kind=_KINDS.get(phonenumbers.number_type(number), ""),
             time_zones=_zones_for(number),
@@ -448,6 +448,18 @@ def _zone(name: str) -> ZoneInfo | None:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return None
+
+
+def _country_name(number: phonenumbers.PhoneNumber) -> str:
+    """The country's English name for previews.
+
+    Imported here, not at the top: the geocoder's locale data takes about half a second
+    and 100 MB to load, which start-up (``initialize``) must not pay; only a call does.
+    """
+    from phonenumbers import geocoder
+
+    name: str = geocoder.country_name_for_number(number, "en")
+    return name
 
 
 def _zones_for(number: phonenumbers.PhoneNumber) -> tuple[str, ...]:

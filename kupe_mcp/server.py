@@ -14,9 +14,10 @@ import mcp_types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import ToolManager
 from mcp.server.mcpserver.tools.base import Tool
-from pydantic import AnyUrl
+from pydantic import AnyUrl, ValidationError
 
 from kupe_mcp import __version__
 from kupe_mcp.client import KupeClient
@@ -146,8 +147,36 @@ class _DeferredToolManager(ToolManager):
         super().remove_tool(name)
 
 
+def _invalid_arguments(tool: str, error: ValidationError) -> str:
+    """One line naming each bad argument and why, instead of pydantic's multi-line dump with links."""
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in error.errors(include_url=False)
+    )
+    return f"Invalid arguments for {tool} ({problems}): fix them and call again."
+
+
 class KupeMCP(KupeServer):
-    """The assembled server: compact tool schemas, and resources that need the caller's credentials."""
+    """The assembled server: compact schemas, strict arguments, resources read with the caller's credentials."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> types.CallToolResult | types.InputRequiredResult:
+        """Refuse unknown argument names (a misspelt ``dry_run`` must not be dropped silently) and word
+        argument errors as one sentence."""
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None:
+            known = tool.parameters.get("properties", {})
+            unknown = sorted(set(arguments) - set(known))
+            if unknown:
+                raise ToolError(
+                    f"{name} has no argument {', '.join(unknown)}: its arguments are {', '.join(known) or 'none'}."
+                )
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise ToolError(_invalid_arguments(name, exc.__cause__)) from exc.__cause__
+            raise
 
     async def list_tools(self) -> list[types.Tool]:
         tools = await super().list_tools()

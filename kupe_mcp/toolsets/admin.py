@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from mcp.server.mcpserver import Context
-from pydantic import Field
+from pydantic import AwareDatetime, BeforeValidator, Field
 
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
@@ -64,13 +64,24 @@ async def get_wallet_ledger(ctx: Context, wallet_id: WalletId) -> dict[str, Any]
     return as_dict(await kupe(ctx).get_wallet(str(wallet_id)))
 
 
+def _iso_text_only(value: object) -> object:
+    """Refuse numbers for a date-time: pydantic would read 7 as a Unix time and grant credits expiring in 1970."""
+    if value is not None and not isinstance(value, str | datetime):
+        raise ValueError("must be an ISO 8601 date-time string, e.g. 2026-12-31T23:59:00Z")
+    return value
+
+
 @toolset.tool(title="Grant wallet credits", read_only=False, destructive=True, idempotent=False)
 async def grant_wallet_credits(
     ctx: Context,
     wallet_id: WalletId,
     amount_usd: Annotated[float, Field(gt=0, le=100_000, description="Credits to add, in USD.")],
     note: Note = None,
-    expires_at: Annotated[datetime | None, Field(description="When the grant expires (ISO 8601).")] = None,
+    expires_at: Annotated[
+        AwareDatetime | None,
+        BeforeValidator(_iso_text_only),
+        Field(description="When the grant expires, ISO 8601 with time zone."),
+    ] = None,
 ) -> dict[str, Any]:
     """Add credits (USD) to a wallet; an org_admin's grant is moved out of the org wallet. Repeating grants again."""
     body: dict[str, Any] = {"amount_usd": amount_usd}

@@ -13,7 +13,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from kupe_mcp.errors import KupeError
+from kupe_mcp.errors import InvalidRequest, KupeError, NotFound
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._shape import PageOut, as_dict, items_of, local_page, page_out, total_of
@@ -114,9 +114,14 @@ async def create_agent(
         # A minute-old agent carries no live calls, so forcing the config change is safe.
         updated = await client.update_agent(agent_id, body, force_update=True)
     except KupeError as exc:
+        fix = (
+            "fix the setting and call update_agent"
+            if isinstance(exc, InvalidRequest | NotFound)
+            else "call update_agent with the same settings"
+        )
         raise ToolError(
-            f"Agent {agent_id} was created with platform defaults, but applying the settings failed: {exc} "
-            f"Fix the setting and call update_agent with agent_id {agent_id}, or delete_agent to remove it."
+            f"Agent {agent_id} was created with platform defaults, but applying the settings failed ({exc}): "
+            f"{fix} with agent_id {agent_id}, or delete_agent to remove it."
         ) from exc
     return updated.to_json()
 

@@ -172,11 +172,6 @@ def test_near_miss_arguments_are_refused_before_any_write(harness: Harness, tool
     harness.stats["near-miss calls"] += 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: grant_wallet_credits(expires_at=<a number>) passes pydantic's lax datetime parsing (a Unix "
-    "time) though the schema says an ISO 8601 string, and the grant is POSTed; reported with a fix",
-)
 def test_a_number_for_a_date_time_argument_is_refused_before_any_write(harness: Harness) -> None:
     args = {"wallet_id": seed.DEMO_USER_ID, "amount_usd": 1.0, "expires_at": 7}
     assert not checker(harness.tools["grant_wallet_credits"].input_schema).is_valid(args)

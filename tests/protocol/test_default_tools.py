@@ -225,3 +225,17 @@ async def test_an_unexpected_crash_is_logged_and_answered_with_a_correlation_id(
     ref = text.split("ref ")[1][:8]
     assert any(ref in r.getMessage() and r.exc_info for r in caplog.records)
     assert "kaboom" not in text
+
+
+async def test_an_unknown_argument_is_refused_naming_the_valid_ones(mcp: Client) -> None:
+    text = await fail(mcp, "get_agent", agent_id="00000000-0000-4000-8000-000000000000", agentid="x")
+    assert "no argument agentid" in text
+    assert "agent_id" in text
+
+
+async def test_invalid_arguments_are_one_line_without_pydantic_links(mcp: Client) -> None:
+    text = await fail(mcp, "list_agents", page=0, page_size=500)
+    assert "\n" not in text
+    assert "pydantic.dev" not in text
+    assert "page" in text
+    assert "page_size" in text
