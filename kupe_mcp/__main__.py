@@ -47,13 +47,14 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=8766)
     sandbox.add_argument("--db", default=":memory:", help="SQLite file to persist state (default: in memory)")
     sandbox.add_argument("--call-step-s", type=float, default=2.0, help="seconds per simulated call status step")
+    sub.add_parser("demo", help="a scripted tour through a real MCP client against the embedded sandbox")
     return parser
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = _parser()
     argv = list(argv)
-    if not argv or argv[0] not in {"serve", "sandbox-api", "-h", "--help", "--version"}:
+    if not argv or argv[0] not in {"serve", "sandbox-api", "demo", "-h", "--help", "--version"}:
         argv.insert(0, "serve")
     return parser.parse_args(argv)
 
@@ -72,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kupe-mcp`` console script; returns the exit status."""
     args = _parse(sys.argv[1:] if argv is None else argv)
     try:
+        if args.command == "demo":
+            from kupe_mcp.demo import main as demo
+
+            return demo()
         if args.command == "sandbox-api":
             return _sandbox_api(args)
         return _serve(args)
