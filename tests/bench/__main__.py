@@ -362,6 +362,14 @@ def run(runs: int, calls: int, seconds: float) -> str:
 
         stdio = timed(stdio_call, calls)
         stdio_rss = peer.close()
+        # The SDK's own share: the floor's no-op echo tool over stdio, no Kupe request at all.
+        floor_peer = StdioPeer(FLOOR, clean_env())
+        floor_peer.request("initialize", INIT)
+        floor_peer.send("notifications/initialized", notify=True)
+        floor_echo = timed(
+            lambda: floor_peer.request("tools/call", {"name": "echo", "arguments": {"text": "x"}}), calls
+        )
+        floor_peer.close()
         # 3. Over streamable HTTP: kupe-mcp in its own process, stateless, raw JSON-RPC POSTs.
         port = free_port()
         server = subprocess.Popen(  # noqa: S603
@@ -488,10 +496,16 @@ def run(runs: int, calls: int, seconds: float) -> str:
     ):
         above = "" if samples is raw else f"{med(samples) - med(raw):+.2f} ms"
         out(f"| {label} | {med(samples):.2f} ms | {percentile(samples, 0.99):.2f} ms | {above} |")
+    out(f"| SDK floor `tools/call echo` over stdio (no Kupe request) | {med(floor_echo):.2f} ms | "
+        f"{percentile(floor_echo, 0.99):.2f} ms | |")  # fmt: skip
     stdio_ok = med(stdio) - med(raw) <= 2.0
+    own = med(stdio) - med(raw) - med(floor_echo)
     out("")
     out(f"- Target stdio overhead p50 <= 2 ms above raw: {verdict(stdio_ok)} ({med(stdio) - med(raw):+.2f} ms). "
         f"{calls} timed calls each after 20 warm-up calls.")  # fmt: skip
+    out(f"- Of that, the SDK's own stdio `tools/call` round trip (the floor's no-op echo) is {med(floor_echo):.2f} ms; "
+        f"what kupe-mcp adds on top of the SDK and the Kupe request is {own:+.2f} ms (argument and answer models, "
+        "the client's request path and output-schema serialisation).")  # fmt: skip
     out("")
     out("Where a call's time goes: cProfile of 200 in-process `tools/call get_agent` (memory transport, same sandbox):")
     out("")
