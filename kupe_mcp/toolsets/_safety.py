@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from uuid import UUID
@@ -361,31 +362,67 @@ async def gate_call(
     """Every rule, then the dry run, the person's answer or the token; returns a Gate holding the slot to dial."""
     guards = guards_of(ctx)
     plan = _plan_call(guards, request)
-    gate = Gate(guards, numbers=(plan.destinations[0].e164,))
+    return await _decide(
+        ctx,
+        guards,
+        plan,
+        Gate(guards, numbers=(plan.destinations[0].e164,)),
+        confirmation=confirmation,
+        dry_run=dry_run,
+        token=token,
+        tool="place_call",
+        flag="placed",
+        preview=lambda: _call_preview(ctx, guards, plan, request),
+        digest=lambda: request.digest(plan),
+        rows=1,
+        nothing_done=f"nothing was dialled to {plan.destinations[0].e164}",
+    )
+
+
+async def _decide(
+    ctx: Context,
+    guards: CallGuards,
+    plan: CallPlan,
+    gate: Gate,
+    *,
+    confirmation: ElicitationResult[ConfirmCall],
+    dry_run: bool,
+    token: str | None,
+    tool: str,
+    flag: str,
+    preview: Callable[[], Awaitable[dict[str, Any]]],
+    digest: Callable[[], str],
+    rows: int,
+    nothing_done: str,
+) -> Gate:
+    """The flow place_call and start_batch share once every rule has passed.
+
+    A dry run reports; a declined or cancelled question reports; a request that needs a
+    yes nobody gave in-band gets a token (or redeems the one it brought); then the
+    hourly slot is held for the dial.
+    """
     outcome = _outcome(confirmation)
     if dry_run:
-        preview = await _call_preview(ctx, guards, plan, request)
         gate.answer = {
             "dry_run": True,
-            "placed": False,
+            flag: False,
             "checks": "passed",
-            "preview": preview,
+            "preview": await preview(),
             "confirmation": _confirmation_mode(ctx, plan),
             "calls_left_this_hour": plan.calls_left_this_hour,
-            **await _money(kupe(ctx), 1),
+            **await _money(kupe(ctx), rows),
         }
         return gate
     reason = _declined(outcome)
     if reason:
-        gate.answer = _declined_answer("placed", reason, f"nothing was dialled to {plan.destinations[0].e164}")
+        gate.answer = _declined_answer(flag, reason, nothing_done)
         return gate
     if plan.needs_confirmation and not _asked_and_accepted(outcome):
-        digest = request.digest(plan)
+        bound = digest()
         if token is None:
-            preview = await _call_preview(ctx, guards, plan, request)
-            gate.answer = _token_answer("place_call", "placed", preview, guards.issue_token(digest))
+            gate.answer = _token_answer(tool, flag, await preview(), guards.issue_token(bound))
             return gate
-        guards.redeem_token(token, digest)
+        guards.redeem_token(token, bound)
     gate.held = guards.reserve(plan)
     return gate
 
@@ -518,32 +555,21 @@ async def gate_batch(
     guards = guards_of(ctx)
     batch = await _load_batch(kupe(ctx), batch_id)
     plan = _plan_batch(guards, batch)
-    gate = Gate(guards, numbers=tuple(d.e164 for d in plan.destinations))
-    outcome = _outcome(confirmation)
-    if dry_run:
-        gate.answer = {
-            "dry_run": True,
-            "started": False,
-            "checks": "passed",
-            "preview": await _batch_preview(ctx, guards, plan, batch),
-            "confirmation": _confirmation_mode(ctx, plan),
-            "calls_left_this_hour": plan.calls_left_this_hour,
-            **await _money(kupe(ctx), plan.count),
-        }
-        return gate
-    reason = _declined(outcome)
-    if reason:
-        gate.answer = _declined_answer("started", reason, f"batch {batch.batch_id} was not started, nobody was rung")
-        return gate
-    if plan.needs_confirmation and not _asked_and_accepted(outcome):
-        digest = batch.digest(plan)
-        if token is None:
-            preview = await _batch_preview(ctx, guards, plan, batch)
-            gate.answer = _token_answer("start_batch", "started", preview, guards.issue_token(digest))
-            return gate
-        guards.redeem_token(token, digest)
-    gate.held = guards.reserve(plan)
-    return gate
+    return await _decide(
+        ctx,
+        guards,
+        plan,
+        Gate(guards, numbers=tuple(d.e164 for d in plan.destinations)),
+        confirmation=confirmation,
+        dry_run=dry_run,
+        token=token,
+        tool="start_batch",
+        flag="started",
+        preview=lambda: _batch_preview(ctx, guards, plan, batch),
+        digest=lambda: batch.digest(plan),
+        rows=plan.count,
+        nothing_done=f"batch {batch.batch_id} was not started, nobody was rung",
+    )
 
 
 # -- add_batch_recipients ------------------------------------------------------------------------
