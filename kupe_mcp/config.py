@@ -6,6 +6,7 @@ Secrets are ``SecretStr``: their repr is masked, and only the HTTP layer calls
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -62,6 +63,12 @@ class Credentials(BaseModel):
 
     def __bool__(self) -> bool:
         return self.kind != "none"
+
+    def fingerprint(self) -> str:
+        """A short one-way digest that tells tenants apart (binding confirmation tokens) without holding the secret."""
+        secret = self.bearer_token or self.api_key
+        raw = f"{self.kind}:{secret.get_secret_value() if secret else ''}"
+        return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
 def _flag(name: str, raw: str) -> bool:

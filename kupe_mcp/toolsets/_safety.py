@@ -418,7 +418,8 @@ async def _decide(
         gate.answer = _declined_answer(flag, reason, nothing_done)
         return gate
     if plan.needs_confirmation and not _asked_and_accepted(outcome):
-        bound = digest()
+        # Bound to the caller too: on a multi-tenant server one tenant's token is worthless to another.
+        bound = f"{digest()}:{kupe(ctx).credentials.fingerprint()}"
         if token is None:
             gate.answer = _token_answer(tool, flag, await preview(), guards.issue_token(bound))
             return gate

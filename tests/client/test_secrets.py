@@ -94,3 +94,16 @@ async def test_errors_and_logs_never_contain_the_secret(kind: str, caplog: pytes
     for record in caplog.records:
         for text in (record.getMessage(), repr(record.args), record.exc_text or "", repr(vars(record))):
             assert _leaks(text) == [], f"log record {record.name}:{record.lineno} leaks a secret"
+
+
+def test_a_credentials_fingerprint_tells_tenants_apart_without_holding_the_secret() -> None:
+    from pydantic import SecretStr
+
+    from kupe_mcp.config import Credentials
+
+    key = "kupe_live_super_secret_value"
+    a = Credentials(api_key=SecretStr(key)).fingerprint()
+    b = Credentials(api_key=SecretStr(key + "2")).fingerprint()
+    assert a != b
+    assert key not in a
+    assert a == Credentials(api_key=SecretStr(key)).fingerprint()

@@ -737,3 +737,27 @@ async def test_a_call_whose_answer_was_lost_is_not_retried_says_it_may_have_been
     assert "may have been placed" in text
     assert "get_call_analytics" in text
     assert "answer from Kupe was lost" in person.questions[1]
+
+
+async def test_on_a_multi_tenant_server_a_token_is_worthless_to_another_tenant() -> None:
+    with SandboxServer(SandboxSettings(call_step_s=0)) as sandbox:
+        config = Settings(base_url=sandbox.base_url, toolsets=("calls",), calling_hours="off")
+        server = create_server(config, build_client(config), multi_tenant=True)
+        app = http_app(server, config, host="127.0.0.1", multi_tenant=True)
+        args = {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID}
+        with LoopbackServer(app, lifespan="on") as srv:
+
+            async def place(key: str, **extra: Any) -> Any:
+                async with (
+                    httpx2.AsyncClient(timeout=30, headers={"x-api-key": key}) as http,
+                    Client(streamable_http_client(f"{srv.base_url}/mcp", http_client=http), mode="legacy") as mcp,
+                ):
+                    return await mcp.call_tool("place_call", {**args, **extra})
+
+            issued = await place(DEMO_API_KEY)  # the old protocol over stateless HTTP gets a token
+            token = (issued.structured_content or {})["confirmation_token"]
+            stolen = await place(NO_CREDIT_API_KEY, confirmation_token=token)
+            after_stolen = sandbox.sandbox.request_log.count(CREATE_CALL)
+    assert stolen.is_error
+    assert "token" in stolen.content[0].text
+    assert after_stolen == 0
