@@ -78,6 +78,8 @@ class KupeServer(MCPServer[Any]):
         self.pacing = Pacing()
         self.upload_formats = FormatsCache()
         self.guards = CallGuards.from_settings(self.kupe_settings)
+        # (tenant fingerprint, kind, id) -> (monotonic time, label) for call previews; see _safety._label.
+        self.preview_labels: dict[tuple[str, str, str], tuple[float, str]] = {}
 
 
 def _server(ctx: Context) -> KupeServer:

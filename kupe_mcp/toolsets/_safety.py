@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -38,7 +39,7 @@ from pydantic import BaseModel, Field
 from kupe_mcp.client import KupeClient, KupeModel
 from kupe_mcp.errors import CallRefused, KupeConnectionError, KupeError
 from kupe_mcp.guards import TOKEN_TTL_S, CallGuards, CallPlan, Reservation, request_digest
-from kupe_mcp.toolsets._context import guards_of, kupe
+from kupe_mcp.toolsets._context import guards_of, kupe, server_of
 from kupe_mcp.toolsets._shape import items_of
 
 __all__ = [
@@ -137,22 +138,52 @@ def _repeat_note(guards: CallGuards, plan: CallPlan) -> list[str]:
     return [f"{p.e164} was already called in the last {span} ({p.describe()})." for p in plan.prior]
 
 
-async def _runner_name(client: KupeClient, agent_id: UUID | str | None, workflow_id: UUID | str | None) -> str:
+LABEL_TTL_S = 120.0
+
+
+async def _label(ctx: Context, kind: str, key: str, fetch: Callable[[], Awaitable[str]]) -> str:
+    """A preview label (agent name, caller line), remembered briefly per tenant.
+
+    On 2026-07-28 a confirmation takes two rounds, and the resolver builds the question in
+    each: the memo spares Kupe the second lookups and keeps both questions identical.
+    """
+    labels = server_of(ctx).preview_labels
+    slot = (kupe(ctx).credentials.fingerprint(), kind, key)
+    now = time.monotonic()
+    hit = labels.get(slot)
+    if hit is not None and now - hit[0] < LABEL_TTL_S:
+        return hit[1]
+    text = await fetch()
+    if len(labels) > 1024:
+        labels.clear()
+    labels[slot] = (now, text)
+    return text
+
+
+async def _runner_name(ctx: Context, agent_id: UUID | str | None, workflow_id: UUID | str | None) -> str:
     if not agent_id:
         return f"workflow {workflow_id or 'unknown'}"
-    agent = (await client.get_agent(str(agent_id))).to_json().get("agent") or {}
-    return f"{agent.get('name') or 'unnamed agent'} ({agent_id})"
+
+    async def fetch() -> str:
+        agent = (await kupe(ctx).get_agent(str(agent_id))).to_json().get("agent") or {}
+        return f"{agent.get('name') or 'unnamed agent'} ({agent_id})"
+
+    return await _label(ctx, "agent", str(agent_id), fetch)
 
 
-async def _line_text(client: KupeClient, phone_number_id: UUID | None) -> str:
+async def _line_text(ctx: Context, phone_number_id: UUID | None) -> str:
     if phone_number_id is None:
         return "a line Kupe picks"
-    for line in await client.list_phone_numbers():
-        row = line.to_json()
-        if str(row.get("id")) == str(phone_number_id):
-            name = f" ({row['friendly_name']})" if row.get("friendly_name") else ""
-            return f"{row.get('phone_number')}{name}"
-    return f"line {phone_number_id} (not among list_phone_numbers)"
+
+    async def fetch() -> str:
+        for line in await kupe(ctx).list_phone_numbers():
+            row = line.to_json()
+            if str(row.get("id")) == str(phone_number_id):
+                name = f" ({row['friendly_name']})" if row.get("friendly_name") else ""
+                return f"{row.get('phone_number')}{name}"
+        return f"line {phone_number_id} (not among list_phone_numbers)"
+
+    return await _label(ctx, "line", str(phone_number_id), fetch)
 
 
 # -- place_call -----------------------------------------------------------------------------
@@ -185,14 +216,13 @@ def _plan_call(guards: CallGuards, request: CallRequest) -> CallPlan:
 
 
 async def _call_preview(ctx: Context, guards: CallGuards, plan: CallPlan, request: CallRequest) -> dict[str, Any]:
-    client = kupe(ctx)
     dest = plan.destinations[0]
     preview: dict[str, Any] = {
         "destination": dest.e164,
         "country": dest.country,
         "line_type": dest.kind or None,
-        "agent": await _runner_name(client, request.agent_id, request.workflow_id),
-        "caller_line": await _line_text(client, request.phone_number_id),
+        "agent": await _runner_name(ctx, request.agent_id, request.workflow_id),
+        "caller_line": await _line_text(ctx, request.phone_number_id),
         "variable_values": request.variable_values or {},
     }
     notes = _repeat_note(guards, plan) + list(plan.notes)
@@ -487,7 +517,7 @@ def _plan_batch(guards: CallGuards, batch: Batch) -> CallPlan:
 async def _batch_preview(ctx: Context, guards: CallGuards, plan: CallPlan, batch: Batch) -> dict[str, Any]:
     meta = batch.meta
     agent_id, workflow_id = meta.get("agent_id"), meta.get("workflow_id")
-    runner = await _runner_name(kupe(ctx), str(agent_id) if agent_id else None, workflow_id)
+    runner = await _runner_name(ctx, str(agent_id) if agent_id else None, workflow_id)
     sample = [
         {"to": d.e164, "country": d.country, "variable_values": r.get("variable_values") or {}}
         for d, r in zip(plan.destinations[:SAMPLE_ROWS], batch.rows, strict=False)

@@ -761,3 +761,15 @@ async def test_on_a_multi_tenant_server_a_token_is_worthless_to_another_tenant()
     assert stolen.is_error
     assert "token" in stolen.content[0].text
     assert after_stolen == 0
+
+
+async def test_a_confirmed_call_looks_up_the_agent_and_line_once_across_question_rounds(setup: Any) -> None:
+    s = setup()
+    async with s.client(Person()) as mcp:
+        lines = await call(mcp, "list_phone_numbers")
+        line_id = lines["items"][0]["id"]
+        mark = len(s.log)
+        await call(mcp, "place_call", phone_number=INDIA, agent_id=DEMO_AGENT_ID, phone_number_id=line_id)
+    lookups = [r for r in s.log[mark:] if r[0] == "GET"]
+    assert lookups.count(("GET", f"/api/v1/agents/{DEMO_AGENT_ID}")) == 1
+    assert lookups.count(("GET", "/api/v1/phone")) == 1
