@@ -33,3 +33,13 @@ async def fail(mcp: Client, tool: str, /, **args: Any) -> str:
 async def say_yes(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
     """A person who ticks "confirm" on every question (call and batch confirmations)."""
     return types.ElicitResult(action="accept", content={"confirm": True})
+
+
+def exception_texts(error: BaseException) -> list[str]:
+    """Every text an exception chain can show (str, repr, args, attributes), for secret-leak checks."""
+    texts: list[str] = []
+    seen: BaseException | None = error
+    while seen is not None:
+        texts += [str(seen), repr(seen), repr(seen.args), repr(vars(seen))]
+        seen = seen.__cause__ or seen.__context__
+    return texts

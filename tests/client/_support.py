@@ -90,3 +90,14 @@ def multipart_parts(request: httpx2.Request) -> dict[str, tuple[str | None, str,
         payload: Any = part.get_payload(decode=True)
         parts[name] = (part.get_filename(), part.get_content_type(), bytes(payload))
     return parts
+
+
+CALL_OK = {
+    "status": "success",
+    "request_id": "req-1",
+    "call_session_id": "sess-1",
+    "user_id": "user-1",
+    "telephony_provider": "pstn",
+    "target_number": "+15551234567",
+}
+"""create_call's documented success answer."""

@@ -25,17 +25,9 @@ from kupe_mcp.errors import (
     UnexpectedResponse,
 )
 
-from ._support import CREDENTIALS, FakeKupe, Sleeps, kupe_client, query_of, raw_path
+from ._support import CALL_OK, CREDENTIALS, FakeKupe, Sleeps, kupe_client, query_of, raw_path
 
 AGENT = {"agent": {"id": "agent-1", "name": "Support"}, "configurations": {}}
-CALL_OK = {
-    "status": "success",
-    "request_id": "req-1",
-    "call_session_id": "sess-1",
-    "user_id": "user-1",
-    "telephony_provider": "pstn",
-    "target_number": "+15551234567",
-}
 HTML_502 = httpx2.Response(
     502, content=b"<html><body><h1>502 Bad Gateway</h1></body></html>", headers={"content-type": "text/html"}
 )

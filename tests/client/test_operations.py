@@ -19,7 +19,17 @@ import pytest
 from kupe_mcp import __version__
 from kupe_mcp.client import BatchStatus, CallStarted, CompleteAgent, Me, SearchResult
 
-from ._support import API_KEY, BEARER_TOKEN, CREDENTIALS, FakeKupe, kupe_client, multipart_parts, query_of, raw_path
+from ._support import (
+    API_KEY,
+    BEARER_TOKEN,
+    CALL_OK,
+    CREDENTIALS,
+    FakeKupe,
+    kupe_client,
+    multipart_parts,
+    query_of,
+    raw_path,
+)
 
 
 class _NoBody:
@@ -60,14 +70,6 @@ AGENT_REPLY = {
     "agent": {"id": "agent-1", "name": "Support", "first_response_message": "Hi!"},
     "configurations": {"model_config": {"model_name": "gpt-4.1-mini"}, "tools": []},
     "validation_status": "valid",
-}
-CALL_REPLY = {
-    "status": "success",
-    "request_id": "req-1",
-    "call_session_id": "sess-1",
-    "user_id": "user-1",
-    "telephony_provider": "pstn",
-    "target_number": "+15551234567",
 }
 SEARCH_REPLY = {"success": True, "message": "ok", "data": ["Refunds take 5 days."], "scores": [0.12]}
 PHONE_REPLY = {"success": True, "phone_numbers": [{"id": "phone-1", "phone_number": "+15550001111"}]}
@@ -365,7 +367,7 @@ CASES: tuple[Op, ...] = (
         "/api/call/create_call",
         "/api/call/create_call",
         query={"phoneNumber": "+15551234567", "agent_id": "agent-1"},
-        reply=CALL_REPLY,
+        reply=CALL_OK,
         returns=CallStarted,
     ),
     Op(
@@ -378,7 +380,7 @@ CASES: tuple[Op, ...] = (
         "/api/call/create_call",
         query={"phoneNumber": "+919876543210", "workflow_id": "wf-1", "phone_number_id": "phone-1"},
         body={"variable_values": {"name": "Alex", "balance": "$50"}},
-        reply=CALL_REPLY,
+        reply=CALL_OK,
         returns=CallStarted,
     ),
     # Batch campaigns

@@ -11,6 +11,7 @@ import pytest
 
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
+from tests._mcp import exception_texts
 
 from ._support import API_KEY, BEARER_TOKEN, CREDENTIALS, FakeKupe, kupe_client
 
@@ -60,15 +61,6 @@ SCENARIOS: list[tuple[tuple[httpx2.Response | Exception, ...], Call]] = [
 ]
 
 
-def _exception_texts(error: BaseException) -> list[str]:
-    texts: list[str] = []
-    seen: BaseException | None = error
-    while seen is not None:
-        texts += [str(seen), repr(seen), repr(seen.args), repr(vars(seen))]
-        seen = seen.__cause__ or seen.__context__
-    return texts
-
-
 @pytest.mark.anyio
 @pytest.mark.parametrize("kind", ["api_key", "bearer"])
 async def test_errors_and_logs_never_contain_the_secret(kind: str, caplog: pytest.LogCaptureFixture) -> None:
@@ -89,7 +81,7 @@ async def test_errors_and_logs_never_contain_the_secret(kind: str, caplog: pytes
     assert all(secret in " ".join(request.headers.values()) for request in sent)  # the secret was in play
     assert any("retrying" in record.getMessage() for record in caplog.records)  # the logs were captured
     for error in errors:
-        for text in _exception_texts(error):
+        for text in exception_texts(error):
             assert _leaks(text) == [], f"{type(error).__name__} leaks a secret"
     for record in caplog.records:
         for text in (record.getMessage(), repr(record.args), record.exc_text or "", repr(vars(record))):

@@ -13,6 +13,7 @@ from kupe_mcp.client import KupeClient
 from kupe_mcp.errors import KupeError
 from kupe_mcp.sandbox import DEMO_API_KEY, DEMO_BEARER_TOKEN, LIMITED_API_KEY, NO_CREDIT_API_KEY, SandboxServer
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
+from tests._mcp import exception_texts
 
 from .conftest import Sleeps, make_client
 
@@ -22,15 +23,6 @@ WRONG_KEY = "kupe_sbx_WRONG_TESTSECRET_51c0"
 SECRETS = (DEMO_API_KEY, LIMITED_API_KEY, NO_CREDIT_API_KEY, DEMO_BEARER_TOKEN, WRONG_KEY)
 
 Call = Callable[[KupeClient], Awaitable[Any]]
-
-
-def _exception_texts(error: BaseException) -> list[str]:
-    texts: list[str] = []
-    seen: BaseException | None = error
-    while seen is not None:
-        texts += [str(seen), repr(seen), repr(seen.args), repr(vars(seen))]
-        seen = seen.__cause__ or seen.__context__
-    return texts
 
 
 def _record_texts(record: logging.LogRecord) -> list[str]:
@@ -90,7 +82,7 @@ async def test_no_credential_appears_in_logs_or_errors_through_retries_faults_an
     assert any(record.exc_info for record in caplog.records if record.name.startswith("uvicorn"))
 
     texts = [text for record in caplog.records for text in _record_texts(record)]
-    texts += [text for error in errors for text in _exception_texts(error)]
+    texts += [text for error in errors for text in exception_texts(error)]
     texts.append(caplog.text)
     leaks = sorted({secret for secret in SECRETS for text in texts if secret in text})
     assert leaks == []
