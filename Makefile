@@ -22,7 +22,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP) ## serve MCP over streamable HTTP (sandbox unless KUPE_API_KEY/KUPE_BEARER_TOKEN are set)
-	$(BIN)/kupe-mcp --transport http --host $(HOST) --port $(PORT) $(if $(KUPE_API_KEY)$(KUPE_BEARER_TOKEN),,--sandbox)
+	$(BIN)/kupe-app-mcp --transport http --host $(HOST) --port $(PORT) $(if $(KUPE_API_KEY)$(KUPE_BEARER_TOKEN),,--sandbox)
 
 test: lint typecheck unit ## ruff, mypy --strict and pytest
 
@@ -47,10 +47,10 @@ $(NODE_TOOLS_STAMP):
 	@touch $@
 
 demo: $(STAMP) ## a scripted tour through a real MCP client against the embedded sandbox
-	$(BIN)/kupe-mcp demo
+	$(BIN)/kupe-app-mcp demo
 
 sandbox-api: $(STAMP) ## the Kupe sandbox alone, for any REST client
-	$(BIN)/kupe-mcp sandbox-api --port 8766
+	$(BIN)/kupe-app-mcp sandbox-api --port 8766
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .pytest_cache .ruff_cache

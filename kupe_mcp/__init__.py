@@ -1,4 +1,4 @@
-"""kupe-mcp: the Kupe App voice-agent platform (api.kupe.in) as an MCP server."""
+"""kupe-app-mcp: the Kupe App voice-agent platform (api.kupe.in) as an MCP server."""
 
 __version__ = "0.1.0"
 

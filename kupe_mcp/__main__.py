@@ -1,4 +1,4 @@
-"""The ``kupe-mcp`` command: serve MCP (stdio or HTTP), or run the Kupe sandbox API alone.
+"""The ``kupe-app-mcp`` command: serve MCP (stdio or HTTP), or run the Kupe sandbox API alone.
 
 stdout belongs to the stdio protocol: every human-readable line goes to stderr.
 """
@@ -36,10 +36,10 @@ def _serve_parser(parser: argparse.ArgumentParser) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="kupe-mcp",
+        prog="kupe-app-mcp",
         description="MCP server for the Kupe App voice-agent platform (api.kupe.in).",
     )
-    parser.add_argument("--version", action="version", version=f"kupe-mcp {__version__}")
+    parser.add_argument("--version", action="version", version=f"kupe-app-mcp {__version__}")
     sub = parser.add_subparsers(dest="command")
     _serve_parser(sub.add_parser("serve", help="serve MCP (the default command)"))
     sandbox = sub.add_parser("sandbox-api", help="serve the embedded Kupe sandbox REST API alone")
@@ -70,7 +70,7 @@ def _configure_logging(level: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``kupe-mcp`` console script; returns the exit status."""
+    """Entry point of the ``kupe-app-mcp`` console script; returns the exit status."""
     args = _parse(sys.argv[1:] if argv is None else argv)
     try:
         if args.command == "demo":
@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sandbox_api(args)
         return _serve(args)
     except ConfigError as exc:
-        print(f"kupe-mcp: {exc}", file=sys.stderr)
+        print(f"kupe-app-mcp: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -167,7 +167,7 @@ def _print_connect_help(host: str, port: int, settings: Any, multi_tenant: bool)
     url = f"http://{host}:{port}/mcp"
     backend = "the embedded Kupe sandbox" if settings.sandbox else settings.base_url
     lines = [
-        f"kupe-mcp {__version__}: MCP over streamable HTTP at {url} (Kupe backend: {backend})",
+        f"kupe-app-mcp {__version__}: MCP over streamable HTTP at {url} (Kupe backend: {backend})",
         "",
         "Connect with:",
         f"  MCP Inspector:  npx @modelcontextprotocol/inspector  (transport 'Streamable HTTP', URL {url})",

@@ -130,7 +130,7 @@ def parse_destination_prefixes(items: Iterable[str]) -> tuple[str, ...]:
 
 
 class Settings(BaseModel):
-    """Everything kupe-mcp can be configured with; see README "Configuration"."""
+    """Everything kupe-app-mcp can be configured with; see README "Configuration"."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -56,7 +56,7 @@ def _clip(text: str, limit: int = _DETAIL_MAX) -> str:
 
 
 class KupeError(Exception):
-    """Base of every kupe-mcp error; ``str()`` is the actionable sentence."""
+    """Base of every kupe-app-mcp error; ``str()`` is the actionable sentence."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

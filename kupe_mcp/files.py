@@ -127,7 +127,7 @@ def confine(path: str, roots: tuple[str, ...]) -> Path:
     if not any(real == root or real.is_relative_to(root) for root in allowed):
         where = ", ".join(str(r) for r in allowed)
         raise FileRefused(
-            f"{path} is outside the folders kupe-mcp may read ({where}): move it there, "
+            f"{path} is outside the folders kupe-app-mcp may read ({where}): move it there, "
             "set KUPE_UPLOAD_ROOTS, or pass the text as content."
         )
     if not real.is_file():

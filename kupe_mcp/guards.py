@@ -210,7 +210,7 @@ class CallGuards:
             raise CallRefused(self._why_invalid(number, shown, international=text.startswith("+")))
         refused_kind = _REFUSED_TYPES.get(phonenumbers.number_type(number))
         if refused_kind:
-            raise CallRefused(f"Refused to call {shown}: it is {refused_kind}, which kupe-mcp never calls.")
+            raise CallRefused(f"Refused to call {shown}: it is {refused_kind}, which kupe-app-mcp never calls.")
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         blocked = self._match(e164, self.policy.blocked)
         if blocked:
@@ -267,7 +267,7 @@ class CallGuards:
             shortnumberinfo.is_emergency_number(nsn, region)
             or shortnumberinfo.connects_to_emergency_number(nsn, region)
         ):
-            return f"Refused to call {shown}: it is an emergency number, which kupe-mcp never calls."
+            return f"Refused to call {shown}: it is an emergency number, which kupe-app-mcp never calls."
         if not international and shortnumberinfo.is_possible_short_number(number) and len(nsn) <= 6:
             return (
                 f"Refused to call {shown}: it is a short code or service number, not a full phone number; {_EXAMPLE}."

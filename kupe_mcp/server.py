@@ -222,7 +222,7 @@ def create_server(settings: Settings, client: KupeClient | None = None, *, multi
     server = KupeMCP(
         provider,
         settings,
-        name="kupe-mcp",
+        name="kupe-app-mcp",
         title="Kupe voice agents",
         version=__version__,
         instructions=INSTRUCTIONS,

@@ -63,7 +63,7 @@ class AuthGate:
                 "status": 401,
                 "headers": [
                     (b"content-type", b"application/json"),
-                    (b"www-authenticate", b'Bearer realm="kupe-mcp"'),
+                    (b"www-authenticate", b'Bearer realm="kupe-app-mcp"'),
                     (b"content-length", str(len(body)).encode()),
                 ],
             }

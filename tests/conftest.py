@@ -51,7 +51,7 @@ ServerFactory = Callable[..., KupeServer]
 
 @pytest.fixture
 def make_server(sandbox_app: Any) -> ServerFactory:
-    """Build a kupe-mcp server on the sandbox; keyword arguments become Settings fields."""
+    """Build a kupe-app-mcp server on the sandbox; keyword arguments become Settings fields."""
 
     def factory(**settings: Any) -> KupeServer:
         settings.setdefault("toolsets", ("all",))

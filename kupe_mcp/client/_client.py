@@ -51,7 +51,7 @@ def _validated(shape: type[_T], body: JSON, method: str, path: str) -> _T:
         where = ".".join(str(part) for part in first["loc"]) or "body"
         raise UnexpectedResponse(
             f"Kupe answered {method} {path} with a body that does not match what the API documents "
-            f"({where}: {first['msg']}): the API may have changed; report this to the kupe-mcp maintainers.",
+            f"({where}: {first['msg']}): the API may have changed; report this to the kupe-app-mcp maintainers.",
             method=method,
             path=path,
             status=200,

@@ -159,7 +159,7 @@ class KupeHTTP:
                 base_url=base,
                 timeout=httpx2.Timeout(timeout_s, connect=connect_timeout_s),
                 limits=httpx2.Limits(max_connections=64, max_keepalive_connections=16),
-                headers={"User-Agent": f"kupe-mcp/{__version__}", "Accept": "application/json"},
+                headers={"User-Agent": f"kupe-app-mcp/{__version__}", "Accept": "application/json"},
                 transport=transport,
                 follow_redirects=False,
             )

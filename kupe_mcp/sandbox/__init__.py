@@ -1,6 +1,6 @@
 """Embedded Kupe sandbox: a local, offline emulator of the Kupe App voice-agent REST API.
 
-It lets people try kupe-mcp without an account, gives tests a real HTTP peer and
+It lets people try kupe-app-mcp without an account, gives tests a real HTTP peer and
 drives demos.  Calls and campaigns are simulated from timestamps (no phone is ever
 dialled, no network is ever reached), state lives in SQLite, and faults can be
 injected to exercise client retry logic.

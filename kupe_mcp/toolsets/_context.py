@@ -85,7 +85,7 @@ class KupeServer(MCPServer[Any]):
 def _server(ctx: Context) -> KupeServer:
     server = ctx.mcp_server
     if not isinstance(server, KupeServer):
-        raise TypeError("kupe-mcp tools must run on a KupeServer")
+        raise TypeError("kupe-app-mcp tools must run on a KupeServer")
     return server
 
 

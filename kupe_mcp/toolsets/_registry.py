@@ -125,7 +125,7 @@ def _convert_errors(name: str, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awa
             ref = uuid.uuid4().hex[:8]
             logger.exception("Tool %s failed unexpectedly (ref %s)", name, ref)
             raise ToolError(
-                f"kupe-mcp hit an internal error running {name} (ref {ref}); "
+                f"kupe-app-mcp hit an internal error running {name} (ref {ref}); "
                 "the server log has the details. Retrying will not help until it is fixed."
             ) from exc
 

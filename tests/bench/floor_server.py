@@ -1,4 +1,4 @@
-"""The SDK floor: the smallest useful MCP server (one tool, MCPServer, stdio). Benchmarks compare kupe-mcp to it."""
+"""The SDK floor: the smallest useful MCP server (one tool, MCPServer, stdio). Benchmarks compare kupe-app-mcp to it."""
 
 from mcp.server.mcpserver import MCPServer
 

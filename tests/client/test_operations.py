@@ -1371,7 +1371,7 @@ async def test_operation_sends_the_documented_request(op: Op, auth_kind: str) ->
     assert query_of(request) == op.query
     _assert_body(request, op.body)
     _assert_auth(request, auth_kind if op.auth else None)
-    assert request.headers["user-agent"] == f"kupe-mcp/{__version__}"
+    assert request.headers["user-agent"] == f"kupe-app-mcp/{__version__}"
     if op.returns is None:
         assert result == op.reply
     else:

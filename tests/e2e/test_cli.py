@@ -1,4 +1,4 @@
-"""The ``kupe-mcp`` command as people run it: real processes, real stdio and sockets."""
+"""The ``kupe-app-mcp`` command as people run it: real processes, real stdio and sockets."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 
 class Served:
-    """A ``kupe-mcp`` process serving on a free loopback port; ``out``/``err`` are filled after it stops."""
+    """A ``kupe-app-mcp`` process serving on a free loopback port; ``out``/``err`` are filled after it stops."""
 
     def __init__(self, *args: str) -> None:
         self.port = free_port()

@@ -1,4 +1,4 @@
-"""A real third-party client: the MCP Inspector CLI (npm, Node >= 22) drives kupe-mcp over stdio.
+"""A real third-party client: the MCP Inspector CLI (npm, Node >= 22) drives kupe-app-mcp over stdio.
 
 `make test` installs Node 22 and the Inspector into `.tools/` and sets KUPE_NODE_TOOLS;
 plain `pytest` without it skips these tests.

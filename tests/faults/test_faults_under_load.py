@@ -1,6 +1,6 @@
-"""kupe-mcp under load while Kupe misbehaves: 16 MCP clients over HTTP, 1,200 tool calls, 20% of requests faulted.
+"""kupe-app-mcp under load while Kupe misbehaves: 16 MCP clients over HTTP, 1,200 tool calls, 20% of requests faulted.
 
-kupe-mcp is served in-process on a loopback socket (``LoopbackServer`` + ``transports.http_app``) and talks to
+kupe-app-mcp is served in-process on a loopback socket (``LoopbackServer`` + ``transports.http_app``) and talks to
 the sandbox over another socket. The sandbox answers one request in every five with a fault (500, 429, 503, an HTML
 502, a stall past the client's read timeout, a reset mid-response). The fault sequence is seeded; which request gets
 which fault depends on scheduling, so the figures vary a little from run to run.
@@ -299,7 +299,7 @@ async def test_sixteen_clients_ride_out_twenty_percent_faults_with_actionable_er
         ]
     )
     (tmp_path / "fault-table.txt").write_text(table + "\n")
-    report("kupe-mcp under faults and load (tests/faults)", table)
+    report("kupe-app-mcp under faults and load (tests/faults)", table)
 
     assert len(outcomes) == CLIENTS * CALLS_PER_CLIENT >= 1000
     assert len(faults) >= len(log) // FAULT_BLOCK, "fewer faults than one request in five"

@@ -1,4 +1,4 @@
-"""Hypothesis strategies from the JSON Schema subset kupe-mcp's tool schemas use.
+"""Hypothesis strategies from the JSON Schema subset kupe-app-mcp's tool schemas use.
 
 ``valid(schema)`` draws arguments the schema accepts; ``near_miss(schema)`` draws arguments one mistake away from
 valid (a missing required argument, a wrong type, a value out of range, too long, not in the enum, not matching

@@ -2,7 +2,7 @@
 
 The server holds every toolset and a super_admin Bearer session (so the admin tools are served too) on a fresh
 sandbox. For every call: no protocol error, no unhandled exception (the SDK's bare "Error executing tool X" or
-kupe-mcp's "internal error ... (ref ...)"), a success matches the tool's output schema; and a near-miss is
+kupe-app-mcp's "internal error ... (ref ...)"), a success matches the tool's output schema; and a near-miss is
 refused without any write (non-GET request) reaching the sandbox. Examples are derandomized for CI stability.
 """
 
@@ -54,7 +54,7 @@ FUZZ = settings(
 
 
 class ErrorRecords(logging.Handler):
-    """Error-level log records (an exception the SDK or kupe-mcp logged while answering)."""
+    """Error-level log records (an exception the SDK or kupe-app-mcp logged while answering)."""
 
     def __init__(self) -> None:
         super().__init__(logging.ERROR)

@@ -541,7 +541,7 @@ async def test_a_batch_start_refuses_when_any_row_may_not_be_called_and_names_it
     s.clock.set(16, 0)  # 21:30 in India: the Indian row is outside calling hours
     async with s.client(Person()) as mcp:
         batch_id = await new_batch(mcp, RECIPIENTS)
-        # A row added behind kupe-mcp's back (e.g. in the dashboard) is checked when the batch starts.
+        # A row added behind kupe-app-mcp's back (e.g. in the dashboard) is checked when the batch starts.
         await kupe_client.upsert_batch_data(batch_id, [{"to_phonenumber": "+449098765432", "variable_values": {}}])
         mark = len(s.log)
         text = await fail(mcp, "start_batch", batch_id=batch_id)

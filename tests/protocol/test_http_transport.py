@@ -36,7 +36,7 @@ def sandbox() -> Iterator[SandboxServer]:
 
 
 def serve_mcp(sandbox: SandboxServer, **settings: Any) -> LoopbackServer:
-    """kupe-mcp over HTTP on loopback, pointed at the sandbox over its own socket."""
+    """kupe-app-mcp over HTTP on loopback, pointed at the sandbox over its own socket."""
     config = Settings(base_url=sandbox.base_url, **settings)
     multi_tenant = not config.credentials
     server = create_server(config, build_client(config), multi_tenant=multi_tenant)

@@ -55,7 +55,7 @@ class FakeTime:
 
 @dataclass
 class World:
-    """A sandbox, a kupe-mcp server on it, a direct Kupe client, and the shared fake clock."""
+    """A sandbox, a kupe-app-mcp server on it, a direct Kupe client, and the shared fake clock."""
 
     app: Any
     server: KupeServer
