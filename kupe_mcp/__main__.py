@@ -152,7 +152,7 @@ async def _run_stdio(server: Any) -> None:
     try:
         await server.run_stdio_async()
     finally:
-        await server.kupe.client.aclose()
+        await server.aclose()
 
 
 async def _run_http(app: Any, host: str, port: int) -> None:

@@ -101,7 +101,7 @@ async def run_demo(write: Write, *, call_step_s: float = 0.5) -> None:
         transport=httpx2.ASGITransport(app=app),
     )
     server = create_server(settings, client)
-    write("kupe-app-mcp demo — a real MCP client driving kupe-app-mcp against the embedded Kupe sandbox (nothing is dialled)")
+    write("kupe-app-mcp demo — a real MCP client drives the server on the embedded Kupe sandbox (nothing is dialled)")
     async with Client(server, elicitation_callback=_confirming_person(write)) as mcp:
         tour = Tour(mcp, write)
         me = await tour.call("whoami", "Check who the server acts as")

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import mcp_types as types
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.prompts.base import Message, UserMessage
 
 from kupe_mcp.errors import KupeError
-from kupe_mcp.toolsets._context import KupeServer, kupe
+from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._sessions import transcript_markdown
 
 __all__ = ["register_prompts"]
 
 
-def register_prompts(server: KupeServer) -> None:
+def register_prompts(server: MCPServer[Any]) -> None:
     """Add the prompts to ``server``."""
 
     @server.prompt(name="design_voice_agent", title="Design a voice agent")

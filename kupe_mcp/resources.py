@@ -16,11 +16,11 @@ from typing import Any
 from uuid import UUID
 
 import mcp_types as types
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
 from kupe_mcp.errors import KupeError, NotFound
-from kupe_mcp.toolsets._context import KupeServer, kupe
+from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._sessions import transcript_markdown
 from kupe_mcp.toolsets._shape import items_of
 
@@ -85,7 +85,7 @@ STATIC_RESOURCES: dict[str, StaticResource] = {
 }
 
 
-def register_resources(server: KupeServer) -> None:
+def register_resources(server: MCPServer[Any]) -> None:
     """Add the ``kupe://`` resource templates to ``server``."""
 
     @server.resource(

@@ -24,8 +24,8 @@ from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
 from kupe_mcp.prompts import register_prompts
 from kupe_mcp.resources import STATIC_RESOURCES, complete, recent_resources, register_resources
+from kupe_mcp.runtime import ClientProvider, KupeServer
 from kupe_mcp.toolsets import TOOLSETS, ToolSpec, select_tools
-from kupe_mcp.toolsets._context import ClientProvider, KupeServer
 
 __all__ = ["INSTRUCTIONS", "build_client", "create_server", "selected_tools"]
 

@@ -19,11 +19,11 @@ import json
 import logging
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kupe_mcp.config import Settings
 from kupe_mcp.errors import ConfigError
-from kupe_mcp.toolsets._context import KupeServer, credentials_from_headers
+from kupe_mcp.runtime import KupeServer, close_client_on_shutdown, credentials_from_headers
 
 __all__ = ["AuthGate", "http_app", "is_loopback"]
 
@@ -96,22 +96,4 @@ def http_app(server: KupeServer, settings: Settings, *, host: str, multi_tenant:
             "set KUPE_MCP_TOKEN, or bind to 127.0.0.1."
         )
     app = server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, host=host)
-    return AuthGate(_close_client_on_shutdown(app, server), multi_tenant=multi_tenant, mcp_token=token)
-
-
-def _close_client_on_shutdown(app: ASGIApp, server: KupeServer) -> ASGIApp:
-    """Close the pooled Kupe client when the ASGI server shuts down, inside the loop that owns its sockets."""
-
-    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "lifespan":
-            await app(scope, receive, send)
-            return
-
-        async def send_closing(message: Message) -> None:
-            if message["type"] == "lifespan.shutdown.complete":
-                await server.kupe.client.aclose()
-            await send(message)
-
-        await app(scope, receive, send_closing)
-
-    return wrapped
+    return AuthGate(close_client_on_shutdown(app, server), multi_tenant=multi_tenant, mcp_token=token)

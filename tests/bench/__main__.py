@@ -432,7 +432,7 @@ def run(runs: int, calls: int, seconds: float) -> str:
     out("```sh")
     out("make bench   # = .venv/bin/python -m tests.bench --out BENCHMARKS.md")
     out(f"# runs per figure: {runs}; calls per latency sample: {calls}; seconds per throughput run: {seconds}")
-    out("# kupe-app-mcp:  python -m kupe_mcp  (stdio; KUPE_BASE_URL=<sandbox-api on loopback>, KUPE_API_KEY=<demo key>)")
+    out("# kupe-app-mcp: python -m kupe_mcp (stdio; KUPE_BASE_URL=<sandbox-api on loopback>, KUPE_API_KEY=<demo key>)")
     out("#            python -m kupe_mcp --transport http --port <free>   (same env)")
     out("# SDK floor: python tests/bench/floor_server.py   (MCPServer, one tool, stdio)")
     out("# Kupe:      python -m kupe_mcp sandbox-api --port <free> --call-step-s 0   (its own process)")

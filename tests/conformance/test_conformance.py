@@ -1,4 +1,4 @@
-"""The MCP conformance suite (`@modelcontextprotocol/conformance`, npm) against `kupe-app-mcp --sandbox --transport http`.
+"""The MCP conformance suite (`@modelcontextprotocol/conformance`, npm) against `kupe-app-mcp --sandbox` over HTTP.
 
 `make test` installs Node 22 and the suite into `.tools/` and sets KUPE_NODE_TOOLS; plain `pytest` without it skips.
 Every scenario's checks are read from the suite's own `checks.json` files and compared with

@@ -28,10 +28,10 @@ from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.errors import KupeTimeout
 from kupe_mcp.guards import TOKEN_TTL_S
+from kupe_mcp.runtime import KupeServer
 from kupe_mcp.sandbox import DEMO_API_KEY, NO_CREDIT_API_KEY, SandboxServer, SandboxSettings
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
 from kupe_mcp.server import build_client, create_server
-from kupe_mcp.toolsets._context import KupeServer
 from kupe_mcp.transports import http_app
 from tests._clock import FakeClock
 from tests._mcp import call, fail

@@ -1,0 +1,105 @@
+"""The server's runtime: the MCPServer subclass that carries a Kupe client provider, and its lifecycle.
+
+It sits above the MCP surface (``toolsets``, ``resources``, ``prompts``), which reach it only
+through the ``ToolRuntime`` protocol in ``kupe_mcp.toolsets._context``; ``server`` assembles it and
+``transports`` serves it.
+
+On stdio and single-tenant HTTP every call uses the server's credentials. On multi-tenant
+HTTP (no server credentials) each request's own ``x-api-key`` or ``Authorization: Bearer``
+header is used for that request only: it is read from the request, wrapped in a
+``SecretStr`` and never stored or logged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import SecretStr
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kupe_mcp.client import KupeClient
+from kupe_mcp.config import Credentials, Settings
+from kupe_mcp.files import FormatsCache
+from kupe_mcp.guards import CallGuards
+from kupe_mcp.toolsets._wait import Pacing
+
+__all__ = ["ClientProvider", "KupeServer", "close_client_on_shutdown", "credentials_from_headers"]
+
+
+def credentials_from_headers(headers: Any) -> Credentials:
+    """Kupe credentials presented on an HTTP request (``x-api-key`` or ``Authorization: Bearer``)."""
+    if headers is None:
+        return Credentials()
+    api_key = (headers.get("x-api-key") or "").strip()
+    auth = (headers.get("authorization") or "").strip()
+    bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+    return Credentials(
+        api_key=SecretStr(api_key) if api_key else None,
+        bearer_token=SecretStr(bearer) if bearer else None,
+    )
+
+
+class ClientProvider:
+    """Hands each tool call the Kupe client it must use."""
+
+    def __init__(self, client: KupeClient, *, multi_tenant: bool) -> None:
+        self.client = client
+        self.multi_tenant = multi_tenant
+
+    def for_context(self, ctx: Context) -> KupeClient:
+        if not self.multi_tenant:
+            return self.client
+        creds = credentials_from_headers(ctx.headers)
+        if not creds:
+            raise ToolError(
+                "This request carries no Kupe credentials: send your Kupe API key as the x-api-key header "
+                "(or a session token as Authorization: Bearer)."
+            )
+        return self.client.with_credentials(creds)
+
+
+class KupeServer(MCPServer[Any]):
+    """An MCPServer that knows how to reach Kupe (it satisfies ``toolsets._context.ToolRuntime``).
+
+    ``pacing`` is how wait_* tools spend time (tests swap in a fake clock); ``upload_formats``
+    caches Kupe's supported file types for the life of the server; ``guards`` holds the
+    call-safety rules and their state (recent calls, confirmation tokens).
+    """
+
+    def __init__(self, provider: ClientProvider, settings: Settings | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.kupe = provider
+        self.kupe_settings = settings or Settings()
+        self.pacing = Pacing()
+        self.upload_formats = FormatsCache()
+        self.guards = CallGuards.from_settings(self.kupe_settings)
+        # (tenant fingerprint, kind, id) -> (monotonic time, label) for call previews; see _safety._label.
+        self.preview_labels: dict[tuple[str, str, str], tuple[float, str]] = {}
+
+    def client_for(self, ctx: Context) -> KupeClient:
+        """The Kupe client for one tool call (its request's own credentials on multi-tenant HTTP)."""
+        return self.kupe.for_context(ctx)
+
+    async def aclose(self) -> None:
+        """Close the pooled Kupe client; called when the transport stops."""
+        await self.kupe.client.aclose()
+
+
+def close_client_on_shutdown(app: ASGIApp, server: KupeServer) -> ASGIApp:
+    """Close the pooled Kupe client when the ASGI server shuts down, inside the loop that owns its sockets."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+
+        async def send_closing(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                await server.aclose()
+            await send(message)
+
+        await app(scope, receive, send_closing)
+
+    return wrapped
