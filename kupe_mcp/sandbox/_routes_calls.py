@@ -273,7 +273,7 @@ def _insert_records(ctx: Ctx, batch: Doc, records: list[dict[str, Any]]) -> Doc:
     with ctx.store.transaction():
         for index, record in enumerate(records):
             raw = str(record.get("to_phonenumber") or "").strip()
-            number = _sim.normalize_number(raw if raw.startswith("+") else f"+{raw}")
+            number = _sim.stored_digits(raw)
             if number is None:
                 errors.append({"row": index, "to_phonenumber": raw, "error": "Invalid phone number (use E.164)"})
                 continue
@@ -352,9 +352,13 @@ async def upsert_batch_data(ctx: Ctx) -> Response:
     saved, inserted, updated = [], 0, 0
     with ctx.store.transaction():
         for index, item in enumerate(body.items):
-            number = _sim.normalize_number(item.to_phonenumber)
+            number = _sim.stored_digits(item.to_phonenumber)
             if number is None:
-                fail(400, f"items[{index}].to_phonenumber '{item.to_phonenumber}' is not a valid E.164 number")
+                fail(
+                    400,
+                    f"items[{index}].to_phonenumber '{item.to_phonenumber}' is not a valid phone number "
+                    "(E.164, or its digits with the country code)",
+                )
             if item.id:
                 row = ctx.store.get("batch_row", item.id)
                 if row is None or row["batch_id"] != batch["id"]:

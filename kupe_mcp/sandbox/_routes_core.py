@@ -160,7 +160,7 @@ async def update_agent(ctx: Ctx) -> Response:
     doc = load_agent(ctx)
     body = await ctx.body_obj()
     if doc["agent"]["is_active"] and _agents.touches_config(body) and not ctx.q_bool("force_update"):
-        fail(409, _agents.ACTIVE_DETAIL)
+        fail(400, _agents.ACTIVE_DETAIL)
     if body.get("agent") is not None:
         _agents.apply_agent_fields(doc, body["agent"], ctx.now())
     for section in _agents.CONFIG_SECTIONS:
@@ -176,7 +176,7 @@ def _patch_section(section: str) -> Handler:
         doc = load_agent(ctx)
         raw = await ctx.body_obj()
         if doc["agent"]["is_active"] and not ctx.q_bool("force_update"):
-            fail(409, _agents.ACTIVE_DETAIL)
+            fail(400, _agents.ACTIVE_DETAIL)
         _agents.apply_section(ctx.store, doc, section, raw, ("body",))
         doc["agent"]["updated_at"] = ctx.now_iso()
         ctx.store.put("agent", doc)
@@ -199,7 +199,7 @@ for _slug, _section in (
 async def delete_agent(ctx: Ctx) -> Response:
     doc = load_agent(ctx)
     if doc["agent"]["is_active"] and not ctx.q_bool("force_delete"):
-        fail(409, "Agent is active; pass force_delete=true to delete it")
+        fail(400, "Cannot delete active agent without force: pass force_delete=true")
     store = ctx.store
     with store.transaction():
         store.delete("agent", doc["id"])

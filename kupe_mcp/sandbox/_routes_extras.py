@@ -221,7 +221,7 @@ async def add_agent_tools(ctx: Ctx) -> Response:
 async def replace_agent_tools(ctx: Ctx) -> Response:
     agent = load_agent(ctx)
     if agent["agent"]["is_active"] and not ctx.q_bool("force_update"):
-        fail(409, "Agent is active; pass force_update=true to change its configuration")
+        fail(400, "Agent is active; pass force_update=true to change its configuration")
     agent["configurations"]["tools"] = _tool_items(ctx, agent, await ctx.body_json())
     ctx.store.put("agent", agent)
     return ok({"message": "Agent tools updated", "tools": agent["configurations"]["tools"]})

@@ -380,9 +380,9 @@ async def test_changing_an_active_agent_conflicts_until_forced(shared_server: Sa
         unchanged = await kupe.get_agent(agent_id)
         forced = await kupe.update_agent(agent_id, {"agent_model_config": {"temperature": 0.2}}, force_update=True)
     assert str(caught.value) == (
-        f"Kupe refused PUT /api/v1/agents/{agent_id} because of the object's state "
-        "(409: Agent is active; pass force_update=true to change its configuration): "
-        "change that state first (for an active agent, pass force_update), then retry."
+        f"Kupe refused PUT /api/v1/agents/{agent_id} because the agent is active "
+        "(400: Agent is active; pass force_update=true to change its configuration): "
+        "pass force_update=true to change it anyway (live calls may pick up the change), or deactivate it first."
     )
     assert unchanged.configurations is not None
     assert unchanged.configurations.llm_config is not None
