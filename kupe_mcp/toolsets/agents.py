@@ -13,7 +13,9 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from kupe_mcp.errors import InvalidRequest, KupeError, NotFound
+from kupe_mcp.client import CompleteAgent, KupeClient
+from kupe_mcp.errors import KupeError
+from kupe_mcp.toolsets._catalog import CatalogCheck, check_catalog, transcriber_pair
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._shape import PageOut, as_dict, items_of, local_page, page_out, total_of
@@ -83,6 +85,36 @@ async def get_agent(ctx: Context, agent_id: AgentId) -> dict[str, Any]:
     return (await kupe(ctx).get_agent(str(agent_id))).to_json()
 
 
+def _section(agent: CompleteAgent, name: str) -> dict[str, Any]:
+    cfg = agent.configurations
+    value = getattr(cfg, name, None) if cfg is not None else None
+    return value if isinstance(value, dict) else {}
+
+
+def _complete_transcriber(body: dict[str, Any], current: CompleteAgent | None) -> None:
+    """Send Kupe's ``transcriber_config`` whole (it requires model and language), filling a missing half."""
+    stt = body.get("transcriber_config")
+    if not stt:
+        return
+    model, language = transcriber_pair(
+        stt.get("transcriber_model_name"),
+        stt.get("language"),
+        _section(current, "transcriber_config") if current is not None else None,
+    )
+    body["transcriber_config"] = {"transcriber_model_name": model, "language": language}
+
+
+def _catalog_check(arguments: dict[str, Any], current: CompleteAgent | None = None) -> CatalogCheck:
+    tts = _section(current, "tts_config") if current is not None else {}
+    return CatalogCheck(
+        model_name=arguments.get("model_name"),
+        tts_model_name=arguments.get("tts_model_name"),
+        voice_name=arguments.get("voice_name"),
+        transcriber_model_name=arguments.get("transcriber_model_name"),
+        current_tts=tts.get("tts_model_name") or tts.get("tts_provider_id"),
+    )
+
+
 @toolset.tool(title="Create agent", read_only=False, destructive=False, idempotent=False)
 async def create_agent(
     ctx: Context,
@@ -103,27 +135,37 @@ async def create_agent(
 
     Codes come from list_providers and list_voices. Each call creates a new agent.
     """
-    # name and description go in the create call itself; the rest is applied after.
-    body = agent_body({k: v for k, v in locals().items() if k not in ("name", "description")})
+    arguments = {k: v for k, v in locals().items() if k not in ("ctx", "name", "description")}
+    await check_catalog(ctx, _catalog_check(arguments))  # an unknown code is refused before anything exists
+    body = agent_body(arguments)
     client = kupe(ctx)
     created = await client.create_agent_simple(name, description)
     agent_id = created.agent_id
     if not body or agent_id is None:
         return created.to_json()
     try:
+        _complete_transcriber(body, created)
         # A minute-old agent carries no live calls, so forcing the config change is safe.
         updated = await client.update_agent(agent_id, body, force_update=True)
-    except KupeError as exc:
-        fix = (
-            "fix the setting and call update_agent"
-            if isinstance(exc, InvalidRequest | NotFound)
-            else "call update_agent with the same settings"
-        )
-        raise ToolError(
-            f"Agent {agent_id} was created with platform defaults, but applying the settings failed ({exc}): "
-            f"{fix} with agent_id {agent_id}, or delete_agent to remove it."
-        ) from exc
+    except (KupeError, ToolError) as exc:
+        raise await _undo_create(client, agent_id, exc) from exc
     return updated.to_json()
+
+
+async def _undo_create(client: KupeClient, agent_id: str, exc: Exception) -> ToolError:
+    """The settings step failed: delete the half-made agent, or say exactly which agent is left and how to finish."""
+    try:
+        await client.delete_agent(agent_id, force_delete=True)
+    except KupeError as cleanup:
+        return ToolError(
+            f"Agent {agent_id} was created with platform defaults, but applying the settings failed ({exc}), "
+            f"and deleting it failed too ({cleanup}): call update_agent with agent_id {agent_id} and the same "
+            f"settings to finish it, or delete_agent with agent_id {agent_id} and force=true to remove it."
+        )
+    return ToolError(
+        f"create_agent could not apply the settings ({exc}), so the new agent {agent_id} was deleted again and "
+        "nothing was left behind: fix the setting and call create_agent again."
+    )
 
 
 @toolset.tool(title="Update agent", read_only=False, destructive=False, idempotent=True)
@@ -145,10 +187,19 @@ async def update_agent(
     force_update: Annotated[bool, Field(description="Required to reconfigure an active agent.")] = False,
 ) -> dict[str, Any]:
     """Change an agent's settings; only the given fields are sent. Returns the complete agent."""
-    body = agent_body(locals())
+    arguments = dict(locals())
+    body = agent_body(arguments)
     if not body:
         raise ToolError("update_agent got no field to change: pass at least one setting besides agent_id.")
-    return (await kupe(ctx).update_agent(str(agent_id), body, force_update=force_update)).to_json()
+    client = kupe(ctx)
+    # The stored agent fills a transcriber half and names the TTS model a new voice must belong to.
+    needs_current = (transcriber_model_name is None) != (transcriber_language is None) or (
+        voice_name is not None and tts_model_name is None
+    )
+    current = await client.get_agent(str(agent_id)) if needs_current else None
+    await check_catalog(ctx, _catalog_check(arguments, current))
+    _complete_transcriber(body, current)
+    return (await client.update_agent(str(agent_id), body, force_update=force_update)).to_json()
 
 
 @toolset.tool(title="Delete agent", read_only=False, destructive=True, idempotent=True)
