@@ -7,7 +7,7 @@ import io
 import json
 import zipfile
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
@@ -204,6 +204,7 @@ async def export_calls(ctx: Ctx) -> Response:
 
 
 class CreateBatchIn(BaseModel):
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"agent_id", "workflow_id", "user_id", "description"})
     caller_phone_id: str
     batch_name: str = Field(min_length=1)
     agent_id: str | None = None
@@ -219,6 +220,7 @@ class UploadJsonIn(BaseModel):
 
 
 class UpsertItem(BaseModel):
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"id"})
     to_phonenumber: str
     id: str | None = None
     variable_values: dict[str, Any] = Field(default_factory=dict)

@@ -81,7 +81,7 @@ async def test_put_accepts_legacy_aliases_and_row_uuids(client: httpx2.AsyncClie
         json={
             "agent_model_config": {"model_provider_id": llm["id"]},
             "tts_config": {"tts_provider_id": "eleven_multilingual_v2"},
-            "transcriber_config": {"provider_id": "deepgram"},
+            "transcriber_config": {"provider_id": "deepgram", "language": "en"},
         },
     )
     cfg = response.json()["configurations"]
@@ -132,13 +132,31 @@ async def test_patch_config_endpoints_update_inactive_agents(client: httpx2.Asyn
     agent_id = (await _simple(client))["agent"]["id"]
     base = f"/api/v1/agents/{agent_id}"
     assert (await client.patch(f"{base}/model-config", json={"temperature": 0.2})).status_code == 200
-    transcriber = await client.patch(f"{base}/transcriber-config", json={"transcriber_model_name": "nova-2"})
+    transcriber = await client.patch(
+        f"{base}/transcriber-config", json={"transcriber_model_name": "nova-2", "language": "en"}
+    )
     vad = await client.patch(f"{base}/vad-config", json={"vad_provider_id": "silero", "threshold": 0.6})
     cfg = vad.json()["configurations"]
     assert transcriber.status_code == 200
     assert cfg["model_config"]["temperature"] == 0.2
     assert cfg["transcriber_config"]["transcriber_model_name"] == "nova-2"
     assert cfg["vad_config"]["threshold"] == 0.6
+
+
+@pytest.mark.parametrize(
+    ("section", "body"),
+    [
+        ("transcriber-config", {"transcriber_model_name": "nova-2"}),
+        ("transcriber-config", {"language": "hi-IN"}),
+        ("vad-config", {"threshold": 0.6}),
+    ],
+)
+async def test_config_sections_the_spec_requires_whole_are_refused_when_partial(
+    client: httpx2.AsyncClient, section: str, body: dict[str, object]
+) -> None:
+    """TranscriberConfig requires model and language; VadConfig requires vad_provider_id (Kupe's spec)."""
+    agent_id = (await _simple(client))["agent"]["id"]
+    assert (await client.patch(f"/api/v1/agents/{agent_id}/{section}", json=body)).status_code == 422
 
 
 async def test_deleting_an_active_agent_needs_force_delete(client: httpx2.AsyncClient) -> None:
