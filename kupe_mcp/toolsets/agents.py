@@ -213,23 +213,24 @@ async def delete_agent(
     return as_dict(result, deleted=True, agent_id=str(agent_id))
 
 
-ProviderKind = Literal["model", "stt", "tts", "vad", "all"]
+ProviderKind = Literal["model", "stt", "tts", "vad", "noise", "all"]
 
 
 @toolset.tool(title="List providers", read_only=True)
 async def list_providers(
     ctx: Context,
-    kind: Annotated[ProviderKind, Field(description="model=LLMs, stt, tts, vad, or all.")],
+    kind: Annotated[ProviderKind, Field(description="model=LLMs, stt, tts, vad, noise, or all.")],
     page: Page = 1,
     page_size: PageSize = 50,
 ) -> PageOut:
-    """List catalog rows (LLM, speech-to-text, text-to-speech, VAD) with the codes create_agent accepts."""
+    """List catalog rows (LLM, speech-to-text, text-to-speech, VAD, background noise) with the codes agents accept."""
     client = kupe(ctx)
     fetch = {
         "model": client.list_model_providers,
         "stt": client.list_stt_providers,
         "tts": client.list_tts_providers,
         "vad": client.list_vad_providers,
+        "noise": client.list_noise_assets,
         "all": client.list_all_providers,
     }[kind]
     payload = await fetch()
