@@ -70,8 +70,9 @@ async def tune_agent(
     vad_min_silence_ms: Annotated[int | None, Field(ge=0, le=10_000)] = None,
     force_update: Annotated[bool, Field(description="Required to change an active agent.")] = False,
 ) -> dict[str, Any]:
-    """Set an agent's advanced behaviour: go live or not, recording, noise, timeouts and warnings, hanging up,
-    call transfer numbers, voice-activity detection. Only the given settings change; returns the complete agent."""
+    """Set an agent's advanced behaviour: going live, recording, noise, timeouts, hang-up, transfers, VAD.
+
+    Only the given settings change; returns the complete agent."""
     given = {k: v for k, v in locals().items() if k not in ("ctx", "agent_id", "force_update") and v is not None}
     if not given:
         raise ToolError("tune_agent got no setting to change: pass at least one besides agent_id.")
