@@ -17,7 +17,7 @@ import mimetypes
 from datetime import date
 from typing import Any
 
-from kupe_mcp.client._endpoint import DATA, Request, endpoint, list_in
+from kupe_mcp.client._endpoint import DATA, Request, endpoint, list_in, object_in
 from kupe_mcp.client._http import KupeHTTP
 from kupe_mcp.client._models import (
     BatchRecipient,
@@ -677,7 +677,7 @@ class KupeClient(KupeHTTP):
 
     # -- API keys ----------------------------------------------------------------------------------
 
-    @endpoint("POST", "/api/v1/api-keys", NewApiKey, envelope=DATA, lost=_WRITE_LOST)
+    @endpoint("POST", "/api/v1/api-keys", NewApiKey, envelope=object_in("api_key", "data"), lost=_WRITE_LOST)
     def create_api_key(
         self,
         *,

@@ -32,6 +32,7 @@ __all__ = [
     "endpoint",
     "endpoints_of",
     "list_in",
+    "object_in",
 ]
 
 Source = Literal["docs", "spec", "both"]
@@ -75,6 +76,19 @@ def _one(body: Any) -> Any:
 AS_IS = Envelope("as_is", _as_is)
 DATA = Envelope("data", _data)
 ONE = Envelope("one", _one)
+
+
+def object_in(*keys: str) -> Envelope:
+    """One object under the first of ``keys`` present (``{"message", "api_key": {...}}``), else the body itself."""
+
+    def unwrap(body: Any) -> Any:
+        if isinstance(body, dict):
+            for key in keys:
+                if isinstance(body.get(key), dict):
+                    return body[key]
+        return body
+
+    return Envelope(f"object_in({', '.join(keys)})", unwrap)
 
 
 def list_in(*keys: str, single: bool = False) -> Envelope:

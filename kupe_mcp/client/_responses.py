@@ -337,6 +337,7 @@ class ExportAck(KupeModel):
     success: bool | None = None
     message: str | None = None
     export_id: str | None = None
+    filters: dict[str, Any] | None = None
 
 
 class Download(KupeModel):
@@ -367,9 +368,10 @@ class CreditBalance(Wallet):
     credit_balance_usd: float | None = None
 
 
-class WalletDetail(Wallet):
+class WalletDetail(KupeModel):
     """``GET /api/v1/wallets/{wallet_id}``: the wallet with its grants and ledger."""
 
+    wallet: Wallet | None = None
     grants: list[dict[str, Any]] | None = None
     ledger: list[dict[str, Any]] | None = None
 

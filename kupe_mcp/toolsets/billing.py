@@ -8,7 +8,7 @@ the model's context.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from mcp.server.mcpserver import Context
@@ -44,6 +44,7 @@ class ExportOut(BaseModel):
     first_line: str | None = None
     message: str | None = None
     export_id: str | None = None
+    filters: dict[str, Any] | None = None
     note: str | None = None
 
 
@@ -65,6 +66,7 @@ def describe_export(result: Download) -> ExportOut:
             delivered="queued or emailed",
             message=ack.message if ack else None,
             export_id=ack.export_id if ack else None,
+            filters=ack.filters if ack else None,
         )
     data = result.content
     if not data:

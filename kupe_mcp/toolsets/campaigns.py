@@ -82,6 +82,7 @@ class BatchItem(View):
 class RecipientItem(View):
     id: str | None = None
     to_phonenumber: str | None = None
+    variable_values: dict[str, Any] | None = None
     status: str | None = None
     error_message: str | None = None
 
