@@ -132,7 +132,7 @@ def compact_text(
 
 
 def _nullable(schema: Any) -> Any:
-    """``anyOf: [{"type": T}, {"type": "null"}]`` as ``type: [T, "null"]``, and no ``default``: same values, fewer bytes."""
+    """``anyOf: [{"type": T}, {"type": "null"}]`` as ``type: [T, "null"]``, no ``default``: same values, fewer bytes."""
     if isinstance(schema, list):
         return [_nullable(v) for v in schema]
     if not isinstance(schema, dict):

@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "RESULT_BUDGET_BYTES",
     "Page",
     "PageOut",
     "View",
@@ -26,6 +27,9 @@ __all__ = [
 ]
 
 V = TypeVar("V", bound="View")
+
+# No default result is larger than this much text (issue 11): lists page, writes count, details live in get_* tools.
+RESULT_BUDGET_BYTES = 8 * 1024
 
 _LIST_KEYS = ("items", "data", "results", "agents", "files", "rows", "records", "sessions", "batches", "voices")
 

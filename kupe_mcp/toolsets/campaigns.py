@@ -226,7 +226,7 @@ async def list_batch_recipients(
     batch_id: BatchId,
     status: Annotated[RecipientStatus | None, Field(description="Only recipients in this call state.")] = None,
     page: PageNo = 1,
-    page_size: PageSize = 50,
+    page_size: PageSize = 25,
 ) -> Page[RecipientItem]:
     """List a batch's recipients with their call status and error, a page at a time."""
     rows = await kupe(ctx).list_batch_data(str(batch_id), status=status)

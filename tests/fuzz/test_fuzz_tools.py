@@ -124,7 +124,8 @@ def check_common(h: Harness, tool: str, args: dict[str, Any], result: types.Call
     if not result.is_error:
         assert isinstance(result.structured_content, dict), (tool, args, result.content)
         schema = h.tools[tool].output_schema
-        assert schema is not None and schema.get("properties"), f"{tool} publishes no output schema"
+        assert schema is not None, f"{tool} publishes no output schema"
+        assert schema.get("properties"), f"{tool} publishes an output schema without fields"
         jsonschema.validate(result.structured_content, schema, cls=jsonschema.Draft202012Validator)
         h.stats["outputs validated"] += 1
 
