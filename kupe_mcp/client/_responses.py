@@ -26,6 +26,7 @@ __all__ = [
     "ApiKey",
     "Batch",
     "BatchWrite",
+    "CallCompletedPayload",
     "CallSession",
     "CreditBalance",
     "Download",
@@ -498,10 +499,40 @@ class WebhookSecret(KupeModel):
     secret: str | None = None
 
 
+class CallCompletedPayload(KupeModel):
+    """``CallCompletedPayload``: what Kupe POSTs to an agent's outgoing webhook when a call ends.
+
+    Typed as the spec lists it; the enums (call_direction, lead_status, lead_temperature) stay
+    strings so a value Kupe adds later does not make the whole answer unreadable.
+    """
+
+    call_id: str | None = None
+    call_session_id: str | None = None
+    agent_id: str | None = None
+    customer_name: str | None = None
+    mobile_number: str | None = None
+    email: str | None = None
+    company_name: str | None = None
+    call_datetime: str | None = None
+    call_duration: float | None = None
+    call_direction: str | None = None
+    call_status: str | None = None
+    recording_url: str | None = None
+    lead_status: str | None = None
+    lead_temperature: str | None = None
+    lead_score: float | None = None
+    ai_summary: str | None = Field(default=None, validation_alias=AliasChoices("ai_summary", "call_summary"))
+    next_action: str | None = None
+    from_number: str | None = None
+    to_number: str | None = None
+
+
 class WebhookTest(KupeModel):
-    """The outcome of a test delivery to the call-ended URL."""
+    """The outcome of a test delivery to the call-ended URL, with the sample payload sent."""
 
     delivered: bool | None = None
+    simulated: bool | None = None
     status_code: int | None = None
     url: str | None = None
     error: str | None = None
+    payload: CallCompletedPayload | None = None
