@@ -1,7 +1,9 @@
-"""Fitting Kupe's answers into a context window: pages with a next-page hint, long text clipped.
+"""Fitting Kupe's answers into a context window: pages of slim rows with a next-page hint, long text clipped.
 
-Kupe wraps lists differently from route to route (a bare list, ``data``, ``items``,
-``agents`` …); ``items_of`` finds the list so every list tool answers in one shape.
+Envelopes are not guessed here any more: each client endpoint declares its own rule and
+returns typed models. Tools page them with ``page_of`` into ``Page[View]`` rows that carry
+only what the next step needs. ``items_of``, ``as_dict``, ``page_out`` and ``local_page``
+remain for raw JSON (and for code written against them), and read models as their JSON.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+
+from kupe_mcp.client import KupeModel
 
 __all__ = [
     "RESULT_BUDGET_BYTES",
@@ -37,7 +41,7 @@ _LIST_KEYS = ("items", "data", "results", "agents", "files", "rows", "records", 
 def items_of(payload: Any) -> list[Any]:
     """The list inside a Kupe list answer: a known wrapper key, else the answer's only list field."""
     if isinstance(payload, list):
-        return payload
+        return [p.to_json() if isinstance(p, KupeModel) else p for p in payload]
     if not isinstance(payload, dict):
         return []
     for key in _LIST_KEYS:

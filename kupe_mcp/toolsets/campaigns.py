@@ -15,7 +15,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, ConfigDict, Field
 
-from kupe_mcp.client import Batch, BatchStatusCounts, KupeModel
+from kupe_mcp.client import Batch, BatchStatus, BatchStatusCounts
 from kupe_mcp.files import read_upload
 from kupe_mcp.toolsets._context import guards_of, kupe, server_of, settings_of
 from kupe_mcp.toolsets._registry import Toolset
@@ -121,19 +121,9 @@ def recipient_row(index: int, recipient: Recipient) -> RecipientRow:
     return RecipientRow(index, recipient.phone_number, dict(recipient.variables or {}))
 
 
-def _json(value: Any) -> Any:
-    """A Kupe answer as plain JSON data, unwrapping the ``{"success", "data": {...}}`` envelope."""
-    if isinstance(value, KupeModel):
-        value = value.to_json()
-    if isinstance(value, dict) and isinstance(value.get("data"), dict):
-        return value["data"]
-    return value
-
-
-def _data_dict(value: Any) -> dict[str, Any]:
-    """A Kupe answer as a dict, envelope unwrapped (campaign routes wrap theirs in ``data``)."""
-    data = _json(value)
-    return data if isinstance(data, dict) else {"result": data}
+def _status(status: BatchStatus) -> dict[str, Any]:
+    """``data`` of a batch status answer (batch metadata and counts) as JSON."""
+    return status.data.to_json() if status.data else {}
 
 
 @toolset.tool(title="Create batch", read_only=False, destructive=False, idempotent=False)
@@ -212,7 +202,7 @@ async def get_batch(ctx: Context, batch_id: BatchId) -> BatchOut:
     """Get a campaign's settings, state and how many recipients are not_started, calling, completed or failed."""
     client = kupe(ctx)
     meta = (await client.get_batch(str(batch_id))).to_json()
-    status = _data_dict(await client.get_batch_status(str(batch_id)))
+    status = _status(await client.get_batch_status(str(batch_id)))
     counts = status.get("status_counts")
     return BatchOut(
         batch=Batch.model_validate(meta.get("batch", meta)),
@@ -266,12 +256,13 @@ async def start_batch(
     if gate.answer is not None:
         return BatchLaunch.model_validate({"started": False, **gate.answer, "batch_id": bid})
     try:
-        result = _data_dict(await kupe(ctx).start_batch(bid))
+        ack = await kupe(ctx).start_batch(bid)
     except Exception as exc:
         gate.failed(exc)
         raise
     gate.placed(f"batch {bid}")
-    return BatchLaunch.model_validate({**result, "batch_id": bid, "started": True})
+    details = ack.data if isinstance(ack.data, dict) else {}
+    return BatchLaunch.model_validate({**details, "message": ack.message, "batch_id": bid, "started": True})
 
 
 _ROW_FINAL = ("completed", "failed", "no_answer")
@@ -319,7 +310,7 @@ async def wait_for_batch(
     client, bid = kupe(ctx), str(batch_id)
 
     async def read() -> dict[str, Any]:
-        return _data_dict(await client.get_batch_status(bid))
+        return _status(await client.get_batch_status(bid))
 
     outcome = await poll_until(
         ctx,

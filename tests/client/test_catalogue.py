@@ -39,7 +39,7 @@ def test_catalogue_has_no_duplicates() -> None:
 
 
 def test_each_route_is_written_once_in_the_server_code() -> None:
-    """A route's path literal appears once per declared method, on its ``@endpoint``, and nowhere else but the sandbox."""
+    """A path literal appears once per declared method, on its ``@endpoint``, and nowhere else but the sandbox."""
     import re
     from pathlib import Path
 
