@@ -490,10 +490,17 @@ class KupeClient(KupeHTTP):
         return Request(params=params)
 
     async def call_session(self, request_id: str) -> CallSession | None:
-        """The one session of ``request_id``: the row that carries it (or the only row), None when Kupe has none."""
+        """The session of ``request_id`` in whatever envelope Kupe used, None when Kupe has none.
+
+        A row naming another request_id is never taken for it; a lone row that names none but
+        carries a status is (Kupe answered the one session without echoing its id).
+        """
         sessions = await self.call_analytics(request_id=request_id)
         match = [s for s in sessions if s.request_id == request_id]
-        return match[0] if match else sessions[0] if len(sessions) == 1 and not sessions[0].request_id else None
+        if match:
+            return match[0]
+        unnamed = [s for s in sessions if s.request_id is None and s.status is not None]
+        return unnamed[0] if len(sessions) == 1 and unnamed else None
 
     @endpoint("GET", "/api/v1/call-analytics/export", Download, expect="bytes")
     def export_call_analytics(

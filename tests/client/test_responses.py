@@ -150,10 +150,26 @@ async def test_one_call_session_is_found_in_every_envelope_kupe_uses(body: Any) 
 
 
 @pytest.mark.anyio
-async def test_a_call_log_without_the_asked_session_is_none_not_another_call() -> None:
-    other = {**SESSION, "request_id": "req-2"}
-    async with kupe_client(FakeKupe(httpx2.Response(200, json=[other]))) as client:
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param([{**SESSION, "request_id": "req-2"}], id="another-call"),
+        pytest.param({"total": 0}, id="an-empty-page-object"),
+        pytest.param({"data": []}, id="no-rows"),
+    ],
+)
+async def test_an_answer_without_the_asked_session_is_none_not_another_call(body: Any) -> None:
+    async with kupe_client(FakeKupe(httpx2.Response(200, json=body))) as client:
         assert await client.call_session("req-1") is None
+
+
+@pytest.mark.anyio
+async def test_a_lone_session_that_does_not_echo_its_request_id_is_still_read() -> None:
+    lone = {k: v for k, v in SESSION.items() if k != "request_id"}
+    async with kupe_client(FakeKupe(httpx2.Response(200, json={"data": lone}))) as client:
+        session = await client.call_session("req-1")
+    assert session is not None
+    assert session.status == "completed"
 
 
 @pytest.mark.anyio
