@@ -22,11 +22,12 @@ from typing import Any, Literal
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
+from kupe_mcp.client import KupeModel
 from kupe_mcp.errors import KupeError
 from kupe_mcp.toolsets._context import kupe, server_of
 from kupe_mcp.toolsets._shape import items_of
 
-__all__ = ["CATALOG_TTL_S", "CatalogCheck", "check_catalog", "closest", "transcriber_pair"]
+__all__ = ["CATALOG_TTL_S", "CatalogCheck", "check_catalog", "closest", "plain_rows", "transcriber_pair"]
 
 CATALOG_TTL_S = 60.0
 Kind = Literal["model", "tts", "stt", "voice"]
@@ -40,6 +41,12 @@ _WHERE = {
 
 _Rows = list[dict[str, Any]]
 _CACHES: weakref.WeakKeyDictionary[object, dict[tuple[str, str], tuple[float, _Rows]]] = weakref.WeakKeyDictionary()
+
+
+def plain_rows(payload: Any) -> _Rows:
+    """Catalog rows as plain dicts, whether Kupe's answer came typed (models) or as JSON (a list or an envelope)."""
+    rows = payload if isinstance(payload, list) else items_of(payload)
+    return [r.to_json() if isinstance(r, KupeModel) else r for r in rows if isinstance(r, KupeModel | dict)]
 
 
 def closest(wanted: str, names: list[str], limit: int = 3) -> list[str]:
@@ -81,7 +88,7 @@ async def _rows(ctx: Context, kind: Kind, *, fresh: bool = False) -> _Rows:
     now = time.monotonic()
     if hit is not None and not fresh and now - hit[0] < CATALOG_TTL_S:
         return hit[1]
-    rows = [r for r in items_of(await fetch[kind]()) if isinstance(r, dict)]
+    rows = plain_rows(await fetch[kind]())
     cache[slot] = (now, rows)
     return rows
 

@@ -16,11 +16,11 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from kupe_mcp.client import CompleteAgent
 from kupe_mcp.errors import KupeError
-from kupe_mcp.toolsets._catalog import closest
+from kupe_mcp.toolsets._catalog import closest, plain_rows
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
-from kupe_mcp.toolsets._shape import items_of
 from kupe_mcp.toolsets._types import AgentId
 
 toolset = Toolset("tuning", "Advanced agent behaviour: going live, recording, timeouts, transfers, noise, VAD.")
@@ -69,7 +69,7 @@ async def tune_agent(
     vad_min_speech_ms: Annotated[int | None, Field(ge=0, le=10_000)] = None,
     vad_min_silence_ms: Annotated[int | None, Field(ge=0, le=10_000)] = None,
     force_update: Annotated[bool, Field(description="Required to change an active agent.")] = False,
-) -> dict[str, Any]:
+) -> CompleteAgent:
     """Set an agent's advanced behaviour: going live, recording, noise, timeouts, hang-up, transfers, VAD.
 
     Only the given settings change; returns the complete agent."""
@@ -97,7 +97,7 @@ async def tune_agent(
         await _check_noise(ctx, given["background_noise_id"])
     if given:
         body["agent_specific_config"] = given
-    return (await client.update_agent(str(agent_id), body, force_update=force_update)).to_json()
+    return await client.update_agent(str(agent_id), body, force_update=force_update)
 
 
 def _route(route: TransferRoute) -> dict[str, Any]:
@@ -126,7 +126,7 @@ def _check_zone(name: str) -> None:
 async def _check_noise(ctx: Context, wanted: str) -> None:
     """A background noise id must be one of ``GET /api/v1/noise-assets`` (with or without ``.wav``)."""
     try:
-        rows = [r for r in items_of(await kupe(ctx).list_noise_assets()) if isinstance(r, dict)]
+        rows = plain_rows(await kupe(ctx).list_noise_assets())
     except KupeError:
         return  # no catalog to check against: Kupe judges the id
     ids = [str(r.get("id")) for r in rows if r.get("id")]
