@@ -106,7 +106,7 @@ def page_of(items: list[Any], page: int, page_size: int) -> dict[str, Any]:
 
 
 _TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off", ""}
+_FALSE = {"false", "0", "no", "off"}
 
 
 class Ctx:
@@ -199,7 +199,11 @@ class Ctx:
         return raw
 
     def q_bool(self, name: str) -> bool:
-        raw = (self.q(name) or "").strip().lower()
+        """An optional boolean query value (absent: false); an empty or other value is a 422, as in FastAPI."""
+        value = self.q(name)
+        if value is None:
+            return False
+        raw = value.strip().lower()
         if raw in _TRUE:
             return True
         if raw in _FALSE:

@@ -163,7 +163,7 @@ def _parse_date(ctx: Ctx, name: str) -> date:
 
 @routes.get("/api/v1/call-analytics/export")
 async def export_calls(ctx: Ctx) -> Response:
-    request_id = ctx.q("request_id")
+    request_id, recordings = ctx.q("request_id"), ctx.q_bool("include_recordings")
     if request_id:
         session = _find_session(ctx, request_id)
         buffer = io.BytesIO()
@@ -171,7 +171,7 @@ async def export_calls(ctx: Ctx) -> Response:
             archive.writestr("call_session.json", json.dumps(session, indent=2))
             lines = [f"[{t['timestamp']}] {t['role']}: {t['text']}" for t in session["transcript"]]
             archive.writestr("transcript.txt", "\n".join(lines) + "\n")
-            if ctx.q_bool("include_recordings") and session["recording_url"]:
+            if recordings and session["recording_url"]:
                 archive.writestr("recording_url.txt", session["recording_url"] + "\n")
         return Response(
             buffer.getvalue(),

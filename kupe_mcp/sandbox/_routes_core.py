@@ -168,7 +168,8 @@ async def update_agent(ctx: Ctx) -> Response:
     doc = load_agent(ctx)
     body = await ctx.body_obj()
     _agents.reject_null_sections(body)
-    if doc["agent"]["is_active"] and _agents.touches_config(body) and not ctx.q_bool("force_update"):
+    force = ctx.q_bool("force_update")  # validated whether or not it is needed, as FastAPI does
+    if doc["agent"]["is_active"] and _agents.touches_config(body) and not force:
         fail(400, _agents.ACTIVE_DETAIL)
     if body.get("agent") is not None:
         _agents.apply_agent_fields(doc, body["agent"], ctx.now())
@@ -184,7 +185,8 @@ def _patch_section(section: str) -> Handler:
     async def patch_config(ctx: Ctx) -> Response:
         doc = load_agent(ctx)
         raw = await ctx.body_obj()
-        if doc["agent"]["is_active"] and not ctx.q_bool("force_update"):
+        force = ctx.q_bool("force_update")
+        if doc["agent"]["is_active"] and not force:
             fail(400, _agents.ACTIVE_DETAIL)
         _agents.apply_section(ctx.store, doc, section, raw, ("body",))
         doc["agent"]["updated_at"] = ctx.now_iso()
@@ -207,7 +209,8 @@ for _slug, _section in (
 @routes.delete("/api/v1/agents/{agent_id}")
 async def delete_agent(ctx: Ctx) -> Response:
     doc = load_agent(ctx)
-    if doc["agent"]["is_active"] and not ctx.q_bool("force_delete"):
+    force = ctx.q_bool("force_delete")
+    if doc["agent"]["is_active"] and not force:
         fail(400, "Cannot delete active agent without force: pass force_delete=true")
     store = ctx.store
     with store.transaction():

@@ -79,3 +79,12 @@ async def test_transfer_routes_get_an_id_and_store_digits(client: httpx2.AsyncCl
     assert response.status_code == 200
     (stored,) = response.json()["configurations"]["agent_specific_config"]["inbound_transfer_routes"]
     assert (stored["route_id"], stored["phone_number"]) == ("route_1", "919876543210")
+
+
+@pytest.mark.parametrize("flag", ["-7.68e+18", ""])
+async def test_a_boolean_query_flag_is_validated_even_when_the_change_does_not_need_it(
+    client: httpx2.AsyncClient, flag: str
+) -> None:
+    url = f"/api/v1/agents/{await demo_agent_id(client)}"
+    response = await client.put(url, params={"force_update": flag}, json={"agent": {"name": "Renamed"}})
+    assert response.status_code == 422
