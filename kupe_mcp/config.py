@@ -89,6 +89,9 @@ _ENV_NAMES = {
     "max_upload_mb": "KUPE_MAX_UPLOAD_MB",
     "repeat_window_s": "KUPE_REPEAT_WINDOW_S",
     "max_calls_per_hour": "KUPE_MAX_CALLS_PER_HOUR",
+    "max_calls_per_hour_total": "KUPE_MAX_CALLS_PER_HOUR_TOTAL",
+    "state_url": "KUPE_STATE_URL",
+    "approval_retention_days": "KUPE_APPROVAL_RETENTION_DAYS",
 }
 _HOURS = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-4]):([0-5]\d)$")
 _PREFIX = re.compile(r"^\+[1-9]\d{0,14}$")
@@ -152,6 +155,10 @@ class Settings(BaseModel):
     confirm_calls: bool = True
     repeat_window_s: float = Field(default=300.0, ge=0, le=7 * 86400)
     max_calls_per_hour: int = Field(default=20, ge=1, le=100_000)
+    max_calls_per_hour_total: int | None = Field(default=None, ge=1, le=10_000_000)
+    state_url: str | None = None
+    state_secret: SecretStr | None = None
+    approval_retention_days: float = Field(default=30.0, gt=0, le=3650)
 
     @field_validator("default_region")
     @classmethod
@@ -268,4 +275,23 @@ def _call_safety_from_env(environ: Mapping[str, str]) -> dict[str, object]:
             values["max_calls_per_hour"] = int(cap)
         except ValueError:
             raise ConfigError(f"KUPE_MAX_CALLS_PER_HOUR={cap!r} is not a whole number: use e.g. 20.") from None
+    total = environ.get("KUPE_MAX_CALLS_PER_HOUR_TOTAL", "").strip()
+    if total and total.lower() not in {"off", "0", "none"}:
+        try:
+            values["max_calls_per_hour_total"] = int(total)
+        except ValueError:
+            raise ConfigError(
+                f"KUPE_MAX_CALLS_PER_HOUR_TOTAL={total!r} is not a whole number: use e.g. 500, or off."
+            ) from None
+    if url := environ.get("KUPE_STATE_URL", "").strip():
+        values["state_url"] = url
+    if secret := environ.get("KUPE_STATE_SECRET", "").strip():
+        if len(secret) < 16:
+            raise ConfigError("KUPE_STATE_SECRET is too short: use at least 16 random characters (32 is better).")
+        values["state_secret"] = SecretStr(secret)
+    if days := environ.get("KUPE_APPROVAL_RETENTION_DAYS", "").strip():
+        try:
+            values["approval_retention_days"] = float(days)
+        except ValueError:
+            raise ConfigError(f"KUPE_APPROVAL_RETENTION_DAYS={days!r} is not a number of days: use e.g. 30.") from None
     return values
