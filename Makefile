@@ -70,8 +70,9 @@ redis-server:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
 	  else echo "make test: redis-server is missing and this is not root: sudo apt-get install -y redis-server"; fi; }
 
-bench: $(STAMP) ## cold start, per-call overhead, throughput, context cost and RSS beside the SDK floor (a report)
+bench: $(STAMP) redis-server ## cold start, per-call overhead, throughput, context cost and RSS beside the SDK floor (a report)
 	$(BIN)/python -m tests.bench --out BENCHMARKS.md
+	$(BIN)/python -m tests.bench.state --append BENCHMARKS.md
 
 node-tools: $(NODE_TOOLS_STAMP) $(MCPB_STAMP)
 
