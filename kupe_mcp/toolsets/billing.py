@@ -1,4 +1,7 @@
-"""Toolset ``billing``: credits, usage and cost (read-only; API keys may only read billing).
+"""Toolset ``billing``: wallet, usage and cost (read-only; API keys may only read billing).
+
+The credit balance itself is in ``account`` (a default toolset): "how much credit do I have
+left" must be answerable without opting in to billing.
 
 Exports can answer with a file (ZIP or CSV bytes) or with a JSON note that the export
 was emailed; ``describe_export`` turns either into a few facts, so binary never reaches
@@ -20,7 +23,7 @@ from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._shape import PageOut, as_dict, items_of, page_out, total_of
 from kupe_mcp.toolsets._types import CallRequestId, Page, PageSize
 
-toolset = Toolset("billing", "Credit balance, wallet, usage records and cost, exports (read-only).")
+toolset = Toolset("billing", "Wallet, usage records and cost, exports (read-only).")
 
 SessionId = Annotated[UUID, Field(description="call_session_id, from place_call or get_call_analytics.")]
 TimeFilter = Annotated[str | None, Field(max_length=32, description="Kupe time filter; default all.")]
@@ -52,12 +55,6 @@ def describe_export(result: Any) -> dict[str, Any]:
         out["note"] = "The file is not shown here; download it from the Kupe dashboard."
         return out
     return {"delivered": "queued or emailed", **as_dict(result)}
-
-
-@toolset.tool(title="Get credit balance", read_only=True)
-async def get_credit_balance(ctx: Context) -> dict[str, Any]:
-    """Get the account's available credit balance (USD) and monthly cap usage. Check it before large campaigns."""
-    return as_dict(await kupe(ctx).credit_balance())
 
 
 @toolset.tool(title="Get wallet", read_only=True)
