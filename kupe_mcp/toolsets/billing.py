@@ -25,7 +25,7 @@ from kupe_mcp.toolsets._types import CallRequestId, Page, PageSize
 
 toolset = Toolset("billing", "Wallet, usage records and cost, exports (read-only).")
 
-SessionId = Annotated[UUID, Field(description="call_session_id, from place_call or get_call_analytics.")]
+SessionId = Annotated[UUID, Field(description="Call session id: call_session_id of a call, session_id of a usage row.")]
 TimeFilter = Annotated[str | None, Field(max_length=32, description="Kupe time filter; default all.")]
 UsageType = Annotated[str | None, Field(max_length=64, description="Only this usage type, e.g. llm, tts, stt, call.")]
 FromDate = Annotated[date | None, Field(description="First day, YYYY-MM-DD.")]

@@ -74,7 +74,7 @@ def _data_dict(value: Any) -> dict[str, Any]:
 async def create_batch(
     ctx: Context,
     name: Annotated[str, Field(min_length=1, max_length=200, description="Campaign name.")],
-    caller_phone_id: PhoneNumberId,
+    phone_number_id: Annotated[PhoneNumberId, Field(description="Line that calls out (list_phone_numbers).")],
     agent_id: AgentId | None = None,
     workflow_id: WorkflowId | None = None,
     variable_names: Annotated[
@@ -90,7 +90,7 @@ async def create_batch(
     """
     if (agent_id is None) == (workflow_id is None):
         raise ToolError("Pass exactly one of agent_id or workflow_id: the batch is run by an agent or a workflow.")
-    body: dict[str, Any] = {"batch_name": name, "caller_phone_id": str(caller_phone_id), "batch_size": batch_size}
+    body: dict[str, Any] = {"batch_name": name, "caller_phone_id": str(phone_number_id), "batch_size": batch_size}
     if agent_id is not None:
         body["agent_id"] = str(agent_id)
     if workflow_id is not None:

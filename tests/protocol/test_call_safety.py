@@ -432,7 +432,7 @@ RECIPIENTS = [
 
 async def new_batch(mcp: Client, recipients: list[dict[str, Any]] | None = None) -> str:
     created = await call(
-        mcp, "create_batch", name="Spring check-ups", caller_phone_id=IN_PHONE_ID, agent_id=DEMO_AGENT_ID
+        mcp, "create_batch", name="Spring check-ups", phone_number_id=IN_PHONE_ID, agent_id=DEMO_AGENT_ID
     )
     batch_id = created["id"]
     assert isinstance(batch_id, str)

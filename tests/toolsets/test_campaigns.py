@@ -25,7 +25,7 @@ async def new_batch(mcp: Client, **extra: Any) -> str:
         mcp,
         "create_batch",
         name="November follow-ups",
-        caller_phone_id=IN_PHONE_ID,
+        phone_number_id=IN_PHONE_ID,
         agent_id=DEMO_AGENT_ID,
         variable_names=["name"],
         **extra,
@@ -100,11 +100,11 @@ async def test_create_batch_with_both_agent_and_workflow_is_refused_before_any_r
             mcp,
             "create_batch",
             name="x",
-            caller_phone_id=IN_PHONE_ID,
+            phone_number_id=IN_PHONE_ID,
             agent_id=DEMO_AGENT_ID,
             workflow_id=DEMO_AGENT_ID,
         )
-        neither = await fail(mcp, "create_batch", name="x", caller_phone_id=IN_PHONE_ID)
+        neither = await fail(mcp, "create_batch", name="x", phone_number_id=IN_PHONE_ID)
         assert requests_to_kupe(sandbox_app) == before
     for text in (both, neither):
         assert "agent_id" in text
@@ -117,7 +117,7 @@ async def test_invalid_arguments_name_the_field_and_never_reach_kupe(serve: Serv
         bad_id = await fail(mcp, "get_batch", batch_id="not-a-uuid")
         no_rows = await fail(mcp, "add_batch_recipients", batch_id=DEMO_AGENT_ID, recipients=[])
         bad_size = await fail(
-            mcp, "create_batch", name="x", caller_phone_id=IN_PHONE_ID, agent_id=DEMO_AGENT_ID, batch_size=0
+            mcp, "create_batch", name="x", phone_number_id=IN_PHONE_ID, agent_id=DEMO_AGENT_ID, batch_size=0
         )
         assert requests_to_kupe(sandbox_app) == before
     assert "batch_id" in bad_id
