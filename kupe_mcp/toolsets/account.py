@@ -19,14 +19,14 @@ toolset = Toolset("account", "Who the credentials belong to; credit left.", defa
 
 @toolset.tool(title="Who am I", read_only=True)
 async def whoami(ctx: Context) -> dict[str, Any]:
-    """Return the Kupe user these credentials act as (user_id, email, name, auth: api_key or bearer).
+    """Check which Kupe account and email you are connected as (user_id, email, name, auth).
 
-    Use it first to check that the connection and credentials work. Free; changes nothing.
+    Use it first to test the login. Free; changes nothing.
     """
     return (await kupe(ctx).me()).to_json()
 
 
 @toolset.tool(title="Get credit balance", read_only=True)
 async def get_credit_balance(ctx: Context) -> dict[str, Any]:
-    """Get the account's available credit balance (USD) and monthly cap usage. Check it before large campaigns."""
+    """How much credit is left: available balance (USD) and monthly cap use. Check it before calls or a campaign."""
     return as_dict(await kupe(ctx).credit_balance())

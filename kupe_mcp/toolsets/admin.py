@@ -25,10 +25,10 @@ toolset = Toolset(
     bearer_only=True,
 )
 
-WalletId = Annotated[UUID, Field(description="Wallet id, from get_wallet, list_user_wallets or list_org_wallets.")]
-OrgId = Annotated[UUID, Field(description="Organization id, from list_org_wallets.")]
-UserId = Annotated[UUID, Field(description="User id, from whoami or list_users.")]
-KeyId = Annotated[UUID, Field(description="API key id, from list_api_keys.")]
+WalletId = Annotated[UUID, Field(description="From get_wallet, list_user_wallets or list_org_wallets.")]
+OrgId = Annotated[UUID, Field(description="From list_org_wallets.")]
+UserId = Annotated[UUID, Field(description="From whoami or list_users.")]
+KeyId = Annotated[UUID, Field(description="From list_api_keys.")]
 Period = Annotated[Literal["day", "week", "month", "year", "all"], Field(description="Time window.")]
 Note = Annotated[str | None, Field(max_length=500, description="Reason, kept in the ledger.")]
 
@@ -42,7 +42,7 @@ def _page(payload: Any, page: int, page_size: int) -> PageOut:
 
 @toolset.tool(title="List user wallets", read_only=True)
 async def list_user_wallets(ctx: Context, page: Page = 1, page_size: PageSize = 50) -> PageOut:
-    """List every user's wallet and balance (USD). super_admin only."""
+    """Every user's wallet balance (USD). super_admin only."""
     return _page(await kupe(ctx).list_user_wallets(), page, page_size)
 
 
@@ -54,13 +54,13 @@ async def list_org_wallets(ctx: Context, page: Page = 1, page_size: PageSize = 5
 
 @toolset.tool(title="List org member wallets", read_only=True)
 async def list_org_member_wallets(ctx: Context, org_id: OrgId, page: Page = 1, page_size: PageSize = 50) -> PageOut:
-    """List the wallets of an organization's members (USD). org_admin of that org or super_admin."""
+    """Wallet balances of an organization's members (USD). org_admin of that org or super_admin."""
     return _page(await kupe(ctx).list_org_member_wallets(str(org_id)), page, page_size)
 
 
 @toolset.tool(title="Get wallet ledger", read_only=True)
 async def get_wallet_ledger(ctx: Context, wallet_id: WalletId) -> dict[str, Any]:
-    """Get a wallet's detail: balance, credit grants, append-only ledger, upcoming expiries (USD)."""
+    """A wallet's history: balance, credit grants, ledger of charges and upcoming expiries (USD)."""
     return as_dict(await kupe(ctx).get_wallet(str(wallet_id)))
 
 
@@ -83,7 +83,7 @@ async def grant_wallet_credits(
         Field(description="When the grant expires, ISO 8601 with time zone."),
     ] = None,
 ) -> dict[str, Any]:
-    """Add credits (USD) to a wallet; an org_admin's grant is moved out of the org wallet. Repeating grants again."""
+    """Top up a wallet with credits (USD); an org_admin's grant comes out of the org wallet. Repeating grants again."""
     body: dict[str, Any] = {"amount_usd": amount_usd}
     if note is not None:
         body["note"] = note
@@ -100,7 +100,7 @@ async def set_wallet_cap(
         float | None, Field(ge=0, le=1_000_000, description="Monthly spend limit in USD; null removes it.")
     ],
 ) -> dict[str, Any]:
-    """Set or clear a wallet's monthly spend cap (USD); calls are refused once it is reached. Org or super admin."""
+    """Limit a wallet's monthly spend: set or clear its cap (USD); calls are refused once reached. Org/super admin."""
     return as_dict(await kupe(ctx).set_wallet_cap(str(wallet_id), {"monthly_cap_usd": monthly_cap_usd}))
 
 
@@ -113,7 +113,7 @@ async def adjust_wallet(
     ],
     reason: Annotated[str, Field(min_length=3, max_length=500, description="Why, kept in the ledger.")],
 ) -> dict[str, Any]:
-    """Correct a wallet balance (USD) with a ledger entry, no grant row. super_admin only; repeating adjusts again."""
+    """Fix a wrong wallet balance (USD) with a correcting ledger entry, no grant. super_admin; repeats adjust again."""
     return as_dict(await kupe(ctx).adjust_wallet(str(wallet_id), {"amount_usd": amount_usd, "reason": reason}))
 
 
@@ -163,13 +163,13 @@ async def get_earnings(ctx: Context, period: Period = "month") -> dict[str, Any]
 
 @toolset.tool(title="Get earnings breakdown", read_only=True)
 async def get_earnings_breakdown(ctx: Context, period: Period = "month") -> dict[str, Any]:
-    """Get your reseller org's earnings (USD) bucketed over time. org_admin of a reseller org."""
+    """Your reseller org's earnings (USD) over time, period by period. org_admin of a reseller org."""
     return as_dict(await kupe(ctx).my_earnings_breakdown(period=period))
 
 
 @toolset.tool(title="Get org earnings", read_only=True)
 async def get_org_earnings(ctx: Context, org_id: OrgId, period: Period = "month") -> dict[str, Any]:
-    """Get any organization's earnings summary (USD). super_admin only."""
+    """What one organization has earned (USD). super_admin only."""
     return as_dict(await kupe(ctx).org_earnings(str(org_id), period=period))
 
 
@@ -178,13 +178,13 @@ async def get_org_earnings(ctx: Context, org_id: OrgId, period: Period = "month"
 
 @toolset.tool(title="Get my feature flags", read_only=True)
 async def get_my_feature_flags(ctx: Context) -> dict[str, Any]:
-    """Get the dashboard features switched on for you (outbound, call_logs, webhooks ...)."""
+    """Which dashboard features you have switched on (outbound, call_logs, webhooks ...)."""
     return as_dict(await kupe(ctx).my_feature_flags())
 
 
 @toolset.tool(title="Get feature flags", read_only=True)
 async def get_feature_flags(ctx: Context, user_id: UserId) -> dict[str, Any]:
-    """Get another user's feature flags. Org admin or super_admin."""
+    """Which dashboard features another user has on. Org admin or super_admin."""
     return as_dict(await kupe(ctx).get_feature_flags(str(user_id)))
 
 
@@ -196,7 +196,7 @@ async def update_feature_flags(
         dict[str, bool], Field(min_length=1, description="Flags to set, e.g. {outbound: true, webhooks: false}.")
     ],
 ) -> dict[str, Any]:
-    """Switch a user's dashboard features on or off (booleans only). super_admin."""
+    """Turn a user's dashboard features (e.g. outbound calling) on or off (booleans only). super_admin."""
     return as_dict(await kupe(ctx).update_feature_flags(str(user_id), flags))
 
 
@@ -210,7 +210,7 @@ async def list_api_keys(
     page: Page = 1,
     page_size: PageSize = 50,
 ) -> PageOut:
-    """List active API keys (id, name, prefix, created); secrets are never listed."""
+    """Your API keys (id, name, prefix, created); secrets are never listed."""
     payload = await kupe(ctx).list_api_keys(user_id=str(user_id) if user_id else None)
     return _page(payload, page, page_size)
 
@@ -238,7 +238,7 @@ async def rename_api_key(
 
 @toolset.tool(title="Revoke API key", read_only=False, destructive=True, idempotent=True)
 async def revoke_api_key(ctx: Context, key_id: KeyId) -> dict[str, Any]:
-    """Revoke an API key: everything using it fails from now on. Cannot be undone."""
+    """Revoke (kill) an API key, e.g. a leaked one: everything using it fails from now on. Cannot be undone."""
     result = await kupe(ctx).revoke_api_key(str(key_id))
     return as_dict(result) if result else {"revoked": True, "key_id": str(key_id)}
 
@@ -249,7 +249,7 @@ async def check_api_key_exists(
     user_id: UserId,
     provider_name: Annotated[str, Field(max_length=64, description="Key provider.")] = "milli_chat_ai",
 ) -> dict[str, Any]:
-    """Check whether a user has any active API key for a provider."""
+    """Whether a user already has an active API key for a provider (e.g. OpenAI)."""
     result = await kupe(ctx).api_key_exists(str(user_id), provider_name)
     return as_dict(result) if isinstance(result, dict) else {"exists": bool(result)}
 

@@ -71,7 +71,7 @@ async def list_agents(
     page: Page = 1,
     page_size: PageSize = 20,
 ) -> PageOut:
-    """List voice agents (id, name, status), a page at a time. Use it to find an agent_id."""
+    """Find your voice agents (bots, assistants) by name: id, name, status, a page at a time. Gives the agent_id."""
     payload = await kupe(ctx).list_agents_summary(page=page, page_size=page_size, name_search=name_search)
     items = items_of(payload)
     return page_out(items, page=page, page_size=page_size, total=total_of(payload, len(items)))
@@ -79,7 +79,7 @@ async def list_agents(
 
 @toolset.tool(title="Get agent", read_only=True)
 async def get_agent(ctx: Context, agent_id: AgentId) -> dict[str, Any]:
-    """Get an agent's complete configuration: prompt, welcome message, LLM, voice, transcriber, VAD, tools."""
+    """See how an agent is set up now: its prompt, welcome message, LLM, voice, language, transcriber and tools."""
     return (await kupe(ctx).get_agent(str(agent_id))).to_json()
 
 
@@ -99,9 +99,9 @@ async def create_agent(
     transcriber_model_name: SttModel = None,
     transcriber_language: SttLanguage = None,
 ) -> dict[str, Any]:
-    """Create a voice agent (platform defaults plus the given settings); returns it complete.
+    """Create a new voice agent (bot) from a name plus any prompt, greeting, LLM, voice and language; returns it.
 
-    Codes come from list_providers and list_voices. Each call creates a new agent.
+    Codes come from list_providers and list_voices. Each call adds an agent; to change one, use update_agent.
     """
     # name and description go in the create call itself; the rest is applied after.
     body = agent_body({k: v for k, v in locals().items() if k not in ("name", "description")})
@@ -144,7 +144,10 @@ async def update_agent(
     transcriber_language: SttLanguage = None,
     force_update: Annotated[bool, Field(description="Required to reconfigure an active agent.")] = False,
 ) -> dict[str, Any]:
-    """Change an agent's settings; only the given fields are sent. Returns the complete agent."""
+    """Change a bot: make it speak another language or voice, or change its prompt, greeting, LLM or name.
+
+    Only the given fields change. Returns the complete agent.
+    """
     body = agent_body(locals())
     if not body:
         raise ToolError("update_agent got no field to change: pass at least one setting besides agent_id.")
@@ -157,7 +160,7 @@ async def delete_agent(
     agent_id: AgentId,
     force: Annotated[bool, Field(description="Also delete an active agent.")] = False,
 ) -> dict[str, Any]:
-    """Delete an agent permanently. Its phone mappings and campaigns stop working. Cannot be undone."""
+    """Delete an agent (bot) for good; its phone lines and campaigns stop working. Cannot be undone."""
     result = await kupe(ctx).delete_agent(str(agent_id), force_delete=force)
     return as_dict(result, deleted=True, agent_id=str(agent_id))
 
@@ -172,7 +175,7 @@ async def list_providers(
     page: Page = 1,
     page_size: PageSize = 50,
 ) -> PageOut:
-    """List catalog rows (LLM, speech-to-text, text-to-speech, VAD) with the codes create_agent accepts."""
+    """Which LLMs, speech-to-text, text-to-speech and VAD engines exist, with the codes create/update_agent take."""
     client = kupe(ctx)
     fetch = {
         "model": client.list_model_providers,
@@ -202,7 +205,7 @@ async def list_voices(
     page: Page = 1,
     page_size: PageSize = 50,
 ) -> PageOut:
-    """List TTS voices (name, language, provider) for create_agent's voice_name."""
+    """Which voices an agent can speak with (name, language, gender, provider): voice_name for create/update_agent."""
     client = kupe(ctx)
     payload = (
         await client.list_tts_voices_by_provider(str(provider_id)) if provider_id else await client.list_tts_voices()

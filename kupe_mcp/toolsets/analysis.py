@@ -19,7 +19,7 @@ from kupe_mcp.toolsets._types import AgentId, Page, PageSize
 
 toolset = Toolset("analysis", "Post-call analysis rules and attaching them to agents.")
 
-RuleId = Annotated[UUID, Field(description="Analysis rule id, from list_analysis_rules or create_analysis_rule.")]
+RuleId = Annotated[UUID, Field(description="From list_analysis_rules.")]
 RuleDefinition = Annotated[
     dict[str, Any],
     Field(
@@ -31,25 +31,25 @@ RuleDefinition = Annotated[
 
 @toolset.tool(title="List analysis rules", read_only=True)
 async def list_analysis_rules(ctx: Context, page: Page = 1, page_size: PageSize = 50) -> PageOut:
-    """List your post-call analysis rules (id, name, type). Attach them with set_agent_analysis_rules."""
+    """Your post-call analysis rules (what to work out from each call: id, name, type); set_agent_analysis_rules."""
     return local_page(items_of(await kupe(ctx).list_analysis_rules()), page=page, page_size=page_size)
 
 
 @toolset.tool(title="Get analysis rule", read_only=True)
 async def get_analysis_rule(ctx: Context, rule_id: RuleId) -> dict[str, Any]:
-    """Get one rule in full: prompt and output schema."""
+    """One post-call analysis rule in full: what it asks for (prompt) and its output schema."""
     return as_dict(await kupe(ctx).get_analysis_rule(str(rule_id)))
 
 
 @toolset.tool(title="Create analysis rule", read_only=False, destructive=False, idempotent=False)
 async def create_analysis_rule(ctx: Context, definition: RuleDefinition) -> dict[str, Any]:
-    """Create a post-call analysis rule; it runs only once attached to an agent. Creates a new one on every call."""
+    """Create a rule that works something out from every call (sentiment, agreed to pay...); runs once attached."""
     return as_dict(await kupe(ctx).create_analysis_rule(definition))
 
 
 @toolset.tool(title="Update analysis rule", read_only=False, destructive=False, idempotent=True)
 async def update_analysis_rule(ctx: Context, rule_id: RuleId, definition: RuleDefinition) -> dict[str, Any]:
-    """Change a rule; every agent it is attached to uses the new version on its next calls."""
+    """Change a post-call analysis rule; every agent it is attached to uses the new version on its next calls."""
     return as_dict(await kupe(ctx).update_analysis_rule(str(rule_id), definition))
 
 
@@ -62,13 +62,13 @@ async def delete_analysis_rule(ctx: Context, rule_id: RuleId) -> dict[str, Any]:
 
 @toolset.tool(title="Duplicate analysis rule", read_only=False, destructive=False, idempotent=False)
 async def duplicate_analysis_rule(ctx: Context, rule_id: RuleId) -> dict[str, Any]:
-    """Copy a rule (unattached) to edit it without touching the original; returns the copy with its new id."""
+    """Copy a rule to experiment without touching the original; the copy is unattached, with a new id."""
     return as_dict(await kupe(ctx).duplicate_analysis_rule(str(rule_id)))
 
 
 @toolset.tool(title="Get agent post-call analysis", read_only=True)
 async def get_agent_post_analysis(ctx: Context, agent_id: AgentId) -> dict[str, Any]:
-    """Get an agent's post-call analysis configuration (structured output and HTTP actions run after each call)."""
+    """What an agent does automatically after each call ends: structured output and HTTP actions."""
     payload = await kupe(ctx).get_agent_post_analysis(str(agent_id))
     return {"agent_id": str(agent_id), "post_analysis": payload}
 
@@ -82,7 +82,7 @@ async def set_agent_post_analysis(
         Field(description="Post-call analysis JSON as get_agent_post_analysis shows it (prompt, output schema...)."),
     ],
 ) -> dict[str, Any]:
-    """Create or replace an agent's post-call analysis configuration; applies from its next call."""
+    """Set what an agent does after each call (structured output, HTTP actions pushing results); from its next call."""
     body = {**config, "agent_id": str(agent_id)}
     return as_dict(await kupe(ctx).upsert_agent_post_analysis(str(agent_id), body))
 
@@ -91,7 +91,7 @@ async def set_agent_post_analysis(
 async def list_agent_analysis_rules(
     ctx: Context, agent_id: AgentId, page: Page = 1, page_size: PageSize = 50
 ) -> PageOut:
-    """List the analysis rules that run after an agent's calls."""
+    """Which analysis rules run after one agent's calls."""
     payload = await kupe(ctx).list_agent_attached_rules(str(agent_id))
     return local_page(items_of(payload), page=page, page_size=page_size)
 
@@ -104,6 +104,6 @@ async def set_agent_analysis_rules(
         list[UUID], Field(max_length=50, description="The complete set of rule ids (list_analysis_rules).")
     ],
 ) -> dict[str, Any]:
-    """Set exactly which rules run after an agent's calls: unlisted rules are detached; [] detaches all."""
+    """Choose exactly which rules run after an agent's calls: unlisted rules are detached; [] detaches all."""
     result = await kupe(ctx).set_agent_attached_rules(str(agent_id), [str(r) for r in rule_ids])
     return as_dict(result) if result else {"agent_id": str(agent_id), "rule_ids": [str(r) for r in rule_ids]}

@@ -59,7 +59,7 @@ def describe_export(result: Any) -> dict[str, Any]:
 
 @toolset.tool(title="Get wallet", read_only=True)
 async def get_wallet(ctx: Context) -> dict[str, Any]:
-    """Get your wallet summary: balance, monthly spend and cap (USD), wallet id."""
+    """Your wallet: balance, this month's spend and spending cap (USD), wallet id."""
     return as_dict(await kupe(ctx).my_wallet())
 
 
@@ -72,7 +72,7 @@ async def list_usage_records(
     page: Page = 1,
     page_size: PageSize = 20,
 ) -> PageOut:
-    """List metered usage rows (service, quantity, cost in USD) grouped by call session, a page at a time."""
+    """Itemised charges: metered usage rows (service, quantity, cost in USD) per call, a page at a time."""
     payload = await kupe(ctx).billing_usage_records_filtered(
         time_filter=time_filter, usage_type=usage_type, search=search, limit=page_size, offset=(page - 1) * page_size
     )
@@ -86,19 +86,19 @@ async def get_usage_summary(
     ctx: Context,
     time_period: Annotated[str | None, Field(max_length=32, description="Kupe period; default all.")] = None,
 ) -> dict[str, Any]:
-    """Get usage and cost (USD) aggregated per service and period, as the dashboard charts show it."""
+    """Spending broken down by service (LLM, voice, telephony) and period, in USD, as the dashboard charts show."""
     return as_dict(await kupe(ctx).billing_usage_summary(time_period=time_period))
 
 
 @toolset.tool(title="Get usage overview", read_only=True)
 async def get_usage_overview(ctx: Context) -> dict[str, Any]:
-    """Get total and this-month usage and cost (USD) for your account."""
+    """How much you have spent: total and this month's usage cost (USD)."""
     return as_dict(await kupe(ctx).billing_usage_overview())
 
 
 @toolset.tool(title="Get session cost", read_only=True)
 async def get_session_cost(ctx: Context, session_id: SessionId) -> dict[str, Any]:
-    """Get what one call cost (USD), broken down by service (telephony, LLM, TTS, STT)."""
+    """What one call cost (USD), broken down into telephony, LLM, TTS and STT."""
     return as_dict(await kupe(ctx).billing_session_usage(str(session_id)))
 
 
@@ -110,7 +110,7 @@ async def export_usage(
     from_date: FromDate = None,
     to_date: ToDate = None,
 ) -> dict[str, Any]:
-    """Export usage records as CSV; Kupe usually emails it to the account. Returns what happened, never the file."""
+    """Export usage as a CSV spreadsheet; Kupe usually emails it. Returns what happened, never the file."""
     result = await kupe(ctx).export_billing_usage(
         time_filter=time_filter,
         usage_type=usage_type,
@@ -128,7 +128,7 @@ async def export_call_logs(
     end_date: ToDate = None,
     include_recordings: Annotated[bool, Field(description="Add call recordings to the ZIP.")] = False,
 ) -> dict[str, Any]:
-    """Export call logs as a ZIP: one call (request_id) or a date range (start_date and end_date), often by email.
+    """Download call logs (and recordings) as a ZIP: one call (request_id) or a date range, often by email.
 
     Returns what happened, never the file.
     """

@@ -35,14 +35,14 @@ from kupe_mcp.toolsets._wait import is_final, poll_until, status_words
 
 toolset = Toolset("campaigns", "Batch call campaigns: create, add recipients, launch, follow progress.")
 
-BatchId = Annotated[UUID, Field(description="Batch id, from create_batch or list_batches.")]
+BatchId = Annotated[UUID, Field(description="From list_batches or create_batch.")]
 RecipientStatus = Literal["not_started", "calling", "completed", "failed", "no_answer"]
 BatchState = Literal["not_started", "in_progress", "completed"]
 VariableValue = str | int | float | bool
 
 
 class Recipient(BaseModel):
-    """One person to call in a batch."""
+    # One person to call. No docstring on purpose: pydantic would copy it into the tool's schema.
 
     phone_number: str = Field(min_length=3, max_length=32, description="Number, e.g. +919876543210.")
     variables: dict[str, VariableValue] | None = Field(
@@ -84,9 +84,9 @@ async def create_batch(
     batch_size: Annotated[int, Field(ge=1, le=100, description="Max calls dialled at once.")] = 1,
     description: Annotated[str | None, Field(max_length=2000, description="Internal description.")] = None,
 ) -> dict[str, Any]:
-    """Create an empty campaign run by one agent or workflow (exactly one). Rings nobody yet.
+    """Set up a campaign: a call list run by one agent or workflow. Calls nobody yet.
 
-    Next: add_batch_recipients, then start_batch.
+    Next: add_batch_recipients, then start_batch to ring them.
     """
     if (agent_id is None) == (workflow_id is None):
         raise ToolError("Pass exactly one of agent_id or workflow_id: the batch is run by an agent or a workflow.")
@@ -114,7 +114,7 @@ async def add_batch_recipients(
         Field(max_length=1000, description="Or a CSV under the upload roots: to_phonenumber + a column per variable."),
     ] = None,
 ) -> dict[str, Any]:
-    """Add people to a batch that has not started: phone number plus values for its variables. Rings nobody.
+    """Add people to a campaign's call list: phone number plus values for its variables. Rings nobody.
 
     Every number is checked first; rows that may not be called come back in rejected, with the reason.
     """
@@ -133,7 +133,7 @@ async def add_batch_recipients(
 
 @toolset.tool(title="Get batch", read_only=True)
 async def get_batch(ctx: Context, batch_id: BatchId) -> dict[str, Any]:
-    """Get a campaign's settings, state and how many recipients are not_started, calling, completed or failed."""
+    """How a campaign is doing: its settings, state and how many people are waiting, being called, done or failed."""
     client = kupe(ctx)
     meta = _data_dict(await client.get_batch(str(batch_id)))
     status = _data_dict(await client.get_batch_status(str(batch_id)))
@@ -148,7 +148,7 @@ async def list_batch_recipients(
     page: Page = 1,
     page_size: PageSize = 50,
 ) -> PageOut:
-    """List a batch's recipients with their call status and error, a page at a time."""
+    """Who is on a campaign's list and how each call went (status, error): e.g. who failed or did not answer."""
     payload = _json(await kupe(ctx).list_batch_data(str(batch_id), status=status))
     rows = [r.to_json() if isinstance(r, KupeModel) else r for r in items_of(payload)]
     return local_page(rows, page=page, page_size=page_size)
@@ -161,7 +161,7 @@ async def list_batches(
     page_size: PageSize = 20,
     status: Annotated[BatchState | None, Field(description="Only batches in this state.")] = None,
 ) -> PageOut:
-    """List your batch campaigns (id, name, state, size), newest first. Use it to find a batch_id."""
+    """Your campaigns (id, name, state, size), newest first. Gives the batch_id others need."""
     rows = items_of(_json(await kupe(ctx).list_my_batches()))
     rows.sort(key=lambda r: str(r.get("created_at") or "") if isinstance(r, dict) else "", reverse=True)
     if status is not None:
@@ -178,7 +178,7 @@ async def start_batch(
     *,
     confirmation: Annotated[ElicitationResult[ConfirmCall], Resolve(ask_to_start_batch)],
 ) -> dict[str, Any]:
-    """LAUNCHES THE CAMPAIGN: starts real phone calls to EVERY recipient and spends credits; cannot be undone.
+    """LAUNCHES THE CAMPAIGN NOW: phones EVERYONE on its list and spends credits; cannot be undone.
 
     Every number is checked and the user confirms first. A result with confirmation_token: show its preview;
     only after their yes, call again with it. Then wait_for_batch.
@@ -234,7 +234,7 @@ async def wait_for_batch(
     batch_id: BatchId,
     timeout_s: Annotated[int, Field(ge=5, le=3600, description="Most seconds to wait.")] = 600,
 ) -> dict[str, Any]:
-    """Follow a started campaign until every call has ended, reporting progress; returns the final counts.
+    """Wait until a started campaign has called everyone, with progress; returns the final counts.
 
     done=false means it is still running: call again to keep waiting.
     """

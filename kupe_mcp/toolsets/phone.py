@@ -24,7 +24,7 @@ def _exactly_one(**ids: object) -> None:
 
 @toolset.tool(title="List phone numbers", read_only=True)
 async def list_phone_numbers(ctx: Context, page: Page = 1, page_size: PageSize = 50) -> PageOut:
-    """List the account's phone lines (id, E.164 number, mapped agent). Ids are phone_number_id elsewhere."""
+    """Your phone numbers (lines): id, E.164 number and the agent answering each. Ids are phone_number_id elsewhere."""
     lines = await kupe(ctx).list_phone_numbers()
     return local_page([line.to_json() for line in lines], page=page, page_size=page_size)
 
@@ -36,7 +36,10 @@ async def map_phone(
     agent_id: AgentId | None = None,
     workflow_id: WorkflowId | None = None,
 ) -> dict[str, Any]:
-    """Route inbound calls on a phone line to an agent or a workflow (exactly one), replacing the current mapping."""
+    """Choose which agent (bot) answers a phone number or line's incoming calls, replacing the current one.
+
+    Also how to take a line away from a bot: map it to another.
+    """
     _exactly_one(agent_id=agent_id, workflow_id=workflow_id)
     result = await kupe(ctx).create_phone_mapping(
         str(phone_number_id),
@@ -52,7 +55,7 @@ async def get_phone_mapping(
     agent_id: AgentId | None = None,
     phone_number_id: PhoneNumberId | None = None,
 ) -> dict[str, Any]:
-    """Show which line an agent answers, or which agent a line rings (pass exactly one id)."""
+    """Who answers a number: the agent a line rings, or the line an agent answers (pass exactly one id)."""
     _exactly_one(agent_id=agent_id, phone_number_id=phone_number_id)
     client = kupe(ctx)
     if agent_id is not None:

@@ -75,6 +75,7 @@ def measure() -> dict[str, Any]:
         **result.to_json(),
         "confusions": result.confusions(),
         "misses": [m.__dict__ for m in result.misses],
+        "default_names": default,
         "bytes": {
             "all_per_tool": round(sum(sizes.values()) / len(sizes), 1),
             "default_per_tool": round(sum(sizes[n] for n in default) / len(default), 1),
@@ -121,13 +122,17 @@ def section(now: dict[str, Any], before: dict[str, Any] | None) -> str:
             f"{pct(t['top1'])} | {pct(t['top3'])} |"
         )
     bb, nb = b.get("bytes", {}), now["bytes"]
+    # "Before" over the same tools as now (get_credit_balance joined the default toolsets since).
+    was = bb.get("per_tool", {})
+    same = [was[n] for n in now["default_names"] if n in was]
+    before_default = round(sum(same) / len(same), 1) if same else ""
     lines += [
         "",
         "Model-facing bytes per tool (name + title + description + inputSchema, compact UTF-8 JSON as listed):",
         "",
         "| tools | before | now |",
         "|---|---:|---:|",
-        f"| default toolsets ({nb['tools_default']}) | {bb.get('default_per_tool', '')} | {nb['default_per_tool']} |",
+        f"| default toolsets ({nb['tools_default']}) | {before_default} | {nb['default_per_tool']} |",
         f"| all toolsets ({nb['tools_all']}) | {bb.get('all_per_tool', '')} | {nb['all_per_tool']} |",
         "",
         "Most frequent confusions now (expected -> picked at top-1, times):",
