@@ -148,8 +148,18 @@ def check_batch_rows(
 
 
 def balance_warning(balance_usd: float | None, estimate_usd: float | None) -> str | None:
-    """A dry run's warning when the credit balance cannot cover the cost estimate (None when it can or is unknown)."""
-    if balance_usd is None or estimate_usd is None or estimate_usd <= balance_usd:
+    """A dry run's warning when the credit balance cannot cover the cost estimate (None when it can or is unknown).
+
+    A balance at or below zero covers no call, estimate or not.
+    """
+    if balance_usd is None:
+        return None
+    if balance_usd <= 0:
+        return (
+            f"The credit balance is ${balance_usd:.2f}: Kupe refuses calls without credit; "
+            "top up the wallet in the Kupe dashboard first."
+        )
+    if estimate_usd is None or estimate_usd <= balance_usd:
         return None
     return (
         f"The credit balance (${balance_usd:.2f}) does not cover the estimated cost (${estimate_usd:.2f}): "

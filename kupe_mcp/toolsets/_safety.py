@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from kupe_mcp.errors import CallRefused, KupeConnectionError, KupeError
 from kupe_mcp.guards import TOKEN_TTL_S, CallGuards, CallPlan, Reservation, request_digest
 from kupe_mcp.toolsets._context import guards_of, kupe, server_of
 from kupe_mcp.toolsets._shape import items_of
+from kupe_mcp.variables import agent_placeholders, balance_warning, check_batch_rows, check_call_values
 
 __all__ = [
     "CallRequest",
@@ -164,11 +166,20 @@ async def _runner_name(ctx: Context, agent_id: UUID | str | None, workflow_id: U
     if not agent_id:
         return f"workflow {workflow_id or 'unknown'}"
 
-    async def fetch() -> str:
-        agent = (await kupe(ctx).get_agent(str(agent_id))).to_json().get("agent") or {}
-        return f"{agent.get('name') or 'unnamed agent'} ({agent_id})"
+    return (await _agent_facts(ctx, agent_id))[0]
 
-    return await _label(ctx, "agent", str(agent_id), fetch)
+
+async def _agent_facts(ctx: Context, agent_id: UUID | str) -> tuple[str, tuple[str, ...]]:
+    """The agent's preview label and its prompt's ``{{placeholders}}``, from one lookup remembered like a label."""
+
+    async def fetch() -> str:
+        full = (await kupe(ctx).get_agent(str(agent_id))).to_json()
+        row = full.get("agent") or {}
+        label = f"{row.get('name') or 'unnamed agent'} ({agent_id})"
+        return json.dumps({"label": label, "placeholders": list(agent_placeholders(full))})
+
+    facts = json.loads(await _label(ctx, "agent", str(agent_id), fetch))
+    return str(facts["label"]), tuple(facts["placeholders"])
 
 
 async def _line_text(ctx: Context, phone_number_id: UUID | None) -> str:
@@ -184,6 +195,13 @@ async def _line_text(ctx: Context, phone_number_id: UUID | None) -> str:
         return f"line {phone_number_id} (not among list_phone_numbers)"
 
     return await _label(ctx, "line", str(phone_number_id), fetch)
+
+
+async def _placeholders(ctx: Context, agent_id: UUID | str | None) -> tuple[str, ...]:
+    """The ``{{name}}`` placeholders the agent's prompt and welcome message use (none for a workflow)."""
+    if not agent_id:
+        return ()
+    return (await _agent_facts(ctx, agent_id))[1]
 
 
 # -- place_call -----------------------------------------------------------------------------
@@ -213,6 +231,12 @@ class CallRequest:
 
 def _plan_call(guards: CallGuards, request: CallRequest) -> CallPlan:
     return guards.plan([request.phone_number], what=f"call {request.phone_number.strip()[:40]!r}")
+
+
+async def _check_call_variables(ctx: Context, request: CallRequest, plan: CallPlan) -> None:
+    """CallRefused when the call's variable_values leave a placeholder of the agent's prompt unfilled."""
+    expected = await _placeholders(ctx, request.agent_id)
+    check_call_values(expected, request.variable_values, what=f"call {plan.destinations[0].e164}")
 
 
 async def _call_preview(ctx: Context, guards: CallGuards, plan: CallPlan, request: CallRequest) -> dict[str, Any]:
@@ -262,6 +286,7 @@ async def ask_to_place_call(
     try:
         check_runner(agent_id, workflow_id)
         plan = _plan_call(guards, request)
+        await _check_call_variables(ctx, request, plan)
     except (ToolError, KupeError):
         return NotAsked()  # the body raises the same refusal, before anything is sent
     if not plan.needs_confirmation:
@@ -403,6 +428,7 @@ async def gate_call(
         tool="place_call",
         flag="placed",
         preview=lambda: _call_preview(ctx, guards, plan, request),
+        check=lambda: _check_call_variables(ctx, request, plan),
         digest=lambda: request.digest(plan),
         rows=1,
         nothing_done=f"nothing was dialled to {plan.destinations[0].e164}",
@@ -421,6 +447,7 @@ async def _decide(
     tool: str,
     flag: str,
     preview: Callable[[], Awaitable[dict[str, Any]]],
+    check: Callable[[], Awaitable[None]],
     digest: Callable[[], str],
     rows: int,
     nothing_done: str,
@@ -429,10 +456,14 @@ async def _decide(
 
     A dry run reports; a declined or cancelled question reports; a request that needs a
     yes nobody gave in-band gets a token (or redeems the one it brought); then the
-    hourly slot is held for the dial.
+    hourly slot is held for the dial. ``check`` (prompt variables) runs before a dry run's
+    report, before a token is issued, and before the dial.
     """
     outcome = _outcome(confirmation)
     if dry_run:
+        await check()
+        money = await _money(kupe(ctx), rows)
+        warning = balance_warning(money.get("credit_balance_usd"), money.get("estimated_cost_usd"))
         gate.answer = {
             "dry_run": True,
             flag: False,
@@ -440,7 +471,8 @@ async def _decide(
             "preview": await preview(),
             "confirmation": _confirmation_mode(ctx, plan),
             "calls_left_this_hour": plan.calls_left_this_hour,
-            **await _money(kupe(ctx), rows),
+            **money,
+            **({"balance_warning": warning} if warning else {}),
         }
         return gate
     reason = _declined(outcome)
@@ -451,9 +483,11 @@ async def _decide(
         # Bound to the caller too: on a multi-tenant server one tenant's token is worthless to another.
         bound = f"{digest()}:{kupe(ctx).credentials.fingerprint()}"
         if token is None:
+            await check()
             gate.answer = _token_answer(tool, flag, await preview(), guards.issue_token(bound))
             return gate
         guards.redeem_token(token, bound)
+    await check()  # the checks that read Kupe (prompt variables) run after a token is redeemed, before dialling
     gate.held = guards.reserve(plan)
     return gate
 
@@ -514,6 +548,13 @@ def _plan_batch(guards: CallGuards, batch: Batch) -> CallPlan:
     return guards.plan(batch.numbers, what=f"start batch {batch.batch_id}")
 
 
+async def _check_batch_variables(ctx: Context, batch: Batch) -> None:
+    """CallRefused when a waiting row has no value for a placeholder of the batch agent's prompt."""
+    expected = await _placeholders(ctx, batch.meta.get("agent_id"))
+    rows = [(str(r.get("to_phonenumber") or "?"), r.get("variable_values")) for r in batch.rows]
+    check_batch_rows(expected, rows, what=f"start batch {batch.batch_id}")
+
+
 async def _batch_preview(ctx: Context, guards: CallGuards, plan: CallPlan, batch: Batch) -> dict[str, Any]:
     meta = batch.meta
     agent_id, workflow_id = meta.get("agent_id"), meta.get("workflow_id")
@@ -563,6 +604,7 @@ async def ask_to_start_batch(
         raise ToolError(str(exc)) from exc
     try:
         plan = _plan_batch(guards, batch)
+        await _check_batch_variables(ctx, batch)
     except KupeError:
         return NotAsked()  # the body raises the same refusal, before anything is sent
     if not plan.needs_confirmation:
@@ -597,6 +639,7 @@ async def gate_batch(
         tool="start_batch",
         flag="started",
         preview=lambda: _batch_preview(ctx, guards, plan, batch),
+        check=lambda: _check_batch_variables(ctx, batch),
         digest=lambda: batch.digest(plan),
         rows=plan.count,
         nothing_done=f"batch {batch.batch_id} was not started, nobody was rung",

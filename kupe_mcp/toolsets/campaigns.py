@@ -32,6 +32,7 @@ from kupe_mcp.toolsets._safety import (
 from kupe_mcp.toolsets._shape import PageOut, items_of, local_page
 from kupe_mcp.toolsets._types import AgentId, Page, PageSize, PhoneNumberId, WorkflowId
 from kupe_mcp.toolsets._wait import is_final, poll_until, status_words
+from kupe_mcp.variables import agent_placeholders, check_variable_names
 
 toolset = Toolset("campaigns", "Batch call campaigns: create, add recipients, launch, follow progress.")
 
@@ -90,6 +91,9 @@ async def create_batch(
     """
     if (agent_id is None) == (workflow_id is None):
         raise ToolError("Pass exactly one of agent_id or workflow_id: the batch is run by an agent or a workflow.")
+    if agent_id is not None:  # every {{placeholder}} of the agent's prompt must be a batch variable
+        agent = (await kupe(ctx).get_agent(str(agent_id))).to_json()
+        check_variable_names(agent_placeholders(agent), variable_names, what=f"create batch {name[:60]!r}")
     body: dict[str, Any] = {"batch_name": name, "caller_phone_id": str(phone_number_id), "batch_size": batch_size}
     if agent_id is not None:
         body["agent_id"] = str(agent_id)

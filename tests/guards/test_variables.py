@@ -105,3 +105,6 @@ def test_the_balance_warning_appears_only_when_the_estimate_exceeds_a_known_bala
     assert balance_warning(5.0, 2.5) is None
     assert balance_warning(None, 2.5) is None
     assert balance_warning(1.0, None) is None
+    assert balance_warning(0.0, None) == (
+        "The credit balance is $0.00: Kupe refuses calls without credit; top up the wallet in the Kupe dashboard first."
+    )

@@ -84,11 +84,25 @@ class Setup:
         return [(m, p) for m, p in self.log[mark:] if m != "GET"]
 
 
+DEMO_VALUES = {"name": "Ada", "appointment_date": "Friday"}  # for servers on their own sandbox (seeded prompt)
+
+
+def plain_demo_agent(app: Any) -> None:
+    """The demo agent without {{placeholders}}: these tests are about the confirmation flow, and prompt
+    variables (which the seeded prompt uses) are tested on their own in test_call_checks.py."""
+    store = app.state.sandbox.store
+    agent = store.get("agent", DEMO_AGENT_ID)
+    agent["agent"]["first_response_message"] = "Hello, this is Asha from Sunrise Dental Clinic."
+    agent["configurations"]["model_config"]["system_prompt"] = "You are Asha, a friendly appointment assistant."
+    store.put("agent", agent)
+
+
 @pytest.fixture
 def setup(make_server: ServerFactory, sandbox_app: Any, client_mode: str) -> Any:
     """``setup(**settings)``: a server (calling hours off unless given) whose guards run on a fake clock."""
 
     def build(**overrides: Any) -> Setup:
+        plain_demo_agent(sandbox_app)
         server = make_server(**overrides)
         clock = FakeClock()
         server.guards.clock = clock
@@ -681,7 +695,9 @@ async def test_over_stateless_http_the_new_protocol_asks_the_person_and_the_old_
                     elicitation_callback=person,
                 ) as mcp,
             ):
-                result = await call(mcp, "place_call", phone_number=INDIA, agent_id=DEMO_AGENT_ID)
+                result = await call(
+                    mcp, "place_call", phone_number=INDIA, agent_id=DEMO_AGENT_ID, variable_values=DEMO_VALUES
+                )
         placed = sandbox.sandbox.request_log.count(CREATE_CALL)
     if client_mode == "auto":
         assert len(person.questions) == 1
@@ -744,7 +760,7 @@ async def test_on_a_multi_tenant_server_a_token_is_worthless_to_another_tenant()
         config = Settings(base_url=sandbox.base_url, toolsets=("calls",), calling_hours="off")
         server = create_server(config, build_client(config), multi_tenant=True)
         app = http_app(server, config, host="127.0.0.1", multi_tenant=True)
-        args = {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID}
+        args = {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID, "variable_values": DEMO_VALUES}
         with LoopbackServer(app, lifespan="on") as srv:
 
             async def place(key: str, **extra: Any) -> Any:

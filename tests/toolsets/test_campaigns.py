@@ -15,8 +15,8 @@ from tests.toolsets.conftest import Serve, requests_to_kupe
 pytestmark = pytest.mark.anyio
 
 RECIPIENTS = [
-    {"phone_number": "+919876543210", "variables": {"name": "Ada"}},
-    {"phone_number": "+14155550199", "variables": {"name": "Grace"}},
+    {"phone_number": "+919876543210", "variables": {"name": "Ada", "appointment_date": "Monday"}},
+    {"phone_number": "+14155550199", "variables": {"name": "Grace", "appointment_date": "Tuesday"}},
 ]
 
 
@@ -27,7 +27,7 @@ async def new_batch(mcp: Client, **extra: Any) -> str:
         name="November follow-ups",
         phone_number_id=IN_PHONE_ID,
         agent_id=DEMO_AGENT_ID,
-        variable_names=["name"],
+        variable_names=["name", "appointment_date"],
         **extra,
     )
     batch_id = created.get("id")
