@@ -122,7 +122,9 @@ def parse_destination_prefixes(items: Iterable[str]) -> tuple[str, ...]:
 #
 # Each raises ValueError on a bad value; the caller turns it into the setting's one sentence.
 
-Kind = Literal["text", "secret", "url", "bool", "int", "float", "csv", "paths", "hours", "prefixes", "region", "choice"]
+Kind = Literal[
+    "text", "secret", "url", "bool", "int", "cap", "float", "csv", "paths", "hours", "prefixes", "region", "choice"
+]
 
 
 def _bool(raw: str) -> bool:
@@ -164,12 +166,18 @@ def _region(raw: str) -> str:
 
 
 # kind -> (reader, what a good value is, the registry's `format`)
+def _cap(raw: str) -> int | None:
+    """A whole-number limit, or ``off`` (also 0 or none) for no limit."""
+    return None if raw.strip().lower() in {"off", "0", "none"} else int(raw)
+
+
 _READERS: dict[str, tuple[Callable[[str], Any], str, str]] = {
     "text": (str.strip, "text", "string"),
     "secret": (lambda raw: SecretStr(raw.strip()), "a secret", "string"),
     "url": (_url, "an http(s) URL", "string"),
     "bool": (_bool, "a yes/no value", "boolean"),
     "int": (int, "a whole number", "number"),
+    "cap": (_cap, "a whole number or off", "string"),
     "float": (float, "a number", "number"),
     "csv": (_csv, "a comma list", "string"),
     "paths": (_paths, "a list of folders", "string"),
@@ -345,6 +353,34 @@ SETTINGS: tuple[Setting, ...] = (
         example="e.g. 20",
     ),
     Setting(
+        "KUPE_MAX_CALLS_PER_HOUR_TOTAL",
+        "max_calls_per_hour_total",
+        "cap",
+        "calls the whole server may place per rolling hour, all tenants together, or `off`",
+        "off",
+        example="e.g. 500, or off",
+    ),
+    Setting(
+        "KUPE_STATE_URL",
+        "state_url",
+        "text",
+        "where call-safety state lives: `memory:`, `sqlite:///path` or `redis://…` (shared by replicas)",
+    ),
+    Setting(
+        "KUPE_STATE_SECRET",
+        "state_secret",
+        "secret",
+        "key (16+ characters) sealing approvals in shared state; the same on every replica",
+    ),
+    Setting(
+        "KUPE_APPROVAL_RETENTION_DAYS",
+        "approval_retention_days",
+        "float",
+        "days approval records are kept",
+        "30",
+        example="e.g. 30",
+    ),
+    Setting(
         "KUPE_MCP_TOKEN",
         "mcp_token",
         "secret",
@@ -416,6 +452,10 @@ class Settings(BaseModel):
     # Not a variable on purpose: only the --sandbox path sets it (nothing is dialled there), so calling
     # hours become a note in the preview; against the real API they always refuse.
     calling_hours_advisory: bool = False
+    max_calls_per_hour_total: int | None = Field(default=None, ge=1, le=10_000_000)
+    state_url: str | None = None
+    state_secret: SecretStr | None = None
+    approval_retention_days: float = Field(default=30.0, gt=0, le=3650)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("log_level", mode="before")

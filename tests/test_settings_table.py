@@ -32,6 +32,7 @@ BAD: dict[str, str] = {
     "url": "ftp://example.com",
     "bool": "sometimes",
     "int": "lots",
+    "cap": "lots",
     "float": "five",
     "hours": "9 to 5",
     "prefixes": "+91,919876543210",
@@ -138,4 +139,5 @@ def test_server_json_lists_every_variable_from_the_table_with_secrets_marked() -
         "KUPE_API_KEY",
         "KUPE_BEARER_TOKEN",
         "KUPE_MCP_TOKEN",
+        "KUPE_STATE_SECRET",
     }
