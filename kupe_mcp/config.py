@@ -2,7 +2,8 @@
 
 To add a setting: add one ``Setting(...)`` row to ``SETTINGS`` below and a ``Settings`` field of the row's ``field``
 name, then run ``python -m kupe_mcp._docs`` (README table, server.json). Env parsing, error sentences, CLI flags and
-``--help`` follow from the row; ``tests/test_settings_table.py`` fails if the row and the field disagree.
+``--help`` follow from the row (a special value such as ``off`` or a minimum length: ``reader=`` and ``expects=``);
+``tests/test_settings_table.py`` fails if the row and the field disagree.
 
 Values are read from the environment (and CLI flags) when asked, never at import time. Secrets are ``SecretStr``:
 their repr is masked, and only the HTTP layer calls ``get_secret_value()`` to build a header.
@@ -122,9 +123,7 @@ def parse_destination_prefixes(items: Iterable[str]) -> tuple[str, ...]:
 #
 # Each raises ValueError on a bad value; the caller turns it into the setting's one sentence.
 
-Kind = Literal[
-    "text", "secret", "url", "bool", "int", "cap", "float", "csv", "paths", "hours", "prefixes", "region", "choice"
-]
+Kind = Literal["text", "secret", "url", "bool", "int", "float", "csv", "paths", "hours", "prefixes", "region", "choice"]
 
 
 def _bool(raw: str) -> bool:
@@ -171,13 +170,18 @@ def _cap(raw: str) -> int | None:
     return None if raw.strip().lower() in {"off", "0", "none"} else int(raw)
 
 
+def _state_secret(raw: str) -> SecretStr:
+    if len(raw.strip()) < 16:
+        raise ValueError("too short")
+    return SecretStr(raw.strip())
+
+
 _READERS: dict[str, tuple[Callable[[str], Any], str, str]] = {
     "text": (str.strip, "text", "string"),
     "secret": (lambda raw: SecretStr(raw.strip()), "a secret", "string"),
     "url": (_url, "an http(s) URL", "string"),
     "bool": (_bool, "a yes/no value", "boolean"),
     "int": (int, "a whole number", "number"),
-    "cap": (_cap, "a whole number or off", "string"),
     "float": (float, "a number", "number"),
     "csv": (_csv, "a comma list", "string"),
     "paths": (_paths, "a list of folders", "string"),
@@ -207,6 +211,10 @@ class Setting:
     shown_default: str | None = None
     """What the README shows when ``default`` alone would mislead (e.g. ``working directory``)."""
     choices: tuple[str, ...] = ()
+    reader: Callable[[str], Any] | None = None
+    """A reader of its own (raise ValueError on a bad value) instead of the kind's, e.g. ``off`` -> None."""
+    expects: str | None = None
+    """What a good value is, for the error sentence, when the kind's phrase does not fit the reader."""
 
     @property
     def secret(self) -> bool:
@@ -219,7 +227,7 @@ class Setting:
 
     @property
     def expect(self) -> str:
-        return _READERS[self.kind][1]
+        return self.expects or _READERS[self.kind][1]
 
     @property
     def format(self) -> str:
@@ -233,7 +241,7 @@ class Setting:
     def read(self, raw: str, source: str | None = None) -> Any:
         """Parse ``raw`` (from ``source``, the variable or flag); ConfigError with one sentence when it is bad."""
         try:
-            value = _READERS[self.kind][0](raw)
+            value = (self.reader or _READERS[self.kind][0])(raw)
             if self.choices and str(value).upper() not in {c.upper() for c in self.choices}:
                 raise ValueError(raw)
         except ValueError:
@@ -355,10 +363,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "KUPE_MAX_CALLS_PER_HOUR_TOTAL",
         "max_calls_per_hour_total",
-        "cap",
+        "int",
         "calls the whole server may place per rolling hour, all tenants together, or `off`",
         "off",
         example="e.g. 500, or off",
+        reader=_cap,
+        expects="a whole number or off",
     ),
     Setting(
         "KUPE_STATE_URL",
@@ -371,6 +381,8 @@ SETTINGS: tuple[Setting, ...] = (
         "state_secret",
         "secret",
         "key (16+ characters) sealing approvals in shared state; the same on every replica",
+        reader=_state_secret,
+        expects="16 characters or more",
     ),
     Setting(
         "KUPE_APPROVAL_RETENTION_DAYS",

