@@ -29,7 +29,7 @@ from kupe_mcp.config import DEFAULT_TOOLSETS, Credentials, Settings
 from kupe_mcp.server import create_server
 from kupe_mcp.toolsets import TOOLSETS
 from tests.eval.requests import REQUESTS
-from tests.eval.scoring import Score, model_facing_bytes, score
+from tests.eval.scoring import Score, Tally, model_facing_bytes, score
 
 BASELINE = Path(__file__).with_name("baseline.json")
 BEGIN, END = "<!-- eval:begin -->", "<!-- eval:end -->"
@@ -90,8 +90,21 @@ def pct(value: float | None) -> str:
     return "" if value is None else f"{100 * value:.0f}%"
 
 
+def regrouped(before: dict[str, Any], now: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The baseline's per-request ranks tallied by today's toolsets (a tool may have moved since)."""
+    ranks = {m["request"]: m["rank"] for m in before.get("misses", [])}
+    toolset_of = {spec.name: ts.name for ts in TOOLSETS for spec in ts.tools}
+    tallies: dict[str, Tally] = {}
+    for text, tools in REQUESTS:
+        rank = ranks.get(text, 1)
+        tallies.setdefault(toolset_of[tools[0]], Tally()).add(rank == 1, rank <= 3)
+    return {name: t.rates() for name, t in tallies.items()}
+
+
 def section(now: dict[str, Any], before: dict[str, Any] | None) -> str:
-    b = before or {}
+    b = dict(before or {})
+    if b:
+        b["by_toolset"] = regrouped(b, now)
     lines = [
         BEGIN,
         "## Tool retrieval (`make eval`)",
@@ -100,7 +113,8 @@ def section(now: dict[str, Any], before: dict[str, Any] | None) -> str:
         f"the live `tools/list` of all {now['bytes']['tools_all']} tools by cosine similarity of their name, title "
         "and description; model: WordLlama `l2_supercat` 256-d, weights bundled in the `wordllama` wheel "
         "(`pip install -e '.[eval]'`, nothing downloaded). A hit at top-1 means the best-ranked tool is right. "
-        "*Before* is the descriptions as they were when the evaluation was written (`tests/eval/baseline.json`).",
+        "*Before* is the descriptions as they were when the evaluation was written (`tests/eval/baseline.json`), "
+        "tallied by today's toolsets (get_credit_balance has moved from billing to account since).",
         "",
         "| | before top-1 | before top-3 | now top-1 | now top-3 |",
         "|---|---:|---:|---:|---:|",
