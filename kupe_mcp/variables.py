@@ -26,6 +26,7 @@ __all__ = [
     "check_batch_rows",
     "check_call_values",
     "check_variable_names",
+    "missing_values",
     "placeholders",
 ]
 
@@ -145,6 +146,20 @@ def check_batch_rows(
             "give those recipients the missing values, then try again."
         )
     return _unused_note(expected, extra, "recipients also carry")
+
+
+def missing_values(expected: Sequence[str], values: Mapping[str, Any] | None) -> str | None:
+    """Why one recipient row cannot be called as it is (a placeholder without a value), or None when it can."""
+    given = _filled(values)
+    missing = [name for name in expected if name not in given]
+    if not missing:
+        return None
+    typo = _misspellings(missing, (values or {}).keys())
+    hint = f" (did you mean {'; '.join(typo)}?)" if typo else ""
+    return (
+        f"It has no value for {_names(missing)}{hint}, which the agent's prompt uses; "
+        f"every row needs {_names(expected)}."
+    )
 
 
 def balance_warning(balance_usd: float | None, estimate_usd: float | None) -> str | None:

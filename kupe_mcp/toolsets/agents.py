@@ -16,6 +16,7 @@ from pydantic import Field
 from kupe_mcp.errors import InvalidRequest, KupeError, NotFound
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
+from kupe_mcp.toolsets._safety._agent import forget_agent
 from kupe_mcp.toolsets._shape import PageOut, as_dict, items_of, local_page, page_out, total_of
 from kupe_mcp.toolsets._types import AgentId, Page, PageSize
 
@@ -151,7 +152,9 @@ async def update_agent(
     body = agent_body(locals())
     if not body:
         raise ToolError("update_agent got no field to change: pass at least one setting besides agent_id.")
-    return (await kupe(ctx).update_agent(str(agent_id), body, force_update=force_update)).to_json()
+    updated = await kupe(ctx).update_agent(str(agent_id), body, force_update=force_update)
+    forget_agent(ctx, agent_id)  # call previews and the prompt-variable check read the new prompt
+    return updated.to_json()
 
 
 @toolset.tool(title="Delete agent", read_only=False, destructive=True, idempotent=True)

@@ -16,6 +16,7 @@ from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, Field
 
 from kupe_mcp.client import KupeModel
+from kupe_mcp.errors import CallRefused
 from kupe_mcp.files import read_upload
 from kupe_mcp.toolsets._context import guards_of, kupe, server_of, settings_of
 from kupe_mcp.toolsets._registry import Toolset
@@ -31,10 +32,11 @@ from kupe_mcp.toolsets._safety import (
     recipients_from_csv,
     screen_recipients,
 )
+from kupe_mcp.toolsets._safety._agent import placeholders_of
 from kupe_mcp.toolsets._shape import PageOut, items_of, local_page
 from kupe_mcp.toolsets._types import AgentId, Page, PageSize, PhoneNumberId, WorkflowId
 from kupe_mcp.toolsets._wait import is_final, poll_until, status_words
-from kupe_mcp.variables import agent_placeholders, check_variable_names
+from kupe_mcp.variables import check_variable_names, missing_values
 
 toolset = Toolset("campaigns", "Batch call campaigns: create, add recipients, launch, follow progress.")
 
@@ -94,8 +96,8 @@ async def create_batch(
     if (agent_id is None) == (workflow_id is None):
         raise ToolError("Pass exactly one of agent_id or workflow_id: the batch is run by an agent or a workflow.")
     if agent_id is not None:  # every {{placeholder}} of the agent's prompt must be a batch variable
-        agent = (await kupe(ctx).get_agent(str(agent_id))).to_json()
-        check_variable_names(agent_placeholders(agent), variable_names, what=f"create batch {name[:60]!r}")
+        expected = await placeholders_of(ctx, agent_id)
+        check_variable_names(expected, variable_names, what=f"create batch {name[:60]!r}")
     body: dict[str, Any] = {"batch_name": name, "caller_phone_id": str(phone_number_id), "batch_size": batch_size}
     if agent_id is not None:
         body["agent_id"] = str(agent_id)
@@ -106,6 +108,31 @@ async def create_batch(
     if description is not None:
         body["description"] = description
     return _data_dict(await kupe(ctx).create_batch(body))
+
+
+async def _rows_with_values(
+    ctx: Context, batch_id: str, rows: list[RecipientRow]
+) -> tuple[list[RecipientRow], list[dict[str, Any]]]:
+    """The rows that fill every placeholder of the batch agent's prompt, and the others as rejections.
+
+    Raises CallRefused when no row is left, so nothing is sent.
+    """
+    meta = _data_dict(await kupe(ctx).get_batch(batch_id))
+    meta = meta.get("batch", meta) if isinstance(meta.get("batch"), dict) else meta
+    expected = await placeholders_of(ctx, meta.get("agent_id"))
+    kept, unfilled = [], []
+    for row in rows:
+        why = missing_values(expected, row.variables)
+        if why is None:
+            kept.append(row)
+        else:
+            unfilled.append({"row": row.row, "phone_number": row.phone_number, "reason": why})
+    if rows and not kept:
+        raise CallRefused(
+            f"Refused to add recipients to batch {batch_id}: none of the {len(rows)} rows has a value for every "
+            f"placeholder the agent's prompt uses ({', '.join(expected)}); add those values and try again."
+        )
+    return kept, unfilled
 
 
 @toolset.tool(title="Add batch recipients", read_only=False, destructive=False, idempotent=False)
@@ -132,7 +159,14 @@ async def add_batch_recipients(
         rows = recipients_from_csv(name, data)
     else:
         rows = [recipient_row(i, r) for i, r in enumerate(recipients or [], start=1)]
+    # Numbers first (no Kupe request is spent on a list nobody may call), then the prompt's variables.
     accepted, rejected = screen_recipients(guards_of(ctx), rows, batch_id=str(batch_id))
+    refused = {int(r["row"]) for r in rejected}
+    numbered = [r for r in rows if r.row not in refused]
+    kept, unfilled = await _rows_with_values(ctx, str(batch_id), numbered)
+    keep = {r.row for r in kept}
+    accepted = [item for row, item in zip(numbered, accepted, strict=True) if row.row in keep]
+    rejected = sorted(unfilled + rejected, key=lambda r: int(r["row"]))
     result = await kupe(ctx).upsert_batch_data(str(batch_id), accepted)
     return {"batch_id": str(batch_id), "submitted": len(accepted), "rejected": rejected, **_data_dict(result)}
 

@@ -108,3 +108,14 @@ def test_the_balance_warning_appears_only_when_the_estimate_exceeds_a_known_bala
     assert balance_warning(0.0, None) == (
         "The credit balance is $0.00: Kupe refuses calls without credit; top up the wallet in the Kupe dashboard first."
     )
+
+
+def test_a_recipient_row_missing_a_value_gets_a_reason_and_a_complete_one_none() -> None:
+    from kupe_mcp.variables import missing_values
+
+    assert missing_values(("name", "date"), {"name": "Ada", "dat": "Fri"}) == (
+        "It has no value for date (did you mean 'dat' for date?), which the agent's prompt uses; "
+        "every row needs name, date."
+    )
+    assert missing_values(("name",), {"name": "Ada"}) is None
+    assert missing_values((), None) is None

@@ -98,20 +98,51 @@ async def new_batch(mcp: Client, rows: list[dict[str, Any]]) -> str:
     return batch_id
 
 
-async def test_a_batch_with_a_row_lacking_a_variable_is_refused_before_anyone_is_rung(
+async def test_rows_lacking_a_variable_are_rejected_when_added_with_the_reason(
     server: KupeServer, sandbox_app: Any, client_mode: str
 ) -> None:
     rows = [
         {"phone_number": INDIA, "variables": VALUES},
-        {"phone_number": "+14155552671", "variables": {"name": "Grace"}},
+        {"phone_number": "+14155552671", "variables": {"name": "Grace", "apointment_date": "Monday"}},
+    ]
+    async with Client(server, mode=client_mode) as mcp:
+        created = await call(
+            mcp, "create_batch", name="Reminders", phone_number_id=IN_PHONE_ID, agent_id=DEMO_AGENT_ID,
+            variable_names=["name", "appointment_date"],
+        )  # fmt: skip
+        added = await call(mcp, "add_batch_recipients", batch_id=created["id"], recipients=rows)
+        mark = len(sandbox_app.state.sandbox.request_log)
+        none = await fail(mcp, "add_batch_recipients", batch_id=created["id"], recipients=rows[1:])
+    assert added["submitted"] == 1
+    assert added["rejected"] == [
+        {
+            "row": 2,
+            "phone_number": "+14155552671",
+            "reason": "It has no value for appointment_date (did you mean 'apointment_date' for appointment_date?), "
+            "which the agent's prompt uses; every row needs name, appointment_date.",
+        }
+    ]
+    assert "none of the 1 rows has a value for every placeholder" in none
+    assert writes(sandbox_app, mark) == []
+
+
+async def test_a_batch_whose_agent_prompt_gained_a_variable_is_refused_before_anyone_is_rung(
+    server: KupeServer, sandbox_app: Any, client_mode: str
+) -> None:
+    rows = [
+        {"phone_number": INDIA, "variables": VALUES},
+        {"phone_number": "+14155552671", "variables": {**VALUES, "city": "Pune"}},
     ]
     async with Client(server, mode=client_mode, elicitation_callback=say_yes) as mcp:
         batch_id = await new_batch(mcp, rows)
+        welcome = "Hi {{name}}, this is Asha from the {{city}} clinic."
+        await call(mcp, "update_agent", agent_id=DEMO_AGENT_ID, welcome_message=welcome, force_update=True)
         mark = len(sandbox_app.state.sandbox.request_log)
         text = await fail(mcp, "start_batch", batch_id=batch_id)
         dry = await fail(mcp, "start_batch", batch_id=batch_id, dry_run=True)
     assert "1 of 2 recipients have no value" in text
-    assert "+14155552671 lacks appointment_date" in text
+    assert f"{INDIA} lacks city" in text
+    assert "every row needs name, appointment_date, city" in text  # the prompt's, then the new welcome's
     assert dry == text
     assert writes(sandbox_app, mark) == []
 

@@ -18,7 +18,7 @@ from mcp.server.mcpserver import Context
 from kupe_mcp.toolsets._context import kupe, server_of
 from kupe_mcp.variables import agent_placeholders
 
-__all__ = ["LABEL_TTL_S", "agent_facts", "label", "placeholders_of"]
+__all__ = ["LABEL_TTL_S", "agent_facts", "forget_agent", "label", "placeholders_of"]
 
 LABEL_TTL_S = 120.0
 
@@ -53,3 +53,13 @@ async def agent_facts(ctx: Context, agent_id: UUID | str) -> tuple[str, tuple[st
 async def placeholders_of(ctx: Context, agent_id: UUID | str | None) -> tuple[str, ...]:
     """The placeholders a call or batch must fill: the agent's, or none for a workflow."""
     return (await agent_facts(ctx, agent_id))[1] if agent_id else ()
+
+
+def forget_agent(ctx: Context, agent_id: UUID | str) -> None:
+    """Drop what is remembered about an agent that was just changed here, so its new prompt is checked at once.
+
+    A change made elsewhere (the dashboard) is seen within ``LABEL_TTL_S``.
+    """
+    labels = server_of(ctx).preview_labels
+    for slot in [s for s in labels if s[1] == "agent" and s[2] == str(agent_id)]:
+        labels.pop(slot, None)
