@@ -53,6 +53,10 @@ def inspector(sandbox: SandboxServer, *args: str, settings: tuple[str, ...] = ()
             f"KUPE_API_KEY={DEMO_API_KEY}",
             "-e",
             "KUPE_TOOLSETS=all",
+            # The Inspector hands its server only these variables: without this the server's call-safety SQLite
+            # file would be the user's own, and calls from earlier runs would count against this one.
+            "-e",
+            f"XDG_STATE_HOME={os.environ['XDG_STATE_HOME']}",
             *(arg for pair in settings for arg in ("-e", pair)),
             sys.executable,
             "-m",
@@ -133,7 +137,7 @@ def test_inspector_searches_knowledge_reads_an_agent_resource_and_gets_a_prompt(
             "--tool-arg", VALUES, settings=unattended,
         )[1]
     )  # fmt: skip
-    assert started["placed"] is True
+    assert started["placed"] is True, started
     code, body, err = inspector(
         sandbox, "--method", "prompts/get", "--prompt-name", "review_call",
         "--prompt-args", f"request_id={started['request_id']}",
