@@ -89,6 +89,11 @@ _ENV_NAMES = {
     "max_upload_mb": "KUPE_MAX_UPLOAD_MB",
     "repeat_window_s": "KUPE_REPEAT_WINDOW_S",
     "max_calls_per_hour": "KUPE_MAX_CALLS_PER_HOUR",
+    "confirm_fallback": "KUPE_CONFIRM_FALLBACK",
+    "approval_ttl_s": "KUPE_APPROVAL_TTL_S",
+    "approval_port": "KUPE_APPROVAL_PORT",
+    "approval_base_url": "KUPE_APPROVAL_BASE_URL",
+    "approval_retention_days": "KUPE_APPROVAL_RETENTION_DAYS",
 }
 _HOURS = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-4]):([0-5]\d)$")
 _PREFIX = re.compile(r"^\+[1-9]\d{0,14}$")
@@ -152,6 +157,11 @@ class Settings(BaseModel):
     confirm_calls: bool = True
     repeat_window_s: float = Field(default=300.0, ge=0, le=7 * 86400)
     max_calls_per_hour: int = Field(default=20, ge=1, le=100_000)
+    confirm_fallback: Literal["link", "token", "off"] = "link"
+    approval_ttl_s: float = Field(default=600.0, ge=10, le=86400)
+    approval_port: int | None = Field(default=None, ge=1, le=65535)
+    approval_base_url: str | None = None
+    approval_retention_days: float = Field(default=30.0, gt=0, le=3650)
 
     @field_validator("default_region")
     @classmethod
@@ -174,9 +184,11 @@ class Settings(BaseModel):
         parse_calling_hours(value)
         return value.strip()
 
-    @field_validator("base_url")
+    @field_validator("base_url", "approval_base_url")
     @classmethod
-    def _strip_slash(cls, value: str) -> str:
+    def _strip_slash(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
@@ -218,6 +230,7 @@ class Settings(BaseModel):
         if token := environ.get("KUPE_MCP_TOKEN", "").strip():
             values["mcp_token"] = SecretStr(token)
         values.update(_call_safety_from_env(environ))
+        values.update(_approvals_from_env(environ))
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls.model_validate(values)
@@ -268,4 +281,26 @@ def _call_safety_from_env(environ: Mapping[str, str]) -> dict[str, object]:
             values["max_calls_per_hour"] = int(cap)
         except ValueError:
             raise ConfigError(f"KUPE_MAX_CALLS_PER_HOUR={cap!r} is not a whole number: use e.g. 20.") from None
+    return values
+
+
+def _approvals_from_env(environ: Mapping[str, str]) -> dict[str, object]:
+    """How a person approves a call when the client cannot ask them in-band (README "Call safety")."""
+    values: dict[str, object] = {}
+    if fallback := environ.get("KUPE_CONFIRM_FALLBACK", "").strip().lower():
+        if fallback not in {"link", "token", "off"}:
+            raise ConfigError(f"KUPE_CONFIRM_FALLBACK={fallback!r} is not a fallback: use link, token or off.")
+        values["confirm_fallback"] = fallback
+    for name, field, kind in (
+        ("KUPE_APPROVAL_TTL_S", "approval_ttl_s", float),
+        ("KUPE_APPROVAL_PORT", "approval_port", int),
+        ("KUPE_APPROVAL_RETENTION_DAYS", "approval_retention_days", float),
+    ):
+        if raw := environ.get(name, "").strip():
+            try:
+                values[field] = kind(raw)
+            except ValueError:
+                raise ConfigError(f"{name}={raw!r} is not a number: see README Configuration.") from None
+    if base := environ.get("KUPE_APPROVAL_BASE_URL", "").strip():
+        values["approval_base_url"] = base
     return values

@@ -19,6 +19,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kupe_mcp.approvals import ApprovalDesk, MemoryApprovals
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.files import FormatsCache
@@ -75,6 +76,13 @@ class KupeServer(MCPServer[Any]):
         self.pacing = Pacing()
         self.upload_formats = FormatsCache()
         self.guards = CallGuards.from_settings(self.kupe_settings)
+        conf = self.kupe_settings
+        self.approvals = ApprovalDesk(
+            MemoryApprovals(retention_s=conf.approval_retention_days * 86400),
+            ttl_s=conf.approval_ttl_s,
+            public_base=conf.approval_base_url,
+            port=conf.approval_port,
+        )
         # (tenant fingerprint, kind, id) -> (monotonic time, label) for call previews; see _safety._label.
         self.preview_labels: dict[tuple[str, str, str], tuple[float, str]] = {}
 
@@ -83,7 +91,8 @@ class KupeServer(MCPServer[Any]):
         return self.kupe.for_context(ctx)
 
     async def aclose(self) -> None:
-        """Close the pooled Kupe client; called when the transport stops."""
+        """Close the pooled Kupe client and stop the approval listener; called when the transport stops."""
+        self.approvals.close()
         await self.kupe.client.aclose()
 
 

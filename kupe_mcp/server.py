@@ -26,6 +26,7 @@ from kupe_mcp.prompts import register_prompts
 from kupe_mcp.resources import STATIC_RESOURCES, complete, recent_resources, register_resources
 from kupe_mcp.runtime import ClientProvider, KupeServer
 from kupe_mcp.toolsets import TOOLSETS, ToolSpec, select_tools
+from kupe_mcp.toolsets._approvals import UrlApprovalRequired
 
 __all__ = ["INSTRUCTIONS", "build_client", "create_server", "selected_tools"]
 
@@ -174,6 +175,9 @@ class KupeMCP(KupeServer):
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
+            if isinstance(exc.__cause__, UrlApprovalRequired):
+                # 2026-07-28 URL elicitation: the client opens the approval page for the person, then retries.
+                return exc.__cause__.input_required()
             if isinstance(exc.__cause__, ValidationError):
                 raise ToolError(_invalid_arguments(name, exc.__cause__)) from exc.__cause__
             raise

@@ -10,13 +10,14 @@ from typing import Protocol, runtime_checkable
 
 from mcp.server.mcpserver import Context
 
+from kupe_mcp.approvals import ApprovalDesk
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
 from kupe_mcp.files import FormatsCache
 from kupe_mcp.guards import CallGuards
 from kupe_mcp.toolsets._wait import Pacing
 
-__all__ = ["ToolRuntime", "guards_of", "kupe", "server_of", "settings_of"]
+__all__ = ["ToolRuntime", "approvals_of", "guards_of", "kupe", "server_of", "settings_of"]
 
 
 @runtime_checkable
@@ -27,6 +28,7 @@ class ToolRuntime(Protocol):
     pacing: Pacing
     upload_formats: FormatsCache
     guards: CallGuards
+    approvals: ApprovalDesk
     preview_labels: dict[tuple[str, str, str], tuple[float, str]]
 
     def client_for(self, ctx: Context) -> KupeClient: ...
@@ -52,6 +54,11 @@ def settings_of(ctx: Context) -> Settings:
 def guards_of(ctx: Context) -> CallGuards:
     """The server's call-safety rules and their state (recent calls, confirmation tokens)."""
     return _runtime(ctx).guards
+
+
+def approvals_of(ctx: Context) -> ApprovalDesk:
+    """The server's approvals (their store and where the approval page is served)."""
+    return _runtime(ctx).approvals
 
 
 def server_of(ctx: Context) -> ToolRuntime:

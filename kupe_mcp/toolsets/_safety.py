@@ -39,7 +39,8 @@ from pydantic import BaseModel, Field
 from kupe_mcp.client import KupeClient, KupeModel
 from kupe_mcp.errors import CallRefused, KupeConnectionError, KupeError
 from kupe_mcp.guards import TOKEN_TTL_S, CallGuards, CallPlan, Reservation, request_digest
-from kupe_mcp.toolsets._context import guards_of, kupe, server_of
+from kupe_mcp.toolsets._approvals import human_channel, seek_approval
+from kupe_mcp.toolsets._context import approvals_of, guards_of, kupe, server_of, settings_of
 from kupe_mcp.toolsets._shape import items_of
 
 __all__ = [
@@ -199,6 +200,17 @@ class CallRequest:
     phone_number_id: UUID | None
     variable_values: dict[str, str] | None
 
+    def arguments(self) -> dict[str, Any]:
+        """place_call's arguments as JSON, to dial this request again once a person approved it."""
+        args: dict[str, Any] = {
+            "phone_number": self.phone_number,
+            "agent_id": str(self.agent_id) if self.agent_id else None,
+            "workflow_id": str(self.workflow_id) if self.workflow_id else None,
+            "phone_number_id": str(self.phone_number_id) if self.phone_number_id else None,
+            "variable_values": self.variable_values,
+        }
+        return {k: v for k, v in args.items() if v is not None}
+
     def digest(self, plan: CallPlan) -> str:
         return request_digest(
             "place_call",
@@ -284,10 +296,16 @@ class Gate:
     answer: dict[str, Any] | None = None
     held: Reservation | None = None
     numbers: tuple[str, ...] = field(default=())
+    approval_id: str | None = None
 
     def placed(self, ref: str) -> None:
         if self.held is not None:
             self.guards.commit(self.held, ref)
+
+    async def note(self, ctx: Context, outcome: str) -> None:
+        """Append what was dialled to the approval record this dial redeemed, if any."""
+        if self.approval_id is not None:
+            await approvals_of(ctx).store.record_outcome(self.approval_id, outcome)
 
     def failed(self, exc: BaseException) -> None:
         """Kupe did not dial, or may have: keep the slot only when the request may have reached Kupe."""
@@ -356,7 +374,40 @@ def _confirmation_mode(ctx: Context, plan: CallPlan) -> str:
         return "not needed: KUPE_CONFIRM_CALLS=off and every destination is on KUPE_ALLOWED_DESTINATIONS"
     if can_elicit(ctx):
         return "the person will be asked to confirm when you call without dry_run"
-    return "calling without dry_run returns a confirmation_token to use after the person says yes"
+    channel = human_channel(ctx)
+    if channel == "token":
+        return "calling without dry_run returns a confirmation_token to use after the person says yes"
+    if channel is None:
+        return "calling without dry_run is refused: no way to ask the person (KUPE_CONFIRM_FALLBACK=off)"
+    return {
+        "url": "the client will open an approval page for the person when you call without dry_run",
+        "app": "the person will see an approval card when you call without dry_run",
+        "link": "calling without dry_run returns an approval link for the person to open and approve",
+    }[channel]
+
+
+NO_CHANNEL = (
+    "Refused: this client cannot ask a person to approve calls (it offers no form or URL elicitation and no MCP "
+    "Apps) and KUPE_CONFIRM_FALLBACK=off; set KUPE_CONFIRM_FALLBACK=link to send an approval page, or use a "
+    "client that can ask."
+)
+TOKENS_OFF = (
+    "Refused: confirmation tokens are not accepted here (KUPE_CONFIRM_FALLBACK is not token); call again "
+    "without confirmation_token and the person approves through the channel offered."
+)
+
+
+def _facts(kind: str, preview: dict[str, Any], plan: CallPlan, money: dict[str, Any]) -> dict[str, Any]:
+    """What the approval page and card show: the preview, local time zones, the cost estimate and balance."""
+    facts = {"kind": kind, **preview, **money}
+    if kind == "call":
+        facts["time_zones"] = list(plan.destinations[0].time_zones)
+    else:
+        facts["sample"] = [
+            {**row, "time_zones": list(dest.time_zones)}
+            for row, dest in zip(preview.get("sample", []), plan.destinations, strict=False)
+        ]
+    return facts
 
 
 def _token_answer(tool: str, flag: str, preview: dict[str, Any], token: str) -> dict[str, Any]:
@@ -406,6 +457,7 @@ async def gate_call(
         digest=lambda: request.digest(plan),
         rows=1,
         nothing_done=f"nothing was dialled to {plan.destinations[0].e164}",
+        arguments=request.arguments(),
     )
 
 
@@ -424,6 +476,7 @@ async def _decide(
     digest: Callable[[], str],
     rows: int,
     nothing_done: str,
+    arguments: dict[str, Any],
 ) -> Gate:
     """The flow place_call and start_batch share once every rule has passed.
 
@@ -450,10 +503,37 @@ async def _decide(
     if plan.needs_confirmation and not _asked_and_accepted(outcome):
         # Bound to the caller too: on a multi-tenant server one tenant's token is worthless to another.
         bound = f"{digest()}:{kupe(ctx).credentials.fingerprint()}"
-        if token is None:
+        channel = human_channel(ctx)
+        if token is not None:
+            if settings_of(ctx).confirm_fallback != "token":
+                raise CallRefused(TOKENS_OFF)
+            guards.redeem_token(token, bound)
+        elif channel == "token":
             gate.answer = _token_answer(tool, flag, await preview(), guards.issue_token(bound))
             return gate
-        guards.redeem_token(token, bound)
+        elif channel is None:
+            raise CallRefused(NO_CHANNEL)
+        else:
+
+            async def facts() -> dict[str, Any]:
+                return _facts(
+                    "call" if tool == "place_call" else "batch", await preview(), plan, await _money(kupe(ctx), rows)
+                )
+
+            sought = await seek_approval(
+                ctx,
+                channel,
+                tool=tool,
+                flag=flag,
+                digest=bound,
+                arguments=arguments,
+                facts=facts,
+                nothing_done=nothing_done,
+            )
+            if sought.answer is not None:
+                gate.answer = sought.answer
+                return gate
+            gate.approval_id = sought.approval_id
     gate.held = guards.reserve(plan)
     return gate
 
@@ -600,6 +680,7 @@ async def gate_batch(
         digest=lambda: batch.digest(plan),
         rows=plan.count,
         nothing_done=f"batch {batch.batch_id} was not started, nobody was rung",
+        arguments={"batch_id": batch.batch_id},
     )
 
 

@@ -14,7 +14,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Resolve
 from pydantic import Field
 
-from kupe_mcp.toolsets._context import kupe, server_of
+from kupe_mcp.approvals import ApprovalStatus
+from kupe_mcp.toolsets._approvals import follow_approval, tenant_of
+from kupe_mcp.toolsets._context import approvals_of, kupe, server_of
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._safety import (
     CallRequest,
@@ -59,8 +61,8 @@ async def place_call(
 ) -> dict[str, Any]:
     """⚠️ Rings a real phone and spends credits. One outbound call with an agent (or workflow).
 
-    Only to a number the user asked for; they confirm it. A result with confirmation_token: show its preview;
-    only after their yes, call again with it. Then wait_for_call(request_id).
+    Only to a number the user asked for; they approve it. A result with approval_url: ask them to open it, then
+    wait_for_approval. Then wait_for_call(request_id).
     """
     check_runner(agent_id, workflow_id)
     request = CallRequest(phone_number, agent_id, workflow_id, phone_number_id, variable_values)
@@ -77,8 +79,10 @@ async def place_call(
         )
     except Exception as exc:
         gate.failed(exc)
+        await gate.note(ctx, f"the dial failed ({type(exc).__name__}); its outcome may be unknown")
         raise
     gate.placed(f"request_id {started.request_id}")
+    await gate.note(ctx, f"request_id {started.request_id}")
     result = {"placed": True, **started.to_json()}
     result["next"] = f"wait_for_call(request_id={started.request_id}) follows it to its end and transcript."
     return result
@@ -194,3 +198,32 @@ async def wait_for_call(
             f"call wait_for_call(request_id={rid}) again to keep waiting."
         )
     return result
+
+
+ApprovalId = Annotated[
+    str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="From place_call or start_batch.")
+]
+
+
+@toolset.tool(title="Wait for approval", read_only=False, destructive=False, idempotent=True)
+async def wait_for_approval(
+    ctx: Context,
+    approval_id: ApprovalId,
+    timeout_s: Annotated[int, Field(ge=1, le=600, description="Most seconds to wait.")] = 120,
+) -> dict[str, Any]:
+    """Wait for the person's answer on an approval page or card; once approved, dials that exact request once.
+
+    Returns the call's (or batch's) result, or declined/expired. Never answers for the person.
+    """
+    return await follow_approval(ctx, approval_id, float(timeout_s))
+
+
+@toolset.tool(title="List call approvals", read_only=True)
+async def list_call_approvals(
+    ctx: Context,
+    status: ApprovalStatus | None = None,
+    limit: Annotated[int, Field(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
+    """Your recent requests for a person's approval: what, channel, answer (approved, declined, expired, used)."""
+    rows = await approvals_of(ctx).store.list(tenant_of(ctx), status=status, limit=limit)
+    return {"approvals": [r.public() for r in rows], "count": len(rows)}

@@ -180,8 +180,8 @@ async def start_batch(
 ) -> dict[str, Any]:
     """LAUNCHES THE CAMPAIGN: starts real phone calls to EVERY recipient and spends credits; cannot be undone.
 
-    Every number is checked and the user confirms first. A result with confirmation_token: show its preview;
-    only after their yes, call again with it. Then wait_for_batch.
+    Every number is checked and the user approves first. A result with approval_url: ask them to open it, then
+    wait_for_approval. Then wait_for_batch.
     """
     bid = str(batch_id)
     gate = await gate_batch(ctx, batch_id, dry_run=dry_run, token=confirmation_token, confirmation=confirmation)
@@ -191,8 +191,10 @@ async def start_batch(
         result = _data_dict(await kupe(ctx).start_batch(bid))
     except Exception as exc:
         gate.failed(exc)
+        await gate.note(ctx, f"the dial failed ({type(exc).__name__}); its outcome may be unknown")
         raise
     gate.placed(f"batch {bid}")
+    await gate.note(ctx, f"batch {bid}")
     return {"batch_id": bid, "started": True, **result}
 
 
