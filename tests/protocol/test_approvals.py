@@ -28,7 +28,7 @@ pytestmark = pytest.mark.anyio
 
 INDIA = "+919876543210"
 CREATE_CALL = ("POST", "/api/call/create_call")
-ARGS = {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID, "variable_values": {"name": "Ada"}}
+ARGS: dict[str, Any] = {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID, "variable_values": {"name": "Ada"}}
 
 
 class Fixture:
