@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Annotated, Any
 
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
@@ -17,7 +17,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import ToolManager
 from mcp.server.mcpserver.tools.base import Tool
-from pydantic import AnyUrl, ValidationError
+from pydantic import AnyUrl, Field, ValidationError
 
 from kupe_mcp import __version__
 from kupe_mcp._sdk import ContextualResourceList, add_request_handler, get_tool, replace_tool_manager
@@ -27,7 +27,7 @@ from kupe_mcp.prompts import register_prompts
 from kupe_mcp.resources import STATIC_RESOURCES, complete, recent_resources, register_resources
 from kupe_mcp.runtime import ClientProvider, KupeServer
 from kupe_mcp.toolsets import TOOLSETS, ToolSpec, select_tools
-from kupe_mcp.toolsets._approvals import UrlApprovalRequired
+from kupe_mcp.toolsets._approvals import CARD_URI, RESULT_META, UrlApprovalRequired, answer_from_card
 
 __all__ = ["INSTRUCTIONS", "build_client", "create_server", "selected_tools"]
 
@@ -173,8 +173,10 @@ class KupeMCP(KupeServer, ContextualResourceList):
                 raise ToolError(
                     f"{name} has no argument {', '.join(unknown)}: its arguments are {', '.join(known) or 'none'}."
                 )
+        holder: dict[str, Any] = {}
+        token = RESULT_META.set(holder)
         try:
-            return await super().call_tool(name, arguments, context)
+            result = await super().call_tool(name, arguments, context)
         except ToolError as exc:
             if isinstance(exc.__cause__, UrlApprovalRequired):
                 # 2026-07-28 URL elicitation: the client opens the approval page for the person, then retries.
@@ -182,6 +184,11 @@ class KupeMCP(KupeServer, ContextualResourceList):
             if isinstance(exc.__cause__, ValidationError):
                 raise ToolError(_invalid_arguments(name, exc.__cause__)) from exc.__cause__
             raise
+        finally:
+            RESULT_META.reset(token)
+        if holder and isinstance(result, types.CallToolResult):
+            result = result.model_copy(update={"meta": {**(result.meta or {}), **holder}})
+        return result
 
     async def list_tools(self) -> list[types.Tool]:
         tools = await super().list_tools()
@@ -215,12 +222,46 @@ class KupeMCP(KupeServer, ContextualResourceList):
         return await super().read_resource(uri, context)
 
 
+CARD_TOOLS = frozenset({"place_call", "start_batch"})
+
+
+def _apps() -> Any:
+    """The MCP Apps extension carrying the approval card (a self-contained page, no remote anything)."""
+    from importlib.resources import files
+
+    from mcp.server.apps import Apps, ResourceCsp
+
+    apps = Apps()
+    html = (files("kupe_mcp") / "views" / "approval_card.html").read_text(encoding="utf-8")
+    apps.add_html_resource(
+        CARD_URI,
+        html,
+        name="approval-card",
+        title="Call approval",
+        description="What place_call or start_batch will dial, with Approve and Decline for the person.",
+        csp=ResourceCsp(connect_domains=[], resource_domains=[]),
+        prefers_border=True,
+    )
+    return apps
+
+
+async def answer_call_approval(
+    ctx: Context,
+    approval_id: Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+    secret: Annotated[str, Field(min_length=16, max_length=128)],
+    approve: bool,
+) -> dict[str, Any]:
+    """App-only (visibility ["app"]): the card's buttons. The secret reaches only the card, never the model."""
+    return await answer_from_card(ctx, approval_id, secret, approve)
+
+
 def create_server(settings: Settings, client: KupeClient | None = None, *, multi_tenant: bool = False) -> KupeServer:
     """Build the MCP server. ``multi_tenant`` makes each HTTP request use its own Kupe credentials."""
     client = client or build_client(settings)
     # Multi-tenant callers may bring a session; otherwise the client's own credentials decide.
     tools = selected_tools(settings, api_key_auth=not multi_tenant and client.credentials.kind == "api_key")
     provider = ClientProvider(client, multi_tenant=multi_tenant)
+    carded = {s.name for s in tools} & CARD_TOOLS
     server = KupeMCP(
         provider,
         settings,
@@ -229,6 +270,7 @@ def create_server(settings: Settings, client: KupeClient | None = None, *, multi
         version=__version__,
         instructions=INSTRUCTIONS,
         website_url="https://kupe.in",
+        extensions=[_apps()] if carded else [],
     )
 
     def register_tools() -> None:
@@ -239,6 +281,18 @@ def create_server(settings: Settings, client: KupeClient | None = None, *, multi
                 title=spec.title,
                 description=spec.description,
                 annotations=spec.annotations,
+                meta={"ui": {"resourceUri": CARD_URI}} if spec.name in carded else None,
+            )
+        if carded:
+            server.add_tool(
+                answer_call_approval,
+                name="answer_call_approval",
+                title="Answer a call approval (card only)",
+                description="The approval card's Approve/Decline buttons; it needs the card's own secret.",
+                annotations=types.ToolAnnotations(
+                    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+                ),
+                meta={"ui": {"resourceUri": CARD_URI, "visibility": ["app"]}},
             )
 
     replace_tool_manager(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,9 +37,13 @@ from kupe_mcp.errors import CallRefused
 from kupe_mcp.toolsets._context import approvals_of, kupe, settings_of
 
 __all__ = [
+    "CARD_META_KEY",
+    "CARD_URI",
+    "RESULT_META",
     "URL_INPUT_KEY",
     "Sought",
     "UrlApprovalRequired",
+    "answer_from_card",
     "human_channel",
     "seek_approval",
     "tenant_of",
@@ -46,6 +51,11 @@ __all__ = [
 ]
 
 URL_INPUT_KEY = "kupe_approval"
+CARD_URI = "ui://kupe/approval-card.html"
+CARD_META_KEY = "kupe/approval"
+# ``KupeMCP.call_tool`` puts a fresh dict here for each call and copies it into the result's ``_meta``: what the
+# MCP Apps card needs (the approval's secret) rides there, where hosts give it to the view and not to the model.
+RESULT_META: ContextVar[dict[str, Any] | None] = ContextVar("kupe_result_meta", default=None)
 INPUT_REQUIRED_VERSION = "2026-07-28"
 URL_WAIT_S = 120.0  # how long a retried URL round waits for the person's click before handing back the approval id
 POLL_S = 0.25
@@ -141,6 +151,9 @@ def _pending_answer(ctx: Context, record: Approval, flag: str, tool: str) -> dic
             "Nothing is dialled until they approve on that page; never open or answer it yourself."
         )
     elif record.channel == "app":
+        holder = RESULT_META.get()
+        if holder is not None:
+            holder[CARD_META_KEY] = {"approval_id": record.id, "secret": record.secret}
         answer["next"] = f"The person sees an approval card with Approve and Decline; {again}."
     else:
         answer["next"] = f"The person was sent to the approval page by the client; {again}."
@@ -253,3 +266,15 @@ async def follow_approval(ctx: Context, approval_id: str, timeout_s: float) -> d
         raise ToolError(text)
     out["result"] = result.structured_content
     return out
+
+
+async def answer_from_card(ctx: Context, approval_id: str, secret: str, approve: bool) -> dict[str, Any]:
+    """The app-only tool behind the card's buttons: the person's answer, checked against the approval's secret."""
+    record = await my_approval(ctx, approval_id)
+    if record.channel != "app":
+        raise ToolError("This approval is not answered from a card: use the channel it was sent through.")
+    try:
+        answered = await approvals_of(ctx).store.answer(approval_id, secret, approve=approve, via="approval card")
+    except ApprovalProblem as exc:
+        raise ToolError(str(exc)) from None
+    return {"approval_id": answered.id, "status": answered.status}

@@ -378,3 +378,56 @@ async def test_the_approval_resource_shows_the_record_without_its_secret(fx: Fix
     assert f'"approval_id": "{out["approval_id"]}"' in text
     assert '"status": "pending"' in text
     assert secret not in text
+
+
+# -- the MCP Apps confirmation card ---------------------------------------------------------------------
+
+
+async def test_the_card_gets_the_secret_in_result_meta_only_and_its_approve_lets_wait_dial_once(fx: Fixture) -> None:
+    server = fx.server()
+    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+    async with Client(server, mode=fx.mode, extensions=[apps]) as mcp:
+        tools = {t.name: t for t in (await mcp.list_tools()).tools}
+        result = await mcp.call_tool("place_call", ARGS)
+        card = (result.meta or {})["kupe/approval"]
+        forged = await mcp.call_tool(
+            "answer_call_approval", {"approval_id": card["approval_id"], "secret": "x" * 32, "approve": True}
+        )
+        answered = await call(
+            mcp, "answer_call_approval", approval_id=card["approval_id"], secret=card["secret"], approve=True
+        )
+        done = await call(mcp, "wait_for_approval", approval_id=card["approval_id"], timeout_s=5)
+    assert tools["place_call"].meta == {"ui": {"resourceUri": "ui://kupe/approval-card.html"}}
+    assert tools["answer_call_approval"].meta == {
+        "ui": {"resourceUri": "ui://kupe/approval-card.html", "visibility": ["app"]}
+    }
+    assert card["secret"] not in text_of(result)
+    assert forged.is_error
+    assert answered["status"] == "approved"
+    assert done["result"]["placed"] is True
+    assert fx.calls_placed() == 1
+
+
+async def test_a_link_approval_cannot_be_answered_through_the_card_tool(fx: Fixture) -> None:
+    server = fx.server()
+    async with Client(server, mode=fx.mode) as mcp:
+        out = await call(mcp, "place_call", **ARGS)
+        (secret,) = secrets_of(server)
+        text = await fail(mcp, "answer_call_approval", approval_id=out["approval_id"], secret=secret, approve=True)
+    assert "not answered from a card" in text
+    assert fx.calls_placed() == 0
+
+
+async def test_the_card_resource_is_self_contained_small_and_declares_its_csp(fx: Fixture) -> None:
+    server = fx.server()
+    async with Client(server, mode=fx.mode) as mcp:
+        listed = {str(r.uri): r for r in (await mcp.list_resources()).resources}
+        read = await mcp.read_resource("ui://kupe/approval-card.html")
+    html = read.contents[0].text  # type: ignore[union-attr]
+    assert listed["ui://kupe/approval-card.html"].mime_type == APP_MIME_TYPE
+    assert len(html.encode()) < 40_000
+    assert "<script src" not in html
+    assert "http://" not in html
+    assert "https://" not in html
+    assert "innerHTML" not in html
+    assert (read.contents[0].meta or {})["ui"]["csp"] == {"connectDomains": [], "resourceDomains": []}
