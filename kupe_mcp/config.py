@@ -345,6 +345,30 @@ SETTINGS: tuple[Setting, ...] = (
         example="e.g. 20",
     ),
     Setting(
+        "KUPE_MAX_CALLS_PER_HOUR_TOTAL",
+        "max_calls_per_hour_total",
+        "int",
+        "calls the whole server may place per rolling hour across every tenant (unset: off)",
+        "",
+        shown_default="off",
+        example="e.g. 500",
+    ),
+    Setting(
+        "KUPE_STATE_URL",
+        "state_url",
+        "text",
+        "where call-safety state lives: `memory:`, `sqlite:///path` or `redis://host:port/db` (replicas need redis)",
+        "",
+        shown_default="stdio: a SQLite file in the state dir; HTTP: memory:",
+        example="memory:, sqlite:///path/state.db or redis://127.0.0.1:6379/0",
+    ),
+    Setting(
+        "KUPE_STATE_SECRET",
+        "state_secret",
+        "secret",
+        "key for approval tokens and the SDK's request state; required when KUPE_STATE_URL is shared (16+ chars)",
+    ),
+    Setting(
         "KUPE_CONFIRM_FALLBACK",
         "confirm_fallback",
         "choice",
@@ -456,12 +480,22 @@ class Settings(BaseModel):
     confirm_calls: bool = True
     repeat_window_s: float = Field(default=300.0, ge=0, le=7 * 86400)
     max_calls_per_hour: int = Field(default=20, ge=1, le=100_000)
+    max_calls_per_hour_total: int | None = Field(default=None, ge=1, le=10_000_000)
+    state_url: str | None = None
+    state_secret: SecretStr | None = None
     confirm_fallback: Literal["link", "token", "off"] = "link"
     approval_ttl_s: float = Field(default=600.0, ge=10, le=86400)
     approval_port: int | None = Field(default=None, ge=1, le=65535)
     approval_base_url: str | None = None
     approval_retention_days: float = Field(default=30.0, gt=0, le=3650)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("state_secret")
+    @classmethod
+    def _state_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("is too short: use at least 16 random characters (32 is better)")
+        return value
 
     @field_validator("confirm_fallback", mode="before")
     @classmethod

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import mimetypes
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any, TypeVar, cast
 
@@ -28,7 +30,14 @@ from kupe_mcp.client._models import (
     PhoneNumber,
     SearchResult,
 )
-from kupe_mcp.errors import CallInitiationFailed, KupeConnectionError, KupeTimeout, UnexpectedResponse
+from kupe_mcp.errors import (
+    CallInitiationFailed,
+    CallOutcomeUnknown,
+    KupeAPIError,
+    KupeConnectionError,
+    KupeTimeout,
+    UnexpectedResponse,
+)
 
 __all__ = ["KupeClient"]
 
@@ -56,6 +65,38 @@ def _validated(shape: type[_T], body: JSON, method: str, path: str) -> _T:
             path=path,
             status=200,
         ) from None
+
+
+@contextmanager
+def _outcome_unknown_if_lost(method: str, path: str, maybe: str, check: str) -> Iterator[None]:
+    """Turn "Kupe's answer was lost" into CallOutcomeUnknown for a request that rings people.
+
+    Lost means the request may have been acted on: a read timeout or dropped connection
+    after sending, any 5xx (a gateway's 502/504 page or Kupe's own 500), or a 2xx whose body
+    is empty or not what the API documents. A 4xx, a redirect, a connection never opened
+    and ``200 {"status": "failed"}`` are known outcomes and pass through unchanged.
+    """
+    try:
+        yield
+        return
+    except KupeConnectionError as exc:
+        if not exc.may_have_reached:
+            raise
+        why = "timed out" if isinstance(exc, KupeTimeout) else "the connection dropped"
+    except UnexpectedResponse as exc:
+        if 300 <= exc.status < 400:
+            raise
+        why = f"HTTP {exc.status} with a body that is not Kupe's answer"
+    except KupeAPIError as exc:
+        if exc.status < 500:
+            raise
+        why = f"HTTP {exc.status}"
+    raise CallOutcomeUnknown(
+        f"Kupe's answer to {method} {path} was lost ({why}), so {maybe}: the outcome is unknown: "
+        f"check {check} before calling again (a redial needs a fresh confirmation that names this attempt).",
+        method=method,
+        path=path,
+    ) from None
 
 
 def _unwrap_list(body: JSON, keys: tuple[str, ...]) -> JSON:
@@ -299,27 +340,16 @@ class KupeClient(KupeHTTP):
             "phone_number_id": phone_number_id,
         }
         body = {"variable_values": variable_values} if variable_values is not None else None
-        try:
+        with _outcome_unknown_if_lost("POST", _CALL_PATH, "the call may have been placed", "get_call_analytics"):
             answer = await self.request("POST", _CALL_PATH, params=params, json_body=body)
-        except KupeConnectionError as exc:
-            if not exc.may_have_reached:
-                raise
-            lost = "timed out" if isinstance(exc, KupeTimeout) else "the connection dropped"
-            raise type(exc)(
-                f"Kupe's answer to POST {_CALL_PATH} was lost ({lost}), so the call may have been placed: "
-                "check the call logs (get_call_analytics) before calling again, or the person may be rung twice.",
-                method=exc.method,
-                path=exc.path,
-                may_have_reached=True,
-            ) from None
-        if isinstance(answer, dict) and str(answer.get("status", "")).lower() == "failed":
-            reason = answer.get("detail") or answer.get("message") or answer.get("error") or ""
-            raise CallInitiationFailed(
-                reason if isinstance(reason, str) else json.dumps(reason),
-                request_id=answer.get("request_id"),
-                call_session_id=answer.get("call_session_id"),
-            )
-        return _validated(CallStarted, answer, "POST", _CALL_PATH)
+            if isinstance(answer, dict) and str(answer.get("status", "")).lower() == "failed":
+                reason = answer.get("detail") or answer.get("message") or answer.get("error") or ""
+                raise CallInitiationFailed(
+                    reason if isinstance(reason, str) else json.dumps(reason),
+                    request_id=answer.get("request_id"),
+                    call_session_id=answer.get("call_session_id"),
+                )
+            return _validated(CallStarted, answer, "POST", _CALL_PATH)
 
     # -- Batch campaigns ------------------------------------------------------------------------
 
@@ -367,8 +397,14 @@ class KupeClient(KupeHTTP):
         )
 
     async def start_batch(self, batch_id: str) -> JSON:
-        """``POST /api/v1/batch-call/start/{batch_id}``: start dialing the campaign (never retried)."""
-        return await self.request("POST", "/api/v1/batch-call/start/{batch_id}", path_params={"batch_id": batch_id})
+        """``POST /api/v1/batch-call/start/{batch_id}``: start dialing the campaign (never retried).
+
+        Raises CallOutcomeUnknown when the request was sent and Kupe's answer was lost.
+        """
+        path = "/api/v1/batch-call/start/{batch_id}"
+        shown = f"/api/v1/batch-call/start/{batch_id}"
+        with _outcome_unknown_if_lost("POST", shown, "the batch may have started", "get_batch"):
+            return await self.request("POST", path, path_params={"batch_id": batch_id})
 
     async def list_my_batches(self) -> JSON:
         """``GET /api/v1/batch-call/me``: the caller's campaigns."""

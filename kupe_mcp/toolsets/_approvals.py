@@ -34,7 +34,7 @@ from mcp_types.version import is_version_at_least
 
 from kupe_mcp.approvals import Approval, ApprovalProblem, Channel, new_approval
 from kupe_mcp.errors import CallRefused
-from kupe_mcp.toolsets._context import approvals_of, kupe, settings_of
+from kupe_mcp.toolsets._context import approvals_of, server_of, settings_of
 
 __all__ = [
     "CARD_META_KEY",
@@ -99,9 +99,9 @@ def human_channel(ctx: Context) -> Channel | None:
     return fallback
 
 
-def tenant_of(ctx: Context) -> str:
-    """Who is asking, as a one-way fingerprint of the credential (tenants never see each other's approvals)."""
-    return kupe(ctx).credentials.fingerprint()
+async def tenant_of(ctx: Context) -> str:
+    """Who is asking: the Kupe account behind the credential (tenants never see each other's approvals)."""
+    return await server_of(ctx).tenant_of(ctx)
 
 
 def _request_of(ctx: Context) -> Any:
@@ -188,6 +188,7 @@ async def seek_approval(
     ctx: Context,
     channel: Channel,
     *,
+    tenant: str,
     tool: str,
     flag: str,
     digest: str,
@@ -200,7 +201,6 @@ async def seek_approval(
     Raises CallRefused when an approval cannot be redeemed (it was used or changed meanwhile).
     """
     desk = approvals_of(ctx)
-    tenant = tenant_of(ctx)
     record = await desk.store.find(tenant, digest)
     if record is None:
         fresh = new_approval(
@@ -235,7 +235,7 @@ async def seek_approval(
 async def my_approval(ctx: Context, approval_id: str) -> Approval:
     """The caller's own approval by id; another tenant's is as unknown as a made-up id."""
     record = await approvals_of(ctx).store.get(approval_id)
-    if record is None or record.tenant != tenant_of(ctx):
+    if record is None or record.tenant != await tenant_of(ctx):
         raise ToolError(f"No approval {approval_id!r} is known for you: use an approval_id from place_call's result.")
     return record
 

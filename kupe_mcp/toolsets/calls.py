@@ -19,13 +19,13 @@ from kupe_mcp.toolsets._approvals import follow_approval, tenant_of
 from kupe_mcp.toolsets._context import approvals_of, kupe, server_of
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._safety import (
-    CallRequest,
     ConfirmationToken,
     ConfirmCall,
     DryRun,
+    Subject,
     ask_to_place_call,
-    check_runner,
-    gate_call,
+    call_subject,
+    decide,
 )
 from kupe_mcp.toolsets._sessions import light_session, transcript_lines
 from kupe_mcp.toolsets._shape import PageOut, clip, items_of, page_out, total_of
@@ -57,6 +57,7 @@ async def place_call(
     dry_run: DryRun = False,
     confirmation_token: ConfirmationToken = None,
     *,
+    subject: Annotated[Subject, Resolve(call_subject)],
     confirmation: Annotated[ElicitationResult[ConfirmCall], Resolve(ask_to_place_call)],
 ) -> dict[str, Any]:
     """⚠️ Rings a real phone and spends credits. One outbound call with an agent (or workflow).
@@ -64,25 +65,18 @@ async def place_call(
     Only to a number the user asked for; they approve it. A result with approval_url: ask them to open it, then
     wait_for_approval. Then wait_for_call(request_id).
     """
-    check_runner(agent_id, workflow_id)
-    request = CallRequest(phone_number, agent_id, workflow_id, phone_number_id, variable_values)
-    gate = await gate_call(ctx, request, dry_run=dry_run, token=confirmation_token, confirmation=confirmation)
+    gate = await decide(ctx, subject, dry_run=dry_run, token=confirmation_token, confirmation=confirmation)
     if gate.answer is not None:
         return gate.answer
-    try:
+    async with gate.reserve() as held:
         started = await kupe(ctx).create_call(
-            gate.numbers[0],
+            held.numbers[0],
             agent_id=str(agent_id) if agent_id else None,
             workflow_id=str(workflow_id) if workflow_id else None,
             phone_number_id=str(phone_number_id) if phone_number_id else None,
             variable_values=variable_values,
         )
-    except Exception as exc:
-        gate.failed(exc)
-        await gate.note(ctx, f"the dial failed ({type(exc).__name__}); its outcome may be unknown")
-        raise
-    gate.placed(f"request_id {started.request_id}")
-    await gate.note(ctx, f"request_id {started.request_id}")
+        held.ref = f"request_id {started.request_id}"
     result = {"placed": True, **started.to_json()}
     result["next"] = f"wait_for_call(request_id={started.request_id}) follows it to its end and transcript."
     return result
@@ -225,5 +219,5 @@ async def list_call_approvals(
     limit: Annotated[int, Field(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
     """Your recent requests for a person's approval: what, channel, answer (approved, declined, expired, used)."""
-    rows = await approvals_of(ctx).store.list(tenant_of(ctx), status=status, limit=limit)
+    rows = await approvals_of(ctx).store.list(await tenant_of(ctx), status=status, limit=limit)
     return {"approvals": [r.public() for r in rows], "count": len(rows)}

@@ -24,8 +24,10 @@ from kupe_mcp.toolsets._safety import (
     ConfirmCall,
     DryRun,
     RecipientRow,
+    Subject,
     ask_to_start_batch,
-    gate_batch,
+    batch_subject,
+    decide,
     recipients_from_csv,
     screen_recipients,
 )
@@ -176,6 +178,7 @@ async def start_batch(
     dry_run: DryRun = False,
     confirmation_token: ConfirmationToken = None,
     *,
+    subject: Annotated[Subject, Resolve(batch_subject)],
     confirmation: Annotated[ElicitationResult[ConfirmCall], Resolve(ask_to_start_batch)],
 ) -> dict[str, Any]:
     """LAUNCHES THE CAMPAIGN: starts real phone calls to EVERY recipient and spends credits; cannot be undone.
@@ -184,17 +187,12 @@ async def start_batch(
     wait_for_approval. Then wait_for_batch.
     """
     bid = str(batch_id)
-    gate = await gate_batch(ctx, batch_id, dry_run=dry_run, token=confirmation_token, confirmation=confirmation)
+    gate = await decide(ctx, subject, dry_run=dry_run, token=confirmation_token, confirmation=confirmation)
     if gate.answer is not None:
         return {"batch_id": bid, **gate.answer}
-    try:
+    async with gate.reserve() as held:
         result = _data_dict(await kupe(ctx).start_batch(bid))
-    except Exception as exc:
-        gate.failed(exc)
-        await gate.note(ctx, f"the dial failed ({type(exc).__name__}); its outcome may be unknown")
-        raise
-    gate.placed(f"batch {bid}")
-    await gate.note(ctx, f"batch {bid}")
+        held.ref = f"batch {bid}"
     return {"batch_id": bid, "started": True, **result}
 
 
