@@ -34,6 +34,7 @@ __all__ = [
     "ApprovalStore",
     "Channel",
     "MemoryApprovals",
+    "StateApprovals",
     "new_approval",
 ]
 
@@ -293,3 +294,111 @@ class ApprovalDesk:
             if self._listener is not None:
                 self._listener.stop()
                 self._listener = None
+
+
+_PAGE_TENANT = "approval-pages"  # the page knows only the approval id: its records live under one namespace
+
+
+def _to_json(record: Approval) -> dict[str, Any]:
+    return {**record.__dict__, "events": list(record.events)}
+
+
+def _from_json(raw: dict[str, Any]) -> Approval:
+    return Approval(**{**raw, "events": tuple(raw.get("events") or ())})
+
+
+@dataclass
+class StateApprovals:
+    """Approvals kept in the call-safety ``StateStore`` (``KUPE_STATE_URL``): any replica serves the page.
+
+    Answering and redeeming ``take`` the record (an atomic read-and-delete) before writing its next state, so two
+    replicas can never both move it: the second finds nothing and refuses (nothing is dialled).
+    """
+
+    state: Any  # kupe_mcp.state.StateStore; typed loosely so this module stays import-light
+    retention_s: float = 30 * 86400.0
+    clock: Callable[[], float] = time.time
+
+    def _at(self, epoch: float | None = None) -> Any:
+        from datetime import UTC, datetime
+
+        return datetime.fromtimestamp(self.clock() if epoch is None else epoch, UTC)
+
+    async def _save(self, record: Approval) -> None:
+        keep = self._at(record.created_at + self.retention_s)
+        await self.state.put(_PAGE_TENANT, f"approval:{record.id}", _to_json(record), expires=keep)
+
+    async def _load(self, approval_id: str) -> Approval | None:
+        raw = await self.state.get(_PAGE_TENANT, f"approval:{approval_id}", now=self._at())
+        return _from_json(raw).current(self.clock()) if raw is not None else None
+
+    async def get(self, approval_id: str) -> Approval | None:
+        return await self._load(approval_id)
+
+    async def find(self, tenant: str, digest: str) -> Approval | None:
+        index = await self.state.get(tenant, f"approval-digest:{digest}", now=self._at())
+        record = await self._load(str(index["id"])) if index else None
+        if record is None or record.tenant != tenant or record.digest != digest:
+            return None
+        now = self.clock()
+        live = record.status in {"pending", "approved"} or (record.status == "declined" and record.expires_at > now)
+        return record if live else None
+
+    async def open_or_reuse(self, fresh: Approval) -> Approval:
+        live = await self.find(fresh.tenant, fresh.digest)
+        if live is not None:
+            return live
+        await self._save(fresh)
+        keep = self._at(fresh.expires_at)
+        await self.state.put(fresh.tenant, f"approval-digest:{fresh.digest}", {"id": fresh.id}, expires=keep)
+        listed = await self.state.get(fresh.tenant, "approval-list", now=self._at()) or {"ids": []}
+        ids = [fresh.id, *[i for i in listed["ids"] if i != fresh.id]][:500]
+        await self.state.put(
+            fresh.tenant, "approval-list", {"ids": ids}, expires=self._at(self.clock() + self.retention_s)
+        )
+        return fresh
+
+    async def _take(self, approval_id: str) -> Approval | None:
+        raw = await self.state.take(_PAGE_TENANT, f"approval:{approval_id}", now=self._at())
+        return _from_json(raw) if raw is not None else None
+
+    async def answer(self, approval_id: str, secret: str, *, approve: bool, via: str) -> Approval:
+        record = await self._take(approval_id)
+        if record is None or not secrets.compare_digest(record.secret, secret):
+            if record is not None:
+                await self._save(record)
+            raise ApprovalProblem("This approval link is not valid: ask the assistant for a new one.")
+        now = self.clock()
+        current = record.current(now)
+        if current.status != "pending":
+            await self._save(current)
+            raise ApprovalProblem(f"This approval was already {current.status}; nothing changed.")
+        status: ApprovalStatus = "approved" if approve else "declined"
+        moved = current._moved(status, now, f"{status} by the person on the {via}", decided_at=now)
+        await self._save(moved)
+        return moved
+
+    async def redeem(self, approval_id: str, *, tenant: str, digest: str) -> Approval:
+        record = await self._take(approval_id)
+        if record is None or record.tenant != tenant:
+            if record is not None:
+                await self._save(record)
+            raise ApprovalProblem("Refused: this approval is unknown or being used; ask the person again.")
+        current = record.current(self.clock())
+        if not secrets.compare_digest(current.digest, digest) or current.status != "approved":
+            await self._save(current)
+            raise ApprovalProblem(f"Refused: this approval is {current.status} or for other arguments; ask again.")
+        used = current._moved("used", self.clock(), "redeemed to dial")
+        await self._save(used)
+        return used
+
+    async def record_outcome(self, approval_id: str, outcome: str) -> None:
+        record = await self._take(approval_id)
+        if record is not None:
+            event = {"at": self.clock(), "status": record.status, "note": outcome}
+            await self._save(replace(record, outcome=outcome, events=(*record.events, event)))
+
+    async def list(self, tenant: str, *, status: ApprovalStatus | None, limit: int) -> list[Approval]:
+        listed = await self.state.get(tenant, "approval-list", now=self._at()) or {"ids": []}
+        rows = [r for r in [await self._load(str(i)) for i in listed["ids"]] if r is not None and r.tenant == tenant]
+        return [r for r in rows if status is None or r.status == status][:limit]

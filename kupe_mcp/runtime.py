@@ -19,7 +19,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kupe_mcp.approvals import ApprovalDesk, MemoryApprovals
+from kupe_mcp.approvals import ApprovalDesk, MemoryApprovals, StateApprovals
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.errors import KupeAPIError, UnexpectedResponse
@@ -87,9 +87,9 @@ class KupeServer(MCPServer[Any]):
         self.pacing = Pacing()
         self.upload_formats = FormatsCache()
         self.guards = CallGuards.from_settings(self.kupe_settings)
-        if state is None:
-            from kupe_mcp.state._memory import MemoryStore
+        from kupe_mcp.state._memory import MemoryStore
 
+        if state is None:
             state = MemoryStore()
         self.state = state
         self.state_keys = state_keys or StateKeys.from_secret(None)
@@ -97,7 +97,10 @@ class KupeServer(MCPServer[Any]):
         self._tenants: dict[str, str] = {}
         conf = self.kupe_settings
         self.approvals = ApprovalDesk(
-            MemoryApprovals(retention_s=conf.approval_retention_days * 86400),
+            # A shared store (sqlite, redis) holds approvals too, so any replica serves the page and redeems once.
+            StateApprovals(self.state, retention_s=conf.approval_retention_days * 86400)
+            if not isinstance(self.state, MemoryStore)
+            else MemoryApprovals(retention_s=conf.approval_retention_days * 86400),
             ttl_s=conf.approval_ttl_s,
             public_base=conf.approval_base_url,
             port=conf.approval_port,

@@ -263,7 +263,7 @@ async def follow_approval(ctx: Context, approval_id: str, timeout_s: float) -> d
         return out
     if result.is_error:
         text = next((c.text for c in result.content if isinstance(c, types.TextContent)), "it failed")
-        raise ToolError(text)
+        raise ToolError(text.removeprefix(f"Error executing tool {decided.tool}: "))
     out["result"] = result.structured_content
     return out
 
