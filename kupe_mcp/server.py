@@ -226,6 +226,9 @@ class KupeMCP(KupeServer, ContextualResourceList):
 
 
 CARD_TOOLS = frozenset({"place_call", "start_batch"})
+CALL_VIEW_URI = "ui://kupe/call-card.html"
+# Tools whose results an MCP Apps host renders as a view (the text result is unchanged for everyone else).
+VIEWS = {"place_call": CARD_URI, "start_batch": CARD_URI, "wait_for_call": CALL_VIEW_URI}
 
 
 def _apps() -> Any:
@@ -235,16 +238,22 @@ def _apps() -> Any:
     from mcp.server.apps import Apps, ResourceCsp
 
     apps = Apps()
-    html = (files("kupe_mcp") / "views" / "approval_card.html").read_text(encoding="utf-8")
-    apps.add_html_resource(
-        CARD_URI,
-        html,
-        name="approval-card",
-        title="Call approval",
-        description="What place_call or start_batch will dial, with Approve and Decline for the person.",
-        csp=ResourceCsp(connect_domains=[], resource_domains=[]),
-        prefers_border=True,
-    )
+    views = files("kupe_mcp") / "views"
+    for uri, page, name, title, description in (
+        (CARD_URI, "approval_card.html", "approval-card", "Call approval",
+         "What place_call or start_batch will dial, with Approve and Decline for the person."),
+        (CALL_VIEW_URI, "call_card.html", "call-card", "Call",
+         "A call's status steps, elapsed time, summary, analysis and transcript (as text bubbles)."),
+    ):  # fmt: skip
+        apps.add_html_resource(
+            uri,
+            (views / page).read_text(encoding="utf-8"),
+            name=name,
+            title=title,
+            description=description,
+            csp=ResourceCsp(connect_domains=[], resource_domains=[]),
+            prefers_border=True,
+        )
     return apps
 
 
@@ -284,6 +293,7 @@ def create_server(
     tools = selected_tools(settings, api_key_auth=not multi_tenant and client.credentials.kind == "api_key")
     provider = ClientProvider(client, multi_tenant=multi_tenant)
     carded = {s.name for s in tools} & CARD_TOOLS
+    viewed = {s.name for s in tools} & set(VIEWS)
     server = KupeMCP(
         provider,
         settings,
@@ -295,7 +305,7 @@ def create_server(
         version=__version__,
         instructions=INSTRUCTIONS,
         website_url="https://kupe.in",
-        extensions=[_apps()] if carded else [],
+        extensions=[_apps()] if viewed else [],
     )
 
     def register_tools() -> None:
@@ -306,7 +316,7 @@ def create_server(
                 title=spec.title,
                 description=spec.description,
                 annotations=spec.annotations,
-                meta={"ui": {"resourceUri": CARD_URI}} if spec.name in carded else None,
+                meta={"ui": {"resourceUri": VIEWS[spec.name]}} if spec.name in viewed else None,
             )
         if carded:
             server.add_tool(

@@ -32,7 +32,7 @@ CARD = "ui://kupe/approval-card.html"
 CREATE_CALL = ("POST", "/api/call/create_call")
 
 HOST_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>test host</title>
-<style>body{margin:0;background:#e9e5dc}iframe{border:0;width:100%;height:640px;background:transparent}</style>
+<style>body{margin:0;background:#e9e5dc}iframe{border:0;width:100%;height:860px;background:transparent}</style>
 </head><body><iframe id="view" sandbox="allow-scripts"></iframe><script>
 const frame = document.getElementById('view');
 const hostContext = {theme: 'light', styles: {variables: {
@@ -107,3 +107,42 @@ async def test_the_card_shows_the_call_and_its_approve_reaches_the_app_only_tool
     assert tool_calls == ["answer_call_approval"]
     assert done["result"]["placed"] is True
     assert sandbox_app.state.sandbox.request_log.count(CREATE_CALL) == 1
+
+
+async def test_the_call_view_shows_steps_summary_and_the_transcript_as_text_bubbles(
+    make_server: ServerFactory, browser: Browser, tmp_path: Path
+) -> None:
+    from tests._mcp import say_yes
+
+    server = make_server()
+    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+    async with Client(server, extensions=[apps], elicitation_callback=say_yes) as mcp:
+        tools = {t.name: t for t in (await mcp.list_tools()).tools}
+        placed = await call(mcp, "place_call", phone_number="+919876543210", agent_id=DEMO_AGENT_ID)
+        result = await mcp.call_tool("wait_for_call", {"request_id": placed["request_id"], "timeout_s": 30})
+        html = (await mcp.read_resource("ui://kupe/call-card.html")).contents[0].text  # type: ignore[union-attr]
+    data = dict(result.structured_content or {})
+    # What a caller says is data: a line that looks like markup must stay text.
+    data["transcript_excerpt"] = (data.get("transcript_excerpt") or "") + "\nCaller: <img src=x onerror=alert(1)> ok"
+    fed = result.model_dump(mode="json", by_alias=True, exclude_none=True) | {"structuredContent": data}
+    page = await browser.new_page(viewport={"width": 480, "height": 900})
+    await page.expose_function("callServerTool", lambda params: "{}")
+    await page.set_content(HOST_PAGE)
+    await page.evaluate("([html, result]) => window.startView(html, result)", [html, fed])
+    view = page.frame_locator("#view")
+    await view.locator(".bubble").first.wait_for()
+    steps = await view.locator("#steps li").all_inner_texts()
+    current = await view.locator("#steps li[aria-current]").count()
+    bubbles = await view.locator(".bubble").all_inner_texts()
+    images = await view.locator("img").count()
+    summary = await view.locator("#summary").inner_text()
+    await page.screenshot(path=str(tmp_path / "apps-call-card.png"), full_page=True)
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        shutil.copy(tmp_path / "apps-call-card.png", DOCS / "apps-call-card.png")
+    assert tools["wait_for_call"].meta == {"ui": {"resourceUri": "ui://kupe/call-card.html"}}
+    assert steps == ["queued", "ringing", "in progress", "completed"]
+    assert current == 0  # a completed call: every step done, none current
+    assert summary == data["summary"]
+    assert bubbles[-1] == "Caller\n<img src=x onerror=alert(1)> ok"
+    assert images == 0
+    assert len(bubbles) == len([line for line in data["transcript_excerpt"].splitlines() if line.strip()])
