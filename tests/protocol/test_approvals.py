@@ -418,16 +418,18 @@ async def test_a_link_approval_cannot_be_answered_through_the_card_tool(fx: Fixt
     assert fx.calls_placed() == 0
 
 
-async def test_the_card_resource_is_self_contained_small_and_declares_its_csp(fx: Fixture) -> None:
+@pytest.mark.parametrize("uri", ["ui://kupe/approval-card.html", "ui://kupe/call-card.html"])
+async def test_each_view_is_self_contained_small_and_declares_its_csp(fx: Fixture, uri: str) -> None:
     server = fx.server()
     async with Client(server, mode=fx.mode) as mcp:
         listed = {str(r.uri): r for r in (await mcp.list_resources()).resources}
-        read = await mcp.read_resource("ui://kupe/approval-card.html")
+        read = await mcp.read_resource(uri)
     html = read.contents[0].text  # type: ignore[union-attr]
-    assert listed["ui://kupe/approval-card.html"].mime_type == APP_MIME_TYPE
+    assert listed[uri].mime_type == APP_MIME_TYPE
     assert len(html.encode()) < 40_000
     assert "<script src" not in html
     assert "http://" not in html
     assert "https://" not in html
     assert "innerHTML" not in html
+    assert "var(--color-background-primary" in html  # the host's theme variable, with a fallback
     assert (read.contents[0].meta or {})["ui"]["csp"] == {"connectDomains": [], "resourceDomains": []}
