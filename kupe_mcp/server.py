@@ -259,7 +259,7 @@ def _apps() -> Any:
 
 async def answer_call_approval(
     ctx: Context,
-    approval_id: Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+    approval_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")],
     secret: Annotated[str, Field(min_length=16, max_length=128)],
     approve: bool,
 ) -> dict[str, Any]:

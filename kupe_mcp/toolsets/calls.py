@@ -194,9 +194,7 @@ async def wait_for_call(
     return result
 
 
-ApprovalId = Annotated[
-    str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="From place_call or start_batch.")
-]
+ApprovalId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$", description="From place_call or start_batch.")]
 
 
 @toolset.tool(title="Wait for approval", read_only=False, destructive=False, idempotent=True)
