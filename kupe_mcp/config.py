@@ -2,7 +2,8 @@
 
 To add a setting: add one ``Setting(...)`` row to ``SETTINGS`` below and a ``Settings`` field of the row's ``field``
 name, then run ``python -m kupe_mcp._docs`` (README table, server.json). Env parsing, error sentences, CLI flags and
-``--help`` follow from the row; ``tests/test_settings_table.py`` fails if the row and the field disagree.
+``--help`` follow from the row (a special value such as ``off`` or a minimum length: ``reader=`` and ``expects=``);
+``tests/test_settings_table.py`` fails if the row and the field disagree.
 
 Values are read from the environment (and CLI flags) when asked, never at import time. Secrets are ``SecretStr``:
 their repr is masked, and only the HTTP layer calls ``get_secret_value()`` to build a header.
@@ -163,6 +164,17 @@ def _region(raw: str) -> str:
     return raw.strip().upper()
 
 
+def _int_or_off(raw: str) -> int | None:
+    value = raw.strip().lower()
+    return None if value in {"off", "0", "none"} else int(value)
+
+
+def _state_secret(raw: str) -> SecretStr:
+    if len(raw.strip()) < 16:
+        raise ValueError("too short")
+    return SecretStr(raw.strip())
+
+
 # kind -> (reader, what a good value is, the registry's `format`)
 _READERS: dict[str, tuple[Callable[[str], Any], str, str]] = {
     "text": (str.strip, "text", "string"),
@@ -199,6 +211,10 @@ class Setting:
     shown_default: str | None = None
     """What the README shows when ``default`` alone would mislead (e.g. ``working directory``)."""
     choices: tuple[str, ...] = ()
+    reader: Callable[[str], Any] | None = None
+    """A reader of its own (raise ValueError on a bad value) instead of the kind's, e.g. ``off`` -> None."""
+    expects: str | None = None
+    """What a good value is, for the error sentence, when the kind's phrase does not fit the reader."""
 
     @property
     def secret(self) -> bool:
@@ -211,7 +227,7 @@ class Setting:
 
     @property
     def expect(self) -> str:
-        return _READERS[self.kind][1]
+        return self.expects or _READERS[self.kind][1]
 
     @property
     def format(self) -> str:
@@ -225,7 +241,7 @@ class Setting:
     def read(self, raw: str, source: str | None = None) -> Any:
         """Parse ``raw`` (from ``source``, the variable or flag); ConfigError with one sentence when it is bad."""
         try:
-            value = _READERS[self.kind][0](raw)
+            value = (self.reader or _READERS[self.kind][0])(raw)
             if self.choices and str(value).upper() not in {c.upper() for c in self.choices}:
                 raise ValueError(raw)
         except ValueError:
@@ -340,7 +356,7 @@ SETTINGS: tuple[Setting, ...] = (
         "KUPE_MAX_CALLS_PER_HOUR",
         "max_calls_per_hour",
         "int",
-        "calls this process may place per rolling hour (a batch counts its rows)",
+        "calls each tenant (Kupe account) may place per rolling hour (a batch counts its rows)",
         "20",
         example="e.g. 20",
     ),
@@ -348,25 +364,31 @@ SETTINGS: tuple[Setting, ...] = (
         "KUPE_MAX_CALLS_PER_HOUR_TOTAL",
         "max_calls_per_hour_total",
         "int",
-        "calls the whole server may place per rolling hour across every tenant (unset: off)",
-        "",
+        "calls the whole server (every tenant, every replica sharing the state store) may place per rolling hour",
+        example="e.g. 500, or off",
         shown_default="off",
-        example="e.g. 500",
+        reader=_int_or_off,
+        expects="a whole number or off",
     ),
     Setting(
         "KUPE_STATE_URL",
         "state_url",
         "text",
-        "where call-safety state lives: `memory:`, `sqlite:///path` or `redis://host:port/db` (replicas need redis)",
-        "",
-        shown_default="stdio: a SQLite file in the state dir; HTTP: memory:",
-        example="memory:, sqlite:///path/state.db or redis://127.0.0.1:6379/0",
+        "where call-safety state lives: `memory:`, `sqlite:///path/file.sqlite3`, or `redis://host:6379/0` "
+        "(shared by replicas; `pip install 'kupe-app-mcp[redis]'`)",
+        shown_default="stdio: `$XDG_STATE_HOME/kupe-app-mcp/call-safety.sqlite3` (or `~/.local/state/…`); "
+        "HTTP and sandbox: `memory:`",
     ),
     Setting(
         "KUPE_STATE_SECRET",
         "state_secret",
         "secret",
-        "key for approval tokens and the SDK's request state; required when KUPE_STATE_URL is shared (16+ chars)",
+        "key for confirmation tokens and the SDK's sealed `requestState`; required with `redis://`, the same on "
+        "every replica, never logged",
+        shown_default="random per process",
+        reader=_state_secret,
+        expects="a secret of at least 16 characters",
+        example="32 random characters, e.g. from openssl rand -hex 32",
     ),
     Setting(
         "KUPE_CONFIRM_FALLBACK",
@@ -407,7 +429,7 @@ SETTINGS: tuple[Setting, ...] = (
         "KUPE_APPROVAL_RETENTION_DAYS",
         "approval_retention_days",
         "float",
-        "how long approval records are kept",
+        "how long approval records (asked, approved/declined/expired, dialled) are kept in the state store, days",
         "30",
         example="e.g. 30 (days)",
     ),
@@ -489,13 +511,6 @@ class Settings(BaseModel):
     approval_base_url: str | None = None
     approval_retention_days: float = Field(default=30.0, gt=0, le=3650)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-
-    @field_validator("state_secret")
-    @classmethod
-    def _state_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < 16:
-            raise ValueError("is too short: use at least 16 random characters (32 is better)")
-        return value
 
     @field_validator("confirm_fallback", mode="before")
     @classmethod

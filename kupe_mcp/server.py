@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any
@@ -17,7 +18,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import ToolManager
 from mcp.server.mcpserver.tools.base import Tool
-from pydantic import AnyUrl, Field, ValidationError
+from pydantic import AnyUrl, BaseModel, Field, ValidationError
 
 from kupe_mcp import __version__
 from kupe_mcp._sdk import ContextualResourceList, add_request_handler, get_tool, replace_tool_manager
@@ -30,7 +31,7 @@ from kupe_mcp.state import StateKeys, StateStore
 from kupe_mcp.toolsets import TOOLSETS, ToolSpec, select_tools
 from kupe_mcp.toolsets._approvals import CARD_URI, RESULT_META, UrlApprovalRequired, answer_from_card
 
-__all__ = ["INSTRUCTIONS", "build_client", "create_server", "selected_tools"]
+__all__ = ["INSTRUCTIONS", "build_client", "compact_text", "create_server", "selected_tools"]
 
 logger = logging.getLogger("kupe_mcp")
 
@@ -109,11 +110,53 @@ def compact_schema(schema: Any, *, fold_optional: bool = True) -> Any:
     return out
 
 
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def compact_text(
+    result: types.CallToolResult | types.InputRequiredResult,
+) -> types.CallToolResult | types.InputRequiredResult:
+    """The result without null fields, its text block as compact JSON (the SDK pretty-prints it).
+
+    An optional field left out means null (no output schema requires a nullable field), so
+    ``structuredContent`` still validates against the tool's output schema and carries the
+    whole typed result; the text block is the same JSON, written compactly.
+    """
+    if not isinstance(result, types.CallToolResult) or result.is_error or result.structured_content is None:
+        return result
+    structured = _without_nulls(result.structured_content)
+    text = json.dumps(structured, separators=(",", ":"), ensure_ascii=False)
+    return result.model_copy(
+        update={"content": [types.TextContent(type="text", text=text)], "structured_content": structured}
+    )
+
+
+def _nullable(schema: Any) -> Any:
+    """``anyOf: [{"type": T}, {"type": "null"}]`` as ``type: [T, "null"]``, no ``default``: same values, fewer bytes."""
+    if isinstance(schema, list):
+        return [_nullable(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _nullable(v) for k, v in schema.items() if k != "default"}
+    options = out.get("anyOf")
+    if isinstance(options, list) and len(options) == 2 and {"type": "null"} in options:
+        (kept,) = [o for o in options if o != {"type": "null"}]
+        if isinstance(kept, dict) and isinstance(kept.get("type"), str):
+            del out["anyOf"]
+            out = {**kept, **out, "type": [kept["type"], "null"]}
+    return out
+
+
 def _compact_output(schema: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Output schemas lose only titles and the model's docstring: null stays a valid value of optional fields."""
+    """Output schemas lose titles, defaults and the model's docstring; null stays a valid value of optional fields."""
     if schema is None:
         return None
-    out: dict[str, Any] = compact_schema(schema, fold_optional=False)
+    out: dict[str, Any] = _nullable(compact_schema(schema, fold_optional=False))
     out.pop("description", None)
     return out
 
@@ -191,7 +234,7 @@ class KupeMCP(KupeServer, ContextualResourceList):
             RESULT_META.reset(token)
         if holder and isinstance(result, types.CallToolResult):
             result = result.model_copy(update={"meta": {**(result.meta or {}), **holder}})
-        return result
+        return compact_text(result)
 
     async def list_tools(self) -> list[types.Tool]:
         tools = await super().list_tools()
@@ -262,9 +305,16 @@ async def answer_call_approval(
     approval_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")],
     secret: Annotated[str, Field(min_length=16, max_length=128)],
     approve: bool,
-) -> dict[str, Any]:
+) -> CardAnswer:
     """App-only (visibility ["app"]): the card's buttons. The secret reaches only the card, never the model."""
-    return await answer_from_card(ctx, approval_id, secret, approve)
+    return CardAnswer.model_validate(await answer_from_card(ctx, approval_id, secret, approve))
+
+
+class CardAnswer(BaseModel):
+    """The person's answer, as recorded."""
+
+    approval_id: str
+    status: str
 
 
 def create_server(

@@ -17,7 +17,11 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from kupe_mcp.errors import StateUnavailable
 from kupe_mcp.guards import Recent, Slot
@@ -58,8 +62,15 @@ class RedisStore(StateStore):
 
     def _redis(self) -> aioredis.Redis:
         if self._client is None:
+            # One retry on a fresh connection: after a Redis restart the pool's old sockets are dead.
+            # A retried GETDEL whose first reply was lost finds nothing: the token is refused (fail closed).
             self._client = aioredis.Redis.from_url(
-                self._url, decode_responses=True, socket_timeout=2.0, socket_connect_timeout=2.0
+                self._url,
+                decode_responses=True,
+                socket_timeout=2.0,
+                socket_connect_timeout=2.0,
+                retry=Retry(NoBackoff(), 1),
+                retry_on_error=[RedisConnectionError, RedisTimeoutError],
             )
         return self._client
 

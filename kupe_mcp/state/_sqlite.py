@@ -60,6 +60,7 @@ class SqliteStore(StateStore):
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash may lose the last commit, never corrupts
             db.executescript(_SCHEMA)
             self._db = db
         return self._db

@@ -130,3 +130,37 @@ async def test_an_unreachable_redis_refuses_with_one_sentence_and_names_no_passw
     assert "nothing was dialled" in text
     assert "hunter2" not in text
     await store.aclose()
+
+
+def test_state_settings_read_from_the_environment_and_a_short_secret_is_refused_without_echoing_it() -> None:
+    from kupe_mcp.config import Settings
+
+    settings = Settings.from_env(
+        {
+            "KUPE_STATE_URL": "redis://127.0.0.1:6379/0",
+            "KUPE_STATE_SECRET": "s" * 32,
+            "KUPE_MAX_CALLS_PER_HOUR_TOTAL": "off",
+            "KUPE_APPROVAL_RETENTION_DAYS": "7",
+        }
+    )
+    assert settings.state_url == "redis://127.0.0.1:6379/0"
+    assert settings.state_secret is not None
+    assert settings.max_calls_per_hour_total is None
+    assert settings.approval_retention_days == 7
+    assert Settings.from_env({"KUPE_MAX_CALLS_PER_HOUR_TOTAL": "500"}).max_calls_per_hour_total == 500
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"KUPE_STATE_SECRET": "short-secret"})
+    assert "KUPE_STATE_SECRET is not a secret of at least 16 characters" in str(caught.value)
+    assert "short-secret" not in str(caught.value)
+
+
+def test_start_up_refuses_a_shared_store_without_a_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kupe_mcp.__main__ import main
+
+    for name in ("KUPE_API_KEY", "KUPE_BEARER_TOKEN", "KUPE_STATE_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KUPE_STATE_URL", "redis://127.0.0.1:6379/0")
+    assert main(["--transport", "http", "--port", "1"]) == 2
+    assert "KUPE_STATE_SECRET is not set" in capsys.readouterr().err
