@@ -40,7 +40,7 @@ CREATE_CALL = ("POST", "/api/call/create_call")
 ARGS: dict[str, Any] = {
     "phone_number": INDIA,
     "agent_id": DEMO_AGENT_ID,
-    "variable_values": {"name": "Ada <b>Lovelace</b>"},
+    "variable_values": {"name": "Ada <b>Lovelace</b>", "appointment_date": "Friday"},
 }
 
 

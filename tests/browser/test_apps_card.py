@@ -64,7 +64,11 @@ async def test_the_card_shows_the_call_and_its_approve_reaches_the_app_only_tool
     tool_calls: list[str] = []
     try:
         async with Client(server, extensions=[apps]) as mcp:
-            args = {"phone_number": "+919876543210", "agent_id": DEMO_AGENT_ID, "variable_values": {"name": "<i>Ada"}}
+            args = {
+                "phone_number": "+919876543210",
+                "agent_id": DEMO_AGENT_ID,
+                "variable_values": {"name": "<i>Ada", "appointment_date": "Friday"},
+            }
             result = await mcp.call_tool("place_call", args)
             html = (await mcp.read_resource(CARD)).contents[0].text  # type: ignore[union-attr]
             approval_id = (result.structured_content or {})["approval_id"]
@@ -118,7 +122,13 @@ async def test_the_call_view_shows_steps_summary_and_the_transcript_as_text_bubb
     apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
     async with Client(server, extensions=[apps], elicitation_callback=say_yes) as mcp:
         tools = {t.name: t for t in (await mcp.list_tools()).tools}
-        placed = await call(mcp, "place_call", phone_number="+919876543210", agent_id=DEMO_AGENT_ID)
+        placed = await call(
+            mcp,
+            "place_call",
+            phone_number="+919876543210",
+            agent_id=DEMO_AGENT_ID,
+            variable_values={"name": "Ada", "appointment_date": "Friday"},
+        )
         result = await mcp.call_tool("wait_for_call", {"request_id": placed["request_id"], "timeout_s": 30})
         html = (await mcp.read_resource("ui://kupe/call-card.html")).contents[0].text  # type: ignore[union-attr]
     data = dict(result.structured_content or {})

@@ -28,7 +28,11 @@ pytestmark = pytest.mark.anyio
 
 INDIA = "+919876543210"
 CREATE_CALL = ("POST", "/api/call/create_call")
-ARGS: dict[str, Any] = {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID, "variable_values": {"name": "Ada"}}
+ARGS: dict[str, Any] = {
+    "phone_number": INDIA,
+    "agent_id": DEMO_AGENT_ID,
+    "variable_values": {"name": "Ada", "appointment_date": "Friday"},
+}
 
 
 class Fixture:
@@ -122,7 +126,9 @@ async def test_an_approval_does_not_dial_different_arguments(fx: Fixture) -> Non
     async with Client(server, mode=fx.mode) as mcp:
         out = await call(mcp, "place_call", **ARGS)
         await answer_page(out["approval_url"], "approve")
-        changed = await call(mcp, "place_call", **{**ARGS, "variable_values": {"name": "Eve"}})
+        changed = await call(
+            mcp, "place_call", **{**ARGS, "variable_values": {"name": "Eve", "appointment_date": "Friday"}}
+        )
     assert changed["placed"] is False
     assert changed["approval_id"] != out["approval_id"]
     assert fx.calls_placed() == 0
@@ -171,9 +177,14 @@ async def test_a_batch_start_is_approved_on_the_page_and_starts_once(fx: Fixture
     server = fx.server()
     async with Client(server, mode=fx.mode) as mcp:
         created = await call(
-            mcp, "create_batch", name="Spring <b>check-ups</b>", caller_phone_id=IN_PHONE_ID, agent_id=DEMO_AGENT_ID
+            mcp,
+            "create_batch",
+            name="Spring <b>check-ups</b>",
+            phone_number_id=IN_PHONE_ID,
+            agent_id=DEMO_AGENT_ID,
+            variable_names=["name", "appointment_date"],
         )
-        rows = [{"phone_number": INDIA, "variables": {"name": "<script>x</script>"}}]
+        rows = [{"phone_number": INDIA, "variables": {"name": "<script>x</script>", "appointment_date": "Friday"}}]
         await call(mcp, "add_batch_recipients", batch_id=created["id"], recipients=rows)
         out = await call(mcp, "start_batch", batch_id=created["id"])
         async with httpx2.AsyncClient() as http:

@@ -27,7 +27,11 @@ from tests.conftest import make_kupe
 pytestmark = pytest.mark.anyio
 
 CREATE_CALL = ("POST", "/api/call/create_call")
-ARGS: dict[str, Any] = {"phone_number": "+919876543210", "agent_id": DEMO_AGENT_ID}
+ARGS: dict[str, Any] = {
+    "phone_number": "+919876543210",
+    "agent_id": DEMO_AGENT_ID,
+    "variable_values": {"name": "Ada", "appointment_date": "Friday"},
+}
 
 
 async def test_an_approval_asked_on_one_replica_is_answered_on_another_and_dials_once(

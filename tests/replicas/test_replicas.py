@@ -39,6 +39,7 @@ pytestmark = pytest.mark.anyio
 
 SECRET = "replica-test-secret-0123456789abcdef"
 CREATE_CALL = ("POST", "/api/call/create_call")
+VALUES = {"name": "Ada", "appointment_date": "Friday"}  # every {{placeholder}} of the demo agent
 INDIA = "+919876543210"
 
 
@@ -131,10 +132,14 @@ async def test_an_approval_asked_on_one_replica_and_given_on_another_dials_once(
     person = Person()
     async with f.client(person=person) as mcp:
         if f.mode == "auto":  # 2026-07-28: the question's round and its answer's round land on different replicas
-            result = await mcp.call_tool("place_call", {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID})
+            result = await mcp.call_tool(
+                "place_call", {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
+            )
             assert len(person.questions) == 1
         else:  # 2025-11-25 over stateless HTTP: an approval link from one replica, answered on another's page
-            first = await mcp.call_tool("place_call", {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID})
+            first = await mcp.call_tool(
+                "place_call", {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
+            )
             out = first.structured_content or {}
             assert "confirmation_token" not in out
             assert f.placed() == 0
@@ -152,7 +157,7 @@ async def test_an_approval_asked_on_one_replica_and_given_on_another_dials_once(
 
 async def test_one_token_redeemed_on_three_replicas_at_once_dials_once(fleet: Any) -> None:
     f: Fleet = fleet(confirm_fallback="token")
-    args = {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID}
+    args = {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
     async with f.client() as mcp:  # no elicitation: the token flow
         token = (await mcp.call_tool("place_call", args)).structured_content["confirmation_token"]
     outcomes: list[types.CallToolResult] = []
@@ -175,7 +180,11 @@ async def test_a_cap_of_three_across_replicas_places_three_and_tenant_b_keeps_it
 
     async def place(number: str) -> None:
         async with f.client() as mcp:
-            outcomes.append(await mcp.call_tool("place_call", {"phone_number": number, "agent_id": DEMO_AGENT_ID}))
+            outcomes.append(
+                await mcp.call_tool(
+                    "place_call", {"phone_number": number, "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
+                )
+            )
 
     async with anyio.create_task_group() as tg:
         for number in numbers:
@@ -197,12 +206,18 @@ async def test_a_cap_of_three_across_replicas_places_three_and_tenant_b_keeps_it
 async def test_with_redis_down_calls_are_refused_in_one_sentence_and_nothing_is_dialled(fleet: Any) -> None:
     f: Fleet = fleet(confirm_calls=False, allowed_destinations=("+91",))
     async with f.client() as mcp:
-        placed = await mcp.call_tool("place_call", {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID})
+        placed = await mcp.call_tool(
+            "place_call", {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
+        )
         assert not placed.is_error
         f.redis.stop()
-        down = await mcp.call_tool("place_call", {"phone_number": "+919876543211", "agent_id": DEMO_AGENT_ID})
+        down = await mcp.call_tool(
+            "place_call", {"phone_number": "+919876543211", "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
+        )
         f.redis.start()
-        back = await mcp.call_tool("place_call", {"phone_number": "+919876543212", "agent_id": DEMO_AGENT_ID})
+        back = await mcp.call_tool(
+            "place_call", {"phone_number": "+919876543212", "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
+        )
     assert down.is_error
     text = down.content[0].text  # type: ignore[union-attr]
     assert "Refused: the call-safety state store (redis://127.0.0.1:" in text
