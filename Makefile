@@ -36,7 +36,7 @@ MCPB_STAMP := $(MCPB_PREFIX)/.installed-mcpb-$(MCPB_VERSION)
 MCPB := PATH="$(dir $(NODE)):$$PATH" $(MCPB_PREFIX)/node_modules/.bin/mcpb
 NPM_INSTALL := npm install --no-save --no-audit --no-fund --loglevel=error
 
-.PHONY: run test lint typecheck unit bench eval demo bundle node-tools redis-server sandbox-api clean
+.PHONY: run test lint typecheck unit bench eval demo bundle node-tools redis-server chromium sandbox-api clean
 
 $(BIN)/python:
 	@echo "==> first use: creating $(VENV) with $(PY)"
@@ -61,8 +61,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(NODE_TOOLS_STAMP) $(MCPB_STAMP) redis-server
+unit: $(STAMP) $(NODE_TOOLS_STAMP) $(MCPB_STAMP) redis-server chromium
 	KUPE_NODE_TOOLS=$(CURDIR)/$(TOOLS) KUPE_NODE=$(NODE) KUPE_MCPB=$(CURDIR)/$(MCPB_PREFIX) $(BIN)/pytest
+
+# Headless Chromium for tests/browser (the approval page, the MCP Apps views): Debian's package, driven by Playwright.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	  else echo "make test: chromium is missing and this is not root: sudo apt-get install -y chromium"; fi; }
 
 # The replica tests (tests/replicas, tests/state) start a real redis-server; Debian's package provides it.
 redis-server:

@@ -391,6 +391,41 @@ SETTINGS: tuple[Setting, ...] = (
         example="32 random characters, e.g. from openssl rand -hex 32",
     ),
     Setting(
+        "KUPE_CONFIRM_FALLBACK",
+        "confirm_fallback",
+        "choice",
+        "how a person approves when the client cannot ask them (no form/URL elicitation, no MCP Apps): "
+        "`link` (an approval page), `token` (a token the model passes back: it can fake the yes) or `off` (refuse)",
+        "link",
+        choices=("link", "token", "off"),
+    ),
+    Setting(
+        "KUPE_APPROVAL_TTL_S",
+        "approval_ttl_s",
+        "float",
+        "an approval not answered (or not used) within this many seconds expires",
+        "600",
+        example="e.g. 600 (seconds)",
+    ),
+    Setting(
+        "KUPE_APPROVAL_PORT",
+        "approval_port",
+        "int",
+        "stdio: loopback port of the approval page (started on first need)",
+        "",
+        shown_default="a free port",
+        example="e.g. 8790",
+    ),
+    Setting(
+        "KUPE_APPROVAL_BASE_URL",
+        "approval_base_url",
+        "url",
+        "public origin of the approval page behind a proxy (links use it; its POSTs must come from it)",
+        "",
+        shown_default="the request's own address",
+        example="e.g. https://mcp.example.com",
+    ),
+    Setting(
         "KUPE_APPROVAL_RETENTION_DAYS",
         "approval_retention_days",
         "float",
@@ -473,8 +508,17 @@ class Settings(BaseModel):
     max_calls_per_hour_total: int | None = Field(default=None, ge=1, le=10_000_000)
     state_url: str | None = None
     state_secret: SecretStr | None = None
+    confirm_fallback: Literal["link", "token", "off"] = "link"
+    approval_ttl_s: float = Field(default=600.0, ge=10, le=86400)
+    approval_port: int | None = Field(default=None, ge=1, le=65535)
+    approval_base_url: str | None = None
     approval_retention_days: float = Field(default=30.0, gt=0, le=3650)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("confirm_fallback", mode="before")
+    @classmethod
+    def _fallback(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -502,9 +546,11 @@ class Settings(BaseModel):
         parse_calling_hours(value)
         return value.strip()
 
-    @field_validator("base_url")
+    @field_validator("base_url", "approval_base_url")
     @classmethod
-    def _strip_slash(cls, value: str) -> str:
+    def _strip_slash(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")

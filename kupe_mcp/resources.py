@@ -17,9 +17,10 @@ from uuid import UUID
 
 import mcp_types as types
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 
 from kupe_mcp.errors import KupeError, NotFound
+from kupe_mcp.toolsets._approvals import my_approval
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._sessions import transcript_markdown
 
@@ -116,6 +117,19 @@ def register_resources(server: MCPServer[Any]) -> None:
     async def transcript(request_id: str, ctx: Context) -> str:
         session = await _read(kupe(ctx).call_session(_uuid(request_id, "call request_id")))
         return transcript_markdown(session.to_json() if session else {"request_id": request_id})
+
+    @server.resource(
+        "kupe://approvals/{approval_id}",
+        name="call-approval",
+        description="One request for a person's approval: what, channel, answer, what was dialled.",
+        mime_type="application/json",
+    )
+    async def approval(approval_id: str, ctx: Context) -> str:
+        try:
+            record = await my_approval(ctx, approval_id)
+        except ToolError as exc:
+            raise ResourceNotFoundError(str(exc)) from None
+        return _json(record.public())
 
 
 async def recent_resources(ctx: Context) -> list[types.Resource]:

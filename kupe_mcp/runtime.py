@@ -19,6 +19,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kupe_mcp.approvals import ApprovalDesk, MemoryApprovals, StateApprovals
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.errors import KupeAPIError, UnexpectedResponse
@@ -86,14 +87,24 @@ class KupeServer(MCPServer[Any]):
         self.pacing = Pacing()
         self.upload_formats = FormatsCache()
         self.guards = CallGuards.from_settings(self.kupe_settings)
-        if state is None:
-            from kupe_mcp.state._memory import MemoryStore
+        from kupe_mcp.state._memory import MemoryStore
 
+        if state is None:
             state = MemoryStore()
         self.state = state
         self.state_keys = state_keys or StateKeys.from_secret(None)
         # credential fingerprint -> tenant id (the Kupe user_id behind it); see tenant_of.
         self._tenants: dict[str, str] = {}
+        conf = self.kupe_settings
+        self.approvals = ApprovalDesk(
+            # A shared store (sqlite, redis) holds approvals too, so any replica serves the page and redeems once.
+            StateApprovals(self.state, retention_s=conf.approval_retention_days * 86400)
+            if not isinstance(self.state, MemoryStore)
+            else MemoryApprovals(retention_s=conf.approval_retention_days * 86400),
+            ttl_s=conf.approval_ttl_s,
+            public_base=conf.approval_base_url,
+            port=conf.approval_port,
+        )
         # (tenant fingerprint, kind, id) -> (monotonic time, label) for call previews; see _safety._label.
         self.preview_labels: dict[tuple[str, str, str], tuple[float, str]] = {}
 
@@ -124,7 +135,8 @@ class KupeServer(MCPServer[Any]):
         return tenant
 
     async def aclose(self) -> None:
-        """Close the pooled Kupe client and the state store; called when the transport stops."""
+        """Close the pooled Kupe client and the state store, stop the approval listener; when the transport stops."""
+        self.approvals.close()
         await self.kupe.client.aclose()
         await self.state.aclose()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Annotated, Any
 
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
@@ -18,7 +18,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import ToolManager
 from mcp.server.mcpserver.tools.base import Tool
-from pydantic import AnyUrl, ValidationError
+from pydantic import AnyUrl, BaseModel, Field, ValidationError
 
 from kupe_mcp import __version__
 from kupe_mcp._sdk import ContextualResourceList, add_request_handler, get_tool, replace_tool_manager
@@ -29,6 +29,7 @@ from kupe_mcp.resources import STATIC_RESOURCES, complete, recent_resources, reg
 from kupe_mcp.runtime import ClientProvider, KupeServer
 from kupe_mcp.state import StateKeys, StateStore
 from kupe_mcp.toolsets import TOOLSETS, ToolSpec, select_tools, unavailable_reason
+from kupe_mcp.toolsets._approvals import CARD_URI, RESULT_META, UrlApprovalRequired, answer_from_card
 
 __all__ = ["INSTRUCTIONS", "build_client", "compact_text", "create_server", "selected_tools"]
 
@@ -230,12 +231,21 @@ class KupeMCP(KupeServer, ContextualResourceList):
                 raise ToolError(
                     f"{name} has no argument {', '.join(unknown)}: its arguments are {', '.join(known) or 'none'}."
                 )
+        holder: dict[str, Any] = {}
+        token = RESULT_META.set(holder)
         try:
             result = await super().call_tool(name, arguments, context)
         except ToolError as exc:
+            if isinstance(exc.__cause__, UrlApprovalRequired):
+                # 2026-07-28 URL elicitation: the client opens the approval page for the person, then retries.
+                return exc.__cause__.input_required()
             if isinstance(exc.__cause__, ValidationError):
                 raise ToolError(_invalid_arguments(name, exc.__cause__)) from exc.__cause__
             raise
+        finally:
+            RESULT_META.reset(token)
+        if holder and isinstance(result, types.CallToolResult):
+            result = result.model_copy(update={"meta": {**(result.meta or {}), **holder}})
         return compact_text(result)
 
     async def list_tools(self) -> list[types.Tool]:
@@ -270,6 +280,55 @@ class KupeMCP(KupeServer, ContextualResourceList):
         return await super().read_resource(uri, context)
 
 
+CARD_TOOLS = frozenset({"place_call", "start_batch"})
+CALL_VIEW_URI = "ui://kupe/call-card.html"
+# Tools whose results an MCP Apps host renders as a view (the text result is unchanged for everyone else).
+VIEWS = {"place_call": CARD_URI, "start_batch": CARD_URI, "wait_for_call": CALL_VIEW_URI}
+
+
+def _apps() -> Any:
+    """The MCP Apps extension carrying the approval card (a self-contained page, no remote anything)."""
+    from importlib.resources import files
+
+    from mcp.server.apps import Apps, ResourceCsp
+
+    apps = Apps()
+    views = files("kupe_mcp") / "views"
+    for uri, page, name, title, description in (
+        (CARD_URI, "approval_card.html", "approval-card", "Call approval",
+         "What place_call or start_batch will dial, with Approve and Decline for the person."),
+        (CALL_VIEW_URI, "call_card.html", "call-card", "Call",
+         "A call's status steps, elapsed time, summary, analysis and transcript (as text bubbles)."),
+    ):  # fmt: skip
+        apps.add_html_resource(
+            uri,
+            (views / page).read_text(encoding="utf-8"),
+            name=name,
+            title=title,
+            description=description,
+            csp=ResourceCsp(connect_domains=[], resource_domains=[]),
+            prefers_border=True,
+        )
+    return apps
+
+
+async def answer_call_approval(
+    ctx: Context,
+    approval_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")],
+    secret: Annotated[str, Field(min_length=16, max_length=128)],
+    approve: bool,
+) -> CardAnswer:
+    """App-only (visibility ["app"]): the card's buttons. The secret reaches only the card, never the model."""
+    return CardAnswer.model_validate(await answer_from_card(ctx, approval_id, secret, approve))
+
+
+class CardAnswer(BaseModel):
+    """The person's answer, as recorded."""
+
+    approval_id: str
+    status: str
+
+
 def create_server(
     settings: Settings,
     client: KupeClient | None = None,
@@ -295,6 +354,8 @@ def create_server(
     # Multi-tenant callers may bring a session; otherwise the client's own credentials decide.
     tools = selected_tools(settings, api_key_auth=not multi_tenant and client.credentials.kind == "api_key")
     provider = ClientProvider(client, multi_tenant=multi_tenant)
+    carded = {s.name for s in tools} & CARD_TOOLS
+    viewed = {s.name for s in tools} & set(VIEWS)
     server = KupeMCP(
         provider,
         settings,
@@ -306,6 +367,7 @@ def create_server(
         version=__version__,
         instructions=INSTRUCTIONS,
         website_url="https://kupe.in",
+        extensions=[_apps()] if viewed else [],
     )
 
     def register_tools() -> None:
@@ -316,6 +378,18 @@ def create_server(
                 title=spec.title,
                 description=spec.description,
                 annotations=spec.annotations,
+                meta={"ui": {"resourceUri": VIEWS[spec.name]}} if spec.name in viewed else None,
+            )
+        if carded:
+            server.add_tool(
+                answer_call_approval,
+                name="answer_call_approval",
+                title="Answer a call approval (card only)",
+                description="The approval card's Approve/Decline buttons; it needs the card's own secret.",
+                annotations=types.ToolAnnotations(
+                    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+                ),
+                meta={"ui": {"resourceUri": CARD_URI, "visibility": ["app"]}},
             )
 
     replace_tool_manager(

@@ -24,6 +24,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kupe_mcp.approval_page import approval_routes, page_hosts
 from kupe_mcp.config import Settings
 from kupe_mcp.errors import ConfigError
 from kupe_mcp.runtime import KupeServer, close_client_on_shutdown, credentials_from_headers
@@ -147,10 +148,27 @@ def http_app(server: KupeServer, settings: Settings, *, host: str, multi_tenant:
         )
     app = server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, host=host)
     gated = AuthGate(close_client_on_shutdown(app, server), multi_tenant=multi_tenant, mcp_token=token)
+    server.approvals.served_over_http = True
+    base = settings.approval_base_url
+    page = approval_routes(server.approvals.store, public_base=base, hosts=page_hosts(host, base))
     if multi_tenant:
         auth = "Each request must carry its own Kupe API key as the x-api-key header."
     elif token is not None:
         auth = "Clients must present the server's MCP token as Authorization: Bearer <token>."
     else:
         auth = "This server uses its own Kupe credentials; it listens on loopback only."
-    return Landing(gated, path="/mcp", auth=auth)
+    return ApprovalsFirst(page, Landing(gated, path="/mcp", auth=auth))
+
+
+class ApprovalsFirst:
+    """``/approvals/…`` goes to the approval page (a person's browser carries no MCP credentials); the rest to MCP."""
+
+    def __init__(self, page: ASGIApp, app: ASGIApp) -> None:
+        self.page = page
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and str(scope.get("path", "")).startswith("/approvals/"):
+            await self.page(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -10,6 +10,7 @@ from typing import Protocol, runtime_checkable
 
 from mcp.server.mcpserver import Context
 
+from kupe_mcp.approvals import ApprovalDesk
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
 from kupe_mcp.files import FormatsCache
@@ -17,7 +18,7 @@ from kupe_mcp.guards import CallGuards
 from kupe_mcp.state import StateKeys, StateStore
 from kupe_mcp.toolsets._wait import Pacing
 
-__all__ = ["ToolRuntime", "guards_of", "kupe", "server_of", "settings_of"]
+__all__ = ["ToolRuntime", "approvals_of", "guards_of", "kupe", "server_of", "settings_of"]
 
 
 @runtime_checkable
@@ -30,6 +31,7 @@ class ToolRuntime(Protocol):
     guards: CallGuards
     state: StateStore
     state_keys: StateKeys
+    approvals: ApprovalDesk
     preview_labels: dict[tuple[str, str, str], tuple[float, str]]
 
     def client_for(self, ctx: Context) -> KupeClient: ...
@@ -59,6 +61,11 @@ def settings_of(ctx: Context) -> Settings:
 def guards_of(ctx: Context) -> CallGuards:
     """The server's call-safety rules and their state (recent calls, confirmation tokens)."""
     return _runtime(ctx).guards
+
+
+def approvals_of(ctx: Context) -> ApprovalDesk:
+    """The server's approvals (their store and where the approval page is served)."""
+    return _runtime(ctx).approvals
 
 
 def server_of(ctx: Context) -> ToolRuntime:

@@ -14,9 +14,11 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, ConfigDict, Field
 
+from kupe_mcp.approvals import ApprovalStatus
 from kupe_mcp.client import KupeClient
 from kupe_mcp.errors import KupeError
-from kupe_mcp.toolsets._context import kupe, server_of
+from kupe_mcp.toolsets._approvals import follow_approval, tenant_of
+from kupe_mcp.toolsets._context import approvals_of, kupe, server_of
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._safety import (
     ConfirmationToken,
@@ -54,10 +56,33 @@ class CallOutcome(BaseModel):
     declined: bool | None = None
     reason: str | None = None
     preview: dict[str, Any] | None = None
+    approval_required: bool | None = None
+    approval_id: str | None = None
+    approval_url: str | None = None
+    channel: str | None = None
+    expires_in_s: int | None = None
     next: str | None = None
     variable_values_applied: bool | None = None
     """Only when variable_values were sent: true when Kupe showed them back, false when it showed otherwise."""
     variable_values_note: str | None = None
+
+
+class ApprovalWait(BaseModel):
+    """Where an approval stands; once approved, ``result`` is what dialling it returned."""
+
+    approval_id: str
+    status: str
+    tool: str
+    outcome: str | None = None
+    result: dict[str, Any] | None = None
+    next: str | None = None
+
+
+class ApprovalList(BaseModel):
+    """The caller's approval records, newest first."""
+
+    approvals: list[dict[str, Any]]
+    count: int
 
 
 class CallItem(View):
@@ -144,8 +169,8 @@ async def place_call(
 ) -> CallOutcome:
     """⚠️ Ring someone now: the agent dials a real phone number and spends credits.
 
-    Only a number the user asked for; they confirm it. A result with confirmation_token: show its preview;
-    only after their yes, send it back with the same arguments. Then wait_for_call(request_id).
+    Only a number the user asked for; they approve it. A result with approval_url: ask them to open it, then
+    wait_for_approval. Then wait_for_call(request_id).
     """
     gate = await decide(ctx, subject, dry_run=dry_run, token=confirmation_token, confirmation=confirmation)
     if gate.answer is not None:
@@ -313,3 +338,30 @@ async def wait_for_call(
             f"call wait_for_call(request_id={rid}) again to keep waiting."
         ),
     )
+
+
+ApprovalId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$", description="From place_call or start_batch.")]
+
+
+@toolset.tool(title="Wait for approval", read_only=False, destructive=False, idempotent=True)
+async def wait_for_approval(
+    ctx: Context,
+    approval_id: ApprovalId,
+    timeout_s: Annotated[int, Field(ge=1, le=600, description="Most seconds to wait.")] = 120,
+) -> ApprovalWait:
+    """Wait for the person's answer on an approval page or card; once approved, dials that exact request once.
+
+    Returns the call's (or batch's) result, or declined/expired. Never answers for the person.
+    """
+    return ApprovalWait.model_validate(await follow_approval(ctx, approval_id, float(timeout_s)))
+
+
+@toolset.tool(title="List call approvals", read_only=True)
+async def list_call_approvals(
+    ctx: Context,
+    status: ApprovalStatus | None = None,
+    limit: Annotated[int, Field(ge=1, le=100)] = 20,
+) -> ApprovalList:
+    """Your recent requests for a person's approval: what, channel, answer (approved, declined, expired, used)."""
+    rows = await approvals_of(ctx).store.list(await tenant_of(ctx), status=status, limit=limit)
+    return ApprovalList(approvals=[r.public() for r in rows], count=len(rows))

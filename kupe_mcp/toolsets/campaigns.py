@@ -288,8 +288,8 @@ async def start_batch(
 ) -> BatchLaunch:
     """LAUNCHES THE CAMPAIGN NOW: phones EVERYONE on its list and spends credits; cannot be undone.
 
-    Every number is checked and the user confirms first. A result with confirmation_token: show its preview;
-    only after their yes, call again with it. Then wait_for_batch.
+    Every number is checked and the user approves first. A result with approval_url: ask them to open it, then
+    wait_for_approval. Then wait_for_batch.
     """
     bid = str(batch_id)
     gate = await decide(ctx, subject, dry_run=dry_run, token=confirmation_token, confirmation=confirmation)

@@ -129,7 +129,14 @@ def test_inspector_searches_knowledge_reads_an_agent_resource_and_gets_a_prompt(
 
     # The Inspector CLI cannot answer elicitation and each run is a new server process (so a confirmation
     # token cannot outlive it): this is the unattended set-up, an allow-listed number with confirmation off.
-    unattended = ("KUPE_CALLING_HOURS=off", "KUPE_CONFIRM_CALLS=off", "KUPE_ALLOWED_DESTINATIONS=+919876543210")
+    # KUPE_STATE_URL=memory: keeps an earlier run's calls (the stdio default is a SQLite file in the user's state
+    # directory) from making this one a repeat that needs a person.
+    unattended = (
+        "KUPE_CALLING_HOURS=off",
+        "KUPE_CONFIRM_CALLS=off",
+        "KUPE_ALLOWED_DESTINATIONS=+919876543210",
+        "KUPE_STATE_URL=memory:",
+    )
     started = structured(
         inspector(
             sandbox, "--method", "tools/call", "--tool-name", "place_call",
@@ -146,17 +153,18 @@ def test_inspector_searches_knowledge_reads_an_agent_resource_and_gets_a_prompt(
     assert any(m["content"]["type"] == "resource" for m in body["messages"])
 
 
-def test_inspector_without_elicitation_gets_a_preview_and_a_token_instead_of_a_call(sandbox: SandboxServer) -> None:
+def test_inspector_without_elicitation_gets_an_approval_link_instead_of_a_call(sandbox: SandboxServer) -> None:
     before = len(sandbox.sandbox.request_log)
     code, body, err = inspector(
         sandbox, "--method", "tools/call", "--tool-name", "place_call",
         "--tool-arg", "phone_number=+91 98765 43210", "--tool-arg", f"agent_id={DEMO_AGENT_ID}",
-        "--tool-arg", VALUES, settings=("KUPE_CALLING_HOURS=off",),
+        "--tool-arg", VALUES, settings=("KUPE_CALLING_HOURS=off", "KUPE_STATE_URL=memory:"),
     )  # fmt: skip
     assert code == 0, err
     preview = structured(body)
     assert preview["placed"] is False
-    assert preview["confirmation_token"]
+    assert preview["approval_url"].startswith("http://127.0.0.1:")  # the stdio server's own loopback listener
+    assert "confirmation_token" not in preview
     assert preview["preview"]["destination"] == "+919876543210"
     log = sandbox.sandbox.request_log[before:]
     assert not [path for method, path in log if method != "GET"]

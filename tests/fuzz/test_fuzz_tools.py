@@ -142,7 +142,8 @@ def can_miss(schema: dict[str, Any]) -> bool:
 
 
 def test_the_fuzzer_covers_every_served_tool(harness: Harness) -> None:
-    assert set(harness.tools) == set(TOOL_NAMES)
+    # answer_call_approval is the approval card's app-only button (it needs the card's secret), not a toolset tool.
+    assert set(harness.tools) - {"answer_call_approval"} == set(TOOL_NAMES)
     assert {"adjust_wallet", "place_call", "start_batch", "update_feature_flags"} <= set(TOOL_NAMES)
 
 

@@ -213,13 +213,13 @@ async def test_confirm_calls_off_without_an_allow_list_still_asks(setup: Any) ->
     assert len(person.questions) == 1
 
 
-# -- clients without elicitation: the two-step token flow -----------------------------------------------
+# -- clients without elicitation, KUPE_CONFIRM_FALLBACK=token: the two-step token flow ---------------------
 
 
 async def test_a_client_without_elicitation_gets_a_preview_and_token_and_the_token_places_the_call_once(
     setup: Any,
 ) -> None:
-    s: Setup = setup()
+    s: Setup = setup(confirm_fallback="token")
     async with s.client() as mcp:
         mark = len(s.log)
         preview = await call(mcp, "place_call", phone_number="+91 98765 43210", agent_id=DEMO_AGENT_ID)
@@ -256,7 +256,7 @@ async def test_a_client_without_elicitation_gets_a_preview_and_token_and_the_tok
 async def test_a_token_used_with_altered_arguments_is_refused_and_reaches_kupe_zero_times(
     setup: Any, changed: dict[str, Any]
 ) -> None:
-    s: Setup = setup()
+    s: Setup = setup(confirm_fallback="token")
     args: dict[str, Any] = {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID, "variable_values": {"name": "Ada"}}
     async with s.client() as mcp:
         token = (await call(mcp, "place_call", **args))["confirmation_token"]
@@ -270,7 +270,7 @@ async def test_a_token_used_with_altered_arguments_is_refused_and_reaches_kupe_z
 
 
 async def test_an_expired_token_is_refused(setup: Any) -> None:
-    s: Setup = setup()
+    s: Setup = setup(confirm_fallback="token")
     async with s.client() as mcp:
         token = (await call(mcp, "place_call", phone_number=INDIA, agent_id=DEMO_AGENT_ID))["confirmation_token"]
         s.clock.advance(TOKEN_TTL_S + 1)
@@ -290,7 +290,7 @@ async def test_an_invented_token_is_refused_and_a_client_with_elicitation_cannot
         text = await fail(
             mcp, "place_call", phone_number=INDIA, agent_id=DEMO_AGENT_ID, confirmation_token="I-said-yes"
         )
-    assert "unknown" in text
+    assert "confirmation tokens are not accepted here" in text
     assert s.calls_placed() == 0
 
 
@@ -399,7 +399,7 @@ async def test_a_dry_run_checks_previews_and_estimates_but_reaches_no_write_endp
 
 
 async def test_a_dry_run_from_a_client_without_elicitation_issues_no_token(setup: Any) -> None:
-    s: Setup = setup()
+    s: Setup = setup(confirm_fallback="token")
     async with s.client() as mcp:
         dry = await call(mcp, "place_call", phone_number=INDIA, agent_id=DEMO_AGENT_ID, dry_run=True)
     assert "confirmation_token" not in dry
@@ -419,7 +419,7 @@ async def test_the_confirmation_parameter_is_not_in_the_schema_but_dry_run_and_t
         assert "confirmation" not in properties
         assert properties["dry_run"]["type"] == "boolean"
         assert properties["confirmation_token"]["type"] == "string"
-        assert "confirmation_token" in (tools[name].description or "")
+        assert "approval_url" in (tools[name].description or "")
 
 
 # -- campaigns ------------------------------------------------------------------------------------
@@ -605,7 +605,7 @@ async def test_a_batch_whose_rows_kupe_stores_as_digits_starts_across_countries_
 
 
 async def test_a_batch_token_is_refused_when_the_rows_changed_after_the_preview(setup: Any) -> None:
-    s: Setup = setup()
+    s: Setup = setup(confirm_fallback="token")
     async with s.client() as mcp:
         batch_id = await new_batch(mcp, RECIPIENTS)
         preview = await call(mcp, "start_batch", batch_id=batch_id)
@@ -676,7 +676,7 @@ async def test_an_invalid_string_with_a_forged_token_never_reaches_create_call(s
 # -- over stateless HTTP ---------------------------------------------------------------------------
 
 
-async def test_over_stateless_http_the_new_protocol_asks_the_person_and_the_old_one_falls_back_to_a_token(
+async def test_over_stateless_http_the_new_protocol_asks_the_person_and_the_old_one_falls_back_to_a_link(
     client_mode: str,
 ) -> None:
     with SandboxServer(SandboxSettings(call_step_s=0)) as sandbox:
@@ -706,9 +706,10 @@ async def test_over_stateless_http_the_new_protocol_asks_the_person_and_the_old_
         assert result["placed"] is True
         assert placed == 1
     else:
-        # 2025-11-25 over stateless HTTP cannot send the server's question mid-call.
+        # 2025-11-25 over stateless HTTP cannot send the server's question mid-call: an approval link instead.
         assert person.questions == []
-        assert result["confirmation_token"]
+        assert result["approval_url"].startswith(f"{srv.base_url}/approvals/")
+        assert "confirmation_token" not in result
         assert placed == 0
 
 
@@ -759,7 +760,7 @@ async def test_a_call_whose_answer_was_lost_is_not_retried_says_it_may_have_been
 
 async def test_on_a_multi_tenant_server_a_token_is_worthless_to_another_tenant() -> None:
     with SandboxServer(SandboxSettings(call_step_s=0)) as sandbox:
-        config = Settings(base_url=sandbox.base_url, toolsets=("calls",), calling_hours="off")
+        config = Settings(base_url=sandbox.base_url, toolsets=("calls",), calling_hours="off", confirm_fallback="token")
         server = create_server(config, build_client(config), multi_tenant=True)
         app = http_app(server, config, host="127.0.0.1", multi_tenant=True)
         # A workflow, not the demo agent: the other tenant cannot read the demo agent, and would be refused for

@@ -32,15 +32,15 @@ from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
 from kupe_mcp.server import build_client, create_server
 from kupe_mcp.state import open_store
 from kupe_mcp.transports import http_app
+from tests._approvals import answer_page
 from tests._redis import RedisServer
 
 pytestmark = pytest.mark.anyio
 
 SECRET = "replica-test-secret-0123456789abcdef"
 CREATE_CALL = ("POST", "/api/call/create_call")
+VALUES = {"name": "Ada", "appointment_date": "Friday"}  # every {{placeholder}} of the demo agent
 INDIA = "+919876543210"
-
-VALUES = {"name": "Ada", "appointment_date": "Friday"}  # the seeded demo prompt's {{placeholders}}
 
 
 class RoundRobin(httpx2.AsyncBaseTransport):
@@ -136,20 +136,19 @@ async def test_an_approval_asked_on_one_replica_and_given_on_another_dials_once(
                 "place_call", {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
             )
             assert len(person.questions) == 1
-        else:  # 2025-11-25 over stateless HTTP: a token issued by one replica, redeemed on the next
+        else:  # 2025-11-25 over stateless HTTP: an approval link from one replica, answered on another's page
             first = await mcp.call_tool(
                 "place_call", {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
             )
-            token = (first.structured_content or {})["confirmation_token"]
+            out = first.structured_content or {}
+            assert "confirmation_token" not in out
             assert f.placed() == 0
-            result = await mcp.call_tool(
-                "place_call",
-                {
-                    "phone_number": INDIA,
-                    "agent_id": DEMO_AGENT_ID,
-                    "variable_values": VALUES,
-                    "confirmation_token": token,
-                },
+            other = f.ports[1] if f"127.0.0.1:{f.ports[0]}/" in out["approval_url"] else f.ports[0]
+            await answer_page(f"http://127.0.0.1:{other}/approvals/{out['approval_id']}", "approve")
+            waited = await mcp.call_tool("wait_for_approval", {"approval_id": out["approval_id"], "timeout_s": 10})
+            assert not waited.is_error, waited.content
+            result = types.CallToolResult(
+                content=[], structured_content=(waited.structured_content or {}).get("result") or {}
             )
     assert not result.is_error, result.content
     assert (result.structured_content or {})["placed"] is True
@@ -157,7 +156,7 @@ async def test_an_approval_asked_on_one_replica_and_given_on_another_dials_once(
 
 
 async def test_one_token_redeemed_on_three_replicas_at_once_dials_once(fleet: Any) -> None:
-    f: Fleet = fleet()
+    f: Fleet = fleet(confirm_fallback="token")
     args = {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
     async with f.client() as mcp:  # no elicitation: the token flow
         token = (await mcp.call_tool("place_call", args)).structured_content["confirmation_token"]

@@ -42,7 +42,8 @@ from mcp.server.mcpserver import Context
 from kupe_mcp.errors import CallOutcomeUnknown, CallRefused, KupeConnectionError, KupeError, StateUnavailable
 from kupe_mcp.guards import TOKEN_TTL_S, Recent, Slot
 from kupe_mcp.state import ApprovalEvent, ApprovalRecord
-from kupe_mcp.toolsets._context import guards_of, kupe, server_of
+from kupe_mcp.toolsets._approvals import human_channel, seek_approval
+from kupe_mcp.toolsets._context import approvals_of, guards_of, kupe, server_of, settings_of
 from kupe_mcp.toolsets._safety._ask import (
     ConfirmCall,
     accepted,
@@ -109,6 +110,8 @@ class Gate:
         """Best effort once Kupe was asked: a store failure here must not hide that a call may be ringing."""
         try:
             await self.record(event, ref)
+            if self.channel in {"url", "app", "link"}:
+                await approvals_of(self.ctx).store.record_outcome(self.approval_id, ref)
         except StateUnavailable as exc:
             logger.warning("Could not record %s for %s: %s", event, self.subject.tool, exc)
 
@@ -178,7 +181,88 @@ def _confirmation_mode(ctx: Context, subject: Subject) -> str:
         return "not needed: KUPE_CONFIRM_CALLS=off and every destination is on KUPE_ALLOWED_DESTINATIONS"
     if can_elicit(ctx):
         return "the person will be asked to confirm when you call without dry_run"
-    return "calling without dry_run returns a confirmation_token to use after the person says yes"
+    channel = human_channel(ctx)
+    if channel == "token":
+        return "calling without dry_run returns a confirmation_token to use after the person says yes"
+    if channel is None:
+        return "calling without dry_run is refused: no way to ask the person (KUPE_CONFIRM_FALLBACK=off)"
+    return {
+        "url": "the client will open an approval page for the person when you call without dry_run",
+        "app": "the person will see an approval card when you call without dry_run",
+        "link": "calling without dry_run returns an approval link for the person to open and approve",
+    }[channel]
+
+
+NO_CHANNEL = (
+    "Refused: this client cannot ask a person to approve calls (it offers no form or URL elicitation and no MCP "
+    "Apps) and KUPE_CONFIRM_FALLBACK=off; set KUPE_CONFIRM_FALLBACK=link to send an approval page, or use a "
+    "client that can ask."
+)
+TOKENS_OFF = (
+    "Refused: confirmation tokens are not accepted here (KUPE_CONFIRM_FALLBACK is not token); call again "
+    "without confirmation_token and the person approves through the channel offered."
+)
+
+
+def _arguments(subject: Subject) -> dict[str, Any]:
+    """The tool's arguments as JSON, so wait_for_approval can dial the approved request itself."""
+    if subject.batch is not None:
+        return {"batch_id": subject.batch.batch_id}
+    request = subject.call
+    assert request is not None
+    args: dict[str, Any] = {
+        "phone_number": request.phone_number,
+        "agent_id": str(request.agent_id) if request.agent_id else None,
+        "workflow_id": str(request.workflow_id) if request.workflow_id else None,
+        "phone_number_id": str(request.phone_number_id) if request.phone_number_id else None,
+        "variable_values": request.variable_values,
+    }
+    return {k: v for k, v in args.items() if v is not None}
+
+
+async def _facts(ctx: Context, subject: Subject) -> dict[str, Any]:
+    """What the approval page and card show: the preview, local time zones, the cost estimate and balance."""
+    shown = await preview(ctx, subject)
+    facts: dict[str, Any] = {"kind": "batch" if subject.batch is not None else "call", **shown}
+    facts.update(await money(kupe(ctx), subject.plan.count))
+    if subject.batch is None:
+        facts["time_zones"] = list(subject.destinations[0].time_zones)
+    else:
+        facts["sample"] = [
+            {**row, "time_zones": list(dest.time_zones)}
+            for row, dest in zip(shown.get("sample", []), subject.destinations, strict=False)
+        ]
+    return facts
+
+
+async def _by_person(gate: Gate, channel: str) -> dict[str, Any] | None:
+    """Approval through a page, URL elicitation or card: an answer for the model, or None once redeemed."""
+    ctx, subject = gate.ctx, gate.subject
+    sought = await seek_approval(
+        ctx,
+        channel,  # type: ignore[arg-type]
+        tenant=subject.tenant,
+        tool=subject.tool,
+        flag=subject.flag,
+        digest=subject.digest,
+        arguments=_arguments(subject),
+        facts=lambda: _facts(ctx, subject),
+        nothing_done=subject.nothing_done,
+    )
+    gate.channel = channel
+    if sought.answer is not None:
+        gate.approval_id = str(sought.answer.get("approval_id") or secrets.token_hex(8))
+        event: ApprovalEvent = "declined" if sought.answer.get("declined") else "requested"
+        await gate.record(event)
+        return sought.answer
+    gate.approval_id = sought.approval_id or ""
+    fresh = await refresh(ctx, subject)
+    if fresh.digest != subject.digest:
+        await gate.record("refused", subject=fresh)
+        raise CallRefused(_changed(subject, fresh))
+    gate.subject, gate.approved = fresh, fresh.digest
+    await gate.record("approved")
+    return None
 
 
 def _declined_answer(subject: Subject, reason: str) -> dict[str, Any]:
@@ -304,6 +388,8 @@ async def decide(
         gate.answer = await _confirm_in_band(gate)
         return gate
     if token is not None:
+        if settings_of(ctx).confirm_fallback != "token":
+            raise CallRefused(TOKENS_OFF)
         await _redeem_token(gate, token)
         return gate
     if subject.plan.needs_confirmation:
@@ -312,7 +398,13 @@ async def decide(
                 f"Refused: the person could not be asked to confirm (the call-safety rules changed their answer "
                 f"while the question was prepared); {subject.nothing_done}. Call {subject.tool} again."
             )
-        gate.answer = await _issue_token(gate)
+        channel = human_channel(ctx)
+        if channel is None:
+            raise CallRefused(NO_CHANNEL)
+        if channel == "token":
+            gate.answer = await _issue_token(gate)
+            return gate
+        gate.answer = await _by_person(gate, channel)
         return gate
     fresh = await refresh(ctx, subject)
     if fresh.digest != subject.digest:

@@ -1,0 +1,404 @@
+"""Approvals: a person's yes or no to one call or batch, given outside the model's reach, kept as a record.
+
+A client that cannot ask the person in-band (form elicitation) gets an approval instead of a
+redeemable token (README "Call safety"): a record bound to the tenant and to the digest of
+exactly what will be dialled, answered on the approval page (``kupe_mcp.approval_page``) by a
+POST that carries a per-approval secret the model never sees. The record then moves, once:
+
+    pending -> approved -> used        (the call or batch was dialled, ``outcome`` says what)
+            -> declined
+            -> expired                 (nobody answered within KUPE_APPROVAL_TTL_S)
+
+``redeem`` is the only way from approved to used and succeeds once, so one yes dials once.
+Every change is appended to the record's ``events`` (who answered, through which channel,
+what was dialled); records are kept KUPE_APPROVAL_RETENTION_DAYS, then pruned.
+
+The store is an interface (``ApprovalStore``); ``MemoryApprovals`` keeps records in the
+process (thread-safe: the stdio approval listener serves the page from its own thread).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol
+
+__all__ = [
+    "Approval",
+    "ApprovalDesk",
+    "ApprovalProblem",
+    "ApprovalStatus",
+    "ApprovalStore",
+    "Channel",
+    "MemoryApprovals",
+    "StateApprovals",
+    "new_approval",
+]
+
+ApprovalStatus = Literal["pending", "approved", "declined", "expired", "used"]
+Channel = Literal["url", "app", "link", "token"]
+_MAX_RECORDS = 10_000
+
+
+class ApprovalProblem(Exception):
+    """An approval could not be answered or redeemed; the message is one sentence for the person or model."""
+
+
+@dataclass(frozen=True)
+class Approval:
+    """One request for a person's approval and everything that happened to it.
+
+    ``secret`` is what the approval page's POST must carry (and the card's app-only tool):
+    never put it in a model-visible result. ``facts`` is what the person is shown.
+    """
+
+    id: str
+    secret: str
+    tenant: str
+    digest: str
+    tool: str
+    arguments: dict[str, Any]
+    facts: dict[str, Any]
+    channel: Channel
+    created_at: float
+    expires_at: float
+    status: ApprovalStatus = "pending"
+    decided_at: float | None = None
+    outcome: str | None = None
+    events: tuple[dict[str, Any], ...] = ()
+
+    def current(self, now: float) -> Approval:
+        """This record as of ``now``: past its expiry, a pending (or approved but unused) approval is expired."""
+        if self.status in {"pending", "approved"} and now >= self.expires_at:
+            note = "nobody answered in time" if self.status == "pending" else "approved but not used in time"
+            return self._moved("expired", now, note)
+        return self
+
+    def _moved(self, status: ApprovalStatus, now: float, note: str, **changes: Any) -> Approval:
+        event = {"at": now, "status": status, "note": note}
+        return replace(self, status=status, events=(*self.events, event), **changes)
+
+    def public(self) -> dict[str, Any]:
+        """What the tenant's model may read: everything but the secret (and the raw arguments' digest)."""
+        return {
+            "approval_id": self.id,
+            "status": self.status,
+            "tool": self.tool,
+            "channel": self.channel,
+            "facts": self.facts,
+            "created_at": _iso(self.created_at),
+            "expires_at": _iso(self.expires_at),
+            "decided_at": _iso(self.decided_at) if self.decided_at is not None else None,
+            "outcome": self.outcome,
+            "events": [{**e, "at": _iso(e["at"])} for e in self.events],
+        }
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def new_approval(
+    *,
+    tenant: str,
+    digest: str,
+    tool: str,
+    arguments: dict[str, Any],
+    facts: dict[str, Any],
+    channel: Channel,
+    now: float,
+    ttl_s: float,
+) -> Approval:
+    """A fresh pending approval with an unguessable id and page secret."""
+    return Approval(
+        id=secrets.token_urlsafe(12),
+        secret=secrets.token_urlsafe(24),
+        tenant=tenant,
+        digest=digest,
+        tool=tool,
+        arguments=arguments,
+        facts=facts,
+        channel=channel,
+        created_at=now,
+        expires_at=now + ttl_s,
+        events=({"at": now, "status": "pending", "note": f"asked through the {channel} channel"},),
+    )
+
+
+class ApprovalStore(Protocol):
+    """Where approvals live; each method is atomic (a shared store serves every replica)."""
+
+    async def open_or_reuse(self, fresh: Approval) -> Approval:
+        """The tenant's live (pending or approved) approval for ``fresh.digest``, or ``fresh`` stored."""
+        ...
+
+    async def get(self, approval_id: str) -> Approval | None: ...
+
+    async def find(self, tenant: str, digest: str) -> Approval | None:
+        """The tenant's live approval for ``digest``: pending, approved, or declined within its lifetime."""
+        ...
+
+    async def answer(self, approval_id: str, secret: str, *, approve: bool, via: str) -> Approval:
+        """The person's answer; ApprovalProblem unless the secret matches and the approval is pending."""
+        ...
+
+    async def redeem(self, approval_id: str, *, tenant: str, digest: str) -> Approval:
+        """Use up an approved approval for exactly this tenant and digest (once); ApprovalProblem otherwise."""
+        ...
+
+    async def record_outcome(self, approval_id: str, outcome: str) -> None: ...
+
+    async def list(self, tenant: str, *, status: ApprovalStatus | None, limit: int) -> list[Approval]: ...
+
+
+@dataclass
+class MemoryApprovals:
+    """Approvals in this process: enough for one stdio server or one HTTP replica."""
+
+    retention_s: float = 30 * 86400.0
+    clock: Callable[[], float] = time.time
+    _records: dict[str, Approval] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _now(self, approval_id: str) -> Approval | None:
+        record = self._records.get(approval_id)
+        if record is None:
+            return None
+        current = record.current(self.clock())
+        if current is not record:
+            self._records[approval_id] = current
+        return current
+
+    def _prune(self) -> None:
+        cutoff = self.clock() - self.retention_s
+        self._records = {k: v for k, v in self._records.items() if v.created_at > cutoff}
+        while len(self._records) >= _MAX_RECORDS:
+            self._records.pop(next(iter(self._records)))
+
+    def _live(self, tenant: str, digest: str) -> Approval | None:
+        now = self.clock()
+        for key in reversed(list(self._records)):
+            record = self._now(key)
+            if (
+                record is not None
+                and record.tenant == tenant
+                and record.digest == digest
+                and (
+                    record.status in {"pending", "approved"}
+                    or (record.status == "declined" and record.expires_at > now)
+                )
+            ):
+                return record
+        return None
+
+    async def find(self, tenant: str, digest: str) -> Approval | None:
+        with self._lock:
+            return self._live(tenant, digest)
+
+    async def open_or_reuse(self, fresh: Approval) -> Approval:
+        with self._lock:
+            self._prune()
+            live = self._live(fresh.tenant, fresh.digest)
+            if live is not None:
+                return live
+            self._records[fresh.id] = fresh
+            return fresh
+
+    async def get(self, approval_id: str) -> Approval | None:
+        with self._lock:
+            return self._now(approval_id)
+
+    async def answer(self, approval_id: str, secret: str, *, approve: bool, via: str) -> Approval:
+        with self._lock:
+            record = self._now(approval_id)
+            if record is None or not secrets.compare_digest(record.secret, secret):
+                raise ApprovalProblem("This approval link is not valid: ask the assistant for a new one.")
+            if record.status != "pending":
+                raise ApprovalProblem(f"This approval was already {record.status}; nothing changed.")
+            status: ApprovalStatus = "approved" if approve else "declined"
+            now = self.clock()
+            moved = record._moved(status, now, f"{status} by the person on the {via}", decided_at=now)
+            self._records[approval_id] = moved
+            return moved
+
+    async def redeem(self, approval_id: str, *, tenant: str, digest: str) -> Approval:
+        with self._lock:
+            record = self._now(approval_id)
+            if record is None or record.tenant != tenant:
+                raise ApprovalProblem("Refused: this approval is unknown; ask the person again.")
+            if not secrets.compare_digest(record.digest, digest):
+                raise ApprovalProblem(
+                    "Refused: the person approved different arguments (or the number was called since); "
+                    "ask the person again."
+                )
+            if record.status != "approved":
+                raise ApprovalProblem(f"Refused: this approval is {record.status}, not approved.")
+            used = record._moved("used", self.clock(), "redeemed to dial")
+            self._records[approval_id] = used
+            return used
+
+    async def record_outcome(self, approval_id: str, outcome: str) -> None:
+        with self._lock:
+            record = self._records.get(approval_id)
+            if record is not None:
+                event = {"at": self.clock(), "status": record.status, "note": outcome}
+                self._records[approval_id] = replace(record, outcome=outcome, events=(*record.events, event))
+
+    async def list(self, tenant: str, *, status: ApprovalStatus | None, limit: int) -> list[Approval]:
+        with self._lock:
+            rows = [r for r in (self._now(k) for k in list(self._records)) if r is not None and r.tenant == tenant]
+        rows = [r for r in rows if status is None or r.status == status]
+        return sorted(rows, key=lambda r: r.created_at, reverse=True)[:limit]
+
+
+@dataclass
+class ApprovalDesk:
+    """The server's approvals: their store, how long they last, and where their page is reached.
+
+    Links use KUPE_APPROVAL_BASE_URL when set; otherwise the HTTP transport's own address
+    (``served_over_http``); otherwise (stdio) a loopback listener started on first need.
+    """
+
+    store: ApprovalStore
+    ttl_s: float = 600.0
+    public_base: str | None = None
+    port: int | None = None
+    served_over_http: bool = False
+    clock: Callable[[], float] = time.time
+    _listener: Any = None
+    _start_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def base_url(self, request: Any = None) -> str:
+        """Where ``/approvals/<id>`` is served for the person behind ``request`` (an HTTP request, or None)."""
+        if self.public_base:
+            return self.public_base
+        if self.served_over_http and request is not None and hasattr(request, "base_url"):
+            return str(request.base_url).rstrip("/")
+        with self._start_lock:
+            if self._listener is None:
+                from kupe_mcp.approval_page import ApprovalListener  # the stdio path needs it only on first use
+
+                self._listener = ApprovalListener(self.store, port=self.port)
+            url: str = self._listener.start()
+            return url
+
+    def link(self, approval_id: str, request: Any = None) -> str:
+        return f"{self.base_url(request)}/approvals/{approval_id}"
+
+    def close(self) -> None:
+        """Stop the loopback listener, if one was started."""
+        with self._start_lock:
+            if self._listener is not None:
+                self._listener.stop()
+                self._listener = None
+
+
+_PAGE_TENANT = "approval-pages"  # the page knows only the approval id: its records live under one namespace
+
+
+def _to_json(record: Approval) -> dict[str, Any]:
+    return {**record.__dict__, "events": list(record.events)}
+
+
+def _from_json(raw: dict[str, Any]) -> Approval:
+    return Approval(**{**raw, "events": tuple(raw.get("events") or ())})
+
+
+@dataclass
+class StateApprovals:
+    """Approvals kept in the call-safety ``StateStore`` (``KUPE_STATE_URL``): any replica serves the page.
+
+    Answering and redeeming ``take`` the record (an atomic read-and-delete) before writing its next state, so two
+    replicas can never both move it: the second finds nothing and refuses (nothing is dialled).
+    """
+
+    state: Any  # kupe_mcp.state.StateStore; typed loosely so this module stays import-light
+    retention_s: float = 30 * 86400.0
+    clock: Callable[[], float] = time.time
+
+    def _at(self, epoch: float | None = None) -> Any:
+        from datetime import UTC, datetime
+
+        return datetime.fromtimestamp(self.clock() if epoch is None else epoch, UTC)
+
+    async def _save(self, record: Approval) -> None:
+        keep = self._at(record.created_at + self.retention_s)
+        await self.state.put(_PAGE_TENANT, f"approval:{record.id}", _to_json(record), expires=keep)
+
+    async def _load(self, approval_id: str) -> Approval | None:
+        raw = await self.state.get(_PAGE_TENANT, f"approval:{approval_id}", now=self._at())
+        return _from_json(raw).current(self.clock()) if raw is not None else None
+
+    async def get(self, approval_id: str) -> Approval | None:
+        return await self._load(approval_id)
+
+    async def find(self, tenant: str, digest: str) -> Approval | None:
+        index = await self.state.get(tenant, f"approval-digest:{digest}", now=self._at())
+        record = await self._load(str(index["id"])) if index else None
+        if record is None or record.tenant != tenant or record.digest != digest:
+            return None
+        now = self.clock()
+        live = record.status in {"pending", "approved"} or (record.status == "declined" and record.expires_at > now)
+        return record if live else None
+
+    async def open_or_reuse(self, fresh: Approval) -> Approval:
+        live = await self.find(fresh.tenant, fresh.digest)
+        if live is not None:
+            return live
+        await self._save(fresh)
+        keep = self._at(fresh.expires_at)
+        await self.state.put(fresh.tenant, f"approval-digest:{fresh.digest}", {"id": fresh.id}, expires=keep)
+        listed = await self.state.get(fresh.tenant, "approval-list", now=self._at()) or {"ids": []}
+        ids = [fresh.id, *[i for i in listed["ids"] if i != fresh.id]][:500]
+        await self.state.put(
+            fresh.tenant, "approval-list", {"ids": ids}, expires=self._at(self.clock() + self.retention_s)
+        )
+        return fresh
+
+    async def _take(self, approval_id: str) -> Approval | None:
+        raw = await self.state.take(_PAGE_TENANT, f"approval:{approval_id}", now=self._at())
+        return _from_json(raw) if raw is not None else None
+
+    async def answer(self, approval_id: str, secret: str, *, approve: bool, via: str) -> Approval:
+        record = await self._take(approval_id)
+        if record is None or not secrets.compare_digest(record.secret, secret):
+            if record is not None:
+                await self._save(record)
+            raise ApprovalProblem("This approval link is not valid: ask the assistant for a new one.")
+        now = self.clock()
+        current = record.current(now)
+        if current.status != "pending":
+            await self._save(current)
+            raise ApprovalProblem(f"This approval was already {current.status}; nothing changed.")
+        status: ApprovalStatus = "approved" if approve else "declined"
+        moved = current._moved(status, now, f"{status} by the person on the {via}", decided_at=now)
+        await self._save(moved)
+        return moved
+
+    async def redeem(self, approval_id: str, *, tenant: str, digest: str) -> Approval:
+        record = await self._take(approval_id)
+        if record is None or record.tenant != tenant:
+            if record is not None:
+                await self._save(record)
+            raise ApprovalProblem("Refused: this approval is unknown or being used; ask the person again.")
+        current = record.current(self.clock())
+        if not secrets.compare_digest(current.digest, digest) or current.status != "approved":
+            await self._save(current)
+            raise ApprovalProblem(f"Refused: this approval is {current.status} or for other arguments; ask again.")
+        used = current._moved("used", self.clock(), "redeemed to dial")
+        await self._save(used)
+        return used
+
+    async def record_outcome(self, approval_id: str, outcome: str) -> None:
+        record = await self._take(approval_id)
+        if record is not None:
+            event = {"at": self.clock(), "status": record.status, "note": outcome}
+            await self._save(replace(record, outcome=outcome, events=(*record.events, event)))
+
+    async def list(self, tenant: str, *, status: ApprovalStatus | None, limit: int) -> list[Approval]:
+        listed = await self.state.get(tenant, "approval-list", now=self._at()) or {"ids": []}
+        rows = [r for r in [await self._load(str(i)) for i in listed["ids"]] if r is not None and r.tenant == tenant]
+        return [r for r in rows if status is None or r.status == status][:limit]

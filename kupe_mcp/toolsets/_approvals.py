@@ -1,0 +1,280 @@
+"""A person's yes through a channel the model cannot fake, for clients that cannot ask in-band.
+
+The channel is chosen per request from what the client declares (README "Call safety"):
+
+1. form elicitation: handled before this module, by the tools' confirmation resolvers;
+2. ``url``: URL elicitation. The client opens the approval page for the person itself (on
+   2026-07-28 an ``InputRequiredResult`` carrying ``ElicitRequestURLParams``; on 2025-11-25
+   the SDK's ``elicit_url``). The model sees neither the link nor its secret;
+3. ``app``: an MCP Apps host renders a confirmation card whose buttons call an app-only tool;
+4. ``link`` (KUPE_CONFIRM_FALLBACK=link, the default): the result carries a link to the
+   approval page for the model to show the person;
+5. ``token`` (KUPE_CONFIRM_FALLBACK=token only): today's redeemable confirmation_token;
+   ``off`` refuses, saying how to enable a channel.
+
+Every approval is a record in the server's ``ApprovalStore`` bound to the tenant and the
+digest of what will be dialled; ``seek_approval`` returns either an answer for the model
+(nothing dialled yet) or the id of the approval it just redeemed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp.server.apps import client_supports_apps
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types.version import is_version_at_least
+
+from kupe_mcp.approvals import Approval, ApprovalProblem, Channel, new_approval
+from kupe_mcp.errors import CallRefused
+from kupe_mcp.toolsets._context import approvals_of, server_of, settings_of
+
+__all__ = [
+    "CARD_META_KEY",
+    "CARD_URI",
+    "RESULT_META",
+    "URL_INPUT_KEY",
+    "Sought",
+    "UrlApprovalRequired",
+    "answer_from_card",
+    "human_channel",
+    "seek_approval",
+    "tenant_of",
+    "wait_decided",
+]
+
+URL_INPUT_KEY = "kupe_approval"
+CARD_URI = "ui://kupe/approval-card.html"
+CARD_META_KEY = "kupe/approval"
+# ``KupeMCP.call_tool`` puts a fresh dict here for each call and copies it into the result's ``_meta``: what the
+# MCP Apps card needs (the approval's secret) rides there, where hosts give it to the view and not to the model.
+RESULT_META: ContextVar[dict[str, Any] | None] = ContextVar("kupe_result_meta", default=None)
+INPUT_REQUIRED_VERSION = "2026-07-28"
+URL_WAIT_S = 120.0  # how long a retried URL round waits for the person's click before handing back the approval id
+POLL_S = 0.25
+
+
+class UrlApprovalRequired(ToolError):
+    """Raised by a tool body on 2026-07-28: ``KupeMCP.call_tool`` answers with an InputRequiredResult instead."""
+
+    def __init__(self, params: types.ElicitRequestURLParams) -> None:
+        super().__init__("The person must approve this on the approval page.")
+        self.params = params
+
+    def input_required(self) -> types.InputRequiredResult:
+        return types.InputRequiredResult(input_requests={URL_INPUT_KEY: types.ElicitRequest(params=self.params)})
+
+
+@dataclass(frozen=True)
+class Sought:
+    """``answer`` for the model (nothing dialled yet), or the ``approval_id`` just redeemed for this dial."""
+
+    answer: dict[str, Any] | None = None
+    approval_id: str | None = None
+
+
+def _modern(ctx: Context) -> bool:
+    version = ctx.protocol_version
+    return version is not None and is_version_at_least(version, INPUT_REQUIRED_VERSION)
+
+
+def human_channel(ctx: Context) -> Channel | None:
+    """The best way left to reach the person when form elicitation is not available; None when there is none."""
+    caps = ctx.client_capabilities
+    elicitation = caps.elicitation if caps is not None else None
+    if elicitation is not None and elicitation.url is not None and (_modern(ctx) or ctx.session.can_send_request):
+        return "url"
+    if client_supports_apps(ctx):
+        return "app"
+    fallback = settings_of(ctx).confirm_fallback
+    if fallback == "off":
+        return None
+    return fallback
+
+
+async def tenant_of(ctx: Context) -> str:
+    """Who is asking: the Kupe account behind the credential (tenants never see each other's approvals)."""
+    return await server_of(ctx).tenant_of(ctx)
+
+
+def _request_of(ctx: Context) -> Any:
+    return getattr(ctx.request_context, "request", None)
+
+
+async def wait_decided(ctx: Context, approval_id: str, timeout_s: float, *, progress: bool = False) -> Approval | None:
+    """Poll the store (any replica may answer) until the approval leaves ``pending`` or ``timeout_s`` passes."""
+    store = approvals_of(ctx).store
+    start = time.monotonic()
+    step = 0
+    while True:
+        record = await store.get(approval_id)
+        if record is None or record.status != "pending":
+            return record
+        waited = time.monotonic() - start
+        if waited >= timeout_s:
+            return record
+        if progress and step % 4 == 0:
+            await ctx.report_progress(waited, timeout_s, f"waiting for the person's answer ({waited:.0f} s)")
+        step += 1
+        await anyio.sleep(min(POLL_S, max(timeout_s - waited, 0.01)))
+
+
+def _declined(flag: str, reason: str, nothing_done: str) -> dict[str, Any]:
+    return {
+        flag: False,
+        "declined": True,
+        "reason": f"{reason}; {nothing_done}. Do not try again unless the user asks.",
+    }
+
+
+def _pending_answer(ctx: Context, record: Approval, flag: str, tool: str) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        flag: False,
+        "approval_required": True,
+        "approval_id": record.id,
+        "channel": record.channel,
+        "expires_in_s": max(0, int(record.expires_at - approvals_of(ctx).clock())),
+        "preview": record.facts,
+    }
+    again = f"then call wait_for_approval(approval_id={record.id!r}) or repeat this {tool} request unchanged"
+    if record.channel == "link":
+        answer["approval_url"] = approvals_of(ctx).link(record.id, _request_of(ctx))
+        answer["next"] = (
+            f"Ask the person to open approval_url and approve there; {again}. "
+            "Nothing is dialled until they approve on that page; never open or answer it yourself."
+        )
+    elif record.channel == "app":
+        holder = RESULT_META.get()
+        if holder is not None:
+            holder[CARD_META_KEY] = {"approval_id": record.id, "secret": record.secret}
+        answer["next"] = f"The person sees an approval card with Approve and Decline; {again}."
+    else:
+        answer["next"] = f"The person was sent to the approval page by the client; {again}."
+    return answer
+
+
+async def _by_url(ctx: Context, record: Approval) -> Approval | dict[str, str]:
+    """Send the person to the page through the client; the record once they answered (or a decline reason)."""
+    desk = approvals_of(ctx)
+    url = desk.link(record.id, _request_of(ctx))
+    message = "Approve or decline this call on the Kupe approval page (it shows exactly what will be dialled)."
+    remaining = max(record.expires_at - desk.clock(), 0.0)
+    if _modern(ctx):
+        response = (ctx.input_responses or {}).get(URL_INPUT_KEY)
+        if response is None:
+            raise UrlApprovalRequired(types.ElicitRequestURLParams(message=message, url=url))
+        action = getattr(response, "action", "cancel")
+        wait_s = min(remaining, URL_WAIT_S)
+    else:
+        result = await ctx.session.elicit_url(
+            message=message, url=url, elicitation_id=record.id, related_request_id=ctx.request_id
+        )
+        action = result.action
+        wait_s = remaining
+    if action != "accept":
+        return {"reason": "The person did not open the approval page"}
+    decided = await wait_decided(ctx, record.id, wait_s, progress=True)
+    return decided if decided is not None else record
+
+
+async def seek_approval(
+    ctx: Context,
+    channel: Channel,
+    *,
+    tenant: str,
+    tool: str,
+    flag: str,
+    digest: str,
+    arguments: dict[str, Any],
+    facts: Callable[[], Awaitable[dict[str, Any]]],
+    nothing_done: str,
+) -> Sought:
+    """Find or open the tenant's approval for ``digest``; redeem it when the person approved.
+
+    Raises CallRefused when an approval cannot be redeemed (it was used or changed meanwhile).
+    """
+    desk = approvals_of(ctx)
+    record = await desk.store.find(tenant, digest)
+    if record is None:
+        fresh = new_approval(
+            tenant=tenant,
+            digest=digest,
+            tool=tool,
+            arguments=arguments,
+            facts=await facts(),
+            channel=channel,
+            now=desk.clock(),
+            ttl_s=desk.ttl_s,
+        )
+        record = await desk.store.open_or_reuse(fresh)
+    if record.status == "pending" and record.channel == "url":
+        outcome = await _by_url(ctx, record)
+        if isinstance(outcome, dict):
+            return Sought(answer=_declined(flag, outcome["reason"], nothing_done))
+        record = outcome
+    if record.status == "declined":
+        return Sought(answer=_declined(flag, "The person declined on the approval page", nothing_done))
+    if record.status == "expired":
+        return Sought(answer=_declined(flag, "Nobody approved in time", nothing_done))
+    if record.status == "approved":
+        try:
+            used = await desk.store.redeem(record.id, tenant=tenant, digest=digest)
+        except ApprovalProblem as exc:
+            raise CallRefused(str(exc)) from None
+        return Sought(approval_id=used.id)
+    return Sought(answer=_pending_answer(ctx, record, flag, tool))
+
+
+async def my_approval(ctx: Context, approval_id: str) -> Approval:
+    """The caller's own approval by id; another tenant's is as unknown as a made-up id."""
+    record = await approvals_of(ctx).store.get(approval_id)
+    if record is None or record.tenant != await tenant_of(ctx):
+        raise ToolError(f"No approval {approval_id!r} is known for you: use an approval_id from place_call's result.")
+    return record
+
+
+async def follow_approval(ctx: Context, approval_id: str, timeout_s: float) -> dict[str, Any]:
+    """wait_for_approval's body: wait for the person, then dial the approved request once through its own tool."""
+    record = await my_approval(ctx, approval_id)
+    decided = await wait_decided(ctx, record.id, timeout_s, progress=True) or record
+    out: dict[str, Any] = {"approval_id": decided.id, "status": decided.status, "tool": decided.tool}
+    if decided.status == "pending":
+        out["next"] = "The person has not answered yet: call wait_for_approval again, or ask them to."
+        return out
+    if decided.status != "approved":
+        out["outcome"] = decided.outcome
+        out["next"] = {
+            "declined": "The person declined: do not try again unless they ask.",
+            "expired": "Nobody approved in time and nothing was dialled: ask the person whether to try again.",
+            "used": "This approval was already used to dial; it cannot dial again.",
+        }.get(decided.status, "")
+        return out
+    server = ctx.mcp_server
+    result = await server.call_tool(decided.tool, dict(decided.arguments), ctx)
+    if not isinstance(result, types.CallToolResult):
+        out["next"] = f"Repeat the {decided.tool} request unchanged to dial it."
+        return out
+    if result.is_error:
+        text = next((c.text for c in result.content if isinstance(c, types.TextContent)), "it failed")
+        raise ToolError(text.removeprefix(f"Error executing tool {decided.tool}: "))
+    out["result"] = result.structured_content
+    return out
+
+
+async def answer_from_card(ctx: Context, approval_id: str, secret: str, approve: bool) -> dict[str, Any]:
+    """The app-only tool behind the card's buttons: the person's answer, checked against the approval's secret."""
+    record = await my_approval(ctx, approval_id)
+    if record.channel != "app":
+        raise ToolError("This approval is not answered from a card: use the channel it was sent through.")
+    try:
+        answered = await approvals_of(ctx).store.answer(approval_id, secret, approve=approve, via="approval card")
+    except ApprovalProblem as exc:
+        raise ToolError(str(exc)) from None
+    return {"approval_id": answered.id, "status": answered.status}

@@ -1,0 +1,60 @@
+"""Test helpers for approvals: a person answering the approval page over HTTP, and clients declaring channels."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import httpx2
+import mcp_types as types
+from mcp.client.session import ClientSession
+
+SECRET_FIELD = re.compile(r"name='secret' value='([^']+)'")
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+async def answer_page(url: str, choice: Literal["approve", "decline"]) -> httpx2.Response:
+    """What a person's browser does: open the page (getting its cookie), then press a button (a same-origin POST)."""
+    async with httpx2.AsyncClient(timeout=10) as http:
+        page = await http.get(url)
+        assert page.status_code == 200, page.text
+        found = SECRET_FIELD.search(page.text)
+        assert found is not None, page.text
+        return await http.post(
+            url,
+            data={"secret": found.group(1), "answer": choice},
+            headers={"origin": origin(url)},
+            follow_redirects=True,
+        )
+
+
+@contextmanager
+def declared_elicitation(capability: types.ElicitationCapability | None) -> Iterator[None]:
+    """Clients built inside declare exactly ``capability`` for elicitation (the SDK's client declares form and url)."""
+    original = ClientSession._build_capabilities
+
+    def build(self: ClientSession, version: str) -> types.ClientCapabilities:
+        caps = original(self, version)
+        return caps.model_copy(update={"elicitation": capability})
+
+    ClientSession._build_capabilities = build  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        ClientSession._build_capabilities = original  # type: ignore[method-assign]
+
+
+URL_ONLY = types.ElicitationCapability(url=types.UrlElicitationCapability())
+
+
+def text_of(result: Any) -> str:
+    """Everything a model could read of a tool result: its text blocks and structured content."""
+    parts = [getattr(c, "text", "") for c in result.content]
+    return "\n".join(parts) + repr(result.structured_content)

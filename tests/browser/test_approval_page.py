@@ -1,0 +1,203 @@
+"""The approval page in a real browser (Debian's headless Chromium, driven by Playwright), served by the real HTTP
+transport in front of the sandbox: what the person sees, and that only their click dials, exactly once.
+
+Screenshots land under each test's temp dir; ``UPDATE_SCREENSHOTS=1`` also refreshes the ones in docs/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from mcp.client import Client
+from mcp.client.streamable_http import streamable_http_client
+from playwright.async_api import Browser, Page, async_playwright
+from pydantic import SecretStr
+
+from kupe_mcp._loopback import LoopbackServer
+from kupe_mcp.config import Credentials, Settings
+from kupe_mcp.runtime import KupeServer
+from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer, SandboxSettings
+from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
+from kupe_mcp.server import build_client, create_server
+from kupe_mcp.transports import http_app
+from tests._mcp import call
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+HAVE_CHROMIUM = Path(CHROMIUM).exists()
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+INDIA = "+919876543210"
+CREATE_CALL = ("POST", "/api/call/create_call")
+ARGS: dict[str, Any] = {
+    "phone_number": INDIA,
+    "agent_id": DEMO_AGENT_ID,
+    "variable_values": {"name": "Ada <b>Lovelace</b>", "appointment_date": "Friday"},
+}
+
+
+@dataclass
+class Served:
+    server: KupeServer
+    sandbox: SandboxServer
+    mcp_url: str
+
+    def calls_placed(self) -> int:
+        return list(self.sandbox.sandbox.request_log).count(CREATE_CALL)
+
+
+@pytest.fixture
+def served() -> Iterator[Served]:
+    """kupe-app-mcp over streamable HTTP (single tenant, loopback) on a sandbox that also listens on loopback."""
+    with SandboxServer(SandboxSettings(call_step_s=0)) as sandbox:
+        config = Settings(
+            base_url=sandbox.base_url,
+            credentials=Credentials(api_key=SecretStr(DEMO_API_KEY)),
+            toolsets=("calls",),
+            calling_hours="off",
+        )
+        server = create_server(config, build_client(config))
+        with LoopbackServer(http_app(server, config, host="127.0.0.1", multi_tenant=False), lifespan="on") as srv:
+            yield Served(server, sandbox, f"{srv.base_url}/mcp")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not HAVE_CHROMIUM:
+        pytest.skip("chromium is not installed (make test installs it)")
+    async with async_playwright() as pw:
+        launched = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        await launched.close()
+
+
+async def ask(served: Served, tool: str = "place_call", **args: Any) -> dict[str, Any]:
+    """One tool call from a client with no elicitation (the model's only channel is the link)."""
+    async with (
+        httpx2.AsyncClient(timeout=30) as http,
+        Client(streamable_http_client(served.mcp_url, http_client=http)) as mcp,
+    ):
+        return await call(mcp, tool, **args)
+
+
+def shot(page: Page, tmp_path: Path, name: str) -> Any:
+    return page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
+
+
+def keep(tmp_path: Path, name: str) -> None:
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        DOCS.mkdir(exist_ok=True)
+        shutil.copy(tmp_path / f"{name}.png", DOCS / f"{name}.png")
+
+
+async def test_the_page_shows_what_will_be_dialled_and_approve_dials_exactly_once(
+    served: Served, browser: Browser, tmp_path: Path
+) -> None:
+    out = await ask(served, **ARGS)
+    page = await browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+    response = await page.goto(out["approval_url"])
+    assert response is not None
+    assert response.status == 200
+    text = await page.inner_text("main")
+    assert "Place this phone call?" in text
+    assert f"{INDIA} (India, mobile)" in text
+    assert re.search(r"Local time there\s+\w{3} \d\d:\d\d \(Asia/Calcutta|Asia/Kolkata\)", text)
+    assert "Sunrise Dental Receptionist" in text
+    assert "a line Kupe picks" in text
+    assert "name = 'Ada <b>Lovelace</b>'" in text  # shown as text, not markup
+    assert await page.locator("main b").count() == 0
+    assert "Cost estimate" in text
+    assert "Balance\n$" in text
+    # Keyboard order: the first Tab reaches Approve, the next Decline.
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.textContent") == "Approve"
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.textContent") == "Decline"
+    await shot(page, tmp_path, "approval-page")
+    keep(tmp_path, "approval-page")
+    assert served.calls_placed() == 0
+
+    await page.get_by_role("button", name="Approve").click()
+    await page.wait_for_url(out["approval_url"])
+    assert "Approved" in await page.inner_text("main")
+    await shot(page, tmp_path, "approval-page-approved")
+    done = await ask(served, "wait_for_approval", approval_id=out["approval_id"], timeout_s=10)
+    again = await ask(served, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
+    await page.reload()  # the page now says it was used; no buttons
+    assert await page.get_by_role("button", name="Approve").count() == 0
+    assert done["result"]["placed"] is True
+    assert again["status"] == "used"
+    assert served.calls_placed() == 1
+
+
+async def test_decline_in_the_browser_dials_nothing(served: Served, browser: Browser, tmp_path: Path) -> None:
+    out = await ask(served, **ARGS)
+    page = await browser.new_page()
+    await page.goto(out["approval_url"])
+    await page.get_by_role("button", name="Decline").click()
+    assert "Declined" in await page.inner_text("main")
+    await shot(page, tmp_path, "approval-page-declined")
+    waited = await ask(served, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
+    repeated = await ask(served, **ARGS)
+    assert waited["status"] == "declined"
+    assert repeated["declined"] is True
+    assert served.calls_placed() == 0
+
+
+async def test_an_expired_approval_shows_no_buttons_and_a_late_click_dials_nothing(
+    served: Served, browser: Browser, tmp_path: Path
+) -> None:
+    now = [1_900_000_000.0]
+    desk = served.server.approvals
+    desk.clock = desk.store.clock = lambda: now[0]  # type: ignore[attr-defined]
+    out = await ask(served, **ARGS)
+    page = await browser.new_page()
+    await page.goto(out["approval_url"])  # opened in time ...
+    now[0] += desk.ttl_s + 1  # ... clicked too late
+    await page.get_by_role("button", name="Approve").click()
+    assert "already expired" in await page.inner_text("main")
+    await page.goto(out["approval_url"])
+    assert await page.get_by_role("button", name="Approve").count() == 0
+    waited = await ask(served, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
+    assert waited["status"] == "expired"
+    assert served.calls_placed() == 0
+
+
+async def test_a_forged_post_from_another_page_is_refused(served: Served, browser: Browser) -> None:
+    out = await ask(served, **ARGS)
+    page = await browser.new_page()
+    # The person first opens the real page (so their browser holds its cookie), then visits a hostile page
+    # that posts a guessed answer to the approval URL.
+    await page.goto(out["approval_url"])
+    hostile = await browser.new_page()
+    await hostile.set_content(
+        f"<form id=f method=post action='{out['approval_url']}'>"
+        "<input name=answer value=approve><input name=secret value=guessed></form>"
+    )
+    async with hostile.expect_navigation():
+        await hostile.evaluate("document.getElementById('f').submit()")
+    assert "Refused" in await hostile.inner_text("body")
+    record = await served.server.approvals.store.get(out["approval_id"])
+    assert record is not None
+    assert record.status == "pending"
+    # The same form, with the right secret but from a foreign origin, is refused too.
+    secret = record.secret
+    await hostile.set_content(
+        f"<form id=f method=post action='{out['approval_url']}'>"
+        f"<input name=answer value=approve><input name=secret value='{secret}'></form>"
+    )
+    async with hostile.expect_navigation():
+        await hostile.evaluate("document.getElementById('f').submit()")
+    assert "Refused" in await hostile.inner_text("body")
+    record = await served.server.approvals.store.get(out["approval_id"])
+    assert record is not None
+    assert record.status == "pending"
+    assert served.calls_placed() == 0

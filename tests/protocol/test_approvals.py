@@ -1,0 +1,446 @@
+"""Approvals through a real MCP client, both protocol generations: which human channel is chosen, and that the
+model can never say yes for the person.
+
+In-process clients reach the approval page on the stdio-style loopback listener the server starts on first need;
+``answer_page`` plays the person's browser (GET for the page and its cookie, then a same-origin POST).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx2
+import mcp_types as types
+import pytest
+from mcp.client import Client
+from mcp.client.extension import advertise
+from mcp.client.session import ClientRequestContext
+from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
+
+from kupe_mcp.runtime import KupeServer
+from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
+from tests._approvals import URL_ONLY, answer_page, declared_elicitation, origin, text_of
+from tests._mcp import call, fail, say_yes
+from tests.conftest import ServerFactory
+
+pytestmark = pytest.mark.anyio
+
+INDIA = "+919876543210"
+CREATE_CALL = ("POST", "/api/call/create_call")
+ARGS: dict[str, Any] = {
+    "phone_number": INDIA,
+    "agent_id": DEMO_AGENT_ID,
+    "variable_values": {"name": "Ada", "appointment_date": "Friday"},
+}
+
+
+class Fixture:
+    def __init__(self, make_server: ServerFactory, sandbox_app: Any, mode: str) -> None:
+        self.make_server, self.app, self.mode = make_server, sandbox_app, mode
+        self.servers: list[KupeServer] = []
+
+    def server(self, **settings: Any) -> KupeServer:
+        server = self.make_server(**settings)
+        self.servers.append(server)
+        return server
+
+    def calls_placed(self) -> int:
+        return list(self.app.state.sandbox.request_log).count(CREATE_CALL)
+
+
+@pytest.fixture
+def fx(make_server: ServerFactory, sandbox_app: Any, client_mode: str) -> Iterator[Fixture]:
+    fixture = Fixture(make_server, sandbox_app, client_mode)
+    yield fixture
+    for server in fixture.servers:
+        server.approvals.close()
+
+
+def secrets_of(server: KupeServer) -> list[str]:
+    store = server.approvals.store
+    return [r.secret for r in store._records.values()]  # type: ignore[attr-defined]
+
+
+# -- the default: an approval link --------------------------------------------------------------------
+
+
+async def test_a_client_without_elicitation_gets_a_link_not_a_token_and_its_own_call_cannot_approve(
+    fx: Fixture,
+) -> None:
+    server = fx.server()
+    async with Client(server, mode=fx.mode) as mcp:
+        first = await mcp.call_tool("place_call", ARGS)
+        again = await mcp.call_tool("place_call", ARGS)  # the model repeating itself is not a yes
+        out = first.structured_content or {}
+        pending = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
+    assert out["placed"] is False
+    assert out["approval_required"] is True
+    assert out["channel"] == "link"
+    assert out["approval_url"].startswith("http://127.0.0.1:")
+    assert out["approval_url"].endswith(f"/approvals/{out['approval_id']}")
+    assert "confirmation_token" not in out
+    assert (again.structured_content or {})["approval_id"] == out["approval_id"]
+    assert pending["status"] == "pending"
+    (secret,) = secrets_of(server)
+    assert secret not in text_of(first) + text_of(again)
+    assert fx.calls_placed() == 0
+
+
+async def test_approving_on_the_page_lets_wait_for_approval_dial_exactly_once(fx: Fixture) -> None:
+    server = fx.server()
+    async with Client(server, mode=fx.mode) as mcp:
+        out = await call(mcp, "place_call", **ARGS)
+        page = await answer_page(out["approval_url"], "approve")
+        done = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
+        twice = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
+        record = await call(mcp, "list_call_approvals")
+    assert "Approved" in page.text
+    assert done["status"] == "approved"
+    assert done["result"]["placed"] is True
+    assert twice["status"] == "used"
+    assert fx.calls_placed() == 1
+    (row,) = record["approvals"]
+    assert row["status"] == "used"
+    assert row["outcome"] == f"request_id {done['result']['request_id']}"
+    assert [e["status"] for e in row["events"]] == ["pending", "approved", "used", "used"]
+    assert "secret" not in repr(record)
+
+
+async def test_repeating_the_request_after_approval_dials_once_and_a_third_time_asks_again(fx: Fixture) -> None:
+    server = fx.server()
+    async with Client(server, mode=fx.mode) as mcp:
+        out = await call(mcp, "place_call", **ARGS)
+        await answer_page(out["approval_url"], "approve")
+        placed = await call(mcp, "place_call", **ARGS)
+        again = await call(mcp, "place_call", **ARGS)
+    assert placed["placed"] is True
+    assert again["placed"] is False
+    assert again["approval_id"] != out["approval_id"]
+    assert any("already called" in n for n in again["preview"]["notes"])
+    assert fx.calls_placed() == 1
+
+
+async def test_an_approval_does_not_dial_different_arguments(fx: Fixture) -> None:
+    server = fx.server()
+    async with Client(server, mode=fx.mode) as mcp:
+        out = await call(mcp, "place_call", **ARGS)
+        await answer_page(out["approval_url"], "approve")
+        changed = await call(
+            mcp, "place_call", **{**ARGS, "variable_values": {"name": "Eve", "appointment_date": "Friday"}}
+        )
+    assert changed["placed"] is False
+    assert changed["approval_id"] != out["approval_id"]
+    assert fx.calls_placed() == 0
+
+
+async def test_declining_on_the_page_dials_nothing_and_says_so(fx: Fixture) -> None:
+    server = fx.server()
+    async with Client(server, mode=fx.mode) as mcp:
+        out = await call(mcp, "place_call", **ARGS)
+        page = await answer_page(out["approval_url"], "decline")
+        waited = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
+        repeated = await call(mcp, "place_call", **ARGS)
+    assert "Declined" in page.text
+    assert waited["status"] == "declined"
+    assert repeated["declined"] is True
+    assert "declined on the approval page" in repeated["reason"]
+    assert fx.calls_placed() == 0
+
+
+async def test_an_approval_nobody_answers_expires_and_dials_nothing(fx: Fixture) -> None:
+    server = fx.server()
+    now = [1_800_000_000.0]
+    server.approvals.clock = server.approvals.store.clock = lambda: now[0]  # type: ignore[attr-defined]
+    async with Client(server, mode=fx.mode) as mcp:
+        out = await call(mcp, "place_call", **ARGS)
+        now[0] += server.kupe_settings.approval_ttl_s + 1
+        waited = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
+        async with httpx2.AsyncClient() as http:
+            page = await http.get(out["approval_url"])
+        fresh = await call(mcp, "place_call", **ARGS)
+    assert waited["status"] == "expired"
+    assert "expired" in page.text
+    assert "Approve</button>" not in page.text
+    assert fresh["approval_id"] != out["approval_id"]
+    assert fx.calls_placed() == 0
+
+
+async def test_the_approval_ttl_setting_sets_the_expiry(fx: Fixture) -> None:
+    server = fx.server(approval_ttl_s=90)
+    async with Client(server, mode=fx.mode) as mcp:
+        out = await call(mcp, "place_call", **ARGS)
+    assert 85 <= out["expires_in_s"] <= 90
+
+
+async def test_a_batch_start_is_approved_on_the_page_and_starts_once(fx: Fixture) -> None:
+    server = fx.server()
+    async with Client(server, mode=fx.mode) as mcp:
+        created = await call(
+            mcp,
+            "create_batch",
+            name="Spring <b>check-ups</b>",
+            phone_number_id=IN_PHONE_ID,
+            agent_id=DEMO_AGENT_ID,
+            variable_names=["name", "appointment_date"],
+        )
+        rows = [{"phone_number": INDIA, "variables": {"name": "<script>x</script>", "appointment_date": "Friday"}}]
+        await call(mcp, "add_batch_recipients", batch_id=created["id"], recipients=rows)
+        out = await call(mcp, "start_batch", batch_id=created["id"])
+        async with httpx2.AsyncClient() as http:
+            shown = (await http.get(out["approval_url"])).text
+        await answer_page(out["approval_url"], "approve")
+        done = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
+    starts = [p for m, p in fx.app.state.sandbox.request_log if m == "POST" and "/batch-call/start/" in p]
+    assert "Spring &lt;b&gt;check-ups&lt;/b&gt;" in shown
+    assert "<script>x" not in shown
+    assert done["result"]["started"] is True
+    assert len(starts) == 1
+
+
+# -- other tenants and forged answers --------------------------------------------------------------------
+
+
+async def test_wait_for_approval_of_an_unknown_id_is_an_error_naming_where_ids_come_from(fx: Fixture) -> None:
+    async with Client(fx.server(), mode=fx.mode) as mcp:
+        text = await fail(mcp, "wait_for_approval", approval_id="not-a-real-id", timeout_s=1)
+    assert "place_call" in text
+
+
+async def test_another_tenant_cannot_see_or_redeem_an_approval(fx: Fixture) -> None:
+    server = fx.server()
+    async with Client(server, mode=fx.mode) as mcp:
+        out = await call(mcp, "place_call", **ARGS)
+        await answer_page(out["approval_url"], "approve")
+    record = await server.approvals.store.get(out["approval_id"])
+    assert record is not None
+    with pytest.raises(Exception, match="unknown"):
+        await server.approvals.store.redeem(record.id, tenant="someone-else", digest=record.digest)
+    listed = await server.approvals.store.list("someone-else", status=None, limit=20)
+    assert listed == []
+    assert fx.calls_placed() == 0
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    ["no secret", "wrong secret", "no cookie", "wrong origin", "no origin"],
+)
+async def test_a_forged_answer_is_refused_and_the_approval_stays_pending(fx: Fixture, forgery: str) -> None:
+    server = fx.server()
+    async with Client(server, mode=fx.mode) as mcp:
+        url = (await call(mcp, "place_call", **ARGS))["approval_url"]
+    async with httpx2.AsyncClient() as http:
+        page = await http.get(url)
+        secret = page.text.split("name='secret' value='")[1].split("'")[0]
+        data = {"secret": secret, "answer": "approve"}
+        headers = {"origin": origin(url)}
+        if forgery == "no secret":
+            del data["secret"]
+        if forgery == "wrong secret":
+            data["secret"] = "x" * len(secret)
+        if forgery == "no cookie":
+            http.cookies.clear()
+        if forgery == "wrong origin":
+            headers["origin"] = "http://evil.example"
+        if forgery == "no origin":
+            headers = {}
+        refused = await http.post(url, data=data, headers=headers)
+    (record,) = records_of(server)
+    assert refused.status_code == 403
+    assert "Refused" in refused.text
+    assert record.status == "pending"
+
+
+def records_of(server: KupeServer) -> list[Any]:
+    return list(server.approvals.store._records.values())  # type: ignore[attr-defined]
+
+
+async def test_a_get_never_approves_and_the_page_cannot_be_framed(fx: Fixture) -> None:
+    server = fx.server()
+    async with Client(server, mode=fx.mode) as mcp:
+        url = (await call(mcp, "place_call", **ARGS))["approval_url"]
+    async with httpx2.AsyncClient() as http:
+        for query in ("", "?answer=approve", "?approve=1"):
+            page = await http.get(url + query)
+            assert page.status_code == 200
+    (record,) = records_of(server)
+    assert record.status == "pending"
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    cookie = page.headers["set-cookie"].lower()
+    assert "samesite=strict" in cookie
+    assert "httponly" in cookie
+
+
+async def test_the_page_refuses_a_host_name_it_is_not_served_under(fx: Fixture) -> None:
+    server = fx.server()
+    async with Client(server, mode=fx.mode) as mcp:
+        url = (await call(mcp, "place_call", **ARGS))["approval_url"]
+    async with httpx2.AsyncClient() as http:
+        rebound = await http.get(url, headers={"host": "evil.example"})
+    assert rebound.status_code == 421
+    assert "name='secret'" not in rebound.text
+
+
+# -- choosing the channel ---------------------------------------------------------------------------------
+
+
+async def test_a_client_with_form_elicitation_is_asked_in_band_and_gets_no_approval(fx: Fixture) -> None:
+    server = fx.server()
+    async with Client(server, mode=fx.mode, elicitation_callback=say_yes) as mcp:
+        out = await call(mcp, "place_call", **ARGS)
+    assert out["placed"] is True
+    assert secrets_of(server) == []
+
+
+async def test_a_url_only_client_is_sent_to_the_page_and_the_model_never_sees_the_link(fx: Fixture) -> None:
+    server = fx.server()
+    seen: list[types.ElicitRequestParams] = []
+
+    async def person(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        seen.append(params)
+        assert isinstance(params, types.ElicitRequestURLParams)
+        await answer_page(params.url, "approve")
+        return types.ElicitResult(action="accept")
+
+    with declared_elicitation(URL_ONLY):
+        async with Client(server, mode=fx.mode, elicitation_callback=person) as mcp:
+            result = await mcp.call_tool("place_call", ARGS)
+    (asked,) = seen
+    assert isinstance(asked, types.ElicitRequestURLParams)
+    assert "/approvals/" in asked.url
+    assert not result.is_error, result.content
+    assert (result.structured_content or {})["placed"] is True
+    assert asked.url not in text_of(result)
+    assert fx.calls_placed() == 1
+
+
+async def test_a_url_only_client_whose_person_declines_dials_nothing(fx: Fixture) -> None:
+    server = fx.server()
+
+    async def person(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        assert isinstance(params, types.ElicitRequestURLParams)
+        await answer_page(params.url, "decline")
+        return types.ElicitResult(action="accept")
+
+    with declared_elicitation(URL_ONLY):
+        async with Client(server, mode=fx.mode, elicitation_callback=person) as mcp:
+            out = await call(mcp, "place_call", **ARGS)
+    assert out["placed"] is False
+    assert out["declined"] is True
+    assert fx.calls_placed() == 0
+
+
+async def test_a_url_only_client_that_will_not_open_the_page_dials_nothing(fx: Fixture) -> None:
+    server = fx.server()
+
+    async def person(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        return types.ElicitResult(action="decline")
+
+    with declared_elicitation(URL_ONLY):
+        async with Client(server, mode=fx.mode, elicitation_callback=person) as mcp:
+            out = await call(mcp, "place_call", **ARGS)
+    assert out["declined"] is True
+    assert "did not open the approval page" in out["reason"]
+    assert fx.calls_placed() == 0
+
+
+async def test_an_apps_client_without_elicitation_gets_the_card_channel_without_a_link(fx: Fixture) -> None:
+    server = fx.server()
+    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+    async with Client(server, mode=fx.mode, extensions=[apps]) as mcp:
+        result = await mcp.call_tool("place_call", ARGS)
+    out = result.structured_content or {}
+    assert out["channel"] == "app"
+    assert "approval_url" not in out
+    (secret,) = secrets_of(server)
+    assert secret not in text_of(result)
+    assert fx.calls_placed() == 0
+
+
+async def test_with_fallback_off_a_client_with_no_human_channel_is_refused_saying_how_to_enable_one(
+    fx: Fixture,
+) -> None:
+    server = fx.server(confirm_fallback="off")
+    async with Client(server, mode=fx.mode) as mcp:
+        text = await fail(mcp, "place_call", **ARGS)
+        dry = await call(mcp, "place_call", **ARGS, dry_run=True)
+    assert "KUPE_CONFIRM_FALLBACK=link" in text
+    assert "refused" in dry["confirmation"]
+    assert fx.calls_placed() == 0
+
+
+async def test_with_fallback_token_the_token_flow_is_offered_and_no_approval_is_opened(fx: Fixture) -> None:
+    server = fx.server(confirm_fallback="token")
+    async with Client(server, mode=fx.mode) as mcp:
+        out = await call(mcp, "place_call", **ARGS)
+    assert out["confirmation_token"]
+    assert "approval_url" not in out
+    assert secrets_of(server) == []
+
+
+async def test_the_approval_resource_shows_the_record_without_its_secret(fx: Fixture) -> None:
+    server = fx.server()
+    async with Client(server, mode=fx.mode) as mcp:
+        out = await call(mcp, "place_call", **ARGS)
+        read = await mcp.read_resource(f"kupe://approvals/{out['approval_id']}")
+    text = read.contents[0].text  # type: ignore[union-attr]
+    (secret,) = secrets_of(server)
+    assert f'"approval_id": "{out["approval_id"]}"' in text
+    assert '"status": "pending"' in text
+    assert secret not in text
+
+
+# -- the MCP Apps confirmation card ---------------------------------------------------------------------
+
+
+async def test_the_card_gets_the_secret_in_result_meta_only_and_its_approve_lets_wait_dial_once(fx: Fixture) -> None:
+    server = fx.server()
+    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+    async with Client(server, mode=fx.mode, extensions=[apps]) as mcp:
+        tools = {t.name: t for t in (await mcp.list_tools()).tools}
+        result = await mcp.call_tool("place_call", ARGS)
+        card = (result.meta or {})["kupe/approval"]
+        forged = await mcp.call_tool(
+            "answer_call_approval", {"approval_id": card["approval_id"], "secret": "x" * 32, "approve": True}
+        )
+        answered = await call(
+            mcp, "answer_call_approval", approval_id=card["approval_id"], secret=card["secret"], approve=True
+        )
+        done = await call(mcp, "wait_for_approval", approval_id=card["approval_id"], timeout_s=5)
+    assert tools["place_call"].meta == {"ui": {"resourceUri": "ui://kupe/approval-card.html"}}
+    assert tools["answer_call_approval"].meta == {
+        "ui": {"resourceUri": "ui://kupe/approval-card.html", "visibility": ["app"]}
+    }
+    assert card["secret"] not in text_of(result)
+    assert forged.is_error
+    assert answered["status"] == "approved"
+    assert done["result"]["placed"] is True
+    assert fx.calls_placed() == 1
+
+
+async def test_a_link_approval_cannot_be_answered_through_the_card_tool(fx: Fixture) -> None:
+    server = fx.server()
+    async with Client(server, mode=fx.mode) as mcp:
+        out = await call(mcp, "place_call", **ARGS)
+        (secret,) = secrets_of(server)
+        text = await fail(mcp, "answer_call_approval", approval_id=out["approval_id"], secret=secret, approve=True)
+    assert "not answered from a card" in text
+    assert fx.calls_placed() == 0
+
+
+@pytest.mark.parametrize("uri", ["ui://kupe/approval-card.html", "ui://kupe/call-card.html"])
+async def test_each_view_is_self_contained_small_and_declares_its_csp(fx: Fixture, uri: str) -> None:
+    server = fx.server()
+    async with Client(server, mode=fx.mode) as mcp:
+        listed = {str(r.uri): r for r in (await mcp.list_resources()).resources}
+        read = await mcp.read_resource(uri)
+    html = read.contents[0].text  # type: ignore[union-attr]
+    assert listed[uri].mime_type == APP_MIME_TYPE
+    assert len(html.encode()) < 40_000
+    assert "<script src" not in html
+    assert "http://" not in html
+    assert "https://" not in html
+    assert "innerHTML" not in html
+    assert "var(--color-background-primary" in html  # the host's theme variable, with a fallback
+    assert (read.contents[0].meta or {})["ui"]["csp"] == {"connectDomains": [], "resourceDomains": []}
