@@ -511,7 +511,10 @@ def _plan_batch(guards: CallGuards, batch: Batch) -> CallPlan:
             f"Refused to start batch {batch.batch_id}: it has no recipients waiting to be called; "
             "add some with add_batch_recipients first."
         )
-    return guards.plan(batch.numbers, what=f"start batch {batch.batch_id}")
+    what = f"start batch {batch.batch_id}"
+    plan = guards.plan(batch.numbers, what=what)
+    guards.check_pace(plan, calls_at_once=int(batch.meta.get("batch_size") or 1), what=what)
+    return plan
 
 
 async def _batch_preview(ctx: Context, guards: CallGuards, plan: CallPlan, batch: Batch) -> dict[str, Any]:
