@@ -124,8 +124,9 @@ def _serve(args: argparse.Namespace) -> int:
     from kupe_mcp.transports import http_app
 
     app = http_app(server, settings, host=args.host, multi_tenant=multi_tenant)
-    _print_connect_help(args.host, args.port, settings, multi_tenant)
-    anyio.run(_run_http, app, args.host, args.port)
+    anyio.run(
+        _run_http, app, args.host, args.port, lambda: _print_connect_help(args.host, args.port, settings, multi_tenant)
+    )
     return 0
 
 
@@ -155,17 +156,28 @@ async def _run_stdio(server: Any) -> None:
         await server.aclose()
 
 
-async def _run_http(app: Any, host: str, port: int) -> None:
-    """Serve until interrupted; the app's lifespan closes the Kupe client."""
+async def _run_http(app: Any, host: str, port: int, announce: Any) -> None:
+    """Serve until interrupted; ``announce`` runs once the port is bound (never when binding fails).
+
+    The app's lifespan closes the Kupe client.
+    """
     import uvicorn
 
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                announce()
+
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
-    await uvicorn.Server(config).serve()
+    await Server(config).serve()
 
 
 def _print_connect_help(host: str, port: int, settings: Any, multi_tenant: bool) -> None:
     url = f"http://{host}:{port}/mcp"
-    backend = "the embedded Kupe sandbox" if settings.sandbox else settings.base_url
+    from kupe_mcp._redact import redact_url
+
+    backend = "the embedded Kupe sandbox" if settings.sandbox else redact_url(settings.base_url)
     lines = [
         f"kupe-app-mcp {__version__}: MCP over streamable HTTP at {url} (Kupe backend: {backend})",
         "",
@@ -176,7 +188,10 @@ def _print_connect_help(host: str, port: int, settings: Any, multi_tenant: bool)
         "    " + json.dumps({"mcpServers": {"kupe": {"command": "npx", "args": ["-y", "mcp-remote", url]}}}),
     ]
     if multi_tenant:
-        lines.append("No server credentials: each client must send its own Kupe key as the x-api-key header.")
+        lines.append(
+            "No server credentials: each client must send its own Kupe key as the x-api-key header "
+            "(or as Authorization: Bearer <key>)."
+        )
     elif settings.mcp_token:
         lines.append("Clients must send KUPE_MCP_TOKEN as 'Authorization: Bearer <token>'.")
     print("\n".join(lines), file=sys.stderr, flush=True)

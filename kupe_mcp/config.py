@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from datetime import time
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -64,6 +64,10 @@ class Credentials(BaseModel):
     def __bool__(self) -> bool:
         return self.kind != "none"
 
+    def secrets(self) -> tuple[str, ...]:
+        """The secret values (for redaction only: never to be shown)."""
+        return tuple(s.get_secret_value() for s in (self.api_key, self.bearer_token) if s is not None)
+
     def fingerprint(self) -> str:
         """A short one-way digest that tells tenants apart (binding confirmation tokens) without holding the secret."""
         secret = self.bearer_token or self.api_key
@@ -89,9 +93,15 @@ _ENV_NAMES = {
     "max_upload_mb": "KUPE_MAX_UPLOAD_MB",
     "repeat_window_s": "KUPE_REPEAT_WINDOW_S",
     "max_calls_per_hour": "KUPE_MAX_CALLS_PER_HOUR",
+    "allowed_hosts": "KUPE_ALLOWED_HOSTS",
+    "allowed_origins": "KUPE_ALLOWED_ORIGINS",
+    "max_response_mb": "KUPE_MAX_RESPONSE_MB",
 }
 _HOURS = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-4]):([0-5]\d)$")
-_PREFIX = re.compile(r"^\+[1-9]\d{0,14}$")
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
+_ORIGIN = re.compile(r"^https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?/?$")
+_URL_PASSWORD = re.compile(r"(?<=://)([^/\s:@]*):([^/\s@]+)@")
+_PREFIX = re.compile(r"^\+[1-9]\d{0,14}\*?$")
 
 
 def parse_calling_hours(raw: str) -> tuple[time, time] | None:
@@ -124,7 +134,7 @@ def parse_destination_prefixes(items: Iterable[str]) -> tuple[str, ...]:
         if not compact:
             continue
         if not _PREFIX.match(compact):
-            raise ValueError(f"{item!r} is not an E.164 number or prefix such as +91 or +14155552671")
+            raise ValueError(f"{item!r} is not an E.164 number or prefix such as +91, +1415555* or +14155552671")
         out.append(compact)
     return tuple(out)
 
@@ -152,6 +162,30 @@ class Settings(BaseModel):
     confirm_calls: bool = True
     repeat_window_s: float = Field(default=300.0, ge=0, le=7 * 86400)
     max_calls_per_hour: int = Field(default=20, ge=1, le=100_000)
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    max_response_mb: float = Field(default=16.0, gt=0, le=1024)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for host in value:
+            if not _HOST.match(host):
+                raise ValueError(f"{host!r} is not a host name such as mcp.example.com or mcp.example.com:443")
+        return tuple(h.lower() for h in value)
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if not _ORIGIN.match(origin):
+                raise ValueError(f"{origin!r} is not an origin such as https://app.example.com")
+        return tuple(o.lower().rstrip("/") for o in value)
+
+    def __repr_args__(self) -> Any:
+        # A password inside KUPE_BASE_URL (https://user:password@host) never reaches a repr.
+        for name, value in super().__repr_args__():
+            yield name, (_URL_PASSWORD.sub(r"\1:[redacted]@", value) if name == "base_url" else value)
 
     @field_validator("default_region")
     @classmethod
@@ -215,6 +249,15 @@ class Settings(BaseModel):
                 values["max_upload_mb"] = float(max_mb)
             except ValueError:
                 raise ConfigError(f"KUPE_MAX_UPLOAD_MB={max_mb!r} is not a number: use e.g. 25.") from None
+        if hosts := environ.get("KUPE_ALLOWED_HOSTS", "").strip():
+            values["allowed_hosts"] = _csv(hosts)
+        if origins := environ.get("KUPE_ALLOWED_ORIGINS", "").strip():
+            values["allowed_origins"] = _csv(origins)
+        if max_response := environ.get("KUPE_MAX_RESPONSE_MB", "").strip():
+            try:
+                values["max_response_mb"] = float(max_response)
+            except ValueError:
+                raise ConfigError(f"KUPE_MAX_RESPONSE_MB={max_response!r} is not a number: use e.g. 16.") from None
         if token := environ.get("KUPE_MCP_TOKEN", "").strip():
             values["mcp_token"] = SecretStr(token)
         values.update(_call_safety_from_env(environ))
@@ -244,7 +287,8 @@ def _call_safety_from_env(environ: Mapping[str, str]) -> dict[str, object]:
                     parse_destination_prefixes([entry])
                 except ValueError:
                     raise ConfigError(
-                        f"{name} entry {entry!r} is not an E.164 number or prefix: use e.g. +91 or +14155552671."
+                        f"{name} entry {entry!r} is not an E.164 number or prefix: use e.g. +91, +1415555* or "
+                        "+14155552671."
                     ) from None
             values[field] = parse_destination_prefixes(_csv(raw))
     if hours := environ.get("KUPE_CALLING_HOURS", "").strip():

@@ -14,6 +14,7 @@ from uuid import UUID
 from mcp.server.mcpserver import Context
 from pydantic import AwareDatetime, BeforeValidator, Field
 
+from kupe_mcp._redact import remember
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._shape import PageOut, as_dict, items_of, local_page
@@ -222,8 +223,29 @@ async def create_api_key(
     user_id: Annotated[UUID | None, Field(description="Owner (org admin); default you.")] = None,
 ) -> dict[str, Any]:
     """Create an API key. The result shows its secret once: tell the user to store it now."""
-    result = await kupe(ctx).create_api_key(name=name, user_id=str(user_id) if user_id else None)
-    return as_dict(result)
+    result = as_dict(await kupe(ctx).create_api_key(name=name, user_id=str(user_id) if user_id else None))
+    # The person needs the secret exactly once, and this result is the only way to them; from here on
+    # the process redacts it from every log line (only its digest is kept).
+    remember(*_secret_values(result))
+    result["note"] = (
+        "The secret is shown only this once: store it now. kupe-app-mcp never logs it and cannot show it again."
+    )
+    return result
+
+
+def _secret_values(value: Any) -> list[str]:
+    """The key material in a create_api_key answer (``api_key``, ``key``, ``secret``, ``token`` strings)."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if isinstance(item, str) and name in {"api_key", "key", "secret", "token", "value"}:
+                found.append(item)
+            else:
+                found += _secret_values(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += _secret_values(item)
+    return found
 
 
 @toolset.tool(title="Rename API key", read_only=False, destructive=False, idempotent=True)
