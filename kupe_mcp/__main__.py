@@ -67,6 +67,12 @@ def _configure_logging(level: str) -> None:
     )
     # httpx2 logs full URLs at INFO; create_call's carries the callee's number.
     logging.getLogger("httpx2").setLevel(logging.WARNING)
+    # sse_starlette logs every SSE chunk, i.e. every tool result, at DEBUG: results are the person's
+    # data (numbers, transcripts, a new key's secret), not the operator's log.
+    logging.getLogger("sse_starlette").setLevel(logging.INFO)
+    from kupe_mcp._redact import install
+
+    install()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
