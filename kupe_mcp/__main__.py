@@ -6,15 +6,19 @@ stdout belongs to the stdio protocol: every human-readable line goes to stderr.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kupe_mcp import __version__
 from kupe_mcp.errors import ConfigError
+
+if TYPE_CHECKING:
+    from kupe_mcp.config import Setting
 
 __all__ = ["main"]
 
@@ -22,22 +26,38 @@ SANDBOX_BASE_URL = "http://sandbox.kupe.local"
 
 
 def _serve_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--transport", choices=("stdio", "http"), default="stdio", help="default: stdio")
-    parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
-    parser.add_argument(
-        "--sandbox", action="store_true", help="use the embedded Kupe sandbox in-process (no account needed)"
-    )
-    parser.add_argument("--toolsets", help="comma list of toolsets, or 'all' (env KUPE_TOOLSETS)")
-    parser.add_argument("--read-only", action="store_true", default=None, help="serve only read-only tools")
-    parser.add_argument("--exclude-tools", help="comma list of tool names to leave out")
-    parser.add_argument("--log-level", default=os.environ.get("KUPE_LOG_LEVEL", "INFO"))
+    """One flag per row of the settings table that has one; its help says the variable and the default."""
+    from kupe_mcp.config import SETTINGS
+
+    for row in SETTINGS:
+        if row.flag is None:
+            continue
+        where = [f"env {row.env}"] if row.env else []
+        if row.default or row.shown_default:
+            where.append(f"default {row.shown_default or row.default}")
+        text = row.plain_meaning.replace("%", "%%") + (f" ({'; '.join(where)})" if where else "")
+        if row.kind == "bool":
+            parser.add_argument(row.flag, action="store_true", default=None, help=text)
+        elif row.field is None:  # a CLI-only option: argparse parses it with the row's reader
+            parser.add_argument(
+                row.flag, type=functools.partial(_cli_value, row), default=row.read(row.default), help=text
+            )
+        else:  # read by Settings.from_env, so its error names the flag
+            parser.add_argument(row.flag, dest=row.field, default=None, metavar=row.flag.lstrip("-").upper(), help=text)
+
+
+def _cli_value(row: Setting, raw: str) -> Any:
+    try:
+        return row.read(raw, row.flag)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kupe-app-mcp",
         description="MCP server for the Kupe App voice-agent platform (api.kupe.in).",
+        epilog="Serving is the default command: `kupe-app-mcp serve --help` lists every setting and flag.",
     )
     parser.add_argument("--version", action="version", version=f"kupe-app-mcp {__version__}")
     sub = parser.add_subparsers(dest="command")
@@ -102,15 +122,11 @@ def _sandbox_api(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from kupe_mcp.config import Settings
+    from kupe_mcp.config import SETTINGS, Settings
 
-    _configure_logging(args.log_level)
-    overrides: dict[str, Any] = {"read_only": args.read_only, "sandbox": args.sandbox or None}
-    if args.toolsets:
-        overrides["toolsets"] = tuple(s.strip() for s in args.toolsets.split(",") if s.strip())
-    if args.exclude_tools:
-        overrides["exclude_tools"] = tuple(s.strip() for s in args.exclude_tools.split(",") if s.strip())
-    settings = Settings.from_env(os.environ, **overrides)
+    cli = {row.field: getattr(args, row.field, None) for row in SETTINGS if row.flag and row.field}
+    settings = Settings.from_env(os.environ, cli=cli)
+    _configure_logging(settings.log_level)
     http = args.transport == "http"
     multi_tenant = http and not settings.credentials and not settings.sandbox
     if not settings.credentials and not settings.sandbox and not http:

@@ -1,7 +1,11 @@
-"""Settings, read from the environment (and CLI flags) when asked, never at import time.
+"""Settings: ONE table (``SETTINGS``) declares each, and everything else is derived from it.
 
-Secrets are ``SecretStr``: their repr is masked, and only the HTTP layer calls
-``get_secret_value()`` to build a header.
+To add a setting: add one ``Setting(...)`` row to ``SETTINGS`` below and a ``Settings`` field of the row's ``field``
+name, then run ``python -m kupe_mcp._docs`` (README table, server.json). Env parsing, error sentences, CLI flags and
+``--help`` follow from the row; ``tests/test_settings_table.py`` fails if the row and the field disagree.
+
+Values are read from the environment (and CLI flags) when asked, never at import time. Secrets are ``SecretStr``:
+their repr is masked, and only the HTTP layer calls ``get_secret_value()`` to build a header.
 """
 
 from __future__ import annotations
@@ -9,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import time
 from typing import Any, Literal
 
@@ -21,10 +26,13 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_CALLING_HOURS",
     "DEFAULT_TOOLSETS",
+    "SETTINGS",
     "Credentials",
+    "Setting",
     "Settings",
     "parse_calling_hours",
     "parse_destination_prefixes",
+    "setting",
 ]
 
 DEFAULT_BASE_URL = "https://api.kupe.in"
@@ -33,7 +41,7 @@ DEFAULT_TOOLSETS: tuple[str, ...] = ("account", "agents", "phone", "calls", "kno
 DEFAULT_CALLING_HOURS = "09:00-21:00"
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
 
 
 class Credentials(BaseModel):
@@ -75,33 +83,11 @@ class Credentials(BaseModel):
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
-def _flag(name: str, raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ConfigError(f"{name}={raw!r} is not a yes/no value: use 1 or 0.")
-
-
-def _csv(raw: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in raw.split(",") if part.strip())
-
-
-_ENV_NAMES = {
-    "timeout_s": "KUPE_TIMEOUT_S",
-    "max_upload_mb": "KUPE_MAX_UPLOAD_MB",
-    "repeat_window_s": "KUPE_REPEAT_WINDOW_S",
-    "max_calls_per_hour": "KUPE_MAX_CALLS_PER_HOUR",
-    "allowed_hosts": "KUPE_ALLOWED_HOSTS",
-    "allowed_origins": "KUPE_ALLOWED_ORIGINS",
-    "max_response_mb": "KUPE_MAX_RESPONSE_MB",
-}
 _HOURS = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-4]):([0-5]\d)$")
+_PREFIX = re.compile(r"^\+[1-9]\d{0,14}\*?$")
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
 _ORIGIN = re.compile(r"^https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?/?$")
 _URL_PASSWORD = re.compile(r"(?<=://)([^/\s:@]*):([^/\s@]+)@")
-_PREFIX = re.compile(r"^\+[1-9]\d{0,14}\*?$")
 
 
 def parse_calling_hours(raw: str) -> tuple[time, time] | None:
@@ -124,7 +110,7 @@ def parse_calling_hours(raw: str) -> tuple[time, time] | None:
 
 
 def parse_destination_prefixes(items: Iterable[str]) -> tuple[str, ...]:
-    """E.164 numbers or prefixes (``+91``, ``+1415555``), spaces and dashes removed.
+    """E.164 numbers or prefixes (``+91``, ``+1415555``, ``+1415555*``), spaces and dashes removed.
 
     Raises ValueError naming the first entry that is not one.
     """
@@ -137,6 +123,304 @@ def parse_destination_prefixes(items: Iterable[str]) -> tuple[str, ...]:
             raise ValueError(f"{item!r} is not an E.164 number or prefix such as +91, +1415555* or +14155552671")
         out.append(compact)
     return tuple(out)
+
+
+# --- readers: a raw string from the environment or a flag -> the Settings value -------------------------------------
+#
+# Each raises ValueError on a bad value; the caller turns it into the setting's one sentence.
+
+Kind = Literal["text", "secret", "url", "bool", "int", "float", "csv", "paths", "hours", "prefixes", "region", "choice"]
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(raw)
+
+
+def _csv(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _paths(raw: str) -> tuple[str, ...]:
+    return _csv(raw.replace(os.pathsep, ","))
+
+
+def _hours(raw: str) -> str:
+    parse_calling_hours(raw)
+    return raw.strip()
+
+
+def _prefixes(raw: str) -> tuple[str, ...]:
+    return parse_destination_prefixes(_csv(raw))
+
+
+def _url(raw: str) -> str:
+    if not raw.strip().startswith(("http://", "https://")):
+        raise ValueError(raw)
+    return raw.strip()
+
+
+def _region(raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z]{2}", raw.strip()):
+        raise ValueError(raw)
+    return raw.strip().upper()
+
+
+# kind -> (reader, what a good value is, the registry's `format`)
+_READERS: dict[str, tuple[Callable[[str], Any], str, str]] = {
+    "text": (str.strip, "text", "string"),
+    "secret": (lambda raw: SecretStr(raw.strip()), "a secret", "string"),
+    "url": (_url, "an http(s) URL", "string"),
+    "bool": (_bool, "a yes/no value", "boolean"),
+    "int": (int, "a whole number", "number"),
+    "float": (float, "a number", "number"),
+    "csv": (_csv, "a comma list", "string"),
+    "paths": (_paths, "a list of folders", "string"),
+    "hours": (_hours, "a time window", "string"),
+    "prefixes": (_prefixes, "a comma list of E.164 numbers or prefixes", "string"),
+    "region": (_region, "a region", "string"),
+    "choice": (str.strip, "one of the choices", "string"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One setting, declared once: where it is read from, how, its default and what it means."""
+
+    env: str | None
+    """Environment variable, or None for a command-line-only option."""
+    field: str | None
+    """The ``Settings`` field it fills (``credentials.api_key`` nests), or None when only the CLI uses it."""
+    kind: Kind
+    meaning: str
+    """One line for README, ``--help``, server.json and the bundle (Markdown backticks allowed)."""
+    default: str = ""
+    """The default as one would type it ('' = none); must agree with the Settings field's default."""
+    flag: str | None = None
+    example: str = ""
+    """The ``use ...`` part of the error sentence for a bad value."""
+    shown_default: str | None = None
+    """What the README shows when ``default`` alone would mislead (e.g. ``working directory``)."""
+    choices: tuple[str, ...] = ()
+
+    @property
+    def secret(self) -> bool:
+        return self.kind == "secret"
+
+    @property
+    def name(self) -> str:
+        """How a person refers to it: the variable, else the flag."""
+        return self.env or self.flag or str(self.field)
+
+    @property
+    def expect(self) -> str:
+        return _READERS[self.kind][1]
+
+    @property
+    def format(self) -> str:
+        """The MCP registry's ``format`` of the value."""
+        return _READERS[self.kind][2]
+
+    @property
+    def plain_meaning(self) -> str:
+        return self.meaning.replace("`", "")
+
+    def read(self, raw: str, source: str | None = None) -> Any:
+        """Parse ``raw`` (from ``source``, the variable or flag); ConfigError with one sentence when it is bad."""
+        try:
+            value = _READERS[self.kind][0](raw)
+            if self.choices and str(value).upper() not in {c.upper() for c in self.choices}:
+                raise ValueError(raw)
+        except ValueError:
+            use = self.example or (", ".join(self.choices) if self.choices else "")
+            raise ConfigError(
+                f"{self.described(source, raw)} is not {self.expect}" + (f": use {use}." if use else ".")
+            ) from None
+        return value
+
+    def described(self, source: str | None, raw: object) -> str:
+        """``NAME='value'``, or just ``NAME`` for a secret (its value is never repeated)."""
+        source = source or self.name
+        if self.secret or raw is None or raw is True:
+            return source
+        return f"{source}={raw!r}"
+
+
+# The table. Order is the README's order. Settings with a `field` must have a Settings field of that name.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("KUPE_API_KEY", "credentials.api_key", "secret", "Kupe API key, sent as `x-api-key` (no Bearer prefix)"),
+    Setting(
+        "KUPE_BEARER_TOKEN",
+        "credentials.bearer_token",
+        "secret",
+        "Kupe dashboard session JWT, sent as `Authorization: Bearer`; needed for admin tools and billing writes",
+    ),
+    Setting(
+        "KUPE_BASE_URL", "base_url", "url", "Kupe API origin", DEFAULT_BASE_URL, example="e.g. https://api.kupe.in"
+    ),
+    Setting(
+        "KUPE_TIMEOUT_S",
+        "timeout_s",
+        "float",
+        "deadline of each attempt at a request, seconds: connecting, sending and reading the whole answer "
+        "(connect timeout is 5 s)",
+        "30",
+        example="e.g. 30 (seconds)",
+    ),
+    Setting(
+        "KUPE_TOOLSETS",
+        "toolsets",
+        "csv",
+        "comma list of toolsets, or `all`",
+        ",".join(DEFAULT_TOOLSETS),
+        flag="--toolsets",
+    ),
+    Setting(
+        "KUPE_READ_ONLY",
+        "read_only",
+        "bool",
+        "`1` removes every tool not annotated read-only, whatever else is configured",
+        "0",
+        flag="--read-only",
+        example="1 or 0",
+    ),
+    Setting("KUPE_EXCLUDE_TOOLS", "exclude_tools", "csv", "comma list of tools to leave out", flag="--exclude-tools"),
+    Setting(
+        "KUPE_UPLOAD_ROOTS",
+        "upload_roots",
+        "paths",
+        "folders `upload_knowledge_file(path=…)` may read (comma or `:` separated); symlinks and `..` are resolved "
+        "first",
+        shown_default="working directory",
+    ),
+    Setting("KUPE_MAX_UPLOAD_MB", "max_upload_mb", "float", "largest local file uploaded, MB", "25", example="e.g. 25"),
+    Setting(
+        "KUPE_DEFAULT_REGION",
+        "default_region",
+        "region",
+        "region (e.g. `IN`, `US`) for numbers typed without a country code",
+        example="a code such as IN or US",
+    ),
+    Setting(
+        "KUPE_ALLOWED_DESTINATIONS",
+        "allowed_destinations",
+        "prefixes",
+        "comma list of E.164 numbers or prefixes (`+91`, `+1415555*`); when set, the only numbers that may be "
+        "called. A valid full number matches only itself; `*` or a shorter entry is a prefix",
+        example="e.g. +91, +1415555* or +14155552671",
+        shown_default="— (any)",
+    ),
+    Setting(
+        "KUPE_BLOCKED_DESTINATIONS",
+        "blocked_destinations",
+        "prefixes",
+        "comma list of E.164 numbers or prefixes never to call (every entry blocks all numbers starting with it); "
+        "wins over the allow-list",
+        example="e.g. +91 or +14155552671",
+    ),
+    Setting(
+        "KUPE_CALLING_HOURS",
+        "calling_hours",
+        "hours",
+        "`HH:MM-HH:MM` in the destination's local time (may wrap midnight), or `off`",
+        DEFAULT_CALLING_HOURS,
+        example="HH:MM-HH:MM (the destination's local time, e.g. 09:00-21:00) or off",
+    ),
+    Setting(
+        "KUPE_CONFIRM_CALLS",
+        "confirm_calls",
+        "bool",
+        "`0` skips the person's confirmation for allow-listed destinations only",
+        "1",
+        example="1 or 0",
+    ),
+    Setting(
+        "KUPE_REPEAT_WINDOW_S",
+        "repeat_window_s",
+        "float",
+        "calling a number again within this many seconds needs a fresh confirmation",
+        "300",
+        example="e.g. 300 (seconds)",
+    ),
+    Setting(
+        "KUPE_MAX_CALLS_PER_HOUR",
+        "max_calls_per_hour",
+        "int",
+        "calls this process may place per rolling hour (a batch counts its rows)",
+        "20",
+        example="e.g. 20",
+    ),
+    Setting(
+        "KUPE_MCP_TOKEN",
+        "mcp_token",
+        "secret",
+        "Bearer token HTTP clients must present when the server holds credentials",
+    ),
+    Setting(
+        "KUPE_ALLOWED_HOSTS",
+        "allowed_hosts",
+        "csv",
+        "HTTP: extra `Host` names the server answers (`host` or `host:port`), for a real hostname behind a proxy; "
+        "loopback names and the bind address are always allowed",
+        example="e.g. mcp.example.com",
+    ),
+    Setting(
+        "KUPE_ALLOWED_ORIGINS",
+        "allowed_origins",
+        "csv",
+        "HTTP: extra browser `Origin`s allowed (`https://app.example.com`); requests without Origin are unaffected",
+        example="e.g. https://app.example.com",
+    ),
+    Setting(
+        "KUPE_MAX_RESPONSE_MB",
+        "max_response_mb",
+        "float",
+        "largest answer read from Kupe, MB; a bigger one is cut off with an error, never returned",
+        "16",
+        example="e.g. 16",
+    ),
+    Setting(
+        "KUPE_SANDBOX",
+        "sandbox",
+        "bool",
+        "use the embedded Kupe sandbox in-process (no account needed, nothing is dialled)",
+        "0",
+        flag="--sandbox",
+        example="1 or 0",
+    ),
+    Setting(
+        "KUPE_LOG_LEVEL",
+        "log_level",
+        "choice",
+        "log level (logs go to stderr only)",
+        "INFO",
+        flag="--log-level",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+    ),
+    Setting(None, None, "choice", "`stdio` or `http`", "stdio", flag="--transport", choices=("stdio", "http")),
+    Setting(None, None, "text", "HTTP bind address", "127.0.0.1", flag="--host"),
+    Setting(None, None, "int", "HTTP port", "8765", flag="--port", example="e.g. 8765"),
+)
+
+
+def setting(name: str) -> Setting:
+    """The row for a variable, flag or field name (KeyError if there is none)."""
+    for row in SETTINGS:
+        if name in {row.env, row.flag, row.field}:
+            return row
+    raise KeyError(name)
+
+
+def _nest(values: dict[str, Any], path: str, value: Any) -> None:
+    head, _, tail = path.partition(".")
+    if tail:
+        _nest(values.setdefault(head, {}), tail, value)
+    else:
+        values[head] = value
 
 
 class Settings(BaseModel):
@@ -162,9 +446,15 @@ class Settings(BaseModel):
     confirm_calls: bool = True
     repeat_window_s: float = Field(default=300.0, ge=0, le=7 * 86400)
     max_calls_per_hour: int = Field(default=20, ge=1, le=100_000)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
     max_response_mb: float = Field(default=16.0, gt=0, le=1024)
+
+    def __repr_args__(self) -> Any:
+        # A password inside KUPE_BASE_URL (https://user:password@host) never reaches a repr.
+        for name, value in super().__repr_args__():
+            yield name, (_URL_PASSWORD.sub(r"\1:[redacted]@", value) if name == "base_url" else value)
 
     @field_validator("allowed_hosts")
     @classmethod
@@ -182,10 +472,10 @@ class Settings(BaseModel):
                 raise ValueError(f"{origin!r} is not an origin such as https://app.example.com")
         return tuple(o.lower().rstrip("/") for o in value)
 
-    def __repr_args__(self) -> Any:
-        # A password inside KUPE_BASE_URL (https://user:password@host) never reaches a repr.
-        for name, value in super().__repr_args__():
-            yield name, (_URL_PASSWORD.sub(r"\1:[redacted]@", value) if name == "base_url" else value)
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("default_region")
     @classmethod
@@ -217,99 +507,44 @@ class Settings(BaseModel):
         return value
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
-        """Build settings from environment variables, then apply explicit overrides (CLI flags).
+    def from_env(
+        cls, environ: Mapping[str, str], cli: Mapping[str, object] | None = None, **overrides: object
+    ) -> Settings:
+        """Build settings from environment variables, then command-line values, then explicit overrides.
 
-        Raises ConfigError with one sentence naming the variable at fault.
+        ``cli`` maps a field name to what argparse got (a raw string, or True for a switch); it wins over the
+        environment and errors name the flag. ``overrides`` are typed values (tests, embedding). An empty
+        variable counts as unset. Raises ConfigError with one sentence naming the variable or flag at fault.
         """
-        values: dict[str, object] = {}
-        api_key = environ.get("KUPE_API_KEY", "").strip()
-        bearer = environ.get("KUPE_BEARER_TOKEN", "").strip()
-        values["credentials"] = Credentials(
-            api_key=SecretStr(api_key) if api_key else None,
-            bearer_token=SecretStr(bearer) if bearer else None,
-        )
-        if base := environ.get("KUPE_BASE_URL", "").strip():
-            values["base_url"] = base
-        if timeout := environ.get("KUPE_TIMEOUT_S", "").strip():
-            try:
-                values["timeout_s"] = float(timeout)
-            except ValueError:
-                raise ConfigError(f"KUPE_TIMEOUT_S={timeout!r} is not a number of seconds: use e.g. 30.") from None
-        if toolsets := environ.get("KUPE_TOOLSETS", "").strip():
-            values["toolsets"] = _csv(toolsets)
-        if "KUPE_READ_ONLY" in environ:
-            values["read_only"] = _flag("KUPE_READ_ONLY", environ["KUPE_READ_ONLY"])
-        if excluded := environ.get("KUPE_EXCLUDE_TOOLS", "").strip():
-            values["exclude_tools"] = _csv(excluded)
-        if roots := environ.get("KUPE_UPLOAD_ROOTS", "").strip():
-            values["upload_roots"] = _csv(roots.replace(os.pathsep, ","))
-        if max_mb := environ.get("KUPE_MAX_UPLOAD_MB", "").strip():
-            try:
-                values["max_upload_mb"] = float(max_mb)
-            except ValueError:
-                raise ConfigError(f"KUPE_MAX_UPLOAD_MB={max_mb!r} is not a number: use e.g. 25.") from None
-        if hosts := environ.get("KUPE_ALLOWED_HOSTS", "").strip():
-            values["allowed_hosts"] = _csv(hosts)
-        if origins := environ.get("KUPE_ALLOWED_ORIGINS", "").strip():
-            values["allowed_origins"] = _csv(origins)
-        if max_response := environ.get("KUPE_MAX_RESPONSE_MB", "").strip():
-            try:
-                values["max_response_mb"] = float(max_response)
-            except ValueError:
-                raise ConfigError(f"KUPE_MAX_RESPONSE_MB={max_response!r} is not a number: use e.g. 16.") from None
-        if token := environ.get("KUPE_MCP_TOKEN", "").strip():
-            values["mcp_token"] = SecretStr(token)
-        values.update(_call_safety_from_env(environ))
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        values: dict[str, Any] = {}
+        origin: dict[str, tuple[Setting, str, object]] = {}  # field -> (row, source name, raw) for error sentences
+        for row in SETTINGS:
+            if row.field is None:
+                continue
+            raw = environ.get(row.env, "").strip() if row.env else ""
+            source = row.env
+            given = (cli or {}).get(row.field)
+            if given is not None:
+                raw, source = ("1" if given is True else str(given)), row.flag or row.field
+            if raw:
+                _nest(values, row.field, row.read(raw, source))
+                origin[row.field.split(".")[0] if row.secret else row.field] = (row, str(source), raw)
+        for field, value in overrides.items():
+            if value is not None:
+                values[field] = value
+                origin.pop(field, None)
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
             first = exc.errors()[0]
-            field = ".".join(str(p) for p in first["loc"]) or "settings"
-            raise ConfigError(f"Invalid setting {_ENV_NAMES.get(field, field)}: {first['msg']}.") from None
-
-
-def _call_safety_from_env(environ: Mapping[str, str]) -> dict[str, object]:
-    """The call-safety variables (README "Call safety"), each checked with a sentence naming it."""
-    values: dict[str, object] = {}
-    if region := environ.get("KUPE_DEFAULT_REGION", "").strip():
-        if not re.fullmatch(r"[A-Za-z]{2}", region):
-            raise ConfigError(f"KUPE_DEFAULT_REGION={region!r} is not a region: use a code such as IN or US.")
-        values["default_region"] = region.upper()
-    for name, field in (
-        ("KUPE_ALLOWED_DESTINATIONS", "allowed_destinations"),
-        ("KUPE_BLOCKED_DESTINATIONS", "blocked_destinations"),
-    ):
-        if raw := environ.get(name, "").strip():
-            for entry in _csv(raw):
+            field = ".".join(str(p) for p in first["loc"][:1]) or "settings"
+            message = str(first["msg"]).removeprefix("Value error, ")
+            if field in origin:
+                at, source, given = origin[field]
+                where = at.described(source, given)
+            else:
                 try:
-                    parse_destination_prefixes([entry])
-                except ValueError:
-                    raise ConfigError(
-                        f"{name} entry {entry!r} is not an E.164 number or prefix: use e.g. +91, +1415555* or "
-                        "+14155552671."
-                    ) from None
-            values[field] = parse_destination_prefixes(_csv(raw))
-    if hours := environ.get("KUPE_CALLING_HOURS", "").strip():
-        try:
-            parse_calling_hours(hours)
-        except ValueError:
-            raise ConfigError(
-                f"KUPE_CALLING_HOURS={hours!r} is not a time window: use HH:MM-HH:MM (the destination's local time, "
-                "e.g. 09:00-21:00) or off."
-            ) from None
-        values["calling_hours"] = hours
-    if "KUPE_CONFIRM_CALLS" in environ:
-        values["confirm_calls"] = _flag("KUPE_CONFIRM_CALLS", environ["KUPE_CONFIRM_CALLS"])
-    if window := environ.get("KUPE_REPEAT_WINDOW_S", "").strip():
-        try:
-            values["repeat_window_s"] = float(window)
-        except ValueError:
-            raise ConfigError(f"KUPE_REPEAT_WINDOW_S={window!r} is not a number of seconds: use e.g. 300.") from None
-    if cap := environ.get("KUPE_MAX_CALLS_PER_HOUR", "").strip():
-        try:
-            values["max_calls_per_hour"] = int(cap)
-        except ValueError:
-            raise ConfigError(f"KUPE_MAX_CALLS_PER_HOUR={cap!r} is not a whole number: use e.g. 20.") from None
-    return values
+                    where = setting(field).name
+                except KeyError:
+                    where = field
+            raise ConfigError(f"{where} is not allowed: {message[:1].lower()}{message[1:]}.") from None

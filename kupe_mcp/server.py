@@ -20,6 +20,7 @@ from mcp.server.mcpserver.tools.base import Tool
 from pydantic import AnyUrl, ValidationError
 
 from kupe_mcp import __version__
+from kupe_mcp._sdk import ContextualResourceList, add_request_handler, get_tool, replace_tool_manager
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
 from kupe_mcp.prompts import register_prompts
@@ -156,7 +157,7 @@ def _invalid_arguments(tool: str, error: ValidationError) -> str:
     return f"Invalid arguments for {tool} ({problems}): fix them and call again."
 
 
-class KupeMCP(KupeServer):
+class KupeMCP(KupeServer, ContextualResourceList):
     """The assembled server: compact schemas, strict arguments, resources read with the caller's credentials."""
 
     async def call_tool(
@@ -164,7 +165,7 @@ class KupeMCP(KupeServer):
     ) -> types.CallToolResult | types.InputRequiredResult:
         """Refuse unknown argument names (a misspelt ``dry_run`` must not be dropped silently) and word
         argument errors as one sentence."""
-        tool = self._tool_manager.get_tool(name)
+        tool = get_tool(self, name)
         if tool is not None:
             known = tool.parameters.get("properties", {})
             unknown = sorted(set(arguments) - set(known))
@@ -198,12 +199,9 @@ class KupeMCP(KupeServer):
         ]
         return static + await super().list_resources()
 
-    async def _handle_list_resources(
-        self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
-    ) -> types.ListResourcesResult:
-        # Overridden (private in the SDK) to reach the request context: recent objects need the caller's key.
-        context = Context(request_context=ctx, mcp_server=self)
-        return types.ListResourcesResult(resources=await self.list_resources() + await recent_resources(context))
+    async def list_resources_in(self, context: Context[Any, Any]) -> list[types.Resource]:
+        """The static resources plus the caller's recent agents and calls (they need the caller's key)."""
+        return await self.list_resources() + await recent_resources(context)
 
     async def read_resource(
         self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
@@ -240,8 +238,8 @@ def create_server(settings: Settings, client: KupeClient | None = None, *, multi
                 annotations=spec.annotations,
             )
 
-    server._tool_manager = _DeferredToolManager(
-        register_tools, warn_on_duplicate_tools=server.settings.warn_on_duplicate_tools
+    replace_tool_manager(
+        server, _DeferredToolManager(register_tools, warn_on_duplicate_tools=server.settings.warn_on_duplicate_tools)
     )
     register_resources(server)
     register_prompts(server)
@@ -262,7 +260,7 @@ def _add_completion_handler(server: KupeServer) -> None:
         values = await complete(context, params.argument.name, params.argument.value)
         return types.CompleteResult(completion=types.Completion(values=values, total=len(values), has_more=False))
 
-    server._lowlevel_server.add_request_handler("completion/complete", types.CompleteRequestParams, handle)
+    add_request_handler(server, "completion/complete", types.CompleteRequestParams, handle)
 
 
 def _add_logging_handler(server: KupeServer) -> None:
@@ -281,4 +279,4 @@ def _add_logging_handler(server: KupeServer) -> None:
         return types.EmptyResult()
 
     # The public MCPServer API has no hook for this method; the low-level server does.
-    server._lowlevel_server.add_request_handler("logging/setLevel", types.SetLevelRequestParams, set_level)
+    add_request_handler(server, "logging/setLevel", types.SetLevelRequestParams, set_level)

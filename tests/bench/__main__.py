@@ -233,11 +233,12 @@ def phase_profile(runs: int) -> dict[str, float]:
         "from kupe_mcp.config import Settings\n"
         "from kupe_mcp.server import build_client, create_server\n"
         "import kupe_mcp.__main__\n"
+        "from kupe_mcp._sdk import tool_manager\n"
         "t2 = time.perf_counter()\n"
         "s = Settings.from_env({'KUPE_API_KEY': 'x'})\n"
         "server = create_server(s, build_client(s))\n"
         "t3 = time.perf_counter()\n"
-        "server._tool_manager.list_tools()\n"
+        "tool_manager(server).list_tools()\n"
         "t4 = time.perf_counter()\n"
         "print(json.dumps([t1 - t0, t2 - t1, t3 - t2, t4 - t3]))\n"
     )

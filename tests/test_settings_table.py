@@ -1,0 +1,141 @@
+"""The settings table is the one declaration: parsing, errors, flags, README and server.json all follow it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from kupe_mcp.__main__ import _parse, _parser
+from kupe_mcp._docs import (
+    SETTINGS_BEGIN,
+    SETTINGS_END,
+    render_environment_variables,
+    render_settings_table,
+)
+from kupe_mcp.config import SETTINGS, Credentials, Setting, Settings
+from kupe_mcp.errors import ConfigError
+
+ROOT = Path(__file__).parent.parent
+FIELD_ROWS = [row for row in SETTINGS if row.field]
+ENV_ROWS = [row for row in SETTINGS if row.env]
+
+# Fields that are not settings a person sets (derived or fixed in code).
+NOT_SETTINGS = {"credentials", "connect_timeout_s"}
+
+# A value each reader must refuse.
+BAD: dict[str, str] = {
+    "url": "ftp://example.com",
+    "bool": "sometimes",
+    "int": "lots",
+    "float": "five",
+    "hours": "9 to 5",
+    "prefixes": "+91,919876543210",
+    "region": "India",
+    "choice": "loudest",
+}
+
+
+def _model_field(path: str) -> Any:
+    model: type[BaseModel] = Settings
+    *parents, last = path.split(".")
+    for part in parents:
+        annotation = model.model_fields[part].annotation
+        assert isinstance(annotation, type)
+        assert issubclass(annotation, BaseModel)
+        model = annotation
+    return model.model_fields[last]
+
+
+def test_every_settings_field_has_exactly_one_row() -> None:
+    fields = {row.field for row in FIELD_ROWS}
+    expected = (set(Settings.model_fields) - NOT_SETTINGS) | {f"credentials.{f}" for f in Credentials.model_fields}
+    assert fields == expected
+    assert len(FIELD_ROWS) == len(fields)
+    names = [row.name for row in SETTINGS]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("row", [r for r in FIELD_ROWS if r.default], ids=lambda r: r.name)
+def test_a_rows_default_is_the_settings_fields_default(row: Setting) -> None:
+    assert row.field is not None
+    assert row.read(row.default) == _model_field(row.field).default
+
+
+@pytest.mark.parametrize("row", [r for r in ENV_ROWS if r.kind in BAD], ids=lambda r: r.name)
+def test_a_bad_variable_is_one_sentence_naming_it_and_how_to_fix_it(row: Setting) -> None:
+    assert row.env is not None
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({row.env: BAD[row.kind]})
+    message = str(caught.value)
+    assert message.startswith(f"{row.env}={BAD[row.kind]!r} is not ")
+    assert message.endswith(".")
+    assert ": use " in message
+    assert message.replace("e.g. ", "").count(". ") == 0
+
+
+def test_an_out_of_range_value_names_the_variable_and_the_limit() -> None:
+    with pytest.raises(ConfigError, match=r"^KUPE_TIMEOUT_S='0' is not allowed: input should be greater than 0\.$"):
+        Settings.from_env({"KUPE_TIMEOUT_S": "0"})
+
+
+def test_a_flag_wins_over_its_variable_and_its_errors_name_the_flag() -> None:
+    settings = Settings.from_env({"KUPE_TOOLSETS": "agents", "KUPE_READ_ONLY": "0"}, cli={"toolsets": "calls, phone"})
+    assert settings.toolsets == ("calls", "phone")
+    assert settings.read_only is False
+    assert Settings.from_env({"KUPE_READ_ONLY": "0"}, cli={"read_only": True}).read_only is True
+    with pytest.raises(ConfigError, match=r"^--log-level='loud' is not one of the choices"):
+        Settings.from_env({"KUPE_LOG_LEVEL": "DEBUG"}, cli={"log_level": "loud"})
+
+
+def test_an_empty_variable_counts_as_unset_so_confirmation_stays_on() -> None:
+    assert Settings.from_env({"KUPE_CONFIRM_CALLS": ""}).confirm_calls is True
+    assert Settings.from_env({"KUPE_CONFIRM_CALLS": " "}).confirm_calls is True
+
+
+def test_credentials_and_the_sandbox_switch_come_from_their_rows() -> None:
+    settings = Settings.from_env({"KUPE_API_KEY": " k1 ", "KUPE_SANDBOX": "yes", "KUPE_LOG_LEVEL": "debug"})
+    assert settings.credentials.api_key is not None
+    assert settings.credentials.api_key.get_secret_value() == "k1"
+    assert settings.sandbox is True
+    assert settings.log_level == "DEBUG"
+
+
+def test_serve_help_lists_every_flag_with_its_variable() -> None:
+    (sub,) = (a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    serve = sub.choices["serve"]
+    text = " ".join(serve.format_help().split())
+    for row in SETTINGS:
+        if row.flag:
+            assert row.flag in text
+            if row.env:
+                assert f"env {row.env}" in text
+
+
+def test_cli_only_options_parse_with_their_rows_defaults() -> None:
+    args = _parse([])
+    assert (args.transport, args.host, args.port) == ("stdio", "127.0.0.1", 8765)
+    assert _parse(["--port", "9000", "--transport", "http"]).port == 9000
+
+
+def test_readme_settings_table_is_generated_from_the_table() -> None:
+    text = (ROOT / "README.md").read_text()
+    current = text.split(SETTINGS_BEGIN)[1].split(SETTINGS_END)[0].strip()
+    assert current == render_settings_table().strip(), "README settings table is stale: run python -m kupe_mcp._docs"
+
+
+def test_server_json_lists_every_variable_from_the_table_with_secrets_marked() -> None:
+    server = json.loads((ROOT / "server.json").read_text())
+    for package in server["packages"]:
+        assert package["environmentVariables"] == render_environment_variables(), "run python -m kupe_mcp._docs"
+    listed = {e["name"]: e for e in render_environment_variables()}
+    assert set(listed) == {row.env for row in ENV_ROWS}
+    assert {name for name, e in listed.items() if e["isSecret"]} == {
+        "KUPE_API_KEY",
+        "KUPE_BEARER_TOKEN",
+        "KUPE_MCP_TOKEN",
+    }
