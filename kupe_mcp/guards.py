@@ -6,13 +6,16 @@ reaches Kupe (README "Call safety"):
 1. **Who** (``destination``): what a person typed is parsed with ``phonenumbers``
    (``KUPE_DEFAULT_REGION`` for national forms) and normalised to E.164. Invalid numbers,
    extensions, emergency numbers, short codes, premium-rate, shared-cost, UAN and voicemail
-   numbers are refused. ``KUPE_BLOCKED_DESTINATIONS`` then ``KUPE_ALLOWED_DESTINATIONS``
-   (numbers or prefixes; blocked wins; an allow-list, when set, is exhaustive).
+   numbers are refused; satellite, international-network and personal numbers too, unless
+   allow-listed by name (``_costly_range``). ``KUPE_BLOCKED_DESTINATIONS`` then
+   ``KUPE_ALLOWED_DESTINATIONS`` (blocked wins; an allow-list, when set, is exhaustive; a full
+   number on it matches exactly, ``*`` or a shorter entry is a prefix: ``entry_matches``).
 2. **When** (``check_hours``): ``KUPE_CALLING_HOURS`` in the destination's local time, in
    every time zone the number may ring in (the most restrictive wins).
 3. **How often** (``check_volume``, ``prior_call``): ``KUPE_MAX_CALLS_PER_HOUR`` per process
    (a batch counts its rows) and ``KUPE_REPEAT_WINDOW_S``: calling a number again soon needs
    a fresh confirmation that names the earlier call, even where confirmation is otherwise off.
+   A batch must fit in the calling window at Kupe's pace (``batch_overrun``, ``check_pace``).
 4. **Who said yes** (``plan``, ``issue_token``, ``redeem_token``): confirmation is needed
    unless ``KUPE_CONFIRM_CALLS=off`` and every destination is on the allow-list. Clients
    without elicitation get a single-use token bound to a digest of the exact, normalised
