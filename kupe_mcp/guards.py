@@ -430,8 +430,16 @@ class CallGuards:
             calls_left_this_hour=left,
         )
 
-    def check_pace(self, plan: CallPlan, *, calls_at_once: int, what: str) -> None:
-        """CallRefused when a batch's rows cannot all be dialled before calling hours end (``batch_overrun``)."""
+    def check_pace(self, plan: CallPlan, *, calls_at_once: object, what: str) -> None:
+        """CallRefused when a batch's rows cannot all be dialled before calling hours end (``batch_overrun``).
+
+        ``calls_at_once`` is the batch's ``batch_size`` as Kupe reports it; missing or unreadable counts as 1
+        (Kupe's default, and the slowest pace: failing closed).
+        """
+        try:
+            calls_at_once = max(1, int(str(calls_at_once)))
+        except ValueError:
+            calls_at_once = 1
         zones = [z for d in plan.destinations for z in d.time_zones]
         over = batch_overrun(
             zones, rows=plan.count, calls_at_once=calls_at_once, now=self.clock(), hours=self.policy.hours

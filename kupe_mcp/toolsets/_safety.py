@@ -513,7 +513,7 @@ def _plan_batch(guards: CallGuards, batch: Batch) -> CallPlan:
         )
     what = f"start batch {batch.batch_id}"
     plan = guards.plan(batch.numbers, what=what)
-    guards.check_pace(plan, calls_at_once=int(batch.meta.get("batch_size") or 1), what=what)
+    guards.check_pace(plan, calls_at_once=batch.meta.get("batch_size"), what=what)
     return plan
 
 

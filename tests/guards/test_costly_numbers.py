@@ -166,3 +166,12 @@ def test_check_pace_refuses_a_long_batch_with_one_sentence_saying_what_to_do(clo
     assert f"end in {dest.time_zones[0]} in 450 min" in text
     assert "raise its batch_size" in text
     guards.check_pace(plan, calls_at_once=2, what="start batch b1")  # twice as fast fits
+
+
+@pytest.mark.parametrize("reported", [None, "", "many", 0])
+def test_an_unreadable_batch_size_counts_as_one_call_at_a_time(clock: FakeClock, reported: object) -> None:
+    guards = CallGuards.from_settings(Settings(calling_hours="09:00-21:00"), clock=clock)
+    dest = guards.destination("+919876543210")
+    plan = CallPlan((dest,) * (waves_until_close() + 1), True, (), (), 0)
+    with pytest.raises(CallRefused, match="dialled 1 at a time"):
+        guards.check_pace(plan, calls_at_once=reported, what="start batch b1")
