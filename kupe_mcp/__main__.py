@@ -68,13 +68,16 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--db", default=":memory:", help="SQLite file to persist state (default: in memory)")
     sandbox.add_argument("--call-step-s", type=float, default=2.0, help="seconds per simulated call status step")
     sub.add_parser("demo", help="a scripted tour through a real MCP client against the embedded sandbox")
+    from kupe_mcp.install import add_install_parser
+
+    add_install_parser(sub)
     return parser
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = _parser()
     argv = list(argv)
-    if not argv or argv[0] not in {"serve", "sandbox-api", "demo", "-h", "--help", "--version"}:
+    if not argv or argv[0] not in {"serve", "sandbox-api", "demo", "install", "-h", "--help", "--version"}:
         argv.insert(0, "serve")
     return parser.parse_args(argv)
 
@@ -103,6 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from kupe_mcp.demo import main as demo
 
             return demo()
+        if args.command == "install":
+            from kupe_mcp.install import run_install
+
+            return run_install(args)
         if args.command == "sandbox-api":
             return _sandbox_api(args)
         return _serve(args)

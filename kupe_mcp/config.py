@@ -2,7 +2,8 @@
 
 To add a setting: add one ``Setting(...)`` row to ``SETTINGS`` below and a ``Settings`` field of the row's ``field``
 name, then run ``python -m kupe_mcp._docs`` (README table, server.json). Env parsing, error sentences, CLI flags and
-``--help`` follow from the row; ``tests/test_settings_table.py`` fails if the row and the field disagree.
+``--help`` follow from the row (a special value such as ``off`` or a minimum length: ``reader=`` and ``expects=``);
+``tests/test_settings_table.py`` fails if the row and the field disagree.
 
 Values are read from the environment (and CLI flags) when asked, never at import time. Secrets are ``SecretStr``:
 their repr is masked, and only the HTTP layer calls ``get_secret_value()`` to build a header.
@@ -206,6 +207,10 @@ class Setting:
     shown_default: str | None = None
     """What the README shows when ``default`` alone would mislead (e.g. ``working directory``)."""
     choices: tuple[str, ...] = ()
+    reader: Callable[[str], Any] | None = None
+    """A reader of its own (raise ValueError on a bad value) instead of the kind's, e.g. ``off`` -> None."""
+    expects: str | None = None
+    """What a good value is, for the error sentence, when the kind's phrase does not fit the reader."""
 
     @property
     def secret(self) -> bool:
@@ -218,7 +223,7 @@ class Setting:
 
     @property
     def expect(self) -> str:
-        return _READERS[self.kind][1]
+        return self.expects or _READERS[self.kind][1]
 
     @property
     def format(self) -> str:
@@ -232,7 +237,7 @@ class Setting:
     def read(self, raw: str, source: str | None = None) -> Any:
         """Parse ``raw`` (from ``source``, the variable or flag); ConfigError with one sentence when it is bad."""
         try:
-            value = _READERS[self.kind][0](raw)
+            value = (self.reader or _READERS[self.kind][0])(raw)
             if self.choices and str(value).upper() not in {c.upper() for c in self.choices}:
                 raise ValueError(raw)
         except ValueError:

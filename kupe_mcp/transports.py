@@ -13,6 +13,9 @@ HTTP has two modes:
 DNS-rebinding (Host/Origin) protection is always on, with hosts derived from the bind address
 plus ``KUPE_ALLOWED_HOSTS`` / ``KUPE_ALLOWED_ORIGINS``. ``/healthz`` answers load balancers
 without auth, without calling Kupe and without saying anything about the server.
+
+A plain ``GET /mcp`` (a person's browser, a health probe: no ``text/event-stream`` in Accept, no session) is answered
+at once with a short page saying what this is, instead of the SDK's event stream that never ends or its 406.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from kupe_mcp.config import Settings
 from kupe_mcp.errors import ConfigError
 from kupe_mcp.runtime import KupeServer, close_client_on_shutdown, credentials_from_headers
 
-__all__ = ["AuthGate", "http_app", "is_loopback", "transport_security"]
+__all__ = ["AuthGate", "HealthCheck", "Landing", "http_app", "is_loopback", "transport_security"]
 
 logger = logging.getLogger("kupe_mcp.http")
 
@@ -183,6 +186,53 @@ def transport_security(bind: str, settings: Settings) -> TransportSecuritySettin
     )
 
 
+_TEXT = (
+    "kupe-app-mcp: an MCP server for the Kupe App voice-agent platform (api.kupe.in).\n"
+    "This URL is an MCP endpoint (streamable HTTP): connect an MCP client to it; a browser has nothing to show here.\n"
+    "{auth}\n"
+)
+_HTML = (
+    "<!doctype html><html lang=en><meta charset=utf-8><title>kupe-app-mcp</title>"
+    "<h1>kupe-app-mcp</h1><p>An MCP server for the Kupe App voice-agent platform (api.kupe.in).</p>"
+    "<p>This URL is an MCP endpoint (streamable HTTP): connect an MCP client to it, e.g. "
+    "<code>claude mcp add --transport http kupe &lt;this URL&gt;</code>. A browser has nothing to show here.</p>"
+    "<p>{auth}</p></html>\n"
+)
+
+
+class Landing:
+    """ASGI middleware: answer a GET that is not an MCP stream request with a short explanation (200)."""
+
+    def __init__(self, app: ASGIApp, *, path: str, auth: str) -> None:
+        self.app = app
+        self.paths = {path, path.rstrip("/") + "/", "/"}
+        self.auth = auth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") not in {"GET", "HEAD"} or scope.get("path") not in self.paths:
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        if "text/event-stream" in headers.get("accept", "").lower() or "mcp-session-id" in headers:
+            await self.app(scope, receive, send)
+            return
+        html = "text/html" in headers.get("accept", "").lower()
+        body = (_HTML if html else _TEXT).format(auth=self.auth).encode()
+        content_type = b"text/html; charset=utf-8" if html else b"text/plain; charset=utf-8"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", content_type),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"cache-control", b"no-store"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+
 def http_app(server: KupeServer, settings: Settings, *, host: str, multi_tenant: bool) -> Any:
     """The streamable-HTTP ASGI app at ``/mcp``, stateless, behind the auth gate, plus ``/healthz``.
 
@@ -206,5 +256,13 @@ def http_app(server: KupeServer, settings: Settings, *, host: str, multi_tenant:
         host=host,
         transport_security=transport_security(host, settings),
     )
-    gate = AuthGate(close_client_on_shutdown(app, server), multi_tenant=multi_tenant, mcp_token=token)
-    return HealthCheck(gate)
+    gated = AuthGate(close_client_on_shutdown(app, server), multi_tenant=multi_tenant, mcp_token=token)
+    if multi_tenant:
+        auth = (
+            "Each request must carry its own Kupe API key as the x-api-key header (or as Authorization: Bearer <key>)."
+        )
+    elif token is not None:
+        auth = "Clients must present the server's MCP token as Authorization: Bearer <token>."
+    else:
+        auth = "This server uses its own Kupe credentials; it listens on loopback only."
+    return HealthCheck(Landing(gated, path="/mcp", auth=auth))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from kupe_mcp.__main__ import _parse, _parser
 from kupe_mcp._docs import (
@@ -139,3 +139,34 @@ def test_server_json_lists_every_variable_from_the_table_with_secrets_marked() -
         "KUPE_BEARER_TOKEN",
         "KUPE_MCP_TOKEN",
     }
+
+
+def test_a_row_with_its_own_reader_gets_its_own_sentence() -> None:
+    row = Setting(
+        "KUPE_X",
+        None,
+        "int",
+        "a cap, or off",
+        reader=lambda raw: None if raw.strip().lower() == "off" else int(raw),
+        expects="a whole number or off",
+        example="e.g. 500, or off",
+    )
+    assert row.read("off") is None
+    assert row.read("7") == 7
+    with pytest.raises(ConfigError, match=r"^KUPE_X='lots' is not a whole number or off: use e.g\. 500, or off\.$"):
+        row.read("lots")
+
+
+def _at_least_16(raw: str) -> SecretStr:
+    if len(raw.strip()) < 16:
+        raise ValueError("too short")
+    return SecretStr(raw.strip())
+
+
+def test_a_bad_secret_is_named_but_never_repeated() -> None:
+    row = Setting("KUPE_S", None, "secret", "a secret", reader=_at_least_16, expects="16 characters or more")
+    assert row.read("0123456789abcdef").get_secret_value() == "0123456789abcdef"
+    with pytest.raises(ConfigError) as caught:
+        row.read("hunter2-hunter2")
+    assert str(caught.value) == "KUPE_S is not 16 characters or more."
+    assert "hunter2" not in str(caught.value)

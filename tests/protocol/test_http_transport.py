@@ -12,7 +12,7 @@ from mcp.client.streamable_http import streamable_http_client
 from pydantic import SecretStr
 
 from kupe_mcp._loopback import LoopbackServer
-from kupe_mcp.config import Settings
+from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.errors import ConfigError
 from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer, SandboxSettings
 from kupe_mcp.server import build_client, create_server
@@ -109,3 +109,35 @@ async def test_dns_rebinding_protection_refuses_a_foreign_host_header(sandbox: S
                 headers={**HEADERS, "x-api-key": DEMO_API_KEY, "host": "evil.example:80"},
             )
     assert response.status_code in (400, 403, 421)
+
+
+@pytest.mark.parametrize("accept", ["*/*", "", "application/json"])
+async def test_a_plain_get_answers_at_once_with_what_this_endpoint_is(sandbox: SandboxServer, accept: str) -> None:
+    """A health probe or curl used to get an event stream that never ended."""
+    with serve_mcp(sandbox, credentials=Credentials(api_key=SecretStr(DEMO_API_KEY))) as served:
+        async with httpx2.AsyncClient(timeout=5) as http:
+            response = await http.get(f"{served.base_url}/mcp", headers={"accept": accept})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert "MCP endpoint" in response.text
+    assert DEMO_API_KEY not in response.text
+
+
+async def test_a_browser_gets_a_short_page_even_on_a_multi_tenant_server(sandbox: SandboxServer) -> None:
+    with serve_mcp(sandbox) as served:
+        async with httpx2.AsyncClient(timeout=5) as http:
+            page = await http.get(f"{served.base_url}/mcp", headers={"accept": "text/html,*/*;q=0.8"})
+            head = await http.head(f"{served.base_url}/", headers={"accept": "*/*"})
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "<h1>kupe-app-mcp</h1>" in page.text
+    assert "x-api-key" in page.text
+    assert head.status_code == 200
+    assert head.content == b""
+
+
+async def test_an_mcp_stream_get_still_goes_through_the_auth_gate(sandbox: SandboxServer) -> None:
+    with serve_mcp(sandbox) as served:
+        async with httpx2.AsyncClient(timeout=5) as http:
+            response = await http.get(f"{served.base_url}/mcp", headers={"accept": "text/event-stream"})
+    assert response.status_code == 401
