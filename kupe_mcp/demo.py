@@ -50,6 +50,7 @@ class Tour:
         self.mcp = mcp
         self.write = write
         self.step = 0
+        self.sizes: dict[str, int] = {}  # the largest result text of each tool, in bytes
 
     def say(self, text: str) -> None:
         self.write(textwrap.indent(text, "   "))
@@ -60,6 +61,7 @@ class Tour:
         self.write(f"\n{self.step:>2}. {why}\n   → {tool}({shown})")
         result = await self.mcp.call_tool(tool, args, progress_callback=self._progress)
         text = "".join(c.text for c in result.content if isinstance(c, types.TextContent))
+        self.sizes[tool] = max(self.sizes.get(tool, 0), len(text.encode()))
         if result.is_error:
             raise RuntimeError(f"{tool} failed: {text}")
         return result.structured_content or {}
@@ -81,8 +83,8 @@ def _confirming_person(write: Write) -> Callable[..., Any]:
     return answer
 
 
-async def run_demo(write: Write, *, call_step_s: float = 0.5) -> None:
-    """The tour, start to finish, on a fresh in-process sandbox."""
+async def run_demo(write: Write, *, call_step_s: float = 0.5) -> dict[str, int]:
+    """The tour, start to finish, on a fresh in-process sandbox; returns each tool's largest result in bytes."""
     # Request lines from httpx2 would drown the tour (and carry the callee's number).
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     app = create_app(SandboxSettings(call_step_s=call_step_s))
@@ -132,7 +134,7 @@ async def run_demo(write: Write, *, call_step_s: float = 0.5) -> None:
         uploaded = await tour.call(
             "upload_knowledge_file", "Upload the clinic's FAQ", content=FAQ, filename="acme-dental-faq.md"
         )
-        file_id = (uploaded.get("data") or uploaded).get("id")
+        file_id = uploaded["id"]
         tour.say(f"file {file_id}")
         await tour.call("attach_knowledge_file", "Let the agent search it", agent_id=agent_id, file_id=file_id)
         found = await tour.call(
@@ -162,8 +164,10 @@ async def run_demo(write: Write, *, call_step_s: float = 0.5) -> None:
         tour.say(f"status {outcome.get('status')}, duration {outcome.get('duration')}s")
         tour.say("summary: " + str(outcome.get("summary")))
         transcript = await tour.call("get_call_transcript", "Read the transcript", request_id=request_id)
-        for line_text in str(transcript.get("transcript", "")).splitlines()[:6]:
+        for line_text in transcript["lines"][:6]:
             tour.say(line_text)
+        calls = await tour.call("get_call_analytics", "List recent calls")
+        tour.say(f"{calls['total']} call(s) in the log")
 
         batch = await tour.call(
             "create_batch",
@@ -173,7 +177,7 @@ async def run_demo(write: Write, *, call_step_s: float = 0.5) -> None:
             agent_id=agent_id,
             variable_names=["name", "date"],
         )
-        batch_id = batch.get("id") or (batch.get("data") or {}).get("id") or batch.get("batch_id")
+        batch_id = batch["id"]
         added = await tour.call(
             "add_batch_recipients",
             "Add recipients (every number is checked)",
@@ -188,8 +192,13 @@ async def run_demo(write: Write, *, call_step_s: float = 0.5) -> None:
         await tour.call("start_batch", "Start the campaign (the person confirms first)", batch_id=batch_id)
         final = await tour.call("wait_for_batch", "Follow the campaign to the end", batch_id=batch_id, timeout_s=120)
         tour.say(f"batch {final.get('status')}: {json.dumps(final.get('status_counts'))}")
+        rows = await tour.call("list_batch_recipients", "Who was reached", batch_id=batch_id)
+        tour.say(", ".join(f"{r['to_phonenumber']} {r['status']}" for r in rows["items"]))
+        catalog = await tour.call("list_providers", "Read the whole catalog", kind="all")
+        tour.say(f"{catalog['total']} catalog rows, {len(catalog['items'])} on this page")
     await client.aclose()
     write("\nDone. Try it yourself: `make run` and connect any MCP client.")
+    return tour.sizes
 
 
 def main() -> int:

@@ -26,12 +26,15 @@ KupeError
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "AuthenticationFailed",
     "CallInitiationFailed",
     "CallRefused",
     "ConfigError",
     "Conflict",
+    "Gone",
     "InsufficientCredits",
     "InvalidRequest",
     "KupeAPIError",
@@ -44,6 +47,7 @@ __all__ = [
     "ServerError",
     "UnexpectedResponse",
     "api_error_for",
+    "replacement_route",
 ]
 
 _DETAIL_MAX = 300
@@ -248,7 +252,28 @@ class ServerError(KupeAPIError):
         )
 
 
+# Routes Kupe has retired (410 Gone) and the route its docs name instead (platform-rest-apis.md, "Legacy").
+_REPLACED_ROUTES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^/(?:api/v1/)?organizations/[^/]+/billing(?:/|$)"), "POST /api/v1/wallets/{wallet_id}/grants"),
+)
+
+
+def replacement_route(path: str) -> str | None:
+    """The route Kupe's docs give in place of a retired one, or None."""
+    return next((new for old, new in _REPLACED_ROUTES if old.match(path)), None)
+
+
+class Gone(KupeAPIError):
+    """410: Kupe retired the route."""
+
+    def _sentence(self) -> str:
+        new = replacement_route(self.path)
+        instead = f"use {new} instead" if new else "check Kupe's API docs for the route that replaced it"
+        return f"Kupe has retired {self.method} {self.path} (410 Gone: {self._detail()}): {instead}."
+
+
 _BY_STATUS: dict[int, type[KupeAPIError]] = {
+    410: Gone,
     400: InvalidRequest,
     401: AuthenticationFailed,
     402: InsufficientCredits,

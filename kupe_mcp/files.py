@@ -103,7 +103,7 @@ class FormatsCache:
             if self._known:
                 return self._formats
             try:
-                formats = UploadFormats.parse(await client.supported_file_formats())
+                formats = UploadFormats.parse((await client.supported_file_formats()).to_json())
             except KupeAPIError as exc:
                 if exc.status in (401, 403, 429) or exc.status >= 500:
                     logger.warning("Could not read Kupe's supported formats, not checking this upload: %s", exc)

@@ -45,10 +45,10 @@ def register_prompts(server: MCPServer[Any]) -> None:
         uri = f"kupe://calls/{request_id}/transcript"
         client = kupe(ctx)
         try:
-            session = await client.call_analytics(request_id=str(UUID(request_id)))
+            found = await client.call_session(str(UUID(request_id)))
         except (KupeError, ValueError) as exc:
             return [UserMessage(f"Could not load call {request_id}: {exc}")]
-        session = session if isinstance(session, dict) else {"request_id": request_id}
+        session = found.to_json() if found else {"request_id": request_id}
         prompt_note = ""
         if agent_id := session.get("agent_id"):
             try:

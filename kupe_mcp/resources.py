@@ -22,7 +22,6 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from kupe_mcp.errors import KupeError, NotFound
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._sessions import transcript_markdown
-from kupe_mcp.toolsets._shape import items_of
 
 __all__ = ["STATIC_RESOURCES", "StaticResource", "complete", "recent_resources", "register_resources"]
 
@@ -62,15 +61,15 @@ class StaticResource:
 
 
 async def _providers(ctx: Context) -> str:
-    return _json(await _read(kupe(ctx).list_all_providers()))
+    return _json((await _read(kupe(ctx).list_all_providers())).to_json())
 
 
 async def _voices(ctx: Context) -> str:
-    return _json(await _read(kupe(ctx).list_tts_voices()))
+    return _json([v.to_json() for v in await _read(kupe(ctx).list_tts_voices())])
 
 
 async def _formats(ctx: Context) -> str:
-    return _json(await _read(kupe(ctx).supported_file_formats()))
+    return _json((await _read(kupe(ctx).supported_file_formats())).to_json())
 
 
 STATIC_RESOURCES: dict[str, StaticResource] = {
@@ -105,7 +104,8 @@ def register_resources(server: MCPServer[Any]) -> None:
         mime_type="application/json",
     )
     async def call(request_id: str, ctx: Context) -> str:
-        return _json(await _read(kupe(ctx).call_analytics(request_id=_uuid(request_id, "call request_id"))))
+        session = await _read(kupe(ctx).call_session(_uuid(request_id, "call request_id")))
+        return _json(session.to_json() if session else {"request_id": request_id, "found": False})
 
     @server.resource(
         "kupe://calls/{request_id}/transcript",
@@ -114,8 +114,8 @@ def register_resources(server: MCPServer[Any]) -> None:
         mime_type="text/markdown",
     )
     async def transcript(request_id: str, ctx: Context) -> str:
-        session = await _read(kupe(ctx).call_analytics(request_id=_uuid(request_id, "call request_id")))
-        return transcript_markdown(session if isinstance(session, dict) else {"request_id": request_id})
+        session = await _read(kupe(ctx).call_session(_uuid(request_id, "call request_id")))
+        return transcript_markdown(session.to_json() if session else {"request_id": request_id})
 
 
 async def recent_resources(ctx: Context) -> list[types.Resource]:
@@ -123,8 +123,8 @@ async def recent_resources(ctx: Context) -> list[types.Resource]:
     client = kupe(ctx)
     found: list[types.Resource] = []
     try:
-        agents = items_of(await client.list_agents_summary(page=1, page_size=RECENT))
-        calls = items_of(await client.call_analytics(page=1, page_size=RECENT))
+        agents = [a.to_json() for a in (await client.list_agents_summary(page=1, page_size=RECENT)).items]
+        calls = [c.to_json() for c in await client.call_analytics(page=1, page_size=RECENT)]
     except KupeError as exc:
         logger.info("resources/list could not fetch recent objects: %s", exc)
         return found
@@ -157,7 +157,7 @@ async def complete(ctx: Context, argument: str, value: str) -> list[str]:
     prefix = value.strip().lower()
     try:
         if argument == "agent_id":
-            rows = items_of(await client.list_agents_summary(page=1, page_size=50))
+            rows = [a.to_json() for a in (await client.list_agents_summary(page=1, page_size=50)).items]
             return [
                 str(r["id"])
                 for r in rows
@@ -166,7 +166,7 @@ async def complete(ctx: Context, argument: str, value: str) -> list[str]:
                 and (str(r["id"]).startswith(prefix) or prefix in str(r.get("name", "")).lower())
             ][:20]
         if argument == "request_id":
-            rows = items_of(await client.call_analytics(page=1, page_size=50))
+            rows = [c.to_json() for c in await client.call_analytics(page=1, page_size=50)]
             return [
                 str(r["request_id"])
                 for r in rows

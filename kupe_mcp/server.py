@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -28,7 +29,7 @@ from kupe_mcp.resources import STATIC_RESOURCES, complete, recent_resources, reg
 from kupe_mcp.runtime import ClientProvider, KupeServer
 from kupe_mcp.toolsets import TOOLSETS, ToolSpec, select_tools
 
-__all__ = ["INSTRUCTIONS", "build_client", "create_server", "selected_tools"]
+__all__ = ["INSTRUCTIONS", "build_client", "compact_text", "create_server", "selected_tools"]
 
 logger = logging.getLogger("kupe_mcp")
 
@@ -106,11 +107,53 @@ def compact_schema(schema: Any, *, fold_optional: bool = True) -> Any:
     return out
 
 
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def compact_text(
+    result: types.CallToolResult | types.InputRequiredResult,
+) -> types.CallToolResult | types.InputRequiredResult:
+    """The result without null fields, its text block as compact JSON (the SDK pretty-prints it).
+
+    An optional field left out means null (no output schema requires a nullable field), so
+    ``structuredContent`` still validates against the tool's output schema and carries the
+    whole typed result; the text block is the same JSON, written compactly.
+    """
+    if not isinstance(result, types.CallToolResult) or result.is_error or result.structured_content is None:
+        return result
+    structured = _without_nulls(result.structured_content)
+    text = json.dumps(structured, separators=(",", ":"), ensure_ascii=False)
+    return result.model_copy(
+        update={"content": [types.TextContent(type="text", text=text)], "structured_content": structured}
+    )
+
+
+def _nullable(schema: Any) -> Any:
+    """``anyOf: [{"type": T}, {"type": "null"}]`` as ``type: [T, "null"]``, no ``default``: same values, fewer bytes."""
+    if isinstance(schema, list):
+        return [_nullable(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _nullable(v) for k, v in schema.items() if k != "default"}
+    options = out.get("anyOf")
+    if isinstance(options, list) and len(options) == 2 and {"type": "null"} in options:
+        (kept,) = [o for o in options if o != {"type": "null"}]
+        if isinstance(kept, dict) and isinstance(kept.get("type"), str):
+            del out["anyOf"]
+            out = {**kept, **out, "type": [kept["type"], "null"]}
+    return out
+
+
 def _compact_output(schema: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Output schemas lose only titles and the model's docstring: null stays a valid value of optional fields."""
+    """Output schemas lose titles, defaults and the model's docstring; null stays a valid value of optional fields."""
     if schema is None:
         return None
-    out: dict[str, Any] = compact_schema(schema, fold_optional=False)
+    out: dict[str, Any] = _nullable(compact_schema(schema, fold_optional=False))
     out.pop("description", None)
     return out
 
@@ -174,11 +217,12 @@ class KupeMCP(KupeServer, ContextualResourceList):
                     f"{name} has no argument {', '.join(unknown)}: its arguments are {', '.join(known) or 'none'}."
                 )
         try:
-            return await super().call_tool(name, arguments, context)
+            result = await super().call_tool(name, arguments, context)
         except ToolError as exc:
             if isinstance(exc.__cause__, ValidationError):
                 raise ToolError(_invalid_arguments(name, exc.__cause__)) from exc.__cause__
             raise
+        return compact_text(result)
 
     async def list_tools(self) -> list[types.Tool]:
         tools = await super().list_tools()

@@ -1,7 +1,9 @@
 """Typed async client for the Kupe App REST API."""
 
+from kupe_mcp.client import _responses as responses
 from kupe_mcp.client._catalogue import ENDPOINTS, Endpoint
 from kupe_mcp.client._client import KupeClient
+from kupe_mcp.client._endpoint import Request, endpoint_of
 from kupe_mcp.client._http import KupeHTTP, RetryPolicy
 from kupe_mcp.client._models import (
     Agent,
@@ -17,8 +19,10 @@ from kupe_mcp.client._models import (
     PhoneNumber,
     SearchResult,
 )
+from kupe_mcp.client._responses import *  # noqa: F403
 
 __all__ = [
+    *responses.__all__,
     "ENDPOINTS",
     "Agent",
     "AgentConfigurations",
@@ -34,6 +38,8 @@ __all__ = [
     "KupeModel",
     "Me",
     "PhoneNumber",
+    "Request",
     "RetryPolicy",
     "SearchResult",
+    "endpoint_of",
 ]

@@ -1,8 +1,9 @@
-"""KupeClient: one async method per Kupe REST operation (see ``_catalogue.ENDPOINTS``).
+"""KupeClient: one method per Kupe REST operation, each declared once with ``@endpoint``.
 
-Methods are thin: they name the route, shape the query and body exactly as Kupe
-expects, and validate the answer into a model where the spec defines one. Everything
-about auth, retries and errors lives in ``KupeHTTP.request``.
+A method names its route, response model and envelope rule in the decorator and only
+shapes the request in its body (path ids, query, JSON or multipart body). The
+decorator sends it through ``KupeHTTP.request`` (auth, retries, errors) and validates
+the answer. ``_catalogue.ENDPOINTS`` is read from these declarations.
 
 Conventions: path ids come first and positionally, everything else is keyword-only;
 query values of ``None`` are left out (``KupeHTTP`` drops them), and boolean switches
@@ -14,10 +15,9 @@ from __future__ import annotations
 import json
 import mimetypes
 from datetime import date
-from typing import Any, TypeVar, cast
+from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
+from kupe_mcp.client._endpoint import DATA, Request, endpoint, list_in, object_in
 from kupe_mcp.client._http import KupeHTTP
 from kupe_mcp.client._models import (
     BatchRecipient,
@@ -28,48 +28,64 @@ from kupe_mcp.client._models import (
     PhoneNumber,
     SearchResult,
 )
-from kupe_mcp.errors import CallInitiationFailed, KupeConnectionError, KupeTimeout, UnexpectedResponse
+from kupe_mcp.client._responses import (
+    Ack,
+    AgentPage,
+    AgentRow,
+    AgentStats,
+    AgentTool,
+    AgentWebhook,
+    AnalysisRule,
+    ApiKey,
+    Batch,
+    BatchWrite,
+    CallSession,
+    CreditBalance,
+    Download,
+    Earnings,
+    FeatureFlags,
+    FileFormats,
+    FileList,
+    FileMapping,
+    Health,
+    KeyExists,
+    KnowledgeFile,
+    NewApiKey,
+    NoiseAsset,
+    OrgMembers,
+    PhoneMapping,
+    PostAnalysis,
+    ProviderCatalog,
+    ProviderRow,
+    SessionUsage,
+    ToolDefinition,
+    UsageOverview,
+    UsageRecords,
+    UsageSummary,
+    UserRow,
+    Voice,
+    Wallet,
+    WalletDetail,
+    WebhookRow,
+    WebhookSecret,
+    WebhookTest,
+)
+from kupe_mcp.errors import CallInitiationFailed
 
 __all__ = ["KupeClient"]
 
-JSON = Any
-_T = TypeVar("_T")
-_ADAPTERS: dict[object, TypeAdapter[Any]] = {}
+# Exports answer a file; without this Accept a strict server could refuse them (406) for the JSON default.
+_EXPORT_ACCEPT = {"Accept": "application/zip, text/csv, application/octet-stream, application/json"}
+_CALL_LOST = (
+    "so the call may have been placed: check the call logs (get_call_analytics) before calling again, "
+    "or the person may be rung twice."
+)
+_WRITE_LOST = "so it may have taken effect: check before repeating it."
 
-_CALL_PATH = "/api/call/create_call"
-
-
-def _validated(shape: type[_T], body: JSON, method: str, path: str) -> _T:
-    """``body`` as ``shape``, or UnexpectedResponse naming the first field that does not fit."""
-    adapter = _ADAPTERS.get(shape)
-    if adapter is None:
-        adapter = _ADAPTERS[shape] = TypeAdapter(shape)
-    try:
-        return cast(_T, adapter.validate_python(body))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise UnexpectedResponse(
-            f"Kupe answered {method} {path} with a body that does not match what the API documents "
-            f"({where}: {first['msg']}): the API may have changed; report this to the kupe-app-mcp maintainers.",
-            method=method,
-            path=path,
-            status=200,
-        ) from None
-
-
-def _unwrap_list(body: JSON, keys: tuple[str, ...]) -> JSON:
-    """A bare list, or the list an envelope object holds under one of ``keys`` (also inside ``data``)."""
-    if not isinstance(body, dict):
-        return body
-    for container in (body, body.get("data")):
-        if isinstance(container, list):
-            return container
-        if isinstance(container, dict):
-            for key in keys:
-                if isinstance(container.get(key), list):
-                    return container[key]
-    return body
+# The list envelopes Kupe uses, route by route (a bare array is always accepted too).
+_ROWS = list_in("items", "data", "results")
+_AGENTS = list_in("agents", "items", "data")
+_SESSIONS = list_in("sessions", "items", "calls", "data", single=True)
 
 
 def _only_if(flag: bool) -> bool | None:
@@ -86,199 +102,198 @@ def _day(value: str | date | None) -> str | None:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def _json_or_bytes(raw: bytes) -> bytes | dict[str, Any]:
-    """Exports answer a file (ZIP/CSV) or a JSON acknowledgement (e.g. "emailed"): return whichever it is."""
-    try:
-        parsed = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return raw
-    return parsed if isinstance(parsed, dict) else raw
+def _call_failed(answer: Any) -> None:
+    """Kupe answers a refused dial with 200 ``"status": "failed"``: raise CallInitiationFailed for it."""
+    if isinstance(answer, dict) and str(answer.get("status", "")).lower() == "failed":
+        reason = answer.get("detail") or answer.get("message") or answer.get("error") or ""
+        raise CallInitiationFailed(
+            reason if isinstance(reason, str) else json.dumps(reason),
+            request_id=answer.get("request_id"),
+            call_session_id=answer.get("call_session_id"),
+        )
+
+
+def _agent(agent_id: str, **rest: Any) -> Request:
+    return Request(path_params={"agent_id": agent_id}, **rest)
 
 
 class KupeClient(KupeHTTP):
     """The Kupe App REST API (``https://api.kupe.in``), typed."""
 
-    async def _as(self, shape: type[_T], method: str, path: str, **kwargs: Any) -> _T:
-        """Send one request and validate the answer as ``shape``."""
-        return _validated(shape, await self.request(method, path, **kwargs), method, path)
-
     # -- Service and current user -------------------------------------------------
 
-    async def health(self) -> dict[str, Any]:
-        """``GET /health``: public readiness probe; needs no credentials."""
-        return await self._as(dict[str, Any], "GET", "/health", auth=False)
+    @endpoint("GET", "/health", Health, auth=False)
+    def health(self) -> Request:
+        """Public readiness probe; needs no credentials."""
+        return Request()
 
-    async def me(self) -> Me:
-        """``GET /api/v1/me``: the user the credentials belong to."""
-        return await self._as(Me, "GET", "/api/v1/me")
+    @endpoint("GET", "/api/v1/me", Me)
+    def me(self) -> Request:
+        """The user the credentials belong to."""
+        return Request()
 
-    async def me_users(self) -> JSON:
-        """``GET /api/v1/me/users``: users the caller may act for (enterprise access; empty otherwise)."""
-        return await self.request("GET", "/api/v1/me/users")
+    @endpoint("GET", "/api/v1/me/users", list[UserRow], envelope=list_in("users", "items", "data"), source="spec")
+    def me_users(self) -> Request:
+        """Users the caller may act for (enterprise access; only themselves otherwise)."""
+        return Request()
 
     # -- Agents -----------------------------------------------------------------------
 
-    async def list_agents(
+    @endpoint("GET", "/api/v1/agents", list[AgentRow], envelope=_AGENTS, source="spec")
+    def list_agents(
         self, page: int | None = None, page_size: int | None = None, scope: str | None = None, q: str | None = None
-    ) -> JSON:
-        """``GET /api/v1/agents``: the caller's agents (an array; super-admins may page, scope and search)."""
-        params = {"page": page, "page_size": page_size, "scope": scope, "q": q}
-        return await self.request("GET", "/api/v1/agents", params=params)
+    ) -> Request:
+        """The caller's agents: an array, as the summary route documents (super-admins may page, scope, search)."""
+        return Request(params={"page": page, "page_size": page_size, "scope": scope, "q": q})
 
-    async def list_agents_summary(
-        self, *, page: int = 1, page_size: int = 20, name_search: str | None = None
-    ) -> dict[str, Any]:
-        """``GET /api/v1/agents/summary``: one page of agent summaries, optionally filtered by name."""
-        params = {"page": page, "page_size": page_size, "name_search": name_search}
-        return await self._as(dict[str, Any], "GET", "/api/v1/agents/summary", params=params)
+    @endpoint("GET", "/api/v1/agents/summary", AgentPage, source="docs")
+    def list_agents_summary(self, *, page: int = 1, page_size: int = 20, name_search: str | None = None) -> Request:
+        """One page of agent summaries, optionally filtered by name."""
+        return Request(params={"page": page, "page_size": page_size, "name_search": name_search})
 
-    async def agent_stats(self) -> JSON:
-        """``GET /api/v1/agents/stats``: counts and usage metrics over the caller's agents."""
-        return await self.request("GET", "/api/v1/agents/stats")
+    @endpoint("GET", "/api/v1/agents/stats", AgentStats, source="spec")
+    def agent_stats(self) -> Request:
+        """Counts and usage metrics over the caller's agents."""
+        return Request()
 
-    async def get_agent(self, agent_id: str) -> CompleteAgent:
-        """``GET /api/v1/agents/{agent_id}``: the agent with every configuration section."""
-        return await self._as(CompleteAgent, "GET", "/api/v1/agents/{agent_id}", path_params={"agent_id": agent_id})
+    @endpoint("GET", "/api/v1/agents/{agent_id}", CompleteAgent)
+    def get_agent(self, agent_id: str) -> Request:
+        """The agent with every configuration section."""
+        return _agent(agent_id)
 
-    async def create_agent(self, body: dict[str, Any]) -> CompleteAgent:
-        """``POST /api/v1/agents``: full create (``CreateAgentRequest``: agent, configs, agent_specific_config)."""
-        return await self._as(CompleteAgent, "POST", "/api/v1/agents", json_body=body)
+    @endpoint("POST", "/api/v1/agents", CompleteAgent, source="spec")
+    def create_agent(self, body: dict[str, Any]) -> Request:
+        """Full create (``CreateAgentRequest``: agent, configs, agent_specific_config)."""
+        return Request(json_body=body)
 
-    async def create_agent_simple(self, name: str, description: str | None = None) -> CompleteAgent:
-        """``POST /api/v1/agents/simple``: an agent on platform defaults; configure it with update_agent."""
-        body = _compact(name=name, description=description)
-        return await self._as(CompleteAgent, "POST", "/api/v1/agents/simple", json_body=body)
+    @endpoint("POST", "/api/v1/agents/simple", CompleteAgent)
+    def create_agent_simple(self, name: str, description: str | None = None) -> Request:
+        """An agent on platform defaults; configure it with update_agent."""
+        return Request(json_body=_compact(name=name, description=description))
 
-    async def update_agent(self, agent_id: str, body: dict[str, Any], *, force_update: bool = False) -> CompleteAgent:
-        """``PUT /api/v1/agents/{agent_id}``: partial update; active agents need ``force_update``."""
-        return await self._as(
-            CompleteAgent,
-            "PUT",
-            "/api/v1/agents/{agent_id}",
-            path_params={"agent_id": agent_id},
-            params={"force_update": _only_if(force_update)},
-            json_body=body,
-        )
+    @endpoint("PUT", "/api/v1/agents/{agent_id}", CompleteAgent)
+    def update_agent(self, agent_id: str, body: dict[str, Any], *, force_update: bool = False) -> Request:
+        """Partial update; active agents need ``force_update``."""
+        return _agent(agent_id, params={"force_update": _only_if(force_update)}, json_body=body)
 
-    async def delete_agent(self, agent_id: str, *, force_delete: bool = False) -> JSON:
-        """``DELETE /api/v1/agents/{agent_id}``: only inactive agents unless ``force_delete``."""
-        return await self.request(
-            "DELETE",
-            "/api/v1/agents/{agent_id}",
-            path_params={"agent_id": agent_id},
-            params={"force_delete": _only_if(force_delete)},
-        )
+    @endpoint("DELETE", "/api/v1/agents/{agent_id}", Ack)
+    def delete_agent(self, agent_id: str, *, force_delete: bool = False) -> Request:
+        """Only inactive agents unless ``force_delete``."""
+        return _agent(agent_id, params={"force_delete": _only_if(force_delete)})
 
-    async def _patch_config(
-        self, agent_id: str, section: str, body: dict[str, Any], force_update: bool
-    ) -> CompleteAgent:
-        """``PATCH /api/v1/agents/{agent_id}/{section}``: replace one configuration section."""
-        return await self._as(
-            CompleteAgent,
-            "PATCH",
-            f"/api/v1/agents/{{agent_id}}/{section}",
-            path_params={"agent_id": agent_id},
-            params={"force_update": _only_if(force_update)},
-            json_body=body,
-        )
+    @endpoint("PATCH", "/api/v1/agents/{agent_id}/model-config", CompleteAgent, source="spec")
+    def patch_agent_model_config(self, agent_id: str, body: dict[str, Any], *, force_update: bool = False) -> Request:
+        """Replace the LLM section (``ModelConfig``: model_name, system_prompt, …)."""
+        return _agent(agent_id, params={"force_update": _only_if(force_update)}, json_body=body)
 
-    async def patch_agent_model_config(
+    @endpoint("PATCH", "/api/v1/agents/{agent_id}/tts-config", CompleteAgent, source="spec")
+    def patch_agent_tts_config(self, agent_id: str, body: dict[str, Any], *, force_update: bool = False) -> Request:
+        """Replace the voice section (``TtsConfig``: tts_model_name, voice_name, …)."""
+        return _agent(agent_id, params={"force_update": _only_if(force_update)}, json_body=body)
+
+    @endpoint("PATCH", "/api/v1/agents/{agent_id}/transcriber-config", CompleteAgent, source="spec")
+    def patch_agent_transcriber_config(
         self, agent_id: str, body: dict[str, Any], *, force_update: bool = False
-    ) -> CompleteAgent:
-        """``PATCH /api/v1/agents/{agent_id}/model-config``: LLM (``ModelConfig``: model_name, system_prompt, …)."""
-        return await self._patch_config(agent_id, "model-config", body, force_update)
+    ) -> Request:
+        """Replace the STT section (transcriber_model_name, language)."""
+        return _agent(agent_id, params={"force_update": _only_if(force_update)}, json_body=body)
 
-    async def patch_agent_tts_config(
-        self, agent_id: str, body: dict[str, Any], *, force_update: bool = False
-    ) -> CompleteAgent:
-        """``PATCH /api/v1/agents/{agent_id}/tts-config``: voice (``TtsConfig``: tts_model_name, voice_name, …)."""
-        return await self._patch_config(agent_id, "tts-config", body, force_update)
-
-    async def patch_agent_transcriber_config(
-        self, agent_id: str, body: dict[str, Any], *, force_update: bool = False
-    ) -> CompleteAgent:
-        """``PATCH /api/v1/agents/{agent_id}/transcriber-config``: STT (transcriber_model_name, language)."""
-        return await self._patch_config(agent_id, "transcriber-config", body, force_update)
-
-    async def patch_agent_vad_config(
-        self, agent_id: str, body: dict[str, Any], *, force_update: bool = False
-    ) -> CompleteAgent:
-        """``PATCH /api/v1/agents/{agent_id}/vad-config``: voice-activity detection (``VadConfig``)."""
-        return await self._patch_config(agent_id, "vad-config", body, force_update)
+    @endpoint("PATCH", "/api/v1/agents/{agent_id}/vad-config", CompleteAgent, source="spec")
+    def patch_agent_vad_config(self, agent_id: str, body: dict[str, Any], *, force_update: bool = False) -> Request:
+        """Replace voice-activity detection (``VadConfig``)."""
+        return _agent(agent_id, params={"force_update": _only_if(force_update)}, json_body=body)
 
     # -- Providers and catalog ----------------------------------------------------------
 
-    async def list_model_providers(self) -> JSON:
-        """``GET /api/v1/providers/model``: LLM catalog rows (``model_name`` codes for agent configs)."""
-        return await self.request("GET", "/api/v1/providers/model")
+    @endpoint("GET", "/api/v1/providers/model", list[ProviderRow], envelope=_ROWS)
+    def list_model_providers(self) -> Request:
+        """LLM catalog rows (``model_name`` codes for agent configs)."""
+        return Request()
 
-    async def list_stt_providers(self) -> JSON:
-        """``GET /api/v1/providers/stt``: speech-to-text catalog rows."""
-        return await self.request("GET", "/api/v1/providers/stt")
+    @endpoint("GET", "/api/v1/providers/stt", list[ProviderRow], envelope=_ROWS)
+    def list_stt_providers(self) -> Request:
+        """Speech-to-text catalog rows."""
+        return Request()
 
-    async def list_tts_providers(self) -> JSON:
-        """``GET /api/v1/providers/tts``: text-to-speech catalog rows."""
-        return await self.request("GET", "/api/v1/providers/tts")
+    @endpoint("GET", "/api/v1/providers/tts", list[ProviderRow], envelope=_ROWS)
+    def list_tts_providers(self) -> Request:
+        """Text-to-speech catalog rows."""
+        return Request()
 
-    async def list_vad_providers(self) -> JSON:
-        """``GET /api/v1/providers/vad``: voice-activity-detection providers."""
-        return await self.request("GET", "/api/v1/providers/vad")
+    @endpoint("GET", "/api/v1/providers/vad", list[ProviderRow], envelope=_ROWS, source="docs")
+    def list_vad_providers(self) -> Request:
+        """Voice-activity-detection providers."""
+        return Request()
 
-    async def list_all_providers(self) -> JSON:
-        """``GET /api/v1/providers/all``: every provider table in one object."""
-        return await self.request("GET", "/api/v1/providers/all")
+    @endpoint("GET", "/api/v1/providers/all", ProviderCatalog, envelope=DATA)
+    def list_all_providers(self) -> Request:
+        """Every provider table in one object."""
+        return Request()
 
-    async def list_tts_voices(self) -> JSON:
-        """``GET /api/v1/tts-voices``: voice rows usable as ``tts_config.voice_name``."""
-        return await self.request("GET", "/api/v1/tts-voices")
+    @endpoint("GET", "/api/v1/tts-voices", list[Voice], envelope=list_in("voices", "items", "data"))
+    def list_tts_voices(self) -> Request:
+        """Voice rows usable as ``tts_config.voice_name``."""
+        return Request()
 
-    async def create_tts_voice(self, body: dict[str, Any]) -> JSON:
-        """``POST /api/v1/tts-voices``: add a voice row to the catalog."""
-        return await self.request("POST", "/api/v1/tts-voices", json_body=body)
+    @endpoint("POST", "/api/v1/tts-voices", Voice, envelope=DATA, source="docs")
+    def create_tts_voice(self, body: dict[str, Any]) -> Request:
+        """Add a voice row to the catalog."""
+        return Request(json_body=body)
 
-    async def get_tts_voice(self, voice_id: str) -> JSON:
-        """``GET /api/v1/tts-voices/{voice_id}``: one voice row."""
-        return await self.request("GET", "/api/v1/tts-voices/{voice_id}", path_params={"voice_id": voice_id})
+    @endpoint("GET", "/api/v1/tts-voices/{voice_id}", Voice, envelope=DATA, source="docs")
+    def get_tts_voice(self, voice_id: str) -> Request:
+        """One voice row."""
+        return Request(path_params={"voice_id": voice_id})
 
-    async def list_tts_voices_by_provider(self, provider_id: str) -> JSON:
-        """``GET /api/v1/tts-voices/provider/{provider_id}``: the voices of one TTS provider."""
-        return await self.request(
-            "GET", "/api/v1/tts-voices/provider/{provider_id}", path_params={"provider_id": provider_id}
-        )
+    @endpoint(
+        "GET",
+        "/api/v1/tts-voices/provider/{provider_id}",
+        list[Voice],
+        envelope=list_in("voices", "items", "data"),
+        source="docs",
+    )
+    def list_tts_voices_by_provider(self, provider_id: str) -> Request:
+        """The voices of one TTS provider."""
+        return Request(path_params={"provider_id": provider_id})
 
-    async def list_noise_assets(self) -> JSON:
-        """``GET /api/v1/noise-assets``: background-noise tracks (``id`` → ``background_noise_id``)."""
-        return await self.request("GET", "/api/v1/noise-assets")
+    @endpoint("GET", "/api/v1/noise-assets", list[NoiseAsset], envelope=_ROWS, source="spec")
+    def list_noise_assets(self) -> Request:
+        """Background-noise tracks (``id`` → ``background_noise_id``)."""
+        return Request()
 
     # -- Phone lines ----------------------------------------------------------------------
 
-    async def list_phone_numbers(self) -> list[PhoneNumber]:
-        """``GET /api/v1/phone``: provisioned lines; each ``id`` is a ``phone_number_id``."""
-        body = await self.request("GET", "/api/v1/phone")
-        return _validated(list[PhoneNumber], _unwrap_list(body, ("phone_numbers", "data")), "GET", "/api/v1/phone")
+    @endpoint("GET", "/api/v1/phone", list[PhoneNumber], envelope=list_in("phone_numbers", "data"))
+    def list_phone_numbers(self) -> Request:
+        """Provisioned lines; each ``id`` is a ``phone_number_id``."""
+        return Request()
 
-    async def create_phone_mapping(
+    @endpoint("POST", "/api/v1/phone/mapping", PhoneMapping, envelope=DATA)
+    def create_phone_mapping(
         self, phone_number_id: str, *, agent_id: str | None = None, workflow_id: str | None = None
-    ) -> JSON:
-        """``POST /api/v1/phone/mapping``: route inbound calls on a line to exactly one agent or workflow."""
+    ) -> Request:
+        """Route inbound calls on a line to exactly one agent or workflow."""
         if (agent_id is None) == (workflow_id is None):
             raise ValueError("create_phone_mapping needs exactly one of agent_id or workflow_id.")
-        body = _compact(phone_number_id=phone_number_id, agent_id=agent_id, workflow_id=workflow_id)
-        return await self.request("POST", "/api/v1/phone/mapping", json_body=body)
+        return Request(json_body=_compact(phone_number_id=phone_number_id, agent_id=agent_id, workflow_id=workflow_id))
 
-    async def get_phone_mapping_for_agent(self, agent_id: str) -> JSON:
-        """``GET /api/v1/phone/mapping/agent/{agent_id}``: which line(s) route to this agent."""
-        return await self.request("GET", "/api/v1/phone/mapping/agent/{agent_id}", path_params={"agent_id": agent_id})
+    @endpoint(
+        "GET", "/api/v1/phone/mapping/agent/{agent_id}", list[PhoneMapping], envelope=list_in("data", single=True),
+        source="docs",
+    )  # fmt: skip
+    def get_phone_mapping_for_agent(self, agent_id: str) -> Request:
+        """Which line(s) route to this agent."""
+        return _agent(agent_id)
 
-    async def get_phone_mapping(self, phone_number_id: str) -> JSON:
-        """``GET /api/v1/phone/mapping/{phone_number_id}``: what a line routes to."""
-        return await self.request(
-            "GET", "/api/v1/phone/mapping/{phone_number_id}", path_params={"phone_number_id": phone_number_id}
-        )
+    @endpoint("GET", "/api/v1/phone/mapping/{phone_number_id}", PhoneMapping, envelope=DATA, source="docs")
+    def get_phone_mapping(self, phone_number_id: str) -> Request:
+        """What a line routes to."""
+        return Request(path_params={"phone_number_id": phone_number_id})
 
     # -- Outbound calls ---------------------------------------------------------------------
 
-    async def create_call(
+    @endpoint("POST", "/api/call/create_call", CallStarted, check=_call_failed, lost=_CALL_LOST)
+    def create_call(
         self,
         phone_number: str,
         *,
@@ -286,8 +301,8 @@ class KupeClient(KupeHTTP):
         workflow_id: str | None = None,
         phone_number_id: str | None = None,
         variable_values: dict[str, Any] | None = None,
-    ) -> CallStarted:
-        """``POST /api/call/create_call``: ring ``phone_number`` (E.164) now; never retried once sent.
+    ) -> Request:
+        """Ring ``phone_number`` (E.164) now; never retried once sent.
 
         Raises CallInitiationFailed when Kupe answers 200 ``"status": "failed"``, and a
         KupeConnectionError with ``may_have_reached`` when the call may have been placed.
@@ -299,157 +314,136 @@ class KupeClient(KupeHTTP):
             "phone_number_id": phone_number_id,
         }
         body = {"variable_values": variable_values} if variable_values is not None else None
-        try:
-            answer = await self.request("POST", _CALL_PATH, params=params, json_body=body)
-        except KupeConnectionError as exc:
-            if not exc.may_have_reached:
-                raise
-            lost = "timed out" if isinstance(exc, KupeTimeout) else "the connection dropped"
-            raise type(exc)(
-                f"Kupe's answer to POST {_CALL_PATH} was lost ({lost}), so the call may have been placed: "
-                "check the call logs (get_call_analytics) before calling again, or the person may be rung twice.",
-                method=exc.method,
-                path=exc.path,
-                may_have_reached=True,
-            ) from None
-        if isinstance(answer, dict) and str(answer.get("status", "")).lower() == "failed":
-            reason = answer.get("detail") or answer.get("message") or answer.get("error") or ""
-            raise CallInitiationFailed(
-                reason if isinstance(reason, str) else json.dumps(reason),
-                request_id=answer.get("request_id"),
-                call_session_id=answer.get("call_session_id"),
-            )
-        return _validated(CallStarted, answer, "POST", _CALL_PATH)
+        return Request(params=params, json_body=body)
 
     # -- Batch campaigns ------------------------------------------------------------------------
 
-    async def create_batch(self, body: dict[str, Any]) -> JSON:
-        """``POST /api/v1/batch-call/create``: a campaign (agent or workflow, caller_phone_id, batch_name, …)."""
-        return await self.request("POST", "/api/v1/batch-call/create", json_body=body)
+    @endpoint("POST", "/api/v1/batch-call/create", Batch, envelope=DATA, lost=_WRITE_LOST)
+    def create_batch(self, body: dict[str, Any]) -> Request:
+        """A campaign (agent or workflow, caller_phone_id, batch_name, …)."""
+        return Request(json_body=body)
 
-    async def upload_batch_csv(self, batch_id: str, *, filename: str, content: bytes) -> JSON:
-        """``POST /api/v1/batch-call/upload/{batch_id}``: add targets from a CSV (``to_phonenumber`` + variables)."""
-        return await self.request(
-            "POST",
-            "/api/v1/batch-call/upload/{batch_id}",
-            path_params={"batch_id": batch_id},
-            files={"file": (filename, content, "text/csv")},
-        )
+    @endpoint("POST", "/api/v1/batch-call/upload/{batch_id}", BatchWrite, envelope=DATA, source="docs")
+    def upload_batch_csv(self, batch_id: str, *, filename: str, content: bytes) -> Request:
+        """Add targets from a CSV (``to_phonenumber`` + variables)."""
+        return Request(path_params={"batch_id": batch_id}, files={"file": (filename, content, "text/csv")})
 
-    async def upload_batch_json(self, batch_id: str, records: list[dict[str, Any]]) -> JSON:
-        """``POST /api/v1/batch-call/upload-json/{batch_id}``: add targets as flat JSON rows."""
-        return await self.request(
-            "POST",
-            "/api/v1/batch-call/upload-json/{batch_id}",
-            path_params={"batch_id": batch_id},
-            json_body={"records": records},
-        )
+    @endpoint("POST", "/api/v1/batch-call/upload-json/{batch_id}", BatchWrite, envelope=DATA, source="spec")
+    def upload_batch_json(self, batch_id: str, records: list[dict[str, Any]]) -> Request:
+        """Add targets as flat JSON rows."""
+        return Request(path_params={"batch_id": batch_id}, json_body={"records": records})
 
-    async def upsert_batch_data(self, batch_id: str, items: list[dict[str, Any]]) -> JSON:
-        """``POST /api/v1/batch-call/{batch_id}/data/upsert``: insert targets, or update not-started ones by ``id``."""
-        return await self.request(
-            "POST",
-            "/api/v1/batch-call/{batch_id}/data/upsert",
-            path_params={"batch_id": batch_id},
-            json_body={"items": items},
-        )
+    @endpoint("POST", "/api/v1/batch-call/{batch_id}/data/upsert", BatchWrite, envelope=DATA)
+    def upsert_batch_data(self, batch_id: str, items: list[dict[str, Any]]) -> Request:
+        """Insert targets, or update not-started ones by ``id``."""
+        return Request(path_params={"batch_id": batch_id}, json_body={"items": items})
 
-    async def list_batch_data(self, batch_id: str, *, status: str | None = None) -> list[BatchRecipient]:
-        """``GET /api/v1/batch-call/{batch_id}/data``: the campaign's numbers and their call status."""
-        path = "/api/v1/batch-call/{batch_id}/data"
-        body = await self.request("GET", path, path_params={"batch_id": batch_id}, params={"status": status})
-        return _validated(list[BatchRecipient], _unwrap_list(body, ("data", "items", "batch_data")), "GET", path)
+    @endpoint(
+        "GET", "/api/v1/batch-call/{batch_id}/data", list[BatchRecipient],
+        envelope=list_in("data", "items", "batch_data"),
+    )  # fmt: skip
+    def list_batch_data(self, batch_id: str, *, status: str | None = None) -> Request:
+        """The campaign's numbers and their call status."""
+        return Request(path_params={"batch_id": batch_id}, params={"status": status})
 
-    async def get_batch_status(self, batch_id: str) -> BatchStatus:
-        """``GET /api/v1/batch-call/{batch_id}/status``: batch state plus per-status counts (poll after start)."""
-        return await self._as(
-            BatchStatus, "GET", "/api/v1/batch-call/{batch_id}/status", path_params={"batch_id": batch_id}
-        )
+    @endpoint("GET", "/api/v1/batch-call/{batch_id}/status", BatchStatus, source="spec")
+    def get_batch_status(self, batch_id: str) -> Request:
+        """Batch state plus per-status counts (poll after start)."""
+        return Request(path_params={"batch_id": batch_id})
 
-    async def start_batch(self, batch_id: str) -> JSON:
-        """``POST /api/v1/batch-call/start/{batch_id}``: start dialing the campaign (never retried)."""
-        return await self.request("POST", "/api/v1/batch-call/start/{batch_id}", path_params={"batch_id": batch_id})
+    @endpoint("POST", "/api/v1/batch-call/start/{batch_id}", Ack)
+    def start_batch(self, batch_id: str) -> Request:
+        """Start dialing the campaign (never retried)."""
+        return Request(path_params={"batch_id": batch_id})
 
-    async def list_my_batches(self) -> JSON:
-        """``GET /api/v1/batch-call/me``: the caller's campaigns."""
-        return await self.request("GET", "/api/v1/batch-call/me")
+    @endpoint("GET", "/api/v1/batch-call/me", list[Batch], envelope=list_in("data", "batches", "items"), source="spec")
+    def list_my_batches(self) -> Request:
+        """The caller's campaigns."""
+        return Request()
 
-    async def browse_batches(self, **filters: str | int | None) -> JSON:
-        """``GET /api/v1/batch-call/browse``: search campaigns; filters (status, search, page…) go as query."""
-        return await self.request("GET", "/api/v1/batch-call/browse", params=filters)
+    @endpoint(
+        "GET", "/api/v1/batch-call/browse", list[Batch], envelope=list_in("data", "batches", "items"), source="docs"
+    )
+    def browse_batches(self, /, **filters: str | int | None) -> Request:
+        """Search campaigns; filters (status, search, page…) go as query."""
+        return Request(params=filters)
 
-    async def list_user_batches(self, user_id: str) -> JSON:
-        """``GET /api/v1/batch-call/user/{user_id}``: one user's campaigns."""
-        return await self.request("GET", "/api/v1/batch-call/user/{user_id}", path_params={"user_id": user_id})
+    @endpoint(
+        "GET", "/api/v1/batch-call/user/{user_id}", list[Batch], envelope=list_in("data", "batches", "items"),
+        source="docs",
+    )  # fmt: skip
+    def list_user_batches(self, user_id: str) -> Request:
+        """One user's campaigns."""
+        return Request(path_params={"user_id": user_id})
 
-    async def get_batch(self, batch_id: str) -> JSON:
-        """``GET /api/v1/batch-call/{batch_id}``: campaign metadata."""
-        return await self.request("GET", "/api/v1/batch-call/{batch_id}", path_params={"batch_id": batch_id})
+    @endpoint("GET", "/api/v1/batch-call/{batch_id}", Batch, envelope=DATA)
+    def get_batch(self, batch_id: str) -> Request:
+        """Campaign metadata."""
+        return Request(path_params={"batch_id": batch_id})
 
     # -- Knowledge files and search ------------------------------------------------------------
 
-    async def upload_file(
+    @endpoint("POST", "/api/v1/files/upload", KnowledgeFile, envelope=DATA)
+    def upload_file(
         self, *, filename: str, content: bytes, content_type: str | None = None, agent_id: str | None = None
-    ) -> dict[str, Any]:
-        """``POST /api/v1/files/upload``: add a knowledge document (tagged for ``agent_id`` when given)."""
+    ) -> Request:
+        """Add a knowledge document (tagged for ``agent_id`` when given)."""
         ctype = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
-        return await self._as(
-            dict[str, Any],
-            "POST",
-            "/api/v1/files/upload",
+        return Request(
             files={"file": (filename, content, ctype)},
             data={"agent_id": agent_id} if agent_id is not None else None,
         )
 
-    async def supported_file_formats(self) -> JSON:
-        """``GET /api/v1/files/supported-formats``: MIME types and extensions upload_file accepts."""
-        return await self.request("GET", "/api/v1/files/supported-formats")
+    @endpoint("GET", "/api/v1/files/supported-formats", FileFormats, envelope=DATA)
+    def supported_file_formats(self) -> Request:
+        """MIME types and extensions upload_file accepts."""
+        return Request()
 
-    async def list_my_files(self) -> JSON:
-        """``GET /api/v1/files/user/me``: the caller's uploaded files (``data.files``)."""
-        return await self.request("GET", "/api/v1/files/user/me")
+    @endpoint("GET", "/api/v1/files/user/me", FileList, envelope=DATA)
+    def list_my_files(self) -> Request:
+        """The caller's uploaded files."""
+        return Request()
 
-    async def get_file(self, file_id: str) -> JSON:
-        """``GET /api/v1/files/{file_id}``: file metadata with signed view/download URLs."""
-        return await self.request("GET", "/api/v1/files/{file_id}", path_params={"file_id": file_id})
+    @endpoint("GET", "/api/v1/files/{file_id}", KnowledgeFile, envelope=DATA)
+    def get_file(self, file_id: str) -> Request:
+        """File metadata with signed view/download URLs."""
+        return Request(path_params={"file_id": file_id})
 
-    async def update_file(self, file_id: str, body: dict[str, Any]) -> JSON:
-        """``PUT /api/v1/files/{file_id}``: change file metadata."""
-        return await self.request("PUT", "/api/v1/files/{file_id}", path_params={"file_id": file_id}, json_body=body)
+    @endpoint("PUT", "/api/v1/files/{file_id}", KnowledgeFile, envelope=DATA, source="docs")
+    def update_file(self, file_id: str, body: dict[str, Any]) -> Request:
+        """Change file metadata."""
+        return Request(path_params={"file_id": file_id}, json_body=body)
 
-    async def delete_file(self, file_id: str) -> JSON:
-        """``DELETE /api/v1/files/{file_id}``: delete from storage, vector DB and every agent mapping."""
-        return await self.request("DELETE", "/api/v1/files/{file_id}", path_params={"file_id": file_id})
+    @endpoint("DELETE", "/api/v1/files/{file_id}", Ack)
+    def delete_file(self, file_id: str) -> Request:
+        """Delete from storage, vector DB and every agent mapping."""
+        return Request(path_params={"file_id": file_id})
 
-    async def attach_file(self, agent_id: str, upload_file_id: str) -> JSON:
-        """``POST /api/v1/agent-files-mappings/create``: let an agent retrieve from an uploaded file."""
-        body = {"agent_id": agent_id, "upload_file_id": upload_file_id}
-        return await self.request("POST", "/api/v1/agent-files-mappings/create", json_body=body)
+    @endpoint("POST", "/api/v1/agent-files-mappings/create", FileMapping, envelope=DATA)
+    def attach_file(self, agent_id: str, upload_file_id: str) -> Request:
+        """Let an agent retrieve from an uploaded file."""
+        return Request(json_body={"agent_id": agent_id, "upload_file_id": upload_file_id})
 
-    async def list_agent_files(self, agent_id: str) -> JSON:
-        """``GET /api/v1/agent-files-mappings/agent/{agent_id}``: files attached to an agent."""
-        return await self.request(
-            "GET", "/api/v1/agent-files-mappings/agent/{agent_id}", path_params={"agent_id": agent_id}
-        )
+    @endpoint("GET", "/api/v1/agent-files-mappings/agent/{agent_id}", list[FileMapping], envelope=_ROWS)
+    def list_agent_files(self, agent_id: str) -> Request:
+        """Files attached to an agent."""
+        return _agent(agent_id)
 
-    async def detach_file(self, agent_id: str, upload_file_id: str) -> JSON:
-        """``DELETE /api/v1/agent-files-mappings/agent/{agent_id}/file/{upload_file_id}``: detach (file kept)."""
-        return await self.request(
-            "DELETE",
-            "/api/v1/agent-files-mappings/agent/{agent_id}/file/{upload_file_id}",
-            path_params={"agent_id": agent_id, "upload_file_id": upload_file_id},
-        )
+    @endpoint("DELETE", "/api/v1/agent-files-mappings/agent/{agent_id}/file/{upload_file_id}", Ack)
+    def detach_file(self, agent_id: str, upload_file_id: str) -> Request:
+        """Detach a file from an agent (the file is kept)."""
+        return Request(path_params={"agent_id": agent_id, "upload_file_id": upload_file_id})
 
-    async def search_semantic(
+    @endpoint("POST", "/api/v1/search/semantic", SearchResult)
+    def search_semantic(
         self, agent_id: str, query: str, *, limit: int | None = None, similarity_threshold: float | None = None
-    ) -> SearchResult:
-        """``POST /api/v1/search/semantic?agent_id=``: vector search over an agent's documents."""
+    ) -> Request:
+        """Vector search over an agent's documents."""
         body = _compact(query=query, limit=limit, similarity_threshold=similarity_threshold)
-        return await self._as(
-            SearchResult, "POST", "/api/v1/search/semantic", params={"agent_id": agent_id}, json_body=body
-        )
+        return Request(params={"agent_id": agent_id}, json_body=body)
 
-    async def search_hybrid(
+    @endpoint("POST", "/api/v1/search/hybrid", SearchResult, source="spec")
+    def search_hybrid(
         self,
         agent_id: str,
         query: str,
@@ -458,8 +452,8 @@ class KupeClient(KupeHTTP):
         keyword_weight: float | None = None,
         semantic_weight: float | None = None,
         similarity_threshold: float | None = None,
-    ) -> SearchResult:
-        """``POST /api/v1/search/hybrid?agent_id=``: keyword + vector search (scores are objects)."""
+    ) -> Request:
+        """Keyword + vector search (scores are objects)."""
         body = _compact(
             query=query,
             limit=limit,
@@ -467,13 +461,12 @@ class KupeClient(KupeHTTP):
             semantic_weight=semantic_weight,
             similarity_threshold=similarity_threshold,
         )
-        return await self._as(
-            SearchResult, "POST", "/api/v1/search/hybrid", params={"agent_id": agent_id}, json_body=body
-        )
+        return Request(params={"agent_id": agent_id}, json_body=body)
 
     # -- Call analytics ---------------------------------------------------------------------------
 
-    async def call_analytics(
+    @endpoint("GET", "/api/v1/call-analytics", list[CallSession], envelope=_SESSIONS)
+    def call_analytics(
         self,
         *,
         request_id: str | None = None,
@@ -483,8 +476,8 @@ class KupeClient(KupeHTTP):
         scope: str | None = None,
         organization_ids: str | list[str] | None = None,
         owner_user_ids: str | list[str] | None = None,
-    ) -> JSON:
-        """``GET /api/v1/call-analytics``: one session (``request_id``), a page, or the full call log."""
+    ) -> Request:
+        """Call sessions: one (``request_id``; bare, in ``data`` or a one-item list), a page, or the full log."""
         params = {
             "request_id": request_id,
             "page": page,
@@ -494,36 +487,48 @@ class KupeClient(KupeHTTP):
             "organization_ids": organization_ids,
             "owner_user_ids": owner_user_ids,
         }
-        return await self.request("GET", "/api/v1/call-analytics", params=params)
+        return Request(params=params)
 
-    async def _export(self, path: str, params: dict[str, Any]) -> bytes | dict[str, Any]:
-        raw: bytes = await self.request("GET", path, params=params, expect="bytes")
-        return _json_or_bytes(raw)
+    async def call_session(self, request_id: str) -> CallSession | None:
+        """The session of ``request_id`` in whatever envelope Kupe used, None when Kupe has none.
 
-    async def export_call_analytics(
+        A row naming another request_id is never taken for it; a lone row that names none but
+        carries a status is (Kupe answered the one session without echoing its id).
+        """
+        sessions = await self.call_analytics(request_id=request_id)
+        match = [s for s in sessions if s.request_id == request_id]
+        if match:
+            return match[0]
+        unnamed = [s for s in sessions if s.request_id is None and s.status is not None]
+        return unnamed[0] if len(sessions) == 1 and unnamed else None
+
+    @endpoint("GET", "/api/v1/call-analytics/export", Download, expect="bytes")
+    def export_call_analytics(
         self,
         *,
         request_id: str | None = None,
         start_date: str | date | None = None,
         end_date: str | date | None = None,
         include_recordings: bool | None = None,
-    ) -> bytes | dict[str, Any]:
-        """``GET /api/v1/call-analytics/export``: a ZIP of one call or a date range, or JSON when it is emailed."""
+    ) -> Request:
+        """A ZIP of one call or a date range, or JSON when it is emailed."""
         params = {
             "request_id": request_id,
             "start_date": _day(start_date),
             "end_date": _day(end_date),
             "include_recordings": include_recordings,
         }
-        return await self._export("/api/v1/call-analytics/export", params)
+        return Request(params=params, headers=_EXPORT_ACCEPT)
 
     # -- Billing (read-only for API keys) ---------------------------------------------------------
 
-    async def billing_usage_records(self) -> JSON:
-        """``GET /api/v1/billing/usage-records``: usage and credits organised by call session."""
-        return await self.request("GET", "/api/v1/billing/usage-records")
+    @endpoint("GET", "/api/v1/billing/usage-records", UsageRecords, envelope=DATA)
+    def billing_usage_records(self) -> Request:
+        """Usage and credits organised by call session."""
+        return Request()
 
-    async def billing_usage_records_filtered(
+    @endpoint("GET", "/api/v1/billing/usage/records", UsageRecords, envelope=DATA)
+    def billing_usage_records_filtered(
         self,
         *,
         time_filter: str | None = None,
@@ -533,8 +538,8 @@ class KupeClient(KupeHTTP):
         offset: int | None = None,
         page: int | None = None,
         page_size: int | None = None,
-    ) -> JSON:
-        """``GET /api/v1/billing/usage/records``: usage rows grouped by session, filtered and paged."""
+    ) -> Request:
+        """Usage rows grouped by session, filtered and paged."""
         params = {
             "time_filter": time_filter,
             "usage_type": usage_type,
@@ -544,24 +549,25 @@ class KupeClient(KupeHTTP):
             "page": page,
             "page_size": page_size,
         }
-        return await self.request("GET", "/api/v1/billing/usage/records", params=params)
+        return Request(params=params)
 
-    async def billing_usage_summary(self, *, time_period: str | None = None, scope: str | None = None) -> JSON:
-        """``GET /api/v1/billing/usage/summary``: usage aggregated into chart buckets (USD)."""
-        params = {"time_period": time_period, "scope": scope}
-        return await self.request("GET", "/api/v1/billing/usage/summary", params=params)
+    @endpoint("GET", "/api/v1/billing/usage/summary", UsageSummary, envelope=DATA)
+    def billing_usage_summary(self, *, time_period: str | None = None, scope: str | None = None) -> Request:
+        """Usage aggregated into chart buckets (USD)."""
+        return Request(params={"time_period": time_period, "scope": scope})
 
-    async def billing_usage_overview(self, *, user_id: str | None = None) -> JSON:
-        """``GET /api/v1/billing/usage/overview``: total and this-month usage (duration, cost)."""
-        return await self.request("GET", "/api/v1/billing/usage/overview", params={"user_id": user_id})
+    @endpoint("GET", "/api/v1/billing/usage/overview", UsageOverview, envelope=DATA)
+    def billing_usage_overview(self, *, user_id: str | None = None) -> Request:
+        """Total and this-month usage (duration, cost)."""
+        return Request(params={"user_id": user_id})
 
-    async def billing_session_usage(self, session_id: str) -> JSON:
-        """``GET /api/v1/billing/usage/sessions/{session_id}``: usage and cost of one call session."""
-        return await self.request(
-            "GET", "/api/v1/billing/usage/sessions/{session_id}", path_params={"session_id": session_id}
-        )
+    @endpoint("GET", "/api/v1/billing/usage/sessions/{session_id}", SessionUsage, envelope=DATA)
+    def billing_session_usage(self, session_id: str) -> Request:
+        """Usage and cost of one call session."""
+        return Request(path_params={"session_id": session_id})
 
-    async def export_billing_usage(
+    @endpoint("GET", "/api/v1/billing/usage/export", Download, expect="bytes")
+    def export_billing_usage(
         self,
         *,
         time_filter: str | None = None,
@@ -570,8 +576,8 @@ class KupeClient(KupeHTTP):
         agent_ids: str | list[str] | None = None,
         from_date: str | date | None = None,
         to_date: str | date | None = None,
-    ) -> bytes | dict[str, Any]:
-        """``GET /api/v1/billing/usage/export``: usage CSV (often emailed; then the JSON acknowledgement)."""
+    ) -> Request:
+        """Usage CSV (often emailed; then the JSON acknowledgement)."""
         params = {
             "time_filter": time_filter,
             "usage_type": usage_type,
@@ -580,314 +586,306 @@ class KupeClient(KupeHTTP):
             "from_date": _day(from_date),
             "to_date": _day(to_date),
         }
-        return await self._export("/api/v1/billing/usage/export", params)
+        return Request(params=params, headers=_EXPORT_ACCEPT)
 
-    async def credit_balance(self) -> JSON:
-        """``GET /api/v1/billing/credit-balance``: the wallet-backed balance summary."""
-        return await self.request("GET", "/api/v1/billing/credit-balance")
+    @endpoint("GET", "/api/v1/billing/credit-balance", CreditBalance, envelope=DATA)
+    def credit_balance(self) -> Request:
+        """The wallet-backed balance summary."""
+        return Request()
 
     # -- Wallets, orgs, earnings (admin; writes need a Bearer session) -----------------------------
 
-    async def my_wallet(self) -> JSON:
-        """``GET /api/v1/wallets/me``: the caller's wallet (balance, cap usage, ``wallet_id``)."""
-        return await self.request("GET", "/api/v1/wallets/me")
+    @endpoint("GET", "/api/v1/wallets/me", Wallet, envelope=DATA)
+    def my_wallet(self) -> Request:
+        """The caller's wallet (balance, cap usage, ``wallet_id``)."""
+        return Request()
 
-    async def list_user_wallets(self) -> JSON:
-        """``GET /api/v1/wallets/users``: every user wallet (super_admin)."""
-        return await self.request("GET", "/api/v1/wallets/users")
+    @endpoint("GET", "/api/v1/wallets/users", list[Wallet], envelope=list_in("wallets", "items", "data"), source="docs")
+    def list_user_wallets(self) -> Request:
+        """Every user wallet (super_admin)."""
+        return Request()
 
-    async def list_org_wallets(self) -> JSON:
-        """``GET /api/v1/wallets/orgs``: every organisation wallet (super_admin)."""
-        return await self.request("GET", "/api/v1/wallets/orgs")
+    @endpoint("GET", "/api/v1/wallets/orgs", list[Wallet], envelope=list_in("wallets", "items", "data"), source="docs")
+    def list_org_wallets(self) -> Request:
+        """Every organisation wallet (super_admin)."""
+        return Request()
 
-    async def list_org_member_wallets(self, org_id: str) -> JSON:
-        """``GET /api/v1/wallets/orgs/{org_id}/members``: wallets of an organisation's members."""
-        return await self.request("GET", "/api/v1/wallets/orgs/{org_id}/members", path_params={"org_id": org_id})
+    @endpoint("GET", "/api/v1/wallets/orgs/{org_id}/members", OrgMembers, envelope=DATA, source="docs")
+    def list_org_member_wallets(self, org_id: str) -> Request:
+        """Wallets of an organisation's members."""
+        return Request(path_params={"org_id": org_id})
 
-    async def get_wallet(self, wallet_id: str) -> JSON:
-        """``GET /api/v1/wallets/{wallet_id}``: grants, ledger and upcoming expiry of one wallet."""
-        return await self.request("GET", "/api/v1/wallets/{wallet_id}", path_params={"wallet_id": wallet_id})
+    @endpoint("GET", "/api/v1/wallets/{wallet_id}", WalletDetail, envelope=DATA)
+    def get_wallet(self, wallet_id: str) -> Request:
+        """Grants, ledger and upcoming expiry of one wallet."""
+        return Request(path_params={"wallet_id": wallet_id})
 
-    async def grant_wallet_credits(self, wallet_id: str, body: dict[str, Any]) -> JSON:
-        """``POST /api/v1/wallets/{wallet_id}/grants``: assign credits (Bearer, org or super admin)."""
-        return await self.request(
-            "POST", "/api/v1/wallets/{wallet_id}/grants", path_params={"wallet_id": wallet_id}, json_body=body
-        )
+    @endpoint("POST", "/api/v1/wallets/{wallet_id}/grants", Ack, source="docs", lost=_WRITE_LOST)
+    def grant_wallet_credits(self, wallet_id: str, body: dict[str, Any]) -> Request:
+        """Assign credits (Bearer, org or super admin)."""
+        return Request(path_params={"wallet_id": wallet_id}, json_body=body)
 
-    async def set_wallet_cap(self, wallet_id: str, body: dict[str, Any]) -> JSON:
-        """``POST /api/v1/wallets/{wallet_id}/cap``: set or clear the monthly spend cap (USD)."""
-        return await self.request(
-            "POST", "/api/v1/wallets/{wallet_id}/cap", path_params={"wallet_id": wallet_id}, json_body=body
-        )
+    @endpoint("POST", "/api/v1/wallets/{wallet_id}/cap", Ack, source="docs")
+    def set_wallet_cap(self, wallet_id: str, body: dict[str, Any]) -> Request:
+        """Set or clear the monthly spend cap (USD)."""
+        return Request(path_params={"wallet_id": wallet_id}, json_body=body)
 
-    async def adjust_wallet(self, wallet_id: str, body: dict[str, Any]) -> JSON:
-        """``POST /api/v1/wallets/{wallet_id}/adjust``: ledger adjustment without a grant (super_admin)."""
-        return await self.request(
-            "POST", "/api/v1/wallets/{wallet_id}/adjust", path_params={"wallet_id": wallet_id}, json_body=body
-        )
+    @endpoint("POST", "/api/v1/wallets/{wallet_id}/adjust", Ack, source="docs", lost=_WRITE_LOST)
+    def adjust_wallet(self, wallet_id: str, body: dict[str, Any]) -> Request:
+        """Ledger adjustment without a grant (super_admin)."""
+        return Request(path_params={"wallet_id": wallet_id}, json_body=body)
 
-    async def set_org_business_model(self, org_id: str, body: dict[str, Any]) -> JSON:
-        """``POST /api/v1/orgs/{org_id}/business-model``: set ``org_type`` (super_admin)."""
-        return await self.request(
-            "POST", "/api/v1/orgs/{org_id}/business-model", path_params={"org_id": org_id}, json_body=body
-        )
+    @endpoint("POST", "/api/v1/orgs/{org_id}/business-model", Ack, source="docs")
+    def set_org_business_model(self, org_id: str, body: dict[str, Any]) -> Request:
+        """Set ``org_type`` (super_admin)."""
+        return Request(path_params={"org_id": org_id}, json_body=body)
 
-    async def set_org_commission(self, org_id: str, body: dict[str, Any]) -> JSON:
-        """``POST /api/v1/orgs/{org_id}/commission``: set the org's commission percentage (super_admin)."""
-        return await self.request(
-            "POST", "/api/v1/orgs/{org_id}/commission", path_params={"org_id": org_id}, json_body=body
-        )
+    @endpoint("POST", "/api/v1/orgs/{org_id}/commission", Ack, source="docs")
+    def set_org_commission(self, org_id: str, body: dict[str, Any]) -> Request:
+        """Set the org's commission percentage (super_admin)."""
+        return Request(path_params={"org_id": org_id}, json_body=body)
 
-    async def set_org_markup(self, org_id: str, body: dict[str, Any]) -> JSON:
-        """``POST /api/v1/orgs/{org_id}/markup``: set reseller markup percentage and currency."""
-        return await self.request(
-            "POST", "/api/v1/orgs/{org_id}/markup", path_params={"org_id": org_id}, json_body=body
-        )
+    @endpoint("POST", "/api/v1/orgs/{org_id}/markup", Ack, source="docs")
+    def set_org_markup(self, org_id: str, body: dict[str, Any]) -> Request:
+        """Set reseller markup percentage and currency."""
+        return Request(path_params={"org_id": org_id}, json_body=body)
 
-    async def my_earnings(self, *, period: str | None = None) -> JSON:
-        """``GET /api/v1/earnings/me``: the reseller org's earnings (period: day|week|month|year|all)."""
-        return await self.request("GET", "/api/v1/earnings/me", params={"period": period})
+    @endpoint("GET", "/api/v1/earnings/me", Earnings, envelope=DATA)
+    def my_earnings(self, *, period: str | None = None) -> Request:
+        """The reseller org's earnings (period: day|week|month|year|all)."""
+        return Request(params={"period": period})
 
-    async def my_earnings_breakdown(self, *, period: str | None = None) -> JSON:
-        """``GET /api/v1/earnings/me/breakdown``: the same earnings in time buckets."""
-        return await self.request("GET", "/api/v1/earnings/me/breakdown", params={"period": period})
+    @endpoint("GET", "/api/v1/earnings/me/breakdown", Earnings, envelope=DATA)
+    def my_earnings_breakdown(self, *, period: str | None = None) -> Request:
+        """The same earnings in time buckets."""
+        return Request(params={"period": period})
 
-    async def org_earnings(self, org_id: str, *, period: str | None = None) -> JSON:
-        """``GET /api/v1/earnings/orgs/{org_id}``: any org's earnings (super_admin)."""
-        return await self.request(
-            "GET", "/api/v1/earnings/orgs/{org_id}", path_params={"org_id": org_id}, params={"period": period}
-        )
+    @endpoint("GET", "/api/v1/earnings/orgs/{org_id}", Earnings, envelope=DATA)
+    def org_earnings(self, org_id: str, *, period: str | None = None) -> Request:
+        """Any org's earnings (super_admin)."""
+        return Request(path_params={"org_id": org_id}, params={"period": period})
 
     # -- Feature flags ----------------------------------------------------------------------------
 
-    async def my_feature_flags(self) -> JSON:
-        """``GET /api/v1/feature-flags/me``: the caller's boolean feature flags."""
-        return await self.request("GET", "/api/v1/feature-flags/me")
+    @endpoint("GET", "/api/v1/feature-flags/me", FeatureFlags, envelope=DATA, source="docs")
+    def my_feature_flags(self) -> Request:
+        """The caller's boolean feature flags."""
+        return Request()
 
-    async def get_feature_flags(self, user_id: str) -> JSON:
-        """``GET /api/v1/feature-flags/{user_id}``: another user's flags (when RBAC allows)."""
-        return await self.request("GET", "/api/v1/feature-flags/{user_id}", path_params={"user_id": user_id})
+    @endpoint("GET", "/api/v1/feature-flags/{user_id}", FeatureFlags, envelope=DATA, source="docs")
+    def get_feature_flags(self, user_id: str) -> Request:
+        """Another user's flags (when RBAC allows)."""
+        return Request(path_params={"user_id": user_id})
 
-    async def update_feature_flags(self, user_id: str, body: dict[str, Any]) -> JSON:
-        """``PUT /api/v1/feature-flags/{user_id}``: set boolean flags only."""
-        return await self.request(
-            "PUT", "/api/v1/feature-flags/{user_id}", path_params={"user_id": user_id}, json_body=body
-        )
+    @endpoint("PUT", "/api/v1/feature-flags/{user_id}", FeatureFlags, envelope=DATA, source="docs")
+    def update_feature_flags(self, user_id: str, body: dict[str, Any]) -> Request:
+        """Set boolean flags only."""
+        return Request(path_params={"user_id": user_id}, json_body=body)
 
     # -- API keys ----------------------------------------------------------------------------------
 
-    async def create_api_key(
+    @endpoint("POST", "/api/v1/api-keys", NewApiKey, envelope=object_in("api_key", "data"), lost=_WRITE_LOST)
+    def create_api_key(
         self,
         *,
         name: str | None = None,
         user_id: str | None = None,
         provider_name: str | None = None,
         api_key: str | None = None,
-    ) -> JSON:
-        """``POST /api/v1/api-keys``: create a key (server-generated unless ``api_key`` is given, as the docs allow)."""
-        body = _compact(name=name, user_id=user_id, provider_name=provider_name, api_key=api_key)
-        return await self.request("POST", "/api/v1/api-keys", json_body=body)
+    ) -> Request:
+        """Create a key (server-generated unless ``api_key`` is given, as the docs allow)."""
+        return Request(json_body=_compact(name=name, user_id=user_id, provider_name=provider_name, api_key=api_key))
 
-    async def list_api_keys(self, *, user_id: str | None = None) -> JSON:
-        """``GET /api/v1/api-keys/fetch``: active keys of the caller (or of ``user_id`` for org admins)."""
-        return await self.request("GET", "/api/v1/api-keys/fetch", params={"user_id": user_id})
+    @endpoint(
+        "GET", "/api/v1/api-keys/fetch", list[ApiKey], envelope=list_in("keys", "api_keys", "data"), source="spec"
+    )
+    def list_api_keys(self, *, user_id: str | None = None) -> Request:
+        """Active keys of the caller (or of ``user_id`` for org admins)."""
+        return Request(params={"user_id": user_id})
 
-    async def list_user_api_keys(self, user_id: str) -> JSON:
-        """``GET /api/v1/api-keys/fetch/{user_id}``: active keys of one user (the docs' form)."""
-        return await self.request("GET", "/api/v1/api-keys/fetch/{user_id}", path_params={"user_id": user_id})
+    @endpoint(
+        "GET", "/api/v1/api-keys/fetch/{user_id}", list[ApiKey], envelope=list_in("keys", "api_keys", "data"),
+        source="docs",
+    )  # fmt: skip
+    def list_user_api_keys(self, user_id: str) -> Request:
+        """Active keys of one user (the docs' form)."""
+        return Request(path_params={"user_id": user_id})
 
-    async def api_key_exists(self, user_id: str, provider_name: str) -> JSON:
-        """``POST /api/v1/api-keys/exists``: whether the user has an active key for a provider."""
-        body = {"user_id": user_id, "provider_name": provider_name}
-        return await self.request("POST", "/api/v1/api-keys/exists", json_body=body)
+    @endpoint("POST", "/api/v1/api-keys/exists", KeyExists, envelope=DATA, source="docs")
+    def api_key_exists(self, user_id: str, provider_name: str) -> Request:
+        """Whether the user has an active key for a provider (Kupe answers a bare boolean)."""
+        return Request(json_body={"user_id": user_id, "provider_name": provider_name})
 
-    async def rename_api_key(self, key_id: str, name: str, *, user_id: str | None = None) -> JSON:
-        """``PATCH /api/v1/api-keys/{key_id}``: change a key's label (an empty name clears it)."""
-        return await self.request(
-            "PATCH",
-            "/api/v1/api-keys/{key_id}",
-            path_params={"key_id": key_id},
-            params={"user_id": user_id},
-            json_body={"name": name},
-        )
+    @endpoint("PATCH", "/api/v1/api-keys/{key_id}", ApiKey, envelope=DATA)
+    def rename_api_key(self, key_id: str, name: str, *, user_id: str | None = None) -> Request:
+        """Change a key's label (an empty name clears it)."""
+        return Request(path_params={"key_id": key_id}, params={"user_id": user_id}, json_body={"name": name})
 
-    async def revoke_api_key(self, key_id: str, *, user_id: str | None = None) -> JSON:
-        """``DELETE /api/v1/api-keys/{key_id}``: revoke a key; it stops working immediately."""
-        return await self.request(
-            "DELETE", "/api/v1/api-keys/{key_id}", path_params={"key_id": key_id}, params={"user_id": user_id}
-        )
+    @endpoint("DELETE", "/api/v1/api-keys/{key_id}", Ack)
+    def revoke_api_key(self, key_id: str, *, user_id: str | None = None) -> Request:
+        """Revoke a key; it stops working immediately."""
+        return Request(path_params={"key_id": key_id}, params={"user_id": user_id})
 
     # -- Post-call analysis --------------------------------------------------------------------------
 
-    async def list_analysis_rules(self) -> JSON:
-        """``GET /api/v1/post-analysis/rules``: the caller's post-call analysis rules."""
-        return await self.request("GET", "/api/v1/post-analysis/rules")
+    @endpoint("GET", "/api/v1/post-analysis/rules", list[AnalysisRule], envelope=list_in("rules", "items", "data"))
+    def list_analysis_rules(self) -> Request:
+        """The caller's post-call analysis rules."""
+        return Request()
 
-    async def create_analysis_rule(self, body: dict[str, Any]) -> JSON:
-        """``POST /api/v1/post-analysis/rules``: create a rule."""
-        return await self.request("POST", "/api/v1/post-analysis/rules", json_body=body)
+    @endpoint("POST", "/api/v1/post-analysis/rules", AnalysisRule, envelope=DATA)
+    def create_analysis_rule(self, body: dict[str, Any]) -> Request:
+        """Create a rule."""
+        return Request(json_body=body)
 
-    async def get_analysis_rule(self, rule_id: str) -> JSON:
-        """``GET /api/v1/post-analysis/rules/{rule_id}``: one rule."""
-        return await self.request("GET", "/api/v1/post-analysis/rules/{rule_id}", path_params={"rule_id": rule_id})
+    @endpoint("GET", "/api/v1/post-analysis/rules/{rule_id}", AnalysisRule, envelope=DATA)
+    def get_analysis_rule(self, rule_id: str) -> Request:
+        """One rule."""
+        return Request(path_params={"rule_id": rule_id})
 
-    async def update_analysis_rule(self, rule_id: str, body: dict[str, Any]) -> JSON:
-        """``PUT /api/v1/post-analysis/rules/{rule_id}``: replace a rule."""
-        return await self.request(
-            "PUT", "/api/v1/post-analysis/rules/{rule_id}", path_params={"rule_id": rule_id}, json_body=body
-        )
+    @endpoint("PUT", "/api/v1/post-analysis/rules/{rule_id}", AnalysisRule, envelope=DATA)
+    def update_analysis_rule(self, rule_id: str, body: dict[str, Any]) -> Request:
+        """Replace a rule."""
+        return Request(path_params={"rule_id": rule_id}, json_body=body)
 
-    async def delete_analysis_rule(self, rule_id: str) -> JSON:
-        """``DELETE /api/v1/post-analysis/rules/{rule_id}``: delete a rule."""
-        return await self.request("DELETE", "/api/v1/post-analysis/rules/{rule_id}", path_params={"rule_id": rule_id})
+    @endpoint("DELETE", "/api/v1/post-analysis/rules/{rule_id}", Ack)
+    def delete_analysis_rule(self, rule_id: str) -> Request:
+        """Delete a rule."""
+        return Request(path_params={"rule_id": rule_id})
 
-    async def duplicate_analysis_rule(self, rule_id: str) -> JSON:
-        """``POST /api/v1/post-analysis/rules/{rule_id}/duplicate``: copy a rule."""
-        return await self.request(
-            "POST", "/api/v1/post-analysis/rules/{rule_id}/duplicate", path_params={"rule_id": rule_id}
-        )
+    @endpoint("POST", "/api/v1/post-analysis/rules/{rule_id}/duplicate", AnalysisRule, envelope=DATA)
+    def duplicate_analysis_rule(self, rule_id: str) -> Request:
+        """Copy a rule."""
+        return Request(path_params={"rule_id": rule_id})
 
-    async def get_agent_post_analysis(self, agent_id: str) -> JSON:
-        """``GET /api/v1/agents/{agent_id}/post-analysis``: the agent's post-call analysis rows."""
-        return await self.request("GET", "/api/v1/agents/{agent_id}/post-analysis", path_params={"agent_id": agent_id})
+    @endpoint("GET", "/api/v1/agents/{agent_id}/post-analysis", list[PostAnalysis], envelope=_ROWS)
+    def get_agent_post_analysis(self, agent_id: str) -> Request:
+        """The agent's post-call analysis rows."""
+        return _agent(agent_id)
 
-    async def upsert_agent_post_analysis(self, agent_id: str, body: dict[str, Any]) -> JSON:
-        """``POST /api/v1/agents/{agent_id}/post-analysis``: upsert the config (body ``agent_id`` set from the path)."""
-        return await self.request(
-            "POST",
-            "/api/v1/agents/{agent_id}/post-analysis",
-            path_params={"agent_id": agent_id},
-            json_body={**body, "agent_id": agent_id},
-        )
+    @endpoint("POST", "/api/v1/agents/{agent_id}/post-analysis", PostAnalysis, envelope=DATA)
+    def upsert_agent_post_analysis(self, agent_id: str, body: dict[str, Any]) -> Request:
+        """Upsert the config (body ``agent_id`` set from the path)."""
+        return _agent(agent_id, json_body={**body, "agent_id": agent_id})
 
-    async def list_agent_attached_rules(self, agent_id: str) -> JSON:
-        """``GET /api/v1/agents/{agent_id}/post-analysis/attached-rules``: rules attached to the agent."""
-        return await self.request(
-            "GET", "/api/v1/agents/{agent_id}/post-analysis/attached-rules", path_params={"agent_id": agent_id}
-        )
+    @endpoint(
+        "GET", "/api/v1/agents/{agent_id}/post-analysis/attached-rules", list[AnalysisRule],
+        envelope=list_in("rules", "items", "data"),
+    )  # fmt: skip
+    def list_agent_attached_rules(self, agent_id: str) -> Request:
+        """Rules attached to the agent."""
+        return _agent(agent_id)
 
-    async def set_agent_attached_rules(self, agent_id: str, rule_ids: list[str]) -> JSON:
-        """``PUT /api/v1/agents/{agent_id}/post-analysis/attached-rules``: replace the attached rule ids."""
-        return await self.request(
-            "PUT",
-            "/api/v1/agents/{agent_id}/post-analysis/attached-rules",
-            path_params={"agent_id": agent_id},
-            json_body={"rule_ids": list(rule_ids)},
-        )
+    @endpoint("PUT", "/api/v1/agents/{agent_id}/post-analysis/attached-rules", Ack)
+    def set_agent_attached_rules(self, agent_id: str, rule_ids: list[str]) -> Request:
+        """Replace the attached rule ids."""
+        return _agent(agent_id, json_body={"rule_ids": list(rule_ids)})
 
-    async def list_agent_attached_rule_ids(self, agent_id: str) -> JSON:
-        """``GET /api/v1/agents/{agent_id}/post-analysis/attached-rule-ids``: attached rule ids only."""
-        return await self.request(
-            "GET", "/api/v1/agents/{agent_id}/post-analysis/attached-rule-ids", path_params={"agent_id": agent_id}
-        )
+    @endpoint(
+        "GET", "/api/v1/agents/{agent_id}/post-analysis/attached-rule-ids", list[str],
+        envelope=list_in("rule_ids", "data"),
+    )  # fmt: skip
+    def list_agent_attached_rule_ids(self, agent_id: str) -> Request:
+        """Attached rule ids only."""
+        return _agent(agent_id)
 
     # -- Tool definitions and agent tools ------------------------------------------------------------
 
-    async def _tool_def(self, method: str, base: str, tool_id: str | None = None, body: JSON = None) -> JSON:
-        """CRUD on a tool-definition collection (``base``) or one of its items (``base/{tool_id}``)."""
-        if tool_id is None:
-            return await self.request(method, base, json_body=body)
-        return await self.request(method, base + "/{tool_id}", path_params={"tool_id": tool_id}, json_body=body)
+    @endpoint("GET", "/api/v1/tool-endpoint-defs", list[ToolDefinition], envelope=list_in("tools", "items", "data"))
+    def list_http_tools(self) -> Request:
+        """The caller's custom HTTP tool definitions."""
+        return Request()
 
-    async def list_http_tools(self) -> JSON:
-        """``GET /api/v1/tool-endpoint-defs``: the caller's custom HTTP tool definitions."""
-        return await self._tool_def("GET", "/api/v1/tool-endpoint-defs")
+    @endpoint("POST", "/api/v1/tool-endpoint-defs", ToolDefinition, envelope=DATA)
+    def create_http_tool(self, body: dict[str, Any]) -> Request:
+        """Define an HTTP tool (name, url, tool_schema, …)."""
+        return Request(json_body=body)
 
-    async def create_http_tool(self, body: dict[str, Any]) -> JSON:
-        """``POST /api/v1/tool-endpoint-defs``: define an HTTP tool (name, url, tool_schema, …)."""
-        return await self._tool_def("POST", "/api/v1/tool-endpoint-defs", body=body)
+    @endpoint("GET", "/api/v1/tool-endpoint-defs/{tool_id}", ToolDefinition, envelope=DATA)
+    def get_http_tool(self, tool_id: str) -> Request:
+        """One HTTP tool definition."""
+        return Request(path_params={"tool_id": tool_id})
 
-    async def get_http_tool(self, tool_id: str) -> JSON:
-        """``GET /api/v1/tool-endpoint-defs/{tool_id}``: one HTTP tool definition."""
-        return await self._tool_def("GET", "/api/v1/tool-endpoint-defs", tool_id)
+    @endpoint("PUT", "/api/v1/tool-endpoint-defs/{tool_id}", ToolDefinition, envelope=DATA)
+    def update_http_tool(self, tool_id: str, body: dict[str, Any]) -> Request:
+        """Replace an HTTP tool definition."""
+        return Request(path_params={"tool_id": tool_id}, json_body=body)
 
-    async def update_http_tool(self, tool_id: str, body: dict[str, Any]) -> JSON:
-        """``PUT /api/v1/tool-endpoint-defs/{tool_id}``: replace an HTTP tool definition."""
-        return await self._tool_def("PUT", "/api/v1/tool-endpoint-defs", tool_id, body)
+    @endpoint("DELETE", "/api/v1/tool-endpoint-defs/{tool_id}", Ack)
+    def delete_http_tool(self, tool_id: str) -> Request:
+        """Delete an HTTP tool definition."""
+        return Request(path_params={"tool_id": tool_id})
 
-    async def delete_http_tool(self, tool_id: str) -> JSON:
-        """``DELETE /api/v1/tool-endpoint-defs/{tool_id}``: delete an HTTP tool definition."""
-        return await self._tool_def("DELETE", "/api/v1/tool-endpoint-defs", tool_id)
+    @endpoint("GET", "/api/v1/tools-mcp-server-defs", list[ToolDefinition], envelope=list_in("tools", "items", "data"))
+    def list_mcp_tools(self) -> Request:
+        """The caller's MCP server tool definitions."""
+        return Request()
 
-    async def list_mcp_tools(self) -> JSON:
-        """``GET /api/v1/tools-mcp-server-defs``: the caller's MCP server tool definitions."""
-        return await self._tool_def("GET", "/api/v1/tools-mcp-server-defs")
+    @endpoint("POST", "/api/v1/tools-mcp-server-defs", ToolDefinition, envelope=DATA)
+    def create_mcp_tool(self, body: dict[str, Any]) -> Request:
+        """Define an MCP-server-backed tool."""
+        return Request(json_body=body)
 
-    async def create_mcp_tool(self, body: dict[str, Any]) -> JSON:
-        """``POST /api/v1/tools-mcp-server-defs``: define an MCP-server-backed tool."""
-        return await self._tool_def("POST", "/api/v1/tools-mcp-server-defs", body=body)
+    @endpoint("GET", "/api/v1/tools-mcp-server-defs/{tool_id}", ToolDefinition, envelope=DATA)
+    def get_mcp_tool(self, tool_id: str) -> Request:
+        """One MCP tool definition."""
+        return Request(path_params={"tool_id": tool_id})
 
-    async def get_mcp_tool(self, tool_id: str) -> JSON:
-        """``GET /api/v1/tools-mcp-server-defs/{tool_id}``: one MCP tool definition."""
-        return await self._tool_def("GET", "/api/v1/tools-mcp-server-defs", tool_id)
+    @endpoint("PUT", "/api/v1/tools-mcp-server-defs/{tool_id}", ToolDefinition, envelope=DATA)
+    def update_mcp_tool(self, tool_id: str, body: dict[str, Any]) -> Request:
+        """Replace an MCP tool definition."""
+        return Request(path_params={"tool_id": tool_id}, json_body=body)
 
-    async def update_mcp_tool(self, tool_id: str, body: dict[str, Any]) -> JSON:
-        """``PUT /api/v1/tools-mcp-server-defs/{tool_id}``: replace an MCP tool definition."""
-        return await self._tool_def("PUT", "/api/v1/tools-mcp-server-defs", tool_id, body)
+    @endpoint("DELETE", "/api/v1/tools-mcp-server-defs/{tool_id}", Ack)
+    def delete_mcp_tool(self, tool_id: str) -> Request:
+        """Delete an MCP tool definition."""
+        return Request(path_params={"tool_id": tool_id})
 
-    async def delete_mcp_tool(self, tool_id: str) -> JSON:
-        """``DELETE /api/v1/tools-mcp-server-defs/{tool_id}``: delete an MCP tool definition."""
-        return await self._tool_def("DELETE", "/api/v1/tools-mcp-server-defs", tool_id)
+    @endpoint("GET", "/api/v1/agents/{agent_id}/tools", list[AgentTool], envelope=list_in("tools", "items", "data"))
+    def list_agent_tools(self, agent_id: str) -> Request:
+        """Tool mappings of an agent."""
+        return _agent(agent_id)
 
-    async def list_agent_tools(self, agent_id: str) -> JSON:
-        """``GET /api/v1/agents/{agent_id}/tools``: tool mappings of an agent."""
-        return await self.request("GET", "/api/v1/agents/{agent_id}/tools", path_params={"agent_id": agent_id})
+    @endpoint("POST", "/api/v1/agents/{agent_id}/tools", Ack)
+    def add_agent_tools(self, agent_id: str, tools: list[dict[str, Any]]) -> Request:
+        """Add tool mappings (a JSON array of tool configs)."""
+        return _agent(agent_id, json_body=list(tools))
 
-    async def add_agent_tools(self, agent_id: str, tools: list[dict[str, Any]]) -> JSON:
-        """``POST /api/v1/agents/{agent_id}/tools``: add tool mappings (a JSON array of tool configs)."""
-        return await self.request(
-            "POST", "/api/v1/agents/{agent_id}/tools", path_params={"agent_id": agent_id}, json_body=list(tools)
-        )
+    @endpoint("PATCH", "/api/v1/agents/{agent_id}/tools", Ack)
+    def replace_agent_tools(self, agent_id: str, tools: list[dict[str, Any]], *, force_update: bool = False) -> Request:
+        """Replace the agent's whole tool configuration."""
+        return _agent(agent_id, params={"force_update": _only_if(force_update)}, json_body=list(tools))
 
-    async def replace_agent_tools(
-        self, agent_id: str, tools: list[dict[str, Any]], *, force_update: bool = False
-    ) -> JSON:
-        """``PATCH /api/v1/agents/{agent_id}/tools``: replace the agent's whole tool configuration."""
-        return await self.request(
-            "PATCH",
-            "/api/v1/agents/{agent_id}/tools",
-            path_params={"agent_id": agent_id},
-            params={"force_update": _only_if(force_update)},
-            json_body=list(tools),
-        )
-
-    async def remove_agent_tool(self, agent_id: str, tool_id: str) -> JSON:
-        """``DELETE /api/v1/agents/{agent_id}/tools/{tool_id}``: remove one tool mapping."""
-        return await self.request(
-            "DELETE",
-            "/api/v1/agents/{agent_id}/tools/{tool_id}",
-            path_params={"agent_id": agent_id, "tool_id": tool_id},
-        )
+    @endpoint("DELETE", "/api/v1/agents/{agent_id}/tools/{tool_id}", Ack)
+    def remove_agent_tool(self, agent_id: str, tool_id: str) -> Request:
+        """Remove one tool mapping."""
+        return Request(path_params={"agent_id": agent_id, "tool_id": tool_id})
 
     # -- Agent webhooks -------------------------------------------------------------------------------
 
-    async def list_my_webhooks(self) -> JSON:
-        """``GET /api/v1/webhooks/me``: webhook URLs of the caller's agents."""
-        return await self.request("GET", "/api/v1/webhooks/me")
+    @endpoint(
+        "GET", "/api/v1/webhooks/me", list[WebhookRow], envelope=list_in("agents", "items", "data"), source="spec"
+    )
+    def list_my_webhooks(self) -> Request:
+        """Webhook URLs of the caller's agents."""
+        return Request()
 
-    async def get_agent_webhooks(self, agent_id: str, *, reveal_secret: bool = False) -> JSON:
-        """``GET /api/v1/webhooks/agents/{agent_id}``: incoming/outgoing webhook config (secret only on request)."""
-        return await self.request(
-            "GET",
-            "/api/v1/webhooks/agents/{agent_id}",
-            path_params={"agent_id": agent_id},
-            params={"reveal_secret": _only_if(reveal_secret)},
-        )
+    @endpoint("GET", "/api/v1/webhooks/agents/{agent_id}", AgentWebhook, envelope=DATA, source="spec")
+    def get_agent_webhooks(self, agent_id: str, *, reveal_secret: bool = False) -> Request:
+        """Incoming/outgoing webhook config (secret only on request)."""
+        return _agent(agent_id, params={"reveal_secret": _only_if(reveal_secret)})
 
-    async def put_agent_webhooks(self, agent_id: str, body: dict[str, Any]) -> JSON:
-        """``PUT /api/v1/webhooks/agents/{agent_id}``: upsert the agent's webhook config."""
-        return await self.request(
-            "PUT", "/api/v1/webhooks/agents/{agent_id}", path_params={"agent_id": agent_id}, json_body=body
-        )
+    @endpoint("PUT", "/api/v1/webhooks/agents/{agent_id}", AgentWebhook, envelope=DATA, source="spec")
+    def put_agent_webhooks(self, agent_id: str, body: dict[str, Any]) -> Request:
+        """Upsert the agent's webhook config."""
+        return _agent(agent_id, json_body=body)
 
-    async def rotate_webhook_secret(self, agent_id: str) -> JSON:
-        """``POST /api/v1/webhooks/agents/{agent_id}/rotate-secret``: new HMAC secret (returned once)."""
-        return await self.request(
-            "POST", "/api/v1/webhooks/agents/{agent_id}/rotate-secret", path_params={"agent_id": agent_id}
-        )
+    @endpoint("POST", "/api/v1/webhooks/agents/{agent_id}/rotate-secret", WebhookSecret, envelope=DATA, source="spec")
+    def rotate_webhook_secret(self, agent_id: str) -> Request:
+        """New HMAC secret (returned once)."""
+        return _agent(agent_id)
 
-    async def test_outgoing_webhook(self, agent_id: str) -> JSON:
-        """``POST /api/v1/webhooks/agents/{agent_id}/test-outgoing``: send a sample payload to the call-ended URL."""
-        return await self.request(
-            "POST", "/api/v1/webhooks/agents/{agent_id}/test-outgoing", path_params={"agent_id": agent_id}
-        )
+    @endpoint("POST", "/api/v1/webhooks/agents/{agent_id}/test-outgoing", WebhookTest, envelope=DATA, source="spec")
+    def test_outgoing_webhook(self, agent_id: str) -> Request:
+        """Send a sample payload to the call-ended URL."""
+        return _agent(agent_id)

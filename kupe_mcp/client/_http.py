@@ -224,6 +224,7 @@ class KupeHTTP:
         data: Mapping[str, str] | None = None,
         expect: Expect = "json",
         auth: bool = True,
+        headers: Mapping[str, str] | None = None,
     ) -> JSONValue:
         """Send one API call and return its decoded body (or bytes), raising a KupeError otherwise.
 
@@ -233,7 +234,7 @@ class KupeHTTP:
         method = method.upper()
         url_path = path.format_map({k: _path_segment(k, v) for k, v in (path_params or {}).items()})
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
-        headers = self._credentials.headers() if auth else {}
+        sent_headers = {**(headers or {}), **(self._credentials.headers() if auth else {})}
         started = anyio.current_time()
         waited = 0.0
         attempt = 0
@@ -247,7 +248,7 @@ class KupeHTTP:
                     json=json_body if files is None and json_body is not None else None,
                     files=files,
                     data=data,
-                    headers=headers,
+                    headers=sent_headers,
                 )
             except httpx2.TransportError as exc:
                 sent = not isinstance(exc, _NOT_SENT)

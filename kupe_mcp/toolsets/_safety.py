@@ -40,7 +40,6 @@ from kupe_mcp.client import KupeClient, KupeModel
 from kupe_mcp.errors import CallRefused, KupeConnectionError, KupeError
 from kupe_mcp.guards import TOKEN_TTL_S, CallGuards, CallPlan, Reservation, request_digest
 from kupe_mcp.toolsets._context import guards_of, kupe, server_of
-from kupe_mcp.toolsets._shape import items_of
 
 __all__ = [
     "CallRequest",
@@ -303,8 +302,7 @@ async def _money(client: KupeClient, count: int) -> dict[str, Any]:
     """Credit balance and a cost estimate from recent usage, for dry runs; absent data is said, not guessed."""
     out: dict[str, Any] = {}
     try:
-        balance = await client.credit_balance()
-        data = balance.get("data", balance) if isinstance(balance, dict) else {}
+        data = (await client.credit_balance()).to_json()
         value = next(
             (data[k] for k in ("available_balance_usd", "balance_usd", "credit_balance_usd") if k in data), None
         )
@@ -338,8 +336,7 @@ async def _recent_costs(client: KupeClient) -> list[float]:
 
     try:
         usage = await client.billing_usage_records_filtered(page_size=COST_SAMPLE)
-        rows = usage.get("grouped_sessions") if isinstance(usage, dict) else None
-        costs = numbers(rows if isinstance(rows, list) else items_of(usage), ("total_cost_usd", "cost_usd", "cost"))
+        costs = numbers([s.to_json() for s in usage.sessions], ("total_cost_usd", "cost_usd", "cost"))
         if costs:
             return costs[:COST_SAMPLE]
     except KupeError:
@@ -348,7 +345,7 @@ async def _recent_costs(client: KupeClient) -> list[float]:
         calls = await client.call_analytics(page=1, page_size=COST_SAMPLE)
     except KupeError:
         return []
-    return numbers(items_of(calls), ("cost", "total_cost_usd"))[:COST_SAMPLE]
+    return numbers([c.to_json() for c in calls], ("cost", "cost_usd", "total_cost_usd"))[:COST_SAMPLE]
 
 
 def _confirmation_mode(ctx: Context, plan: CallPlan) -> str:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from mcp.server.mcpserver import Context
 
+from kupe_mcp.client import Me
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
 
@@ -13,9 +12,9 @@ toolset = Toolset("account", "Who the credentials belong to.", default=True)
 
 
 @toolset.tool(title="Who am I", read_only=True)
-async def whoami(ctx: Context) -> dict[str, Any]:
+async def whoami(ctx: Context) -> Me:
     """Return the Kupe user these credentials act as (user_id, email, name, auth: api_key or bearer).
 
     Use it first to check that the connection and credentials work. Free; changes nothing.
     """
-    return (await kupe(ctx).me()).to_json()
+    return await kupe(ctx).me()

@@ -12,13 +12,15 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from mcp.server.mcpserver import Context
-from pydantic import AwareDatetime, BeforeValidator, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
 
 from kupe_mcp._redact import remember
+from kupe_mcp.client import Ack, ApiKey, Earnings, FeatureFlags, KeyExists, NewApiKey, WalletDetail
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
-from kupe_mcp.toolsets._shape import PageOut, as_dict, items_of, local_page
-from kupe_mcp.toolsets._types import Page, PageSize
+from kupe_mcp.toolsets._shape import Page, View, Written, page_of
+from kupe_mcp.toolsets._types import Page as PageNo
+from kupe_mcp.toolsets._types import PageSize
 
 toolset = Toolset(
     "admin",
@@ -34,35 +36,79 @@ Period = Annotated[Literal["day", "week", "month", "year", "all"], Field(descrip
 Note = Annotated[str | None, Field(max_length=500, description="Reason, kept in the ledger.")]
 
 
-def _page(payload: Any, page: int, page_size: int) -> PageOut:
-    return local_page(items_of(payload), page=page, page_size=page_size)
+class WalletItem(View):
+    wallet_id: str | None = None
+    owner_type: str | None = None
+    user_id: str | None = None
+    org_id: str | None = None
+    balance_usd: float | None = None
+    email: str | None = None
+    org_name: str | None = None
+
+
+class MemberItem(View):
+    user_id: str | None = None
+    email: str | None = None
+    role: str | None = None
+    wallet: dict[str, Any] | None = None
+
+
+class KeyItem(View):
+    id: str | None = None
+    name: str | None = None
+    key_prefix: str | None = None
+    is_active: bool | None = None
+    created_at: str | None = None
+
+
+class UserItem(View):
+    user_id: str | None = None
+    email: str | None = None
+    full_name: str | None = None
+    role: str | None = None
+
+
+class Saved(BaseModel):
+    """What a money or pricing write did, as Kupe acknowledged it."""
+
+    done: str
+    id: str
+    message: str | None = None
+    data: dict[str, Any] | None = None
+
+
+def _saved(done: str, id: UUID, ack: Ack) -> Saved:
+    return Saved(done=done, id=str(id), message=ack.message, data=ack.data if isinstance(ack.data, dict) else None)
 
 
 # -- Wallets ---------------------------------------------------------------------------
 
 
 @toolset.tool(title="List user wallets", read_only=True)
-async def list_user_wallets(ctx: Context, page: Page = 1, page_size: PageSize = 50) -> PageOut:
+async def list_user_wallets(ctx: Context, page: PageNo = 1, page_size: PageSize = 50) -> Page[WalletItem]:
     """List every user's wallet and balance (USD). super_admin only."""
-    return _page(await kupe(ctx).list_user_wallets(), page, page_size)
+    return page_of(WalletItem, await kupe(ctx).list_user_wallets(), page=page, page_size=page_size)
 
 
 @toolset.tool(title="List org wallets", read_only=True)
-async def list_org_wallets(ctx: Context, page: Page = 1, page_size: PageSize = 50) -> PageOut:
+async def list_org_wallets(ctx: Context, page: PageNo = 1, page_size: PageSize = 50) -> Page[WalletItem]:
     """List organization wallets and balances (USD), with org ids. super_admin only."""
-    return _page(await kupe(ctx).list_org_wallets(), page, page_size)
+    return page_of(WalletItem, await kupe(ctx).list_org_wallets(), page=page, page_size=page_size)
 
 
 @toolset.tool(title="List org member wallets", read_only=True)
-async def list_org_member_wallets(ctx: Context, org_id: OrgId, page: Page = 1, page_size: PageSize = 50) -> PageOut:
+async def list_org_member_wallets(
+    ctx: Context, org_id: OrgId, page: PageNo = 1, page_size: PageSize = 50
+) -> Page[MemberItem]:
     """List the wallets of an organization's members (USD). org_admin of that org or super_admin."""
-    return _page(await kupe(ctx).list_org_member_wallets(str(org_id)), page, page_size)
+    found = await kupe(ctx).list_org_member_wallets(str(org_id))
+    return page_of(MemberItem, found.members, page=page, page_size=page_size)
 
 
 @toolset.tool(title="Get wallet ledger", read_only=True)
-async def get_wallet_ledger(ctx: Context, wallet_id: WalletId) -> dict[str, Any]:
+async def get_wallet_ledger(ctx: Context, wallet_id: WalletId) -> WalletDetail:
     """Get a wallet's detail: balance, credit grants, append-only ledger, upcoming expiries (USD)."""
-    return as_dict(await kupe(ctx).get_wallet(str(wallet_id)))
+    return await kupe(ctx).get_wallet(str(wallet_id))
 
 
 def _iso_text_only(value: object) -> object:
@@ -83,14 +129,14 @@ async def grant_wallet_credits(
         BeforeValidator(_iso_text_only),
         Field(description="When the grant expires, ISO 8601 with time zone."),
     ] = None,
-) -> dict[str, Any]:
+) -> Saved:
     """Add credits (USD) to a wallet; an org_admin's grant is moved out of the org wallet. Repeating grants again."""
     body: dict[str, Any] = {"amount_usd": amount_usd}
     if note is not None:
         body["note"] = note
     if expires_at is not None:
         body["expires_at"] = expires_at.isoformat()
-    return as_dict(await kupe(ctx).grant_wallet_credits(str(wallet_id), body))
+    return _saved("granted", wallet_id, await kupe(ctx).grant_wallet_credits(str(wallet_id), body))
 
 
 @toolset.tool(title="Set wallet cap", read_only=False, destructive=False, idempotent=True)
@@ -100,9 +146,11 @@ async def set_wallet_cap(
     monthly_cap_usd: Annotated[
         float | None, Field(ge=0, le=1_000_000, description="Monthly spend limit in USD; null removes it.")
     ],
-) -> dict[str, Any]:
+) -> Saved:
     """Set or clear a wallet's monthly spend cap (USD); calls are refused once it is reached. Org or super admin."""
-    return as_dict(await kupe(ctx).set_wallet_cap(str(wallet_id), {"monthly_cap_usd": monthly_cap_usd}))
+    return _saved(
+        "cap set", wallet_id, await kupe(ctx).set_wallet_cap(str(wallet_id), {"monthly_cap_usd": monthly_cap_usd})
+    )
 
 
 @toolset.tool(title="Adjust wallet", read_only=False, destructive=True, idempotent=False)
@@ -113,9 +161,10 @@ async def adjust_wallet(
         float, Field(ge=-100_000, le=100_000, description="USD to add (positive) or remove (negative).")
     ],
     reason: Annotated[str, Field(min_length=3, max_length=500, description="Why, kept in the ledger.")],
-) -> dict[str, Any]:
+) -> Saved:
     """Correct a wallet balance (USD) with a ledger entry, no grant row. super_admin only; repeating adjusts again."""
-    return as_dict(await kupe(ctx).adjust_wallet(str(wallet_id), {"amount_usd": amount_usd, "reason": reason}))
+    ack = await kupe(ctx).adjust_wallet(str(wallet_id), {"amount_usd": amount_usd, "reason": reason})
+    return _saved("adjusted", wallet_id, ack)
 
 
 # -- Organizations and earnings --------------------------------------------------------
@@ -128,9 +177,11 @@ async def set_org_business_model(
     org_type: Annotated[
         Literal["internal", "channel_partner", "distributor"], Field(description="Resellers earn markup/commission.")
     ],
-) -> dict[str, Any]:
+) -> Saved:
     """Set an organization's business model. super_admin only."""
-    return as_dict(await kupe(ctx).set_org_business_model(str(org_id), {"org_type": org_type}))
+    return _saved(
+        "business model set", org_id, await kupe(ctx).set_org_business_model(str(org_id), {"org_type": org_type})
+    )
 
 
 @toolset.tool(title="Set org commission", read_only=False, destructive=False, idempotent=True)
@@ -138,10 +189,10 @@ async def set_org_commission(
     ctx: Context,
     org_id: OrgId,
     commission_percentage: Annotated[float, Field(ge=0, le=100, description="Commission, percent.")],
-) -> dict[str, Any]:
+) -> Saved:
     """Set the commission percentage a reseller org earns on usage. super_admin only."""
     body = {"commission_percentage": commission_percentage}
-    return as_dict(await kupe(ctx).set_org_commission(str(org_id), body))
+    return _saved("commission set", org_id, await kupe(ctx).set_org_commission(str(org_id), body))
 
 
 @toolset.tool(title="Set org markup", read_only=False, destructive=False, idempotent=True)
@@ -150,43 +201,43 @@ async def set_org_markup(
     org_id: OrgId,
     markup_percentage: Annotated[float, Field(ge=0, le=500, description="Markup on Kupe's price, percent.")],
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO currency code.")] = "USD",
-) -> dict[str, Any]:
+) -> Saved:
     """Set the retail markup a reseller org charges its users. org_admin of that org or super_admin."""
     body = {"markup_percentage": markup_percentage, "currency": currency}
-    return as_dict(await kupe(ctx).set_org_markup(str(org_id), body))
+    return _saved("markup set", org_id, await kupe(ctx).set_org_markup(str(org_id), body))
 
 
 @toolset.tool(title="Get earnings", read_only=True)
-async def get_earnings(ctx: Context, period: Period = "month") -> dict[str, Any]:
+async def get_earnings(ctx: Context, period: Period = "month") -> Earnings:
     """Get your reseller org's markup and commission earnings (USD). org_admin of a reseller org."""
-    return as_dict(await kupe(ctx).my_earnings(period=period))
+    return await kupe(ctx).my_earnings(period=period)
 
 
 @toolset.tool(title="Get earnings breakdown", read_only=True)
-async def get_earnings_breakdown(ctx: Context, period: Period = "month") -> dict[str, Any]:
+async def get_earnings_breakdown(ctx: Context, period: Period = "month") -> Earnings:
     """Get your reseller org's earnings (USD) bucketed over time. org_admin of a reseller org."""
-    return as_dict(await kupe(ctx).my_earnings_breakdown(period=period))
+    return await kupe(ctx).my_earnings_breakdown(period=period)
 
 
 @toolset.tool(title="Get org earnings", read_only=True)
-async def get_org_earnings(ctx: Context, org_id: OrgId, period: Period = "month") -> dict[str, Any]:
+async def get_org_earnings(ctx: Context, org_id: OrgId, period: Period = "month") -> Earnings:
     """Get any organization's earnings summary (USD). super_admin only."""
-    return as_dict(await kupe(ctx).org_earnings(str(org_id), period=period))
+    return await kupe(ctx).org_earnings(str(org_id), period=period)
 
 
 # -- Feature flags ---------------------------------------------------------------------
 
 
 @toolset.tool(title="Get my feature flags", read_only=True)
-async def get_my_feature_flags(ctx: Context) -> dict[str, Any]:
+async def get_my_feature_flags(ctx: Context) -> FeatureFlags:
     """Get the dashboard features switched on for you (outbound, call_logs, webhooks ...)."""
-    return as_dict(await kupe(ctx).my_feature_flags())
+    return await kupe(ctx).my_feature_flags()
 
 
 @toolset.tool(title="Get feature flags", read_only=True)
-async def get_feature_flags(ctx: Context, user_id: UserId) -> dict[str, Any]:
+async def get_feature_flags(ctx: Context, user_id: UserId) -> FeatureFlags:
     """Get another user's feature flags. Org admin or super_admin."""
-    return as_dict(await kupe(ctx).get_feature_flags(str(user_id)))
+    return await kupe(ctx).get_feature_flags(str(user_id))
 
 
 @toolset.tool(title="Update feature flags", read_only=False, destructive=False, idempotent=True)
@@ -196,9 +247,9 @@ async def update_feature_flags(
     flags: Annotated[
         dict[str, bool], Field(min_length=1, description="Flags to set, e.g. {outbound: true, webhooks: false}.")
     ],
-) -> dict[str, Any]:
+) -> FeatureFlags:
     """Switch a user's dashboard features on or off (booleans only). super_admin."""
-    return as_dict(await kupe(ctx).update_feature_flags(str(user_id), flags))
+    return await kupe(ctx).update_feature_flags(str(user_id), flags)
 
 
 # -- API keys and users ----------------------------------------------------------------
@@ -208,12 +259,12 @@ async def update_feature_flags(
 async def list_api_keys(
     ctx: Context,
     user_id: Annotated[UUID | None, Field(description="Another user's keys (org admin); default yours.")] = None,
-    page: Page = 1,
+    page: PageNo = 1,
     page_size: PageSize = 50,
-) -> PageOut:
+) -> Page[KeyItem]:
     """List active API keys (id, name, prefix, created); secrets are never listed."""
-    payload = await kupe(ctx).list_api_keys(user_id=str(user_id) if user_id else None)
-    return _page(payload, page, page_size)
+    keys = await kupe(ctx).list_api_keys(user_id=str(user_id) if user_id else None)
+    return page_of(KeyItem, keys, page=page, page_size=page_size)
 
 
 @toolset.tool(title="Create API key", read_only=False, destructive=False, idempotent=False)
@@ -221,31 +272,18 @@ async def create_api_key(
     ctx: Context,
     name: Annotated[str | None, Field(max_length=100, description="Label, e.g. CRM sync.")] = None,
     user_id: Annotated[UUID | None, Field(description="Owner (org admin); default you.")] = None,
-) -> dict[str, Any]:
+) -> NewApiKey:
     """Create an API key. The result shows its secret once: tell the user to store it now."""
-    result = as_dict(await kupe(ctx).create_api_key(name=name, user_id=str(user_id) if user_id else None))
+    made = await kupe(ctx).create_api_key(name=name, user_id=str(user_id) if user_id else None)
     # The person needs the secret exactly once, and this result is the only way to them; from here on
     # the process redacts it from every log line (only its digest is kept).
-    remember(*_secret_values(result))
-    result["note"] = (
-        "The secret is shown only this once: store it now. kupe-app-mcp never logs it and cannot show it again."
+    remember(made.api_key)
+    return made.model_copy(
+        update={
+            "note": "The secret is shown only this once: store it now. kupe-app-mcp never logs it and cannot show "
+            "it again."
+        }
     )
-    return result
-
-
-def _secret_values(value: Any) -> list[str]:
-    """The key material in a create_api_key answer (``api_key``, ``key``, ``secret``, ``token`` strings)."""
-    found: list[str] = []
-    if isinstance(value, dict):
-        for name, item in value.items():
-            if isinstance(item, str) and name in {"api_key", "key", "secret", "token", "value"}:
-                found.append(item)
-            else:
-                found += _secret_values(item)
-    elif isinstance(value, list):
-        for item in value:
-            found += _secret_values(item)
-    return found
 
 
 @toolset.tool(title="Rename API key", read_only=False, destructive=False, idempotent=True)
@@ -253,16 +291,16 @@ async def rename_api_key(
     ctx: Context,
     key_id: KeyId,
     name: Annotated[str, Field(max_length=100, description="New label; empty string clears it.")],
-) -> dict[str, Any]:
+) -> ApiKey:
     """Change an API key's label. The key keeps working."""
-    return as_dict(await kupe(ctx).rename_api_key(str(key_id), name))
+    return await kupe(ctx).rename_api_key(str(key_id), name)
 
 
 @toolset.tool(title="Revoke API key", read_only=False, destructive=True, idempotent=True)
-async def revoke_api_key(ctx: Context, key_id: KeyId) -> dict[str, Any]:
+async def revoke_api_key(ctx: Context, key_id: KeyId) -> Written:
     """Revoke an API key: everything using it fails from now on. Cannot be undone."""
-    result = await kupe(ctx).revoke_api_key(str(key_id))
-    return as_dict(result) if result else {"revoked": True, "key_id": str(key_id)}
+    ack = await kupe(ctx).revoke_api_key(str(key_id))
+    return Written(done="revoked", id=str(key_id), message=ack.message)
 
 
 @toolset.tool(title="Check API key exists", read_only=True)
@@ -270,13 +308,12 @@ async def check_api_key_exists(
     ctx: Context,
     user_id: UserId,
     provider_name: Annotated[str, Field(max_length=64, description="Key provider.")] = "milli_chat_ai",
-) -> dict[str, Any]:
+) -> KeyExists:
     """Check whether a user has any active API key for a provider."""
-    result = await kupe(ctx).api_key_exists(str(user_id), provider_name)
-    return as_dict(result) if isinstance(result, dict) else {"exists": bool(result)}
+    return await kupe(ctx).api_key_exists(str(user_id), provider_name)
 
 
 @toolset.tool(title="List users", read_only=True)
-async def list_users(ctx: Context, page: Page = 1, page_size: PageSize = 50) -> PageOut:
+async def list_users(ctx: Context, page: PageNo = 1, page_size: PageSize = 50) -> Page[UserItem]:
     """List the users you can manage (id, email, name, role): yourself, your org's members, or all for super_admin."""
-    return _page(await kupe(ctx).me_users(), page, page_size)
+    return page_of(UserItem, await kupe(ctx).me_users(), page=page, page_size=page_size)

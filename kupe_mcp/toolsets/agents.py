@@ -13,11 +13,13 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
+from kupe_mcp.client import CompleteAgent
 from kupe_mcp.errors import InvalidRequest, KupeError, NotFound
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
-from kupe_mcp.toolsets._shape import PageOut, as_dict, items_of, local_page, page_out, total_of
-from kupe_mcp.toolsets._types import AgentId, Page, PageSize
+from kupe_mcp.toolsets._shape import Page, View, Written, page_of
+from kupe_mcp.toolsets._types import AgentId, PageSize
+from kupe_mcp.toolsets._types import Page as PageNo
 
 toolset = Toolset("agents", "Create, configure and delete voice agents; model and voice catalog.", default=True)
 
@@ -33,6 +35,29 @@ VoiceName = Annotated[str | None, Field(description="e.g. Anushka (list_voices).
 TtsLanguage = Annotated[str | None, Field(description="e.g. hi-IN.")]
 SttModel = Annotated[str | None, Field(description="STT code, e.g. saarika:2.5.")]
 SttLanguage = Annotated[str | None, Field(description="e.g. hi-IN.")]
+
+
+class AgentItem(View):
+    id: str
+    name: str | None = None
+    is_active: bool | None = None
+
+
+class ProviderItem(View):
+    kind: str
+    model_name: str | None = None
+    provider_name: str | None = None
+    is_default: bool | None = None
+    supported_languages: list[str] | None = None
+
+
+class VoiceItem(View):
+    voice_name: str | None = None
+    name: str | None = None
+    language: str | None = None
+    gender: str | None = None
+    tts_model_name: str | None = None
+    provider_id: str | None = None
 
 
 # Where each flat tool argument lives in Kupe's nested agent body.
@@ -68,19 +93,18 @@ def agent_body(arguments: dict[str, Any]) -> dict[str, Any]:
 async def list_agents(
     ctx: Context,
     name_search: Annotated[str | None, Field(max_length=200, description="Part of the agent name.")] = None,
-    page: Page = 1,
+    page: PageNo = 1,
     page_size: PageSize = 20,
-) -> PageOut:
+) -> Page[AgentItem]:
     """List voice agents (id, name, status), a page at a time. Use it to find an agent_id."""
-    payload = await kupe(ctx).list_agents_summary(page=page, page_size=page_size, name_search=name_search)
-    items = items_of(payload)
-    return page_out(items, page=page, page_size=page_size, total=total_of(payload, len(items)))
+    found = await kupe(ctx).list_agents_summary(page=page, page_size=page_size, name_search=name_search)
+    return page_of(AgentItem, found.items, page=page, page_size=page_size, total=found.total, paged=True)
 
 
 @toolset.tool(title="Get agent", read_only=True)
-async def get_agent(ctx: Context, agent_id: AgentId) -> dict[str, Any]:
+async def get_agent(ctx: Context, agent_id: AgentId) -> CompleteAgent:
     """Get an agent's complete configuration: prompt, welcome message, LLM, voice, transcriber, VAD, tools."""
-    return (await kupe(ctx).get_agent(str(agent_id))).to_json()
+    return await kupe(ctx).get_agent(str(agent_id))
 
 
 @toolset.tool(title="Create agent", read_only=False, destructive=False, idempotent=False)
@@ -98,7 +122,7 @@ async def create_agent(
     tts_language: TtsLanguage = None,
     transcriber_model_name: SttModel = None,
     transcriber_language: SttLanguage = None,
-) -> dict[str, Any]:
+) -> CompleteAgent:
     """Create a voice agent (platform defaults plus the given settings); returns it complete.
 
     Codes come from list_providers and list_voices. Each call creates a new agent.
@@ -109,7 +133,7 @@ async def create_agent(
     created = await client.create_agent_simple(name, description)
     agent_id = created.agent_id
     if not body or agent_id is None:
-        return created.to_json()
+        return created
     try:
         # A minute-old agent carries no live calls, so forcing the config change is safe.
         updated = await client.update_agent(agent_id, body, force_update=True)
@@ -123,7 +147,7 @@ async def create_agent(
             f"Agent {agent_id} was created with platform defaults, but applying the settings failed ({exc}): "
             f"{fix} with agent_id {agent_id}, or delete_agent to remove it."
         ) from exc
-    return updated.to_json()
+    return updated
 
 
 @toolset.tool(title="Update agent", read_only=False, destructive=False, idempotent=True)
@@ -143,12 +167,12 @@ async def update_agent(
     transcriber_model_name: SttModel = None,
     transcriber_language: SttLanguage = None,
     force_update: Annotated[bool, Field(description="Required to reconfigure an active agent.")] = False,
-) -> dict[str, Any]:
+) -> CompleteAgent:
     """Change an agent's settings; only the given fields are sent. Returns the complete agent."""
     body = agent_body(locals())
     if not body:
         raise ToolError("update_agent got no field to change: pass at least one setting besides agent_id.")
-    return (await kupe(ctx).update_agent(str(agent_id), body, force_update=force_update)).to_json()
+    return await kupe(ctx).update_agent(str(agent_id), body, force_update=force_update)
 
 
 @toolset.tool(title="Delete agent", read_only=False, destructive=True, idempotent=True)
@@ -156,10 +180,10 @@ async def delete_agent(
     ctx: Context,
     agent_id: AgentId,
     force: Annotated[bool, Field(description="Also delete an active agent.")] = False,
-) -> dict[str, Any]:
+) -> Written:
     """Delete an agent permanently. Its phone mappings and campaigns stop working. Cannot be undone."""
-    result = await kupe(ctx).delete_agent(str(agent_id), force_delete=force)
-    return as_dict(result, deleted=True, agent_id=str(agent_id))
+    ack = await kupe(ctx).delete_agent(str(agent_id), force_delete=force)
+    return Written(done="deleted", id=str(agent_id), message=ack.message)
 
 
 ProviderKind = Literal["model", "stt", "tts", "vad", "all"]
@@ -169,42 +193,39 @@ ProviderKind = Literal["model", "stt", "tts", "vad", "all"]
 async def list_providers(
     ctx: Context,
     kind: Annotated[ProviderKind, Field(description="model=LLMs, stt, tts, vad, or all.")],
-    page: Page = 1,
+    page: PageNo = 1,
     page_size: PageSize = 50,
-) -> PageOut:
+) -> Page[ProviderItem]:
     """List catalog rows (LLM, speech-to-text, text-to-speech, VAD) with the codes create_agent accepts."""
     client = kupe(ctx)
-    fetch = {
-        "model": client.list_model_providers,
-        "stt": client.list_stt_providers,
-        "tts": client.list_tts_providers,
-        "vad": client.list_vad_providers,
-        "all": client.list_all_providers,
-    }[kind]
-    payload = await fetch()
-    if kind == "all" and isinstance(payload, dict):
+    if kind == "all":
+        catalog = await client.list_all_providers()
         rows = [
-            {"kind": group, **row}
-            for group, value in payload.items()
-            if isinstance(value, list)
-            for row in value
-            if isinstance(row, dict)
+            {"kind": group.removesuffix("_providers"), **row.to_json()}
+            for group in ("model_providers", "stt_providers", "tts_providers", "vad_providers")
+            for row in getattr(catalog, group) or []
         ]
     else:
-        rows = items_of(payload)
-    return local_page(rows, page=page, page_size=page_size)
+        fetch = {
+            "model": client.list_model_providers,
+            "stt": client.list_stt_providers,
+            "tts": client.list_tts_providers,
+            "vad": client.list_vad_providers,
+        }[kind]
+        rows = [{"kind": kind, **row.to_json()} for row in await fetch()]
+    return page_of(ProviderItem, rows, page=page, page_size=page_size)
 
 
 @toolset.tool(title="List voices", read_only=True)
 async def list_voices(
     ctx: Context,
     provider_id: Annotated[UUID | None, Field(description="TTS provider id (list_providers kind=tts).")] = None,
-    page: Page = 1,
+    page: PageNo = 1,
     page_size: PageSize = 50,
-) -> PageOut:
+) -> Page[VoiceItem]:
     """List TTS voices (name, language, provider) for create_agent's voice_name."""
     client = kupe(ctx)
-    payload = (
+    voices = (
         await client.list_tts_voices_by_provider(str(provider_id)) if provider_id else await client.list_tts_voices()
     )
-    return local_page(items_of(payload), page=page, page_size=page_size)
+    return page_of(VoiceItem, voices, page=page, page_size=page_size)

@@ -10,12 +10,14 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from mcp.server.mcpserver import Context
-from pydantic import Field
+from pydantic import BaseModel, Field
 
+from kupe_mcp.client import AnalysisRule, PostAnalysis
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
-from kupe_mcp.toolsets._shape import PageOut, as_dict, items_of, local_page
-from kupe_mcp.toolsets._types import AgentId, Page, PageSize
+from kupe_mcp.toolsets._shape import Page, View, Written, page_of
+from kupe_mcp.toolsets._types import AgentId, PageSize
+from kupe_mcp.toolsets._types import Page as PageNo
 
 toolset = Toolset("analysis", "Post-call analysis rules and attaching them to agents.")
 
@@ -29,48 +31,70 @@ RuleDefinition = Annotated[
 ]
 
 
+class RuleItem(View):
+    id: str | None = None
+    name: str | None = None
+    rule_type: str | None = None
+    is_active: bool | None = None
+
+
+class AgentPostAnalysis(BaseModel):
+    """An agent's post-call analysis configuration rows."""
+
+    agent_id: str
+    post_analysis: list[PostAnalysis]
+
+
+class AttachedRules(BaseModel):
+    """The rules now attached to an agent."""
+
+    agent_id: str
+    rule_ids: list[str]
+    message: str | None = None
+
+
 @toolset.tool(title="List analysis rules", read_only=True)
-async def list_analysis_rules(ctx: Context, page: Page = 1, page_size: PageSize = 50) -> PageOut:
+async def list_analysis_rules(ctx: Context, page: PageNo = 1, page_size: PageSize = 50) -> Page[RuleItem]:
     """List your post-call analysis rules (id, name, type). Attach them with set_agent_analysis_rules."""
-    return local_page(items_of(await kupe(ctx).list_analysis_rules()), page=page, page_size=page_size)
+    return page_of(RuleItem, await kupe(ctx).list_analysis_rules(), page=page, page_size=page_size)
 
 
 @toolset.tool(title="Get analysis rule", read_only=True)
-async def get_analysis_rule(ctx: Context, rule_id: RuleId) -> dict[str, Any]:
+async def get_analysis_rule(ctx: Context, rule_id: RuleId) -> AnalysisRule:
     """Get one rule in full: prompt and output schema."""
-    return as_dict(await kupe(ctx).get_analysis_rule(str(rule_id)))
+    return await kupe(ctx).get_analysis_rule(str(rule_id))
 
 
 @toolset.tool(title="Create analysis rule", read_only=False, destructive=False, idempotent=False)
-async def create_analysis_rule(ctx: Context, definition: RuleDefinition) -> dict[str, Any]:
+async def create_analysis_rule(ctx: Context, definition: RuleDefinition) -> AnalysisRule:
     """Create a post-call analysis rule; it runs only once attached to an agent. Creates a new one on every call."""
-    return as_dict(await kupe(ctx).create_analysis_rule(definition))
+    return await kupe(ctx).create_analysis_rule(definition)
 
 
 @toolset.tool(title="Update analysis rule", read_only=False, destructive=False, idempotent=True)
-async def update_analysis_rule(ctx: Context, rule_id: RuleId, definition: RuleDefinition) -> dict[str, Any]:
+async def update_analysis_rule(ctx: Context, rule_id: RuleId, definition: RuleDefinition) -> AnalysisRule:
     """Change a rule; every agent it is attached to uses the new version on its next calls."""
-    return as_dict(await kupe(ctx).update_analysis_rule(str(rule_id), definition))
+    return await kupe(ctx).update_analysis_rule(str(rule_id), definition)
 
 
 @toolset.tool(title="Delete analysis rule", read_only=False, destructive=True, idempotent=True)
-async def delete_analysis_rule(ctx: Context, rule_id: RuleId) -> dict[str, Any]:
+async def delete_analysis_rule(ctx: Context, rule_id: RuleId) -> Written:
     """Delete a rule permanently; agents stop running it. Past call results are kept. Cannot be undone."""
-    result = await kupe(ctx).delete_analysis_rule(str(rule_id))
-    return as_dict(result) if result else {"deleted": True, "rule_id": str(rule_id)}
+    ack = await kupe(ctx).delete_analysis_rule(str(rule_id))
+    return Written(done="deleted", id=str(rule_id), message=ack.message)
 
 
 @toolset.tool(title="Duplicate analysis rule", read_only=False, destructive=False, idempotent=False)
-async def duplicate_analysis_rule(ctx: Context, rule_id: RuleId) -> dict[str, Any]:
+async def duplicate_analysis_rule(ctx: Context, rule_id: RuleId) -> AnalysisRule:
     """Copy a rule (unattached) to edit it without touching the original; returns the copy with its new id."""
-    return as_dict(await kupe(ctx).duplicate_analysis_rule(str(rule_id)))
+    return await kupe(ctx).duplicate_analysis_rule(str(rule_id))
 
 
 @toolset.tool(title="Get agent post-call analysis", read_only=True)
-async def get_agent_post_analysis(ctx: Context, agent_id: AgentId) -> dict[str, Any]:
+async def get_agent_post_analysis(ctx: Context, agent_id: AgentId) -> AgentPostAnalysis:
     """Get an agent's post-call analysis configuration (structured output and HTTP actions run after each call)."""
-    payload = await kupe(ctx).get_agent_post_analysis(str(agent_id))
-    return {"agent_id": str(agent_id), "post_analysis": payload}
+    rows = await kupe(ctx).get_agent_post_analysis(str(agent_id))
+    return AgentPostAnalysis(agent_id=str(agent_id), post_analysis=rows)
 
 
 @toolset.tool(title="Set agent post-call analysis", read_only=False, destructive=False, idempotent=True)
@@ -81,19 +105,19 @@ async def set_agent_post_analysis(
         dict[str, Any],
         Field(description="Post-call analysis JSON as get_agent_post_analysis shows it (prompt, output schema...)."),
     ],
-) -> dict[str, Any]:
+) -> PostAnalysis:
     """Create or replace an agent's post-call analysis configuration; applies from its next call."""
     body = {**config, "agent_id": str(agent_id)}
-    return as_dict(await kupe(ctx).upsert_agent_post_analysis(str(agent_id), body))
+    return await kupe(ctx).upsert_agent_post_analysis(str(agent_id), body)
 
 
 @toolset.tool(title="List agent analysis rules", read_only=True)
 async def list_agent_analysis_rules(
-    ctx: Context, agent_id: AgentId, page: Page = 1, page_size: PageSize = 50
-) -> PageOut:
+    ctx: Context, agent_id: AgentId, page: PageNo = 1, page_size: PageSize = 50
+) -> Page[RuleItem]:
     """List the analysis rules that run after an agent's calls."""
-    payload = await kupe(ctx).list_agent_attached_rules(str(agent_id))
-    return local_page(items_of(payload), page=page, page_size=page_size)
+    rules = await kupe(ctx).list_agent_attached_rules(str(agent_id))
+    return page_of(RuleItem, rules, page=page, page_size=page_size)
 
 
 @toolset.tool(title="Set agent analysis rules", read_only=False, destructive=True, idempotent=True)
@@ -103,7 +127,8 @@ async def set_agent_analysis_rules(
     rule_ids: Annotated[
         list[UUID], Field(max_length=50, description="The complete set of rule ids (list_analysis_rules).")
     ],
-) -> dict[str, Any]:
+) -> AttachedRules:
     """Set exactly which rules run after an agent's calls: unlisted rules are detached; [] detaches all."""
-    result = await kupe(ctx).set_agent_attached_rules(str(agent_id), [str(r) for r in rule_ids])
-    return as_dict(result) if result else {"agent_id": str(agent_id), "rule_ids": [str(r) for r in rule_ids]}
+    ids = [str(r) for r in rule_ids]
+    ack = await kupe(ctx).set_agent_attached_rules(str(agent_id), ids)
+    return AttachedRules(agent_id=str(agent_id), rule_ids=ids, message=ack.message)

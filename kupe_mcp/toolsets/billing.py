@@ -13,12 +13,14 @@ from uuid import UUID
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field
+from pydantic import BaseModel, Field
 
+from kupe_mcp.client import CreditBalance, Download, SessionUsage, UsageOverview, UsageSummary, Wallet
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
-from kupe_mcp.toolsets._shape import PageOut, as_dict, items_of, page_out, total_of
-from kupe_mcp.toolsets._types import CallRequestId, Page, PageSize
+from kupe_mcp.toolsets._shape import Page, View, page_of
+from kupe_mcp.toolsets._types import CallRequestId, PageSize
+from kupe_mcp.toolsets._types import Page as PageNo
 
 toolset = Toolset("billing", "Credit balance, wallet, usage records and cost, exports (read-only).")
 
@@ -33,37 +35,69 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def describe_export(result: Any) -> dict[str, Any]:
+class ExportOut(BaseModel):
+    """What an export did: a file came back (described, never shown) or Kupe queued or emailed it."""
+
+    delivered: str
+    bytes: int | None = None
+    content_type: str | None = None
+    first_line: str | None = None
+    message: str | None = None
+    export_id: str | None = None
+    filters: dict[str, Any] | None = None
+    note: str | None = None
+
+
+class UsageItem(View):
+    session_id: str | None = None
+    request_id: str | None = None
+    agent_name: str | None = None
+    session_type: str | None = None
+    created_at: str | None = None
+    duration_seconds: float | None = None
+    total_cost_usd: float | None = None
+
+
+def describe_export(result: Download) -> ExportOut:
     """A few facts about an export answer instead of its bytes."""
-    if isinstance(result, bytes | bytearray):
-        data = bytes(result)
-        if not data:
-            return {"delivered": "file", "bytes": 0, "note": "Kupe returned an empty file: nothing matched."}
-        if data[:4] == b"PK\x03\x04":
-            kind, first_line = "application/zip", None
-        else:
-            try:
-                kind, first_line = "text/csv", data.decode("utf-8").splitlines()[0][:200]
-            except UnicodeDecodeError:
-                kind, first_line = "application/octet-stream", None
-        out: dict[str, Any] = {"delivered": "file", "bytes": len(data), "content_type": kind}
-        if first_line:
-            out["first_line"] = first_line
-        out["note"] = "The file is not shown here; download it from the Kupe dashboard."
-        return out
-    return {"delivered": "queued or emailed", **as_dict(result)}
+    if result.content is None:
+        ack = result.ack
+        return ExportOut(
+            delivered="queued or emailed",
+            message=ack.message if ack else None,
+            export_id=ack.export_id if ack else None,
+            filters=ack.filters if ack else None,
+        )
+    data = result.content
+    if not data:
+        return ExportOut(delivered="file", bytes=0, note="Kupe returned an empty file: nothing matched.")
+    first_line = None
+    if data[:4] == b"PK\x03\x04":
+        kind = "application/zip"
+    else:
+        try:
+            kind, first_line = "text/csv", data.decode("utf-8").splitlines()[0][:200]
+        except UnicodeDecodeError:
+            kind = "application/octet-stream"
+    return ExportOut(
+        delivered="file",
+        bytes=len(data),
+        content_type=kind,
+        first_line=first_line or None,
+        note="The file is not shown here; download it from the Kupe dashboard.",
+    )
 
 
 @toolset.tool(title="Get credit balance", read_only=True)
-async def get_credit_balance(ctx: Context) -> dict[str, Any]:
+async def get_credit_balance(ctx: Context) -> CreditBalance:
     """Get the account's available credit balance (USD) and monthly cap usage. Check it before large campaigns."""
-    return as_dict(await kupe(ctx).credit_balance())
+    return await kupe(ctx).credit_balance()
 
 
 @toolset.tool(title="Get wallet", read_only=True)
-async def get_wallet(ctx: Context) -> dict[str, Any]:
+async def get_wallet(ctx: Context) -> Wallet:
     """Get your wallet summary: balance, monthly spend and cap (USD), wallet id."""
-    return as_dict(await kupe(ctx).my_wallet())
+    return await kupe(ctx).my_wallet()
 
 
 @toolset.tool(title="List usage records", read_only=True)
@@ -72,37 +106,35 @@ async def list_usage_records(
     time_filter: TimeFilter = None,
     usage_type: UsageType = None,
     search: Annotated[str | None, Field(max_length=200, description="Text to match, e.g. a session id.")] = None,
-    page: Page = 1,
+    page: PageNo = 1,
     page_size: PageSize = 20,
-) -> PageOut:
+) -> Page[UsageItem]:
     """List metered usage rows (service, quantity, cost in USD) grouped by call session, a page at a time."""
-    payload = await kupe(ctx).billing_usage_records_filtered(
+    found = await kupe(ctx).billing_usage_records_filtered(
         time_filter=time_filter, usage_type=usage_type, search=search, limit=page_size, offset=(page - 1) * page_size
     )
-    items = items_of(payload)
-    total = total_of(payload, -1)
-    return page_out(items, page=page, page_size=page_size, total=total if total >= 0 else None)
+    return page_of(UsageItem, found.sessions, page=page, page_size=page_size, total=found.total, paged=True)
 
 
 @toolset.tool(title="Get usage summary", read_only=True)
 async def get_usage_summary(
     ctx: Context,
     time_period: Annotated[str | None, Field(max_length=32, description="Kupe period; default all.")] = None,
-) -> dict[str, Any]:
+) -> UsageSummary:
     """Get usage and cost (USD) aggregated per service and period, as the dashboard charts show it."""
-    return as_dict(await kupe(ctx).billing_usage_summary(time_period=time_period))
+    return await kupe(ctx).billing_usage_summary(time_period=time_period)
 
 
 @toolset.tool(title="Get usage overview", read_only=True)
-async def get_usage_overview(ctx: Context) -> dict[str, Any]:
+async def get_usage_overview(ctx: Context) -> UsageOverview:
     """Get total and this-month usage and cost (USD) for your account."""
-    return as_dict(await kupe(ctx).billing_usage_overview())
+    return await kupe(ctx).billing_usage_overview()
 
 
 @toolset.tool(title="Get session cost", read_only=True)
-async def get_session_cost(ctx: Context, session_id: SessionId) -> dict[str, Any]:
+async def get_session_cost(ctx: Context, session_id: SessionId) -> SessionUsage:
     """Get what one call cost (USD), broken down by service (telephony, LLM, TTS, STT)."""
-    return as_dict(await kupe(ctx).billing_session_usage(str(session_id)))
+    return await kupe(ctx).billing_session_usage(str(session_id))
 
 
 @toolset.tool(title="Export usage", read_only=True)
@@ -112,7 +144,7 @@ async def export_usage(
     usage_type: UsageType = None,
     from_date: FromDate = None,
     to_date: ToDate = None,
-) -> dict[str, Any]:
+) -> ExportOut:
     """Export usage records as CSV; Kupe usually emails it to the account. Returns what happened, never the file."""
     result = await kupe(ctx).export_billing_usage(
         time_filter=time_filter,
@@ -130,7 +162,7 @@ async def export_call_logs(
     start_date: FromDate = None,
     end_date: ToDate = None,
     include_recordings: Annotated[bool, Field(description="Add call recordings to the ZIP.")] = False,
-) -> dict[str, Any]:
+) -> ExportOut:
     """Export call logs as a ZIP: one call (request_id) or a date range (start_date and end_date), often by email.
 
     Returns what happened, never the file.

@@ -13,9 +13,9 @@ from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Resolve
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from kupe_mcp.client import KupeModel
+from kupe_mcp.client import Batch, BatchStatus, BatchStatusCounts
 from kupe_mcp.files import read_upload
 from kupe_mcp.toolsets._context import guards_of, kupe, refuse_server_disk, server_of, settings_of
 from kupe_mcp.toolsets._registry import Toolset
@@ -29,8 +29,9 @@ from kupe_mcp.toolsets._safety import (
     recipients_from_csv,
     screen_recipients,
 )
-from kupe_mcp.toolsets._shape import PageOut, items_of, local_page
-from kupe_mcp.toolsets._types import AgentId, Page, PageSize, PhoneNumberId, WorkflowId
+from kupe_mcp.toolsets._shape import Page, View, page_of
+from kupe_mcp.toolsets._types import AgentId, PageSize, PhoneNumberId, WorkflowId
+from kupe_mcp.toolsets._types import Page as PageNo
 from kupe_mcp.toolsets._wait import is_final, poll_until, status_words
 
 toolset = Toolset("campaigns", "Batch call campaigns: create, add recipients, launch, follow progress.")
@@ -50,24 +51,79 @@ class Recipient(BaseModel):
     )
 
 
+class RecipientsAdded(BaseModel):
+    """What adding recipients did: counts, and only the rows that were refused (with the reason)."""
+
+    batch_id: str
+    submitted: int
+    inserted: int | None = None
+    updated: int | None = None
+    failed: int | None = None
+    rejected: list[dict[str, Any]]
+    errors: list[Any] | None = None
+    next: str | None = None
+
+
+class BatchOut(BaseModel):
+    """A campaign's settings and state, and how many recipients are in each call state."""
+
+    batch: Batch
+    status_counts: BatchStatusCounts | None = None
+
+
+class BatchItem(View):
+    id: str | None = None
+    batch_name: str | None = None
+    status: str | None = None
+    agent_id: str | None = None
+    created_at: str | None = None
+
+
+class RecipientItem(View):
+    id: str | None = None
+    to_phonenumber: str | None = None
+    variable_values: dict[str, Any] | None = None
+    status: str | None = None
+    error_message: str | None = None
+
+
+class BatchLaunch(BaseModel):
+    """start_batch's answer: started, or why not yet (dry run, confirmation needed, declined)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    batch_id: str
+    started: bool
+    message: str | None = None
+    dry_run: bool | None = None
+    confirmation_required: bool | None = None
+    confirmation_token: str | None = None
+    declined: bool | None = None
+    reason: str | None = None
+    preview: dict[str, Any] | None = None
+    next: str | None = None
+
+
+class BatchWait(BaseModel):
+    """Where a followed campaign stands."""
+
+    batch_id: str
+    done: bool
+    status: str | None = None
+    progress: str
+    status_counts: dict[str, int]
+    waited_s: float
+    next: str | None = None
+
+
 def recipient_row(index: int, recipient: Recipient) -> RecipientRow:
     """A tool argument row (1-based ``index``) as the recipient screen sees it (the single place rows are parsed)."""
     return RecipientRow(index, recipient.phone_number, dict(recipient.variables or {}))
 
 
-def _json(value: Any) -> Any:
-    """A Kupe answer as plain JSON data, unwrapping the ``{"success", "data": {...}}`` envelope."""
-    if isinstance(value, KupeModel):
-        value = value.to_json()
-    if isinstance(value, dict) and isinstance(value.get("data"), dict):
-        return value["data"]
-    return value
-
-
-def _data_dict(value: Any) -> dict[str, Any]:
-    """A Kupe answer as a dict, envelope unwrapped (campaign routes wrap theirs in ``data``)."""
-    data = _json(value)
-    return data if isinstance(data, dict) else {"result": data}
+def _status(status: BatchStatus) -> dict[str, Any]:
+    """``data`` of a batch status answer (batch metadata and counts) as JSON."""
+    return status.data.to_json() if status.data else {}
 
 
 @toolset.tool(title="Create batch", read_only=False, destructive=False, idempotent=False)
@@ -83,7 +139,7 @@ async def create_batch(
     ] = None,
     batch_size: Annotated[int, Field(ge=1, le=100, description="Max calls dialled at once.")] = 1,
     description: Annotated[str | None, Field(max_length=2000, description="Internal description.")] = None,
-) -> dict[str, Any]:
+) -> Batch:
     """Create an empty campaign run by one agent or workflow (exactly one). Rings nobody yet.
 
     Next: add_batch_recipients, then start_batch.
@@ -99,7 +155,7 @@ async def create_batch(
         body["variable_names"] = variable_names
     if description is not None:
         body["description"] = description
-    return _data_dict(await kupe(ctx).create_batch(body))
+    return await kupe(ctx).create_batch(body)
 
 
 @toolset.tool(title="Add batch recipients", read_only=False, destructive=False, idempotent=False)
@@ -113,7 +169,7 @@ async def add_batch_recipients(
         str | None,
         Field(max_length=1000, description="Or a CSV under the upload roots: to_phonenumber + a column per variable."),
     ] = None,
-) -> dict[str, Any]:
+) -> RecipientsAdded:
     """Add people to a batch that has not started: phone number plus values for its variables. Rings nobody.
 
     Every number is checked first; rows that may not be called come back in rejected, with the reason.
@@ -128,17 +184,31 @@ async def add_batch_recipients(
     else:
         rows = [recipient_row(i, r) for i, r in enumerate(recipients or [], start=1)]
     accepted, rejected = screen_recipients(guards_of(ctx), rows, batch_id=str(batch_id))
-    result = await kupe(ctx).upsert_batch_data(str(batch_id), accepted)
-    return {"batch_id": str(batch_id), "submitted": len(accepted), "rejected": rejected, **_data_dict(result)}
+    written = await kupe(ctx).upsert_batch_data(str(batch_id), accepted)
+    # Counts and refused rows only: echoing every saved row floods the context (list_batch_recipients has them).
+    return RecipientsAdded(
+        batch_id=str(batch_id),
+        submitted=len(accepted),
+        inserted=written.inserted,
+        updated=written.updated,
+        failed=written.failed,
+        rejected=rejected,
+        errors=written.errors or None,
+        next=f"list_batch_recipients(batch_id={batch_id}) shows the saved rows.",
+    )
 
 
 @toolset.tool(title="Get batch", read_only=True)
-async def get_batch(ctx: Context, batch_id: BatchId) -> dict[str, Any]:
+async def get_batch(ctx: Context, batch_id: BatchId) -> BatchOut:
     """Get a campaign's settings, state and how many recipients are not_started, calling, completed or failed."""
     client = kupe(ctx)
-    meta = _data_dict(await client.get_batch(str(batch_id)))
-    status = _data_dict(await client.get_batch_status(str(batch_id)))
-    return {"batch": meta.get("batch", meta), "status_counts": status.get("status_counts")}
+    meta = (await client.get_batch(str(batch_id))).to_json()
+    status = _status(await client.get_batch_status(str(batch_id)))
+    counts = status.get("status_counts")
+    return BatchOut(
+        batch=Batch.model_validate(meta.get("batch", meta)),
+        status_counts=BatchStatusCounts.model_validate(counts) if isinstance(counts, dict) else None,
+    )
 
 
 @toolset.tool(title="List batch recipients", read_only=True)
@@ -146,28 +216,26 @@ async def list_batch_recipients(
     ctx: Context,
     batch_id: BatchId,
     status: Annotated[RecipientStatus | None, Field(description="Only recipients in this call state.")] = None,
-    page: Page = 1,
-    page_size: PageSize = 50,
-) -> PageOut:
+    page: PageNo = 1,
+    page_size: PageSize = 25,
+) -> Page[RecipientItem]:
     """List a batch's recipients with their call status and error, a page at a time."""
-    payload = _json(await kupe(ctx).list_batch_data(str(batch_id), status=status))
-    rows = [r.to_json() if isinstance(r, KupeModel) else r for r in items_of(payload)]
-    return local_page(rows, page=page, page_size=page_size)
+    rows = await kupe(ctx).list_batch_data(str(batch_id), status=status)
+    return page_of(RecipientItem, rows, page=page, page_size=page_size)
 
 
 @toolset.tool(title="List batches", read_only=True)
 async def list_batches(
     ctx: Context,
-    page: Page = 1,
+    page: PageNo = 1,
     page_size: PageSize = 20,
     status: Annotated[BatchState | None, Field(description="Only batches in this state.")] = None,
-) -> PageOut:
+) -> Page[BatchItem]:
     """List your batch campaigns (id, name, state, size), newest first. Use it to find a batch_id."""
-    rows = items_of(_json(await kupe(ctx).list_my_batches()))
-    rows.sort(key=lambda r: str(r.get("created_at") or "") if isinstance(r, dict) else "", reverse=True)
+    rows = sorted(await kupe(ctx).list_my_batches(), key=lambda b: b.created_at or "", reverse=True)
     if status is not None:
-        rows = [r for r in rows if isinstance(r, dict) and r.get("status") == status]
-    return local_page(rows, page=page, page_size=page_size)
+        rows = [b for b in rows if b.status == status]
+    return page_of(BatchItem, rows, page=page, page_size=page_size)
 
 
 @toolset.tool(title="Start batch (rings everyone)", read_only=False, destructive=True, idempotent=False)
@@ -178,7 +246,7 @@ async def start_batch(
     confirmation_token: ConfirmationToken = None,
     *,
     confirmation: Annotated[ElicitationResult[ConfirmCall], Resolve(ask_to_start_batch)],
-) -> dict[str, Any]:
+) -> BatchLaunch:
     """LAUNCHES THE CAMPAIGN: starts real phone calls to EVERY recipient and spends credits; cannot be undone.
 
     Every number is checked and the user confirms first. A result with confirmation_token: show its preview;
@@ -187,14 +255,15 @@ async def start_batch(
     bid = str(batch_id)
     gate = await gate_batch(ctx, batch_id, dry_run=dry_run, token=confirmation_token, confirmation=confirmation)
     if gate.answer is not None:
-        return {"batch_id": bid, **gate.answer}
+        return BatchLaunch.model_validate({"started": False, **gate.answer, "batch_id": bid})
     try:
-        result = _data_dict(await kupe(ctx).start_batch(bid))
+        ack = await kupe(ctx).start_batch(bid)
     except Exception as exc:
         gate.failed(exc)
         raise
     gate.placed(f"batch {bid}")
-    return {"batch_id": bid, "started": True, **result}
+    details = ack.data if isinstance(ack.data, dict) else {}
+    return BatchLaunch.model_validate({**details, "message": ack.message, "batch_id": bid, "started": True})
 
 
 _ROW_FINAL = ("completed", "failed", "no_answer")
@@ -234,7 +303,7 @@ async def wait_for_batch(
     ctx: Context,
     batch_id: BatchId,
     timeout_s: Annotated[int, Field(ge=5, le=3600, description="Most seconds to wait.")] = 600,
-) -> dict[str, Any]:
+) -> BatchWait:
     """Follow a started campaign until every call has ended, reporting progress; returns the final counts.
 
     done=false means it is still running: call again to keep waiting.
@@ -242,7 +311,7 @@ async def wait_for_batch(
     client, bid = kupe(ctx), str(batch_id)
 
     async def read() -> dict[str, Any]:
-        return _data_dict(await client.get_batch_status(bid))
+        return _status(await client.get_batch_status(bid))
 
     outcome = await poll_until(
         ctx,
@@ -253,18 +322,18 @@ async def wait_for_batch(
         describe=lambda status, _elapsed: _batch_words(status),
     )
     status = outcome.last
-    result: dict[str, Any] = {
-        "batch_id": bid,
-        "done": outcome.done,
-        "status": _batch_state(status) or None,
-        "progress": _batch_words(status),
-        "status_counts": _counts(status),
-        "waited_s": outcome.waited_s,
-    }
     if outcome.done:
-        result["next"] = f"list_batch_recipients(batch_id={bid}, status=failed) shows who was not reached."
+        hint = f"list_batch_recipients(batch_id={bid}, status=failed) shows who was not reached."
     elif _batch_state(status) == "not_started":
-        result["next"] = "The batch has not been started: start_batch launches it (after the user confirms)."
+        hint = "The batch has not been started: start_batch launches it (after the user confirms)."
     else:
-        result["next"] = f"Still running after {outcome.waited_s:g}s: call wait_for_batch(batch_id={bid}) again."
-    return result
+        hint = f"Still running after {outcome.waited_s:g}s: call wait_for_batch(batch_id={bid}) again."
+    return BatchWait(
+        batch_id=bid,
+        done=outcome.done,
+        status=_batch_state(status) or None,
+        progress=_batch_words(status),
+        status_counts=_counts(status),
+        waited_s=outcome.waited_s,
+        next=hint,
+    )

@@ -16,11 +16,12 @@ from uuid import UUID
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, ConfigDict, Field
 
-from kupe_mcp.client import KupeClient
+from kupe_mcp.client import Ack, KupeClient, ToolDefinition
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
-from kupe_mcp.toolsets._shape import PageOut, as_dict, items_of, local_page
-from kupe_mcp.toolsets._types import AgentId, Page, PageSize
+from kupe_mcp.toolsets._shape import Page, View, Written, page_of
+from kupe_mcp.toolsets._types import AgentId, PageSize
+from kupe_mcp.toolsets._types import Page as PageNo
 
 toolset = Toolset("integrations", "Custom HTTP and MCP-server tools and attaching them to agents.")
 
@@ -39,6 +40,19 @@ class AgentToolRef(BaseModel):
 ToolRefs = Annotated[list[AgentToolRef], Field(max_length=50, description="Tools the agent may call.")]
 
 
+class ToolItem(View):
+    id: str | None = None
+    name: str | None = None
+    description: str | None = None
+
+
+class AgentToolItem(View):
+    id: str | None = None
+    tool_id: str | None = None
+    tool_type: str | None = None
+    name: str | None = None
+
+
 def _tool_refs(tools: list[AgentToolRef]) -> list[dict[str, Any]]:
     return [t.model_dump(mode="json", exclude_none=True) for t in tools]
 
@@ -46,11 +60,11 @@ def _tool_refs(tools: list[AgentToolRef]) -> list[dict[str, Any]]:
 class DefinitionOps(NamedTuple):
     """The client's five CRUD methods for one tool-definition family (unbound, so mypy checks them)."""
 
-    list: Callable[[KupeClient], Awaitable[Any]]
-    get: Callable[[KupeClient, str], Awaitable[Any]]
-    create: Callable[[KupeClient, dict[str, Any]], Awaitable[Any]]
-    update: Callable[[KupeClient, str, dict[str, Any]], Awaitable[Any]]
-    delete: Callable[[KupeClient, str], Awaitable[Any]]
+    list: Callable[[KupeClient], Awaitable[list[ToolDefinition]]]
+    get: Callable[[KupeClient, str], Awaitable[ToolDefinition]]
+    create: Callable[[KupeClient, dict[str, Any]], Awaitable[ToolDefinition]]
+    update: Callable[[KupeClient, str, dict[str, Any]], Awaitable[ToolDefinition]]
+    delete: Callable[[KupeClient, str], Awaitable[Ack]]
 
 
 def _definition_tools(kind: str, label: str, keys: str, ops: DefinitionOps) -> None:
@@ -58,27 +72,27 @@ def _definition_tools(kind: str, label: str, keys: str, ops: DefinitionOps) -> N
     id_desc = f"{label} tool id, from list_{kind}_tools or create_{kind}_tool."
     def_desc = f"Kupe's JSON for the tool: {keys}."
 
-    async def list_defs(ctx: Context, page: Page = 1, page_size: PageSize = 50) -> PageOut:
-        return local_page(items_of(await ops.list(kupe(ctx))), page=page, page_size=page_size)
+    async def list_defs(ctx: Context, page: PageNo = 1, page_size: PageSize = 50) -> Page[ToolItem]:
+        return page_of(ToolItem, await ops.list(kupe(ctx)), page=page, page_size=page_size)
 
-    async def get_def(ctx: Context, tool_id: Annotated[UUID, Field(description=id_desc)]) -> dict[str, Any]:
-        return as_dict(await ops.get(kupe(ctx), str(tool_id)))
+    async def get_def(ctx: Context, tool_id: Annotated[UUID, Field(description=id_desc)]) -> ToolDefinition:
+        return await ops.get(kupe(ctx), str(tool_id))
 
     async def create_def(
         ctx: Context, definition: Annotated[dict[str, Any], Field(description=def_desc)]
-    ) -> dict[str, Any]:
-        return as_dict(await ops.create(kupe(ctx), definition))
+    ) -> ToolDefinition:
+        return await ops.create(kupe(ctx), definition)
 
     async def update_def(
         ctx: Context,
         tool_id: Annotated[UUID, Field(description=id_desc)],
         definition: Annotated[dict[str, Any], Field(description=def_desc + " Send the full definition.")],
-    ) -> dict[str, Any]:
-        return as_dict(await ops.update(kupe(ctx), str(tool_id), definition))
+    ) -> ToolDefinition:
+        return await ops.update(kupe(ctx), str(tool_id), definition)
 
-    async def delete_def(ctx: Context, tool_id: Annotated[UUID, Field(description=id_desc)]) -> dict[str, Any]:
-        result = await ops.delete(kupe(ctx), str(tool_id))
-        return as_dict(result) if result else {"deleted": True, "tool_id": str(tool_id)}
+    async def delete_def(ctx: Context, tool_id: Annotated[UUID, Field(description=id_desc)]) -> Written:
+        ack = await ops.delete(kupe(ctx), str(tool_id))
+        return Written(done="deleted", id=str(tool_id), message=ack.message)
 
     plans: list[tuple[Any, str, str, str, dict[str, bool]]] = [
         (
@@ -150,17 +164,20 @@ _definition_tools(
 
 
 @toolset.tool(title="List agent tools", read_only=True)
-async def list_agent_tools(ctx: Context, agent_id: AgentId, page: Page = 1, page_size: PageSize = 50) -> PageOut:
+async def list_agent_tools(
+    ctx: Context, agent_id: AgentId, page: PageNo = 1, page_size: PageSize = 50
+) -> Page[AgentToolItem]:
     """List the HTTP and MCP tools an agent may call during its calls."""
-    return local_page(items_of(await kupe(ctx).list_agent_tools(str(agent_id))), page=page, page_size=page_size)
+    return page_of(AgentToolItem, await kupe(ctx).list_agent_tools(str(agent_id)), page=page, page_size=page_size)
 
 
 @toolset.tool(title="Attach tools to agent", read_only=False, destructive=False, idempotent=False)
 async def attach_tools_to_agent(
     ctx: Context, agent_id: AgentId, tools: Annotated[ToolRefs, Field(min_length=1)]
-) -> dict[str, Any]:
+) -> Written:
     """Let an agent call more tools, keeping the ones it has. Create the tools first (create_http_tool ...)."""
-    return as_dict(await kupe(ctx).add_agent_tools(str(agent_id), _tool_refs(tools)))
+    ack = await kupe(ctx).add_agent_tools(str(agent_id), _tool_refs(tools))
+    return Written(done=f"attached {len(tools)}", id=str(agent_id), message=ack.message)
 
 
 @toolset.tool(title="Replace agent tools", read_only=False, destructive=True, idempotent=True)
@@ -169,13 +186,14 @@ async def replace_agent_tools(
     agent_id: AgentId,
     tools: ToolRefs,
     force_update: Annotated[bool, Field(description="Needed to change the tools of an active agent.")] = False,
-) -> dict[str, Any]:
+) -> Written:
     """Set an agent's complete tool list: tools not listed are detached; an empty list detaches all."""
-    return as_dict(await kupe(ctx).replace_agent_tools(str(agent_id), _tool_refs(tools), force_update=force_update))
+    ack = await kupe(ctx).replace_agent_tools(str(agent_id), _tool_refs(tools), force_update=force_update)
+    return Written(done=f"set {len(tools)}", id=str(agent_id), message=ack.message)
 
 
 @toolset.tool(title="Detach tool from agent", read_only=False, destructive=True, idempotent=True)
-async def detach_tool_from_agent(ctx: Context, agent_id: AgentId, tool_id: AgentToolId) -> dict[str, Any]:
+async def detach_tool_from_agent(ctx: Context, agent_id: AgentId, tool_id: AgentToolId) -> Written:
     """Stop an agent from calling one tool. The tool definition itself is kept."""
-    result = await kupe(ctx).remove_agent_tool(str(agent_id), str(tool_id))
-    return as_dict(result) if result else {"detached": True, "agent_id": str(agent_id), "tool_id": str(tool_id)}
+    ack = await kupe(ctx).remove_agent_tool(str(agent_id), str(tool_id))
+    return Written(done="detached", id=str(tool_id), message=ack.message)

@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel
 
+from kupe_mcp.client import PhoneMapping
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
-from kupe_mcp.toolsets._shape import PageOut, as_dict, local_page
-from kupe_mcp.toolsets._types import AgentId, Page, PageSize, PhoneNumberId, WorkflowId
+from kupe_mcp.toolsets._shape import Page, View, page_of
+from kupe_mcp.toolsets._types import AgentId, PageSize, PhoneNumberId, WorkflowId
+from kupe_mcp.toolsets._types import Page as PageNo
 
 toolset = Toolset("phone", "Phone lines and inbound line-to-agent mappings.", default=True)
+
+
+class LineItem(View):
+    id: str
+    phone_number: str | None = None
+    friendly_name: str | None = None
+    country_code: str | None = None
+    agent_id: str | None = None
+    workflow_id: str | None = None
+    is_active: bool | None = None
+
+
+class Mappings(BaseModel):
+    """Where the asked-about line(s) route."""
+
+    mappings: list[PhoneMapping]
 
 
 def _exactly_one(**ids: object) -> None:
@@ -23,10 +40,9 @@ def _exactly_one(**ids: object) -> None:
 
 
 @toolset.tool(title="List phone numbers", read_only=True)
-async def list_phone_numbers(ctx: Context, page: Page = 1, page_size: PageSize = 50) -> PageOut:
+async def list_phone_numbers(ctx: Context, page: PageNo = 1, page_size: PageSize = 50) -> Page[LineItem]:
     """List the account's phone lines (id, E.164 number, mapped agent). Ids are phone_number_id elsewhere."""
-    lines = await kupe(ctx).list_phone_numbers()
-    return local_page([line.to_json() for line in lines], page=page, page_size=page_size)
+    return page_of(LineItem, await kupe(ctx).list_phone_numbers(), page=page, page_size=page_size)
 
 
 @toolset.tool(title="Map phone line", read_only=False, destructive=False, idempotent=True)
@@ -35,15 +51,14 @@ async def map_phone(
     phone_number_id: PhoneNumberId,
     agent_id: AgentId | None = None,
     workflow_id: WorkflowId | None = None,
-) -> dict[str, Any]:
+) -> PhoneMapping:
     """Route inbound calls on a phone line to an agent or a workflow (exactly one), replacing the current mapping."""
     _exactly_one(agent_id=agent_id, workflow_id=workflow_id)
-    result = await kupe(ctx).create_phone_mapping(
+    return await kupe(ctx).create_phone_mapping(
         str(phone_number_id),
         agent_id=str(agent_id) if agent_id else None,
         workflow_id=str(workflow_id) if workflow_id else None,
     )
-    return as_dict(result)
 
 
 @toolset.tool(title="Get phone mapping", read_only=True)
@@ -51,12 +66,10 @@ async def get_phone_mapping(
     ctx: Context,
     agent_id: AgentId | None = None,
     phone_number_id: PhoneNumberId | None = None,
-) -> dict[str, Any]:
+) -> Mappings:
     """Show which line an agent answers, or which agent a line rings (pass exactly one id)."""
     _exactly_one(agent_id=agent_id, phone_number_id=phone_number_id)
     client = kupe(ctx)
     if agent_id is not None:
-        result = await client.get_phone_mapping_for_agent(str(agent_id))
-    else:
-        result = await client.get_phone_mapping(str(phone_number_id))
-    return as_dict(result)
+        return Mappings(mappings=await client.get_phone_mapping_for_agent(str(agent_id)))
+    return Mappings(mappings=[await client.get_phone_mapping(str(phone_number_id))])

@@ -12,14 +12,24 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
+from kupe_mcp.client import AgentWebhook, WebhookSecret, WebhookTest
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
-from kupe_mcp.toolsets._shape import PageOut, as_dict, items_of, local_page
-from kupe_mcp.toolsets._types import AgentId, Page, PageSize
+from kupe_mcp.toolsets._shape import Page, View, page_of
+from kupe_mcp.toolsets._types import AgentId, PageSize
+from kupe_mcp.toolsets._types import Page as PageNo
 
 toolset = Toolset("webhooks", "Per-agent webhooks: call-ended URL, test delivery, signing secret rotation.")
 
 HIDDEN = "[hidden; rotate_webhook_secret issues a new one]"
+
+
+class WebhookItem(View):
+    agent_id: str | None = None
+    agent_name: str | None = None
+    incoming_enabled: bool | None = None
+    outgoing_url: str | None = None
+    outgoing_enabled: bool | None = None
 
 
 def mask_secrets(value: Any) -> Any:
@@ -35,16 +45,17 @@ def mask_secrets(value: Any) -> Any:
 
 
 @toolset.tool(title="List webhooks", read_only=True)
-async def list_webhooks(ctx: Context, page: Page = 1, page_size: PageSize = 50) -> PageOut:
+async def list_webhooks(ctx: Context, page: PageNo = 1, page_size: PageSize = 50) -> Page[WebhookItem]:
     """List your agents with their webhook URLs (secrets hidden)."""
-    rows = items_of(await kupe(ctx).list_my_webhooks())
-    return local_page(mask_secrets(rows), page=page, page_size=page_size)
+    rows = [mask_secrets(r.to_json()) for r in await kupe(ctx).list_my_webhooks()]
+    return page_of(WebhookItem, rows, page=page, page_size=page_size)
 
 
 @toolset.tool(title="Get agent webhook", read_only=True)
-async def get_agent_webhook(ctx: Context, agent_id: AgentId) -> dict[str, Any]:
+async def get_agent_webhook(ctx: Context, agent_id: AgentId) -> AgentWebhook:
     """Get an agent's webhook settings: call-ended URL, toggles, body template. The secret is never shown."""
-    return as_dict(mask_secrets(await kupe(ctx).get_agent_webhooks(str(agent_id))))
+    found = await kupe(ctx).get_agent_webhooks(str(agent_id))
+    return AgentWebhook.model_validate(mask_secrets(found.to_json()))
 
 
 @toolset.tool(title="Set agent webhook", read_only=False, destructive=False, idempotent=True)
@@ -58,22 +69,23 @@ async def set_agent_webhook(
             "outgoing {url, enabled, method, headers, body_template}, incoming {enabled}."
         ),
     ],
-) -> dict[str, Any]:
+) -> AgentWebhook:
     """Create or change where Kupe POSTs results when an agent's calls end; applies from the next call."""
-    return as_dict(mask_secrets(await kupe(ctx).put_agent_webhooks(str(agent_id), config)))
+    saved = await kupe(ctx).put_agent_webhooks(str(agent_id), config)
+    return AgentWebhook.model_validate(mask_secrets(saved.to_json()))
 
 
 @toolset.tool(title="Rotate webhook secret", read_only=False, destructive=True, idempotent=False)
-async def rotate_webhook_secret(ctx: Context, agent_id: AgentId) -> dict[str, Any]:
+async def rotate_webhook_secret(ctx: Context, agent_id: AgentId) -> WebhookSecret:
     """Issue a new HMAC secret for an agent's incoming webhook; the old one stops working at once.
 
     The result holds the new secret, shown only here: tell the user to store it.
     """
-    return as_dict(await kupe(ctx).rotate_webhook_secret(str(agent_id)))
+    return await kupe(ctx).rotate_webhook_secret(str(agent_id))
 
 
 @toolset.tool(title="Test agent webhook", read_only=False, destructive=False, idempotent=False)
-async def test_agent_webhook(ctx: Context, agent_id: AgentId) -> dict[str, Any]:
+async def test_agent_webhook(ctx: Context, agent_id: AgentId) -> WebhookTest:
     """Send a sample call-ended payload as a real POST to the agent's configured URL; reports the delivery."""
     result = await kupe(ctx).test_outgoing_webhook(str(agent_id))
-    return as_dict(mask_secrets(result)) if result else {"delivered": True, "agent_id": str(agent_id)}
+    return WebhookTest.model_validate(mask_secrets(result.to_json()))

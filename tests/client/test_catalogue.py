@@ -36,3 +36,17 @@ def test_catalogue_has_no_duplicates() -> None:
     for key, what in ((lambda e: (e.method, e.path), "route"), (lambda e: e.client_method, "client method")):
         counts = Counter(key(e) for e in ENDPOINTS)
         assert [k for k, n in counts.items() if n > 1] == [], f"duplicate {what}"
+
+
+def test_each_route_is_written_once_in_the_server_code() -> None:
+    """A path literal appears once per declared method, on its ``@endpoint``, and nowhere else but the sandbox."""
+    import re
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[2] / "kupe_mcp"
+    sources = {p: p.read_text() for p in package.rglob("*.py") if "sandbox" not in p.parts}
+    declared = Counter(e.path for e in ENDPOINTS)
+    for path, methods in declared.items():
+        literal = re.compile(r"[\"']" + re.escape(path) + r"[\"']")
+        where = Counter({p.name: len(literal.findall(text)) for p, text in sources.items()})
+        assert +where == Counter({"_client.py": methods}), path

@@ -2,7 +2,8 @@
 
 The server holds every toolset and a super_admin Bearer session (so the admin tools are served too) on a fresh
 sandbox. For every call: no protocol error, no unhandled exception (the SDK's bare "Error executing tool X" or
-kupe-app-mcp's "internal error ... (ref ...)"), a success matches the tool's output schema; and a near-miss is
+kupe-app-mcp's "internal error ... (ref ...)"), every tool publishes an output schema with named fields
+and every success's structuredContent validates against it; and a near-miss is
 refused without any write (non-GET request) reaching the sandbox. Examples are derandomized for CI stability.
 """
 
@@ -123,8 +124,10 @@ def check_common(h: Harness, tool: str, args: dict[str, Any], result: types.Call
     if not result.is_error:
         assert isinstance(result.structured_content, dict), (tool, args, result.content)
         schema = h.tools[tool].output_schema
-        if schema is not None:
-            jsonschema.validate(result.structured_content, schema, cls=jsonschema.Draft202012Validator)
+        assert schema is not None, f"{tool} publishes no output schema"
+        assert schema.get("properties"), f"{tool} publishes an output schema without fields"
+        jsonschema.validate(result.structured_content, schema, cls=jsonschema.Draft202012Validator)
+        h.stats["outputs validated"] += 1
 
 
 def checker(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:

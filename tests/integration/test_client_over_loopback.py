@@ -43,13 +43,20 @@ def _attempts(server: SandboxServer, method: str, path: str) -> int:
     return server.sandbox.request_log.count((method, path))
 
 
+def js(value: Any) -> Any:
+    """A typed answer as the JSON it came from (unknown fields included)."""
+    if isinstance(value, list):
+        return [js(v) for v in value]
+    return value.to_json() if hasattr(value, "to_json") else value
+
+
 # -- 1. A tour through the real HTTP path -------------------------------------------------------
 
 
 async def test_me_and_the_provider_catalogue_arrive_typed_over_a_socket(shared_server: SandboxServer) -> None:
     async with make_client(shared_server) as kupe:
         me = await kupe.me()
-        providers = await kupe.list_all_providers()
+        providers = js(await kupe.list_all_providers())
     assert me.user_id == DEMO_USER_ID
     assert me.auth == "api_key"
     assert me.email == "demo@sandbox.kupe.local"
@@ -103,10 +110,10 @@ async def test_a_phone_line_mapped_to_an_agent_is_found_from_both_sides(shared_s
         by_line = await kupe.get_phone_mapping(US_PHONE_ID)
         by_agent = await kupe.get_phone_mapping_for_agent(agent_id)
     assert lines["US"].id == US_PHONE_ID
-    assert mapped["data"]["agent_id"] == agent_id
-    assert by_line["data"]["agent_id"] == agent_id
-    assert by_line["data"]["phone_number"] == lines["US"].phone_number
-    assert [row["phone_number_id"] for row in by_agent["data"]] == [US_PHONE_ID]
+    assert mapped.agent_id == agent_id
+    assert by_line.agent_id == agent_id
+    assert by_line.phone_number == lines["US"].phone_number
+    assert [row.phone_number_id for row in by_agent] == [US_PHONE_ID]
 
 
 async def test_a_placed_call_completes_with_a_transcript_in_call_analytics(shared_server: SandboxServer) -> None:
@@ -117,7 +124,7 @@ async def test_a_placed_call_completes_with_a_transcript_in_call_analytics(share
         assert started.status == "success"
         assert started.request_id
         assert started.call_session_id
-        session = await kupe.call_analytics(request_id=started.request_id)
+        session = js(await kupe.call_session(started.request_id))
     assert session["id"] == started.call_session_id
     assert session["status"] == "completed"
     assert session["target_number"] == "+14155551234"
@@ -143,16 +150,16 @@ async def test_an_uploaded_text_file_attached_to_an_agent_is_found_by_semantic_a
     )
     async with make_client(shared_server) as kupe:
         agent_id = (await kupe.create_agent_simple("Loopback knowledge")).agent_id
-        uploaded = await kupe.upload_file(filename="policies.txt", content=document)
-        file_id = uploaded["data"]["id"]
-        assert uploaded["data"]["mime_type"] == "text/plain"
+        uploaded = js(await kupe.upload_file(filename="policies.txt", content=document))
+        file_id = uploaded["id"]
+        assert uploaded["mime_type"] == "text/plain"
         nothing = await kupe.search_semantic(agent_id, "refund cancelled appointments")
         await kupe.attach_file(agent_id, file_id)
-        attached = await kupe.list_agent_files(agent_id)
+        attached = js(await kupe.list_agent_files(agent_id))
         semantic = await kupe.search_semantic(agent_id, "refund cancelled appointments")
         hybrid = await kupe.search_hybrid(agent_id, "refund cancelled appointments", similarity_threshold=0.0)
     assert nothing.data == []  # not attached yet: the agent cannot see the file
-    assert [row["upload_file_id"] for row in attached["data"]] == [file_id]
+    assert [row["upload_file_id"] for row in attached] == [file_id]
     assert semantic.data
     assert "seven working days" in semantic.data[0]
     assert all(isinstance(score, float) for score in semantic.scores)
@@ -167,7 +174,8 @@ async def test_a_batch_started_from_json_rows_reports_per_status_counts(shared_s
         created = await kupe.create_batch(
             {"agent_id": agent_id, "caller_phone_id": US_PHONE_ID, "batch_name": "Loopback wave", "batch_size": 10}
         )
-        batch_id = created["data"]["id"]
+        assert created.id is not None
+        batch_id = created.id
         uploaded = await kupe.upload_batch_json(
             batch_id,
             [
@@ -177,11 +185,11 @@ async def test_a_batch_started_from_json_rows_reports_per_status_counts(shared_s
                 {"to_phonenumber": "12", "name": "Broken"},  # rejected at upload
             ],
         )
-        started = await kupe.start_batch(batch_id)
+        started = js(await kupe.start_batch(batch_id))
         status = await kupe.get_batch_status(batch_id)
         rows = await kupe.list_batch_data(batch_id)
-    assert uploaded["data"]["inserted"] == 3
-    assert uploaded["data"]["failed"] == 1
+    assert uploaded.inserted == 3
+    assert uploaded.failed == 1
     assert started["data"]["queued"] == 3
     assert status.data is not None
     assert status.data.status_counts is not None
@@ -198,16 +206,17 @@ async def test_a_batch_started_from_json_rows_reports_per_status_counts(shared_s
 
 async def test_billing_reads_show_a_completed_call_debited_from_the_balance(shared_server: SandboxServer) -> None:
     async with make_client(shared_server) as kupe:
-        before = await kupe.credit_balance()
+        before = js(await kupe.credit_balance())
         started = await kupe.create_call("+14155553003", agent_id=DEMO_AGENT_ID, phone_number_id=IN_PHONE_ID)
-        session = await kupe.call_analytics(request_id=started.request_id)
+        assert started.request_id is not None
+        session = js(await kupe.call_session(started.request_id))
         assert started.call_session_id is not None
-        usage = await kupe.billing_session_usage(started.call_session_id)
-        after = await kupe.credit_balance()
-        records = await kupe.billing_usage_records()
-        overview = await kupe.billing_usage_overview()
-        summary = await kupe.billing_usage_summary(time_period="month")
-        wallet = await kupe.my_wallet()
+        usage = js(await kupe.billing_session_usage(started.call_session_id))
+        after = js(await kupe.credit_balance())
+        records = js(await kupe.billing_usage_records())
+        overview = js(await kupe.billing_usage_overview())
+        summary = js(await kupe.billing_usage_summary(time_period="month"))
+        wallet = js(await kupe.my_wallet())
     cost = session["cost"]
     assert cost > 0
     assert usage["total_cost_usd"] == pytest.approx(cost)
@@ -224,14 +233,17 @@ async def test_a_post_analysis_rule_attached_to_an_agent_runs_on_its_calls(share
     schema = {"type": "object", "properties": {"callback_requested": {"type": "boolean"}}}
     async with make_client(shared_server) as kupe:
         agent_id = (await kupe.create_agent_simple("Loopback analysed")).agent_id
-        rule = await kupe.create_analysis_rule(
-            {"name": "Callback check", "prompt": "Did the callee ask for a callback?", "output_schema": schema}
+        rule = js(
+            await kupe.create_analysis_rule(
+                {"name": "Callback check", "prompt": "Did the callee ask for a callback?", "output_schema": schema}
+            )
         )
-        attached = await kupe.set_agent_attached_rules(agent_id, [rule["id"], DEMO_RULE_ID])
+        attached = js(await kupe.set_agent_attached_rules(agent_id, [rule["id"], DEMO_RULE_ID]))
         ids = await kupe.list_agent_attached_rule_ids(agent_id)
-        rules = await kupe.list_agent_attached_rules(agent_id)
+        rules = js(await kupe.list_agent_attached_rules(agent_id))
         started = await kupe.create_call("+14155554004", agent_id=agent_id)
-        session = await kupe.call_analytics(request_id=started.request_id)
+        assert started.request_id is not None
+        session = js(await kupe.call_session(started.request_id))
     assert attached["rule_ids"] == [rule["id"], DEMO_RULE_ID]
     assert ids == [rule["id"], DEMO_RULE_ID]
     assert [r["name"] for r in rules] == ["Callback check", "Lead qualification"]
@@ -247,32 +259,34 @@ async def test_http_tool_definitions_go_through_create_read_update_and_delete(sh
         "tool_schema": {"type": "object", "properties": {"order_id": {"type": "string"}}},
     }
     async with make_client(shared_server) as kupe:
-        created = await kupe.create_http_tool(body)
+        created = js(await kupe.create_http_tool(body))
         tool_id = created["id"]
-        fetched = await kupe.get_http_tool(tool_id)
-        updated = await kupe.update_http_tool(tool_id, {"timeout_s": 20, "method": "GET"})
-        listed = await kupe.list_http_tools()
+        fetched = js(await kupe.get_http_tool(tool_id))
+        updated = js(await kupe.update_http_tool(tool_id, {"timeout_s": 20, "method": "GET"}))
+        listed = js(await kupe.list_http_tools())
         await kupe.delete_http_tool(tool_id)
         with pytest.raises(NotFound) as gone:
             await kupe.get_http_tool(tool_id)
-        remaining = await kupe.list_http_tools()
+        remaining = js(await kupe.list_http_tools())
     assert fetched == created
     assert (updated["name"], updated["timeout_s"], updated["method"]) == ("lookup_order", 20, "GET")
-    assert tool_id in {tool["id"] for tool in listed["tools"]}
-    assert tool_id not in {tool["id"] for tool in remaining["tools"]}
+    assert tool_id in {tool["id"] for tool in listed}
+    assert tool_id not in {tool["id"] for tool in remaining}
     assert gone.value.path == f"/api/v1/tool-endpoint-defs/{tool_id}"
 
 
 async def test_agent_webhooks_are_read_updated_and_their_secret_rotated(shared_server: SandboxServer) -> None:
     async with make_client(shared_server) as kupe:
         agent_id = (await kupe.create_agent_simple("Loopback hooks")).agent_id
-        initial = await kupe.get_agent_webhooks(agent_id)
-        put = await kupe.put_agent_webhooks(
-            agent_id, {"outgoing": {"enabled": True, "url": "https://hooks.example.com/call-ended"}}
+        initial = js(await kupe.get_agent_webhooks(agent_id))
+        put = js(
+            await kupe.put_agent_webhooks(
+                agent_id, {"outgoing": {"enabled": True, "url": "https://hooks.example.com/call-ended"}}
+            )
         )
-        rotated = await kupe.rotate_webhook_secret(agent_id)
-        masked = await kupe.get_agent_webhooks(agent_id)
-        revealed = await kupe.get_agent_webhooks(agent_id, reveal_secret=True)
+        rotated = js(await kupe.rotate_webhook_secret(agent_id))
+        masked = js(await kupe.get_agent_webhooks(agent_id))
+        revealed = js(await kupe.get_agent_webhooks(agent_id, reveal_secret=True))
     assert initial["incoming"]["secret"].startswith("whsec_****")
     assert initial["incoming"]["url"] == f"{shared_server.base_url}/api/v1/webhooks/agents/{agent_id}/incoming"
     assert put["outgoing"] == {**put["outgoing"], "enabled": True, "url": "https://hooks.example.com/call-ended"}
@@ -303,7 +317,7 @@ async def test_a_scoped_key_outside_its_scope_is_permission_denied_naming_the_ro
 ) -> None:
     async with make_client(shared_server, api_key=LIMITED_API_KEY) as kupe:
         assert (await kupe.me()).user_id == DEMO_USER_ID  # inside its scopes it works
-        assert DEMO_AGENT_ID in {agent["id"] for agent in await kupe.list_agents()}
+        assert DEMO_AGENT_ID in {agent.id for agent in await kupe.list_agents()}
         with pytest.raises(PermissionDenied) as caught:
             await kupe.list_model_providers()
     assert str(caught.value) == (
@@ -330,17 +344,18 @@ async def test_a_wallet_grant_is_denied_to_an_api_key_but_allowed_to_an_admin_se
     shared_server: SandboxServer,
 ) -> None:
     async with make_client(shared_server) as kupe:
-        wallet_id = (await kupe.my_wallet())["wallet_id"]
+        wallet_id = str((await kupe.my_wallet()).wallet_id)
         with pytest.raises(PermissionDenied) as caught:
             await kupe.grant_wallet_credits(wallet_id, {"amount_usd": 5, "note": "loopback"})
-        balance = (await kupe.my_wallet())["balance_usd"]
+        balance = (await kupe.my_wallet()).balance_usd
+        assert balance is not None
     assert str(caught.value) == (
         f"Kupe denied POST /api/v1/wallets/{wallet_id}/grants (403: Wallet and organization changes require "
         "a Bearer session with org_admin or super_admin role): "
         "this needs a role or a Bearer session the current credentials do not have."
     )
     async with make_client(shared_server, api_key=None, bearer_token=DEMO_BEARER_TOKEN) as admin:
-        granted = await admin.grant_wallet_credits(wallet_id, {"amount_usd": 5, "note": "loopback"})
+        granted = js(await admin.grant_wallet_credits(wallet_id, {"amount_usd": 5, "note": "loopback"}))
     assert granted["wallet"]["balance_usd"] == pytest.approx(balance + 5)
 
 
@@ -403,7 +418,7 @@ async def test_a_phone_mapping_with_both_agent_and_workflow_fails_before_any_req
         with pytest.raises(ValueError, match="exactly one of agent_id or workflow_id"):
             await kupe.create_phone_mapping(IN_PHONE_ID)
         assert log == before
-        assert (await kupe.get_phone_mapping(IN_PHONE_ID))["data"]["agent_id"] == DEMO_AGENT_ID
+        assert (await kupe.get_phone_mapping(IN_PHONE_ID)).agent_id == DEMO_AGENT_ID
 
 
 async def test_an_unreachable_destination_is_call_initiation_failed_with_both_ids(
@@ -415,7 +430,7 @@ async def test_an_unreachable_destination_is_call_initiation_failed_with_both_id
         error = caught.value
         assert error.request_id
         assert error.call_session_id
-        session = await kupe.call_analytics(request_id=error.request_id)
+        session = js(await kupe.call_session(error.request_id))
     assert str(error) == (
         f"Kupe could not start the call (request_id {error.request_id}, call_session_id {error.call_session_id}): "
         "Destination unreachable: carrier rejected the number. Check the number and the caller line, then try again."

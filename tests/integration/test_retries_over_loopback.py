@@ -91,7 +91,7 @@ async def test_a_get_recovers_from_one_injected_fault_on_the_second_attempt(serv
     sleeps = Sleeps(server.sandbox)
     async with make_client(server, sleep=sleeps) as kupe:
         agents = await kupe.list_agents()
-    assert DEMO_AGENT_ID in {agent["id"] for agent in agents}
+    assert DEMO_AGENT_ID in {agent.id for agent in agents}
     assert _attempts(server, "GET", "/api/v1/agents") == 2
     assert server.sandbox.faults_injected == 1
     assert len(sleeps) == 1
@@ -171,7 +171,7 @@ async def test_an_html_502_fails_a_post_at_once_as_unexpected_response(server: S
         with pytest.raises(UnexpectedResponse) as caught:
             await kupe.create_agent_simple("Never created")
         server.sandbox.settings.fault_rate = 0.0
-        names = [agent["name"] for agent in await kupe.list_agents()]
+        names = [agent.name for agent in await kupe.list_agents()]
     assert str(caught.value) == (
         "Kupe answered POST /api/v1/agents/simple with HTTP 502 and an HTML error page instead of JSON "
         "(a gateway or proxy failure): retry in a minute."
@@ -273,7 +273,7 @@ async def test_faults_never_touch_health_so_a_client_can_still_probe(server: San
     _faults(server, "500")
     async with make_client(server) as kupe:
         health = await kupe.health()
-    assert health["status"] == "healthy"
+    assert health.status == "healthy"
     assert server.sandbox.faults_injected == 0
 
 
@@ -295,5 +295,6 @@ async def test_a_create_call_the_client_gave_up_on_is_still_placed_when_the_stal
                     for record in caplog.records:
                         if record.exc_info and not record.exc_text:
                             record.exc_text = logging.Formatter().formatException(record.exc_info)
-                    placed = [s["id"] for s in await kupe.call_analytics() if s["target_number"] == "+14155558118"]
+                    sessions = [s.to_json() for s in await kupe.call_analytics()]
+                    placed = [s["id"] for s in sessions if s["target_number"] == "+14155558118"]
     assert len(placed) == 1

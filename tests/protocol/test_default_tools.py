@@ -145,7 +145,9 @@ async def test_place_call_then_follow_it_to_its_transcript(mcp: Client) -> None:
     assert one["items"][0]["request_id"] == rid
     assert "transcript" not in one["items"][0]
     transcript = await call(mcp, "get_call_transcript", request_id=rid)
-    assert "Hello from the sandbox." in transcript["transcript"]
+    assert "Agent: Hello from the sandbox." in transcript["lines"]
+    assert (transcript["page"], transcript["pages"]) == (1, 1)
+    assert "next_page" not in transcript
     assert transcript["transcript_resource"] == f"kupe://calls/{rid}/transcript"
 
 

@@ -57,7 +57,7 @@ async def test_create_api_key_shows_the_new_secret_once_and_no_log_line_at_debug
         async with Client(f"{srv.base_url}/mcp", mode=client_mode) as mcp:
             made = await call(mcp, "create_api_key", name="CRM sync")
             listed = await call(mcp, "list_api_keys")
-    secret = made["api_key"]["api_key"]
+    secret = made["api_key"]
     assert secret.startswith("kupe_sbx_")
     assert "shown only this once" in made["note"]
     assert secret not in str(listed)

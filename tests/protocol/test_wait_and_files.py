@@ -159,7 +159,7 @@ async def test_wait_for_call_past_its_timeout_returns_done_false_and_how_to_cont
         assert out["status"] == "ringing"
         assert out["waited_s"] == pytest.approx(30, abs=0.5)
         assert "wait_for_call" in out["next"]
-        assert out["transcript_excerpt"] is None
+        assert "transcript_excerpt" not in out  # null: nothing said yet
         again = await call(mcp, "wait_for_call", request_id=rid, timeout_s=60)
     assert again["done"] is True
     assert again["status"] == "completed"
@@ -225,7 +225,7 @@ async def test_wait_for_batch_reports_counts_until_the_campaign_completes(world:
     created = await world.kupe.create_batch(
         {"batch_name": "Wait test", "caller_phone_id": IN_PHONE_ID, "agent_id": DEMO_AGENT_ID, "batch_size": 2}
     )
-    batch_id = created["data"]["id"] if "data" in created else created["id"]
+    batch_id = str(created.id)
     rows = ["+919876543210", "+14155550199", "+919876500000"]
     await world.kupe.upsert_batch_data(batch_id, [{"to_phonenumber": n, "variable_values": {}} for n in rows])
     await world.kupe.start_batch(batch_id)
@@ -250,7 +250,7 @@ async def test_wait_for_batch_that_is_not_started_times_out_saying_how_to_start_
     created = await world.kupe.create_batch(
         {"batch_name": "Idle", "caller_phone_id": IN_PHONE_ID, "agent_id": DEMO_AGENT_ID}
     )
-    batch_id = created["data"]["id"] if "data" in created else created["id"]
+    batch_id = str(created.id)
     async with Client(world.server, mode=client_mode) as mcp:
         out = await call(mcp, "wait_for_batch", batch_id=batch_id, timeout_s=10)
     assert out["done"] is False

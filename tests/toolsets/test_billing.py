@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from kupe_mcp.client import Download, ExportAck
 from kupe_mcp.sandbox._seed import DEMO_BALANCE_USD
 from kupe_mcp.toolsets import billing
 from kupe_mcp.toolsets.billing import describe_export
@@ -96,9 +97,9 @@ async def test_every_billing_tool_is_read_only(serve: Serve) -> None:
 
 
 def test_describe_export_never_returns_file_bytes() -> None:
-    zipped = describe_export(b"PK\x03\x04" + b"\x00" * 100)
-    csv = describe_export(b"session_id,cost_usd\nabc,0.5\n")
-    binary = describe_export(b"\xff\xfe\x00garbage")
+    zipped = describe_export(Download(content=b"PK\x03\x04" + b"\x00" * 100)).model_dump(exclude_none=True)
+    csv = describe_export(Download(content=b"session_id,cost_usd\nabc,0.5\n")).model_dump(exclude_none=True)
+    binary = describe_export(Download(content=b"\xff\xfe\x00garbage")).model_dump(exclude_none=True)
     assert zipped == {
         "delivered": "file",
         "bytes": 104,
@@ -110,4 +111,5 @@ def test_describe_export_never_returns_file_bytes() -> None:
     assert "abc" not in json.dumps(csv)
     assert binary["content_type"] == "application/octet-stream"
     assert "first_line" not in binary
-    assert describe_export({"message": "emailed"}) == {"delivered": "queued or emailed", "message": "emailed"}
+    emailed = describe_export(Download(ack=ExportAck(message="emailed"))).model_dump(exclude_none=True)
+    assert emailed == {"delivered": "queued or emailed", "message": "emailed"}

@@ -1,0 +1,77 @@
+"""How big tool results are: the scripted tour (kupe_mcp/demo.py) plus a 100-recipient campaign.
+
+Sizes are bytes of a result's text content, what the model reads. ``make bench`` reports them and
+tests/e2e/test_result_budget.py holds every one to ``RESULT_BUDGET_BYTES``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx2
+import mcp_types as types
+from mcp.client import Client
+from pydantic import SecretStr
+
+from kupe_mcp.config import Credentials, Settings
+from kupe_mcp.demo import run_demo
+from kupe_mcp.sandbox import DEMO_API_KEY, SandboxSettings, create_app
+from kupe_mcp.sandbox import _seed as seed
+from kupe_mcp.server import build_client, create_server
+
+__all__ = ["campaign_sizes", "tour_sizes"]
+
+RECIPIENTS = 100
+
+
+def _text_bytes(result: types.CallToolResult) -> int:
+    if result.is_error:
+        raise RuntimeError("".join(getattr(c, "text", "") for c in result.content))
+    return sum(len(c.text.encode()) for c in result.content if isinstance(c, types.TextContent))
+
+
+async def tour_sizes() -> dict[str, int]:
+    """The largest result of each tool in the scripted tour."""
+    return await run_demo(lambda _text: None, call_step_s=0)
+
+
+async def campaign_sizes(recipients: int = RECIPIENTS) -> dict[str, int]:
+    """Result sizes of the heavy cases: adding ``recipients`` rows, their default page, the whole catalog."""
+    app = create_app(SandboxSettings(call_step_s=0))
+    settings = Settings(toolsets=("all",), calling_hours="off")
+    client = build_client(
+        settings.model_copy(
+            update={
+                "base_url": "http://sandbox.kupe.local",
+                "credentials": Credentials(api_key=SecretStr(DEMO_API_KEY)),
+            }
+        ),
+        transport=httpx2.ASGITransport(app=app),
+    )
+    sizes: dict[str, int] = {}
+    async with Client(create_server(settings, client)) as mcp:
+
+        async def call(tool: str, **args: Any) -> dict[str, Any]:
+            result = await mcp.call_tool(tool, args)
+            sizes[f"{tool}"] = max(sizes.get(tool, 0), _text_bytes(result))
+            return result.structured_content or {}
+
+        batch = await call(
+            "create_batch",
+            name="Size check",
+            caller_phone_id=seed.IN_PHONE_ID,
+            agent_id=seed.DEMO_AGENT_ID,
+            variable_names=["name", "date"],
+        )
+        rows = [
+            {"phone_number": f"+91 98765 {40000 + i:05d}", "variables": {"name": f"Person {i}", "date": "Tue 10am"}}
+            for i in range(recipients)
+        ]
+        await call("add_batch_recipients", batch_id=batch["id"], recipients=rows)
+        await call("list_batch_recipients", batch_id=batch["id"])
+        await call("list_providers", kind="all")
+        await call("get_call_analytics")
+        await call("list_voices")
+    await client.aclose()
+    app.state.sandbox.store.close()
+    return sizes
