@@ -36,7 +36,7 @@ MCPB_STAMP := $(MCPB_PREFIX)/.installed-mcpb-$(MCPB_VERSION)
 MCPB := PATH="$(dir $(NODE)):$$PATH" $(MCPB_PREFIX)/node_modules/.bin/mcpb
 NPM_INSTALL := npm install --no-save --no-audit --no-fund --loglevel=error
 
-.PHONY: run test lint typecheck unit bench demo bundle node-tools sandbox-api clean
+.PHONY: run test lint typecheck unit bench demo bundle node-tools redis-server sandbox-api clean
 
 $(BIN)/python:
 	@echo "==> first use: creating $(VENV) with $(PY)"
@@ -61,11 +61,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(NODE_TOOLS_STAMP) $(MCPB_STAMP)
+unit: $(STAMP) $(NODE_TOOLS_STAMP) $(MCPB_STAMP) redis-server
 	KUPE_NODE_TOOLS=$(CURDIR)/$(TOOLS) KUPE_NODE=$(NODE) KUPE_MCPB=$(CURDIR)/$(MCPB_PREFIX) $(BIN)/pytest
 
-bench: $(STAMP) ## cold start, per-call overhead, throughput, context cost and RSS beside the SDK floor (a report)
+# The replica tests (tests/replicas, tests/state) start a real redis-server; Debian's package provides it.
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || test -x /usr/bin/redis-server || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
+	  else echo "make test: redis-server is missing and this is not root: sudo apt-get install -y redis-server"; fi; }
+
+bench: $(STAMP) redis-server ## cold start, per-call overhead, throughput, context cost and RSS beside the SDK floor (a report)
 	$(BIN)/python -m tests.bench --out BENCHMARKS.md
+	$(BIN)/python -m tests.bench.state --append BENCHMARKS.md
 
 node-tools: $(NODE_TOOLS_STAMP) $(MCPB_STAMP)
 

@@ -141,10 +141,11 @@ def _serve(args: argparse.Namespace) -> int:
             "No Kupe credentials: set KUPE_API_KEY (or KUPE_BEARER_TOKEN), "
             "or pass --sandbox to try the embedded sandbox."
         )
+    store = _state_store(settings, "http" if http else "stdio")
     client = _client(settings)
     from kupe_mcp.server import create_server
 
-    server = create_server(settings, client, multi_tenant=multi_tenant)
+    server = create_server(settings, client, multi_tenant=multi_tenant, state=store)
     import anyio
 
     if not http:
@@ -157,6 +158,22 @@ def _serve(args: argparse.Namespace) -> int:
         _run_http, app, args.host, args.port, lambda: _print_connect_help(args.host, args.port, settings, multi_tenant)
     )
     return 0
+
+
+def _state_store(settings: Any, transport: Any) -> Any:
+    """Where call-safety state lives: KUPE_STATE_URL, else a SQLite file for stdio and memory for HTTP.
+
+    The embedded sandbox forgets everything when it stops, so with --sandbox the default is memory too.
+    Raises ConfigError (start-up refuses) for a shared store without KUPE_STATE_SECRET.
+    """
+    from kupe_mcp.state import default_state_url, open_store
+
+    url = settings.state_url or ("memory:" if settings.sandbox else default_state_url(transport, os.environ))
+    store = open_store(
+        url, secret_set=settings.state_secret is not None, retention_days=settings.approval_retention_days
+    )
+    logging.getLogger("kupe_mcp").info("Call-safety state: %s", store.describe())
+    return store
 
 
 def _client(settings: Any) -> Any:

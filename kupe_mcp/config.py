@@ -171,6 +171,17 @@ def _region(raw: str) -> str:
     return raw.strip().upper()
 
 
+def _int_or_off(raw: str) -> int | None:
+    value = raw.strip().lower()
+    return None if value in {"off", "0", "none"} else int(value)
+
+
+def _state_secret(raw: str) -> SecretStr:
+    if len(raw.strip()) < 16:
+        raise ValueError("too short")
+    return SecretStr(raw.strip())
+
+
 # kind -> (reader, what a good value is, the registry's `format`)
 _READERS: dict[str, tuple[Callable[[str], Any], str, str]] = {
     "text": (str.strip, "text", "string"),
@@ -355,9 +366,47 @@ SETTINGS: tuple[Setting, ...] = (
         "KUPE_MAX_CALLS_PER_HOUR",
         "max_calls_per_hour",
         "int",
-        "calls this process may place per rolling hour (a batch counts its rows)",
+        "calls each tenant (Kupe account) may place per rolling hour (a batch counts its rows)",
         "20",
         example="e.g. 20",
+    ),
+    Setting(
+        "KUPE_MAX_CALLS_PER_HOUR_TOTAL",
+        "max_calls_per_hour_total",
+        "int",
+        "calls the whole server (every tenant, every replica sharing the state store) may place per rolling hour",
+        example="e.g. 500, or off",
+        shown_default="off",
+        reader=_int_or_off,
+        expects="a whole number or off",
+    ),
+    Setting(
+        "KUPE_STATE_URL",
+        "state_url",
+        "text",
+        "where call-safety state lives: `memory:`, `sqlite:///path/file.sqlite3`, or `redis://host:6379/0` "
+        "(shared by replicas; `pip install 'kupe-app-mcp[redis]'`)",
+        shown_default="stdio: `$XDG_STATE_HOME/kupe-app-mcp/call-safety.sqlite3` (or `~/.local/state/…`); "
+        "HTTP and sandbox: `memory:`",
+    ),
+    Setting(
+        "KUPE_STATE_SECRET",
+        "state_secret",
+        "secret",
+        "key for confirmation tokens and the SDK's sealed `requestState`; required with `redis://`, the same on "
+        "every replica, never logged",
+        shown_default="random per process",
+        reader=_state_secret,
+        expects="a secret of at least 16 characters",
+        example="32 random characters, e.g. from openssl rand -hex 32",
+    ),
+    Setting(
+        "KUPE_APPROVAL_RETENTION_DAYS",
+        "approval_retention_days",
+        "float",
+        "how long approval records (asked, approved/declined/expired, dialled) are kept in the state store, days",
+        "30",
+        example="e.g. 30 (days)",
     ),
     Setting(
         "KUPE_MCP_TOKEN",
@@ -451,6 +500,10 @@ class Settings(BaseModel):
     confirm_calls: bool = True
     repeat_window_s: float = Field(default=300.0, ge=0, le=7 * 86400)
     max_calls_per_hour: int = Field(default=20, ge=1, le=100_000)
+    max_calls_per_hour_total: int | None = Field(default=None, ge=1, le=10_000_000)
+    state_url: str | None = None
+    state_secret: SecretStr | None = None
+    approval_retention_days: float = Field(default=30.0, gt=0, le=3650)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()

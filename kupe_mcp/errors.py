@@ -8,8 +8,10 @@ must never contain a secret (API keys and tokens are never passed in here).
 KupeError
 ├── ConfigError                  settings missing or invalid (start-up)
 ├── CallRefused                  a call-safety rule refused a call or batch (nothing reached Kupe)
+│   └── StateUnavailable         the call-safety state store cannot be reached (fail closed)
 ├── KupeConnectionError          no answer: DNS, refused, reset
-│   └── KupeTimeout              connect or read timed out
+│   ├── KupeTimeout              connect or read timed out
+│   └── CallOutcomeUnknown       create_call / batch start sent, answer lost (5xx, gateway page, timeout)
 ├── UnexpectedResponse           an answer that is not what the API documents (HTML 502, bad JSON)
 ├── CallInitiationFailed         create_call answered HTTP 200 {"status": "failed"}
 └── KupeAPIError                 Kupe answered with an HTTP error status
@@ -31,6 +33,7 @@ import re
 __all__ = [
     "AuthenticationFailed",
     "CallInitiationFailed",
+    "CallOutcomeUnknown",
     "CallRefused",
     "ConfigError",
     "Conflict",
@@ -45,6 +48,7 @@ __all__ = [
     "PermissionDenied",
     "RateLimited",
     "ServerError",
+    "StateUnavailable",
     "UnexpectedResponse",
     "api_error_for",
     "replacement_route",
@@ -81,6 +85,10 @@ class CallRefused(KupeError):
     """
 
 
+class StateUnavailable(CallRefused):
+    """The call-safety state store (``KUPE_STATE_URL``) did not answer: nothing is dialled unguarded."""
+
+
 class KupeConnectionError(KupeError):
     """No HTTP answer came back from Kupe.
 
@@ -94,6 +102,17 @@ class KupeConnectionError(KupeError):
         self.method = method
         self.path = path
         self.may_have_reached = may_have_reached
+
+
+class CallOutcomeUnknown(KupeConnectionError):
+    """A request that rings people was sent, and Kupe's answer was lost (5xx, gateway page, malformed body, timeout).
+
+    The call (or batch) may be ringing: the hourly slot and the repeat-window entry are
+    kept, and a redial needs a fresh confirmation that names this attempt.
+    """
+
+    def __init__(self, message: str, *, method: str, path: str) -> None:
+        super().__init__(message, method=method, path=path, may_have_reached=True)
 
 
 class KupeTimeout(KupeConnectionError):

@@ -12,15 +12,18 @@ reaches Kupe (README "Call safety"):
    number on it matches exactly, ``*`` or a shorter entry is a prefix: ``entry_matches``).
 2. **When** (``check_hours``): ``KUPE_CALLING_HOURS`` in the destination's local time, in
    every time zone the number may ring in (the most restrictive wins).
-3. **How often** (``check_volume``, ``prior_call``): ``KUPE_MAX_CALLS_PER_HOUR`` per process
-   (a batch counts its rows) and ``KUPE_REPEAT_WINDOW_S``: calling a number again soon needs
-   a fresh confirmation that names the earlier call, even where confirmation is otherwise off.
-   A batch must fit in the calling window at Kupe's pace (``batch_overrun``, ``check_pace``).
-4. **Who said yes** (``plan``, ``issue_token``, ``redeem_token``): confirmation is needed
-   unless ``KUPE_CONFIRM_CALLS=off`` and every destination is on the allow-list. Clients
-   without elicitation get a single-use token bound to a digest of the exact, normalised
-   request, valid five minutes.
+3. **How often** (``check_volume``, ``prior_call``): ``KUPE_MAX_CALLS_PER_HOUR`` per tenant
+   (a batch counts its rows), ``KUPE_MAX_CALLS_PER_HOUR_TOTAL`` for the whole server, and
+   ``KUPE_REPEAT_WINDOW_S``: calling a number again soon needs a fresh confirmation that
+   names the earlier call, even where confirmation is otherwise off. A batch must fit in the
+   calling window at Kupe's pace (``batch_overrun``, ``check_pace``).
+4. **Who said yes** (``assess``, ``check_token``): confirmation is needed unless
+   ``KUPE_CONFIRM_CALLS=off`` and every destination is on the allow-list. Clients without
+   elicitation get a single-use token bound to a digest of the exact, normalised request,
+   valid five minutes.
 
+The rules are pure: the state they judge (``Recent``: the slots calls hold; a token's record)
+is read and written by ``kupe_mcp.state`` stores, atomically, in ``toolsets/_safety``.
 A refusal is a ``CallRefused`` whose message is one sentence: what, why, what to do.
 The clock is injectable (``CallGuards.clock``) so every time rule is testable.
 """
@@ -41,7 +44,6 @@ import phonenumbers
 from phonenumbers import shortnumberinfo
 from phonenumbers import timezone as phone_timezones
 
-from kupe_mcp._redact import remember
 from kupe_mcp.config import Settings, parse_calling_hours, parse_destination_prefixes
 from kupe_mcp.errors import CallRefused, ConfigError
 
@@ -53,7 +55,8 @@ __all__ = [
     "CallPolicy",
     "Destination",
     "PriorCall",
-    "Reservation",
+    "Recent",
+    "Slot",
     "batch_overrun",
     "entry_matches",
     "request_digest",
@@ -61,7 +64,6 @@ __all__ = [
 
 TOKEN_TTL_S = 300.0
 _HOUR = timedelta(hours=1)
-_MAX_TOKENS = 10_000
 
 Clock = Callable[[], datetime]
 
@@ -103,6 +105,7 @@ class CallPolicy:
     confirm: bool = True
     repeat_window_s: float = 300.0
     max_per_hour: int = 20
+    max_per_hour_total: int | None = None
     token_ttl_s: float = TOKEN_TTL_S
 
     @classmethod
@@ -119,6 +122,7 @@ class CallPolicy:
             confirm=settings.confirm_calls,
             repeat_window_s=settings.repeat_window_s,
             max_per_hour=settings.max_calls_per_hour,
+            max_per_hour_total=settings.max_calls_per_hour_total,
         )
 
     @property
@@ -171,15 +175,31 @@ class CallPlan:
         return len(self.destinations)
 
 
-@dataclass
-class Reservation:
-    """Hourly-volume slots held for a call or batch while Kupe is asked; committed or released after."""
+SlotState = str  # "pending" (being placed now), "placed", or "unknown" (Kupe's answer was lost)
 
+
+@dataclass(frozen=True)
+class Slot:
+    """Hourly-volume slots one call or batch holds, and the numbers it rang (for the repeat window).
+
+    ``state`` is ``pending`` while Kupe is being asked, ``placed`` once it answered, and
+    ``unknown`` when its answer was lost (the call may be ringing: the slot is kept).
+    """
+
+    id: str
     at: datetime
     count: int
     numbers: tuple[str, ...]
     ref: str = "a call being placed now"
-    live: bool = True
+    state: SlotState = "pending"
+
+
+@dataclass(frozen=True)
+class Recent:
+    """The state the "how often" rules judge: this tenant's slots in the last hour, and everyone's (operator cap)."""
+
+    slots: tuple[Slot, ...] = ()
+    everyone: tuple[tuple[datetime, int], ...] = ()
 
 
 def request_digest(kind: str, **fields: Any) -> str:
@@ -190,12 +210,10 @@ def request_digest(kind: str, **fields: Any) -> str:
 
 @dataclass
 class CallGuards:
-    """The rules, with the per-process state they need (recent calls, tokens). One per server."""
+    """The rules, pure: every state they judge (recent calls, a token's record) is passed in. One per server."""
 
     policy: CallPolicy = field(default_factory=CallPolicy)
     clock: Clock = utc_now
-    _events: list[Reservation] = field(default_factory=list)
-    _tokens: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock = utc_now) -> CallGuards:
@@ -332,66 +350,68 @@ class CallGuards:
                 )
         return None
 
-    # -- 3. how often ---------------------------------------------------------------------------
+    # -- 3. how often (pure: judged over a Recent snapshot the state store read) ------------------
 
-    def _recent(self) -> list[Reservation]:
+    def _live(self, recent: Recent) -> list[Slot]:
         cutoff = self.clock() - _HOUR
-        self._events = [e for e in self._events if e.live and e.at > cutoff]
-        return self._events
+        return sorted((e for e in recent.slots if e.at > cutoff), key=lambda e: e.at)
 
-    def check_volume(self, count: int, what: str) -> int:
-        """How many calls are left this hour after ``count`` more, or CallRefused saying when a slot frees."""
+    def check_volume(self, recent: Recent, count: int, what: str) -> int:
+        """How many calls are left this hour after ``count`` more, or CallRefused saying when a slot frees.
+
+        Checks this tenant's KUPE_MAX_CALLS_PER_HOUR, then the operator-wide
+        KUPE_MAX_CALLS_PER_HOUR_TOTAL when set.
+        """
         cap = self.policy.max_per_hour
-        events = sorted(self._recent(), key=lambda e: e.at)
-        used = sum(e.count for e in events)
+        events = [(e.at, e.count) for e in self._live(recent)]
+        left = self._under_cap(events, count, cap, "KUPE_MAX_CALLS_PER_HOUR", what)
+        total = self.policy.max_per_hour_total
+        if total is not None:
+            cutoff = self.clock() - _HOUR
+            everyone = sorted((at, n) for at, n in recent.everyone if at > cutoff)
+            self._under_cap(everyone, count, total, "KUPE_MAX_CALLS_PER_HOUR_TOTAL (for the whole server)", what)
+        return left
+
+    def _under_cap(self, events: list[tuple[datetime, int]], count: int, cap: int, name: str, what: str) -> int:
+        used = sum(n for _, n in events)
         if used + count <= cap:
             return cap - used - count
+        setting = name.split(" ", 1)[0]
         if count > cap:
             raise CallRefused(
-                f"Refused to {what}: {count} calls is more than KUPE_MAX_CALLS_PER_HOUR ({cap}) allows in an hour; "
+                f"Refused to {what}: {count} calls is more than {setting} ({cap}) allows in an hour; "
                 "split it or ask whoever runs this server to raise the limit."
             )
         freed, frees_at = 0, self.clock()
-        for event in events:
-            freed += event.count
-            frees_at = event.at + _HOUR
+        for at, n in events:
+            freed += n
+            frees_at = at + _HOUR
             if used - freed + count <= cap:
                 break
         minutes = max(1, round((frees_at - self.clock()).total_seconds() / 60))
         raise CallRefused(
-            f"Refused to {what}: {used} calls were placed in the last hour and KUPE_MAX_CALLS_PER_HOUR is {cap}; "
+            f"Refused to {what}: {used} calls were placed in the last hour and {name} is {cap}; "
             f"enough slots free at {frees_at.astimezone(UTC):%H:%M} UTC (in about {minutes} min), try again then."
         )
 
-    def prior_call(self, e164: str) -> PriorCall | None:
-        """The latest call to ``e164`` within KUPE_REPEAT_WINDOW_S, if any."""
-        cutoff = self.clock() - timedelta(seconds=self.policy.repeat_window_s)
-        hits = [e for e in self._recent() if e.at > cutoff and e164 in e.numbers]
+    def prior_call(self, recent: Recent, e164: str) -> PriorCall | None:
+        """The latest call to ``e164`` within KUPE_REPEAT_WINDOW_S, if any.
+
+        An attempt whose outcome is unknown counts for the whole hour: it may be ringing,
+        so any redial needs a fresh confirmation that names it.
+        """
+        now = self.clock()
+        cutoff = now - timedelta(seconds=self.policy.repeat_window_s)
+        hits = [e for e in self._live(recent) if e164 in e.numbers and (e.at > cutoff or e.state == "unknown")]
         if not hits:
             return None
         latest = max(hits, key=lambda e: e.at)
         return PriorCall(e164=e164, at=latest.at, ref=latest.ref)
 
-    def reserve(self, plan: CallPlan) -> Reservation:
-        """Hold the plan's slots now (so concurrent calls cannot both squeeze under the cap)."""
-        held = Reservation(self.clock(), plan.count, tuple(d.e164 for d in plan.destinations))
-        self._events.append(held)
-        return held
-
-    @staticmethod
-    def commit(held: Reservation, ref: str) -> None:
-        """The call or batch was placed: keep its slots and remember it for the repeat window."""
-        held.ref = ref
-
-    def release(self, held: Reservation) -> None:
-        """Kupe certainly did not place it: give the slots back."""
-        held.live = False
-        self._events = [e for e in self._events if e is not held]
-
     # -- everything together ------------------------------------------------------------------
 
-    def plan(self, numbers: Sequence[str], *, what: str) -> CallPlan:
-        """Run every rule on ``numbers`` (one call, or a batch's rows) and decide whether a person must confirm.
+    def screen(self, numbers: Sequence[str], *, what: str) -> tuple[tuple[Destination, ...], tuple[str, ...]]:
+        """The "who" and "when" rules for ``numbers`` (one call, or a batch's rows): destinations and notes.
 
         ``what`` completes "Refused to …" for batch-level refusals, e.g. "start batch 1234".
         Raises CallRefused: for one number with its own sentence, for several with the first
@@ -419,8 +439,16 @@ class CallGuards:
                 f"Refused to {what}: {len(refused)} of {len(numbers)} numbers may not be called now "
                 f"({'; '.join(rows)}{more}); fix or remove those rows, then try again."
             )
-        left = self.check_volume(len(destinations), what)
-        prior = tuple(p for p in (self.prior_call(d.e164) for d in dict.fromkeys(destinations)) if p is not None)
+        return tuple(destinations), tuple(notes)
+
+    def assess(
+        self, destinations: Sequence[Destination], notes: Sequence[str], recent: Recent, *, what: str
+    ) -> CallPlan:
+        """The "how often" rules over ``recent``, and whether a person must confirm."""
+        left = self.check_volume(recent, len(destinations), what)
+        prior = tuple(
+            p for p in (self.prior_call(recent, d.e164) for d in dict.fromkeys(destinations)) if p is not None
+        )
         unattended = not self.policy.confirm and bool(destinations) and all(d.allow_listed for d in destinations)
         return CallPlan(
             destinations=tuple(destinations),
@@ -454,26 +482,19 @@ class CallGuards:
             f"in {zone} in {minutes_left} min; split the batch, raise its batch_size, or start it earlier."
         )
 
+    def plan(self, numbers: Sequence[str], *, what: str, recent: Recent | None = None) -> CallPlan:
+        """Every rule on ``numbers`` against ``recent`` (nothing called yet when omitted); see ``screen``."""
+        destinations, notes = self.screen(numbers, what=what)
+        return self.assess(destinations, notes, recent or Recent(), what=what)
+
     # -- 4. confirmation tokens ----------------------------------------------------------------
 
-    def issue_token(self, digest: str) -> str:
-        """A single-use token for exactly the request ``digest`` describes, valid ``token_ttl_s``."""
-        now = self.clock()
-        stale = now - _HOUR
-        self._tokens = {t: v for t, v in self._tokens.items() if v[1] > stale}
-        if len(self._tokens) >= _MAX_TOKENS:
-            self._tokens.pop(next(iter(self._tokens)))
-        token = secrets.token_urlsafe(24)
-        remember(token)  # shown to the model once; redacted from every log line
-        self._tokens[token] = (digest, now + timedelta(seconds=self.policy.token_ttl_s))
-        return token
+    def check_token(self, held: tuple[str, datetime] | None, digest: str) -> None:
+        """Judge a redeemed token's record (its bound digest and expiry; None when unknown or used).
 
-    def redeem_token(self, token: str, digest: str) -> None:
-        """Use up ``token`` for the request ``digest``; CallRefused when unknown, used, expired or for other arguments.
-
-        Any attempt uses the token up, so it cannot be probed or replayed.
+        The state store takes the record atomically, so every attempt uses the token up and it
+        can be neither probed nor replayed.
         """
-        held = self._tokens.pop(token, None)
         again = "call again without confirmation_token for a fresh preview, and ask the person again"
         if held is None:
             raise CallRefused(f"Refused: this confirmation_token is unknown or already used; {again}.")

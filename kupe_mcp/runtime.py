@@ -23,8 +23,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kupe_mcp import _redact
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
+from kupe_mcp.errors import KupeAPIError, UnexpectedResponse
 from kupe_mcp.files import FormatsCache
 from kupe_mcp.guards import CallGuards
+from kupe_mcp.state import StateKeys, StateStore
 from kupe_mcp.toolsets._wait import Pacing
 
 __all__ = ["ClientProvider", "KupeServer", "close_client_on_shutdown", "credentials_from_headers", "looks_like_jwt"]
@@ -85,10 +87,19 @@ class KupeServer(MCPServer[Any]):
 
     ``pacing`` is how wait_* tools spend time (tests swap in a fake clock); ``upload_formats``
     caches Kupe's supported file types for the life of the server; ``guards`` holds the
-    call-safety rules and their state (recent calls, confirmation tokens).
+    call-safety rules; ``state`` the store their state lives in (``KUPE_STATE_URL``), keyed per
+    tenant (``tenant_of``); ``state_keys`` the keys derived from ``KUPE_STATE_SECRET``.
     """
 
-    def __init__(self, provider: ClientProvider, settings: Settings | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        provider: ClientProvider,
+        settings: Settings | None = None,
+        *,
+        state: StateStore | None = None,
+        state_keys: StateKeys | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.kupe = provider
         self.kupe_settings = settings or Settings()
@@ -103,6 +114,14 @@ class KupeServer(MCPServer[Any]):
         self.pacing = Pacing()
         self.upload_formats = FormatsCache()
         self.guards = CallGuards.from_settings(self.kupe_settings)
+        if state is None:
+            from kupe_mcp.state._memory import MemoryStore
+
+            state = MemoryStore()
+        self.state = state
+        self.state_keys = state_keys or StateKeys.from_secret(None)
+        # credential fingerprint -> tenant id (the Kupe user_id behind it); see tenant_of.
+        self._tenants: dict[str, str] = {}
         # (tenant fingerprint, kind, id) -> (monotonic time, label) for call previews; see _safety._label.
         self.preview_labels: dict[tuple[str, str, str], tuple[float, str]] = {}
 
@@ -115,9 +134,32 @@ class KupeServer(MCPServer[Any]):
         """The Kupe client for one tool call (its request's own credentials on multi-tenant HTTP)."""
         return self.kupe.for_context(ctx)
 
+    async def tenant_of(self, ctx: Context) -> str:
+        """The Kupe account behind this call's credentials (``user_id`` from ``GET /api/v1/me``), cached.
+
+        Keys all call-safety state, so tenant B can neither see A's calls, nor use up A's cap,
+        nor touch A's approvals, while two keys of one account share one cap. Falls back to the
+        credential's fingerprint only when Kupe answers but cannot say (an error status, an
+        unexpected body); when Kupe cannot be reached the error propagates: nothing is dialled.
+        """
+        client = self.client_for(ctx)
+        fingerprint = client.credentials.fingerprint()
+        known = self._tenants.get(fingerprint)
+        if known is not None:
+            return known
+        try:
+            tenant = f"user:{(await client.me()).user_id}"
+        except (KupeAPIError, UnexpectedResponse):
+            tenant = f"key:{fingerprint}"
+        if len(self._tenants) > 10_000:
+            self._tenants.clear()
+        self._tenants[fingerprint] = tenant
+        return tenant
+
     async def aclose(self) -> None:
-        """Close the pooled Kupe client; called when the transport stops."""
+        """Close the pooled Kupe client and the state store; called when the transport stops."""
         await self.kupe.client.aclose()
+        await self.state.aclose()
 
 
 def close_client_on_shutdown(app: ASGIApp, server: KupeServer) -> ASGIApp:

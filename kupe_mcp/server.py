@@ -27,11 +27,14 @@ from kupe_mcp.config import Settings
 from kupe_mcp.prompts import register_prompts
 from kupe_mcp.resources import STATIC_RESOURCES, complete, recent_resources, register_resources
 from kupe_mcp.runtime import ClientProvider, KupeServer
+from kupe_mcp.state import StateKeys, StateStore
 from kupe_mcp.toolsets import TOOLSETS, ToolSpec, select_tools
 
 __all__ = ["INSTRUCTIONS", "build_client", "compact_text", "create_server", "selected_tools"]
 
 logger = logging.getLogger("kupe_mcp")
+
+SERVER_NAME = "kupe-app-mcp"  # also the sealed requestState's audience: the same on every replica
 
 INSTRUCTIONS = """\
 Kupe App voice-agent platform (api.kupe.in). Start with whoami to check the connection.
@@ -256,16 +259,38 @@ class KupeMCP(KupeServer, ContextualResourceList):
         return await super().read_resource(uri, context)
 
 
-def create_server(settings: Settings, client: KupeClient | None = None, *, multi_tenant: bool = False) -> KupeServer:
-    """Build the MCP server. ``multi_tenant`` makes each HTTP request use its own Kupe credentials."""
+def create_server(
+    settings: Settings,
+    client: KupeClient | None = None,
+    *,
+    multi_tenant: bool = False,
+    state: StateStore | None = None,
+) -> KupeServer:
+    """Build the MCP server. ``multi_tenant`` makes each HTTP request use its own Kupe credentials.
+
+    ``state`` is where call-safety state lives (``kupe_mcp.state.open_store``; in memory when
+    omitted). With ``KUPE_STATE_SECRET`` set, approval tokens and the SDK's ``requestState``
+    are keyed from it, so any replica sharing the secret (and the server name) can resume
+    another's elicitation round.
+    """
     client = client or build_client(settings)
+    secret = settings.state_secret.get_secret_value() if settings.state_secret else None
+    keys = StateKeys.from_secret(secret)
+    extra: dict[str, Any] = {}
+    if keys.from_operator:
+        from mcp.server.request_state import RequestStateSecurity
+
+        extra["request_state_security"] = RequestStateSecurity(keys=[keys.request_state_key()])
     # Multi-tenant callers may bring a session; otherwise the client's own credentials decide.
     tools = selected_tools(settings, api_key_auth=not multi_tenant and client.credentials.kind == "api_key")
     provider = ClientProvider(client, multi_tenant=multi_tenant)
     server = KupeMCP(
         provider,
         settings,
-        name="kupe-app-mcp",
+        state=state,
+        state_keys=keys,
+        **extra,
+        name=SERVER_NAME,
         title="Kupe voice agents",
         version=__version__,
         instructions=INSTRUCTIONS,

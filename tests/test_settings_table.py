@@ -138,6 +138,7 @@ def test_server_json_lists_every_variable_from_the_table_with_secrets_marked() -
         "KUPE_API_KEY",
         "KUPE_BEARER_TOKEN",
         "KUPE_MCP_TOKEN",
+        "KUPE_STATE_SECRET",
     }
 
 

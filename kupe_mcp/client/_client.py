@@ -76,10 +76,9 @@ __all__ = ["KupeClient"]
 
 # Exports answer a file; without this Accept a strict server could refuse them (406) for the JSON default.
 _EXPORT_ACCEPT = {"Accept": "application/zip, text/csv, application/octet-stream, application/json"}
-_CALL_LOST = (
-    "so the call may have been placed: check the call logs (get_call_analytics) before calling again, "
-    "or the person may be rung twice."
-)
+# What may have happened when the answer to a request that rings people was lost, and what to check first.
+_CALL_RINGS = ("the call may have been placed", "get_call_analytics")
+_BATCH_RINGS = ("the batch may have started", "get_batch")
 _WRITE_LOST = "so it may have taken effect: check before repeating it."
 
 # The list envelopes Kupe uses, route by route (a bare array is always accepted too).
@@ -292,7 +291,7 @@ class KupeClient(KupeHTTP):
 
     # -- Outbound calls ---------------------------------------------------------------------
 
-    @endpoint("POST", "/api/call/create_call", CallStarted, check=_call_failed, lost=_CALL_LOST)
+    @endpoint("POST", "/api/call/create_call", CallStarted, check=_call_failed, rings=_CALL_RINGS)
     def create_call(
         self,
         phone_number: str,
@@ -304,8 +303,8 @@ class KupeClient(KupeHTTP):
     ) -> Request:
         """Ring ``phone_number`` (E.164) now; never retried once sent.
 
-        Raises CallInitiationFailed when Kupe answers 200 ``"status": "failed"``, and a
-        KupeConnectionError with ``may_have_reached`` when the call may have been placed.
+        Raises CallInitiationFailed when Kupe answers 200 ``"status": "failed"``, and
+        CallOutcomeUnknown when the request was sent and Kupe's answer was lost.
         """
         params = {
             "phoneNumber": phone_number,
@@ -351,7 +350,7 @@ class KupeClient(KupeHTTP):
         """Batch state plus per-status counts (poll after start)."""
         return Request(path_params={"batch_id": batch_id})
 
-    @endpoint("POST", "/api/v1/batch-call/start/{batch_id}", Ack)
+    @endpoint("POST", "/api/v1/batch-call/start/{batch_id}", Ack, rings=_BATCH_RINGS)
     def start_batch(self, batch_id: str) -> Request:
         """Start dialing the campaign (never retried)."""
         return Request(path_params={"batch_id": batch_id})

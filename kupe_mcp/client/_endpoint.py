@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar, cast, get_origin
 
 from pydantic import TypeAdapter, ValidationError
 
-from kupe_mcp.errors import KupeConnectionError, KupeTimeout, UnexpectedResponse
+from kupe_mcp.errors import CallOutcomeUnknown, KupeAPIError, KupeConnectionError, KupeTimeout, UnexpectedResponse
 
 if TYPE_CHECKING:
     from kupe_mcp.client._http import KupeHTTP
@@ -140,6 +141,7 @@ class Endpoint:
     expect: Literal["json", "bytes"] = "json"
     check: Callable[[Any], None] | None = None
     lost: str | None = None  # the sentence when a write's answer was lost (it may have taken effect)
+    rings: tuple[str, str] | None = None  # a request that rings people: (what may have happened, what to check)
 
     def decode(self, body: Any) -> Any:
         """The answer unwrapped by the envelope rule and validated as ``response``."""
@@ -195,17 +197,24 @@ def endpoint(
     expect: Literal["json", "bytes"] = "json",
     check: Callable[[Any], None] | None = None,
     lost: str | None = None,
+    rings: tuple[str, str] | None = None,
 ) -> Callable[[Callable[Concatenate[C, P], Request]], Callable[Concatenate[C, P], Awaitable[R]]]:
     """Declare a client method's Kupe operation; the method body returns the ``Request`` to send."""
     if envelope.many and get_origin(response) is not list:
         raise TypeError(f"{method} {path}: a list envelope needs a list response type")
 
     def decorate(shape: Callable[Concatenate[C, P], Request]) -> Callable[Concatenate[C, P], Awaitable[R]]:
-        spec = Endpoint(method.upper(), path, shape.__name__, response, envelope, source, auth, expect, check, lost)
+        spec = Endpoint(
+            method.upper(), path, shape.__name__, response, envelope, source, auth, expect, check, lost, rings
+        )
 
         @functools.wraps(shape)
         async def send(self: C, /, *args: P.args, **kwargs: P.kwargs) -> R:
             req = shape(self, *args, **kwargs)
+            if spec.rings is not None:
+                shown = spec.path.format_map({k: str(v) for k, v in (req.path_params or {}).items()})
+                with outcome_unknown_if_lost(spec.method, shown, *spec.rings):
+                    return cast(R, await _send(self, spec, req))
             try:
                 body = await self.request(
                     spec.method,
@@ -235,6 +244,62 @@ def endpoint(
         return send
 
     return decorate
+
+
+async def _send(client: Any, spec: Endpoint, req: Request) -> Any:
+    """Send ``req`` and decode the answer (used inside ``outcome_unknown_if_lost`` for requests that ring)."""
+    body = await client.request(
+        spec.method,
+        spec.path,
+        path_params=req.path_params,
+        params=req.params,
+        json_body=req.json_body,
+        files=req.files,
+        data=req.data,
+        headers=req.headers,
+        expect=spec.expect,
+        auth=spec.auth,
+    )
+    if not body:  # an empty 2xx is no answer: the request may still have rung someone
+        raise UnexpectedResponse(
+            f"Kupe answered {spec.method} {spec.path} with an empty body.",
+            method=spec.method,
+            path=spec.path,
+            status=200,
+        )
+    return spec.decode(body)
+
+
+@contextmanager
+def outcome_unknown_if_lost(method: str, path: str, maybe: str, check: str) -> Iterator[None]:
+    """Turn "Kupe's answer was lost" into CallOutcomeUnknown for a request that rings people.
+
+    Lost means the request may have been acted on: a read timeout or dropped connection
+    after sending, any 5xx (a gateway's 502/504 page or Kupe's own 500), or a 2xx whose body
+    is empty or not what the API documents. A 4xx, a redirect, a connection never opened
+    and ``200 {"status": "failed"}`` are known outcomes and pass through unchanged.
+    """
+    try:
+        yield
+        return
+    except KupeConnectionError as exc:
+        if not exc.may_have_reached:
+            raise
+        why = "timed out" if isinstance(exc, KupeTimeout) else "the connection dropped"
+    except UnexpectedResponse as exc:
+        if 300 <= exc.status < 400:
+            raise
+        why = f"HTTP {exc.status} with a body that is not Kupe's answer"
+    except KupeAPIError as exc:
+        if exc.status < 500:
+            raise
+        why = f"HTTP {exc.status}"
+    raise CallOutcomeUnknown(
+        f"Kupe's answer to {method} {path} was lost ({why}), so {maybe}: the outcome is unknown: "
+        f"check {check} before calling again (a redial needs a fresh confirmation that names this attempt).",
+        method=method,
+        path=path,
+    ) from None
 
 
 def endpoints_of(cls: type) -> tuple[Endpoint, ...]:

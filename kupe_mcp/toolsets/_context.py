@@ -15,6 +15,7 @@ from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
 from kupe_mcp.files import FormatsCache
 from kupe_mcp.guards import CallGuards
+from kupe_mcp.state import StateKeys, StateStore
 from kupe_mcp.toolsets._wait import Pacing
 
 __all__ = ["ToolRuntime", "guards_of", "kupe", "refuse_server_disk", "server_of", "settings_of"]
@@ -28,6 +29,8 @@ class ToolRuntime(Protocol):
     pacing: Pacing
     upload_formats: FormatsCache
     guards: CallGuards
+    state: StateStore
+    state_keys: StateKeys
     preview_labels: dict[tuple[str, str, str], tuple[float, str]]
 
     @property
@@ -36,6 +39,10 @@ class ToolRuntime(Protocol):
         ...
 
     def client_for(self, ctx: Context) -> KupeClient: ...
+
+    async def tenant_of(self, ctx: Context) -> str:
+        """The Kupe account behind this call's credentials: what call-safety state is keyed by."""
+        ...
 
 
 def _runtime(ctx: Context) -> ToolRuntime:

@@ -17,13 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from kupe_mcp.toolsets._context import kupe, server_of
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._safety import (
-    CallRequest,
     ConfirmationToken,
     ConfirmCall,
     DryRun,
+    Subject,
     ask_to_place_call,
-    check_runner,
-    gate_call,
+    call_subject,
+    decide,
 )
 from kupe_mcp.toolsets._sessions import light_session, transcript_lines
 from kupe_mcp.toolsets._shape import Page, View, clip, page_of
@@ -134,6 +134,7 @@ async def place_call(
     dry_run: DryRun = False,
     confirmation_token: ConfirmationToken = None,
     *,
+    subject: Annotated[Subject, Resolve(call_subject)],
     confirmation: Annotated[ElicitationResult[ConfirmCall], Resolve(ask_to_place_call)],
 ) -> CallOutcome:
     """⚠️ Rings a real phone and spends credits. One outbound call with an agent (or workflow).
@@ -141,23 +142,18 @@ async def place_call(
     Only to a number the user asked for; they confirm it. A result with confirmation_token: show its preview;
     only after their yes, call again with it. Then wait_for_call(request_id).
     """
-    check_runner(agent_id, workflow_id)
-    request = CallRequest(phone_number, agent_id, workflow_id, phone_number_id, variable_values)
-    gate = await gate_call(ctx, request, dry_run=dry_run, token=confirmation_token, confirmation=confirmation)
+    gate = await decide(ctx, subject, dry_run=dry_run, token=confirmation_token, confirmation=confirmation)
     if gate.answer is not None:
         return CallOutcome.model_validate({"placed": False, **gate.answer})
-    try:
+    async with gate.reserve() as held:
         started = await kupe(ctx).create_call(
-            gate.numbers[0],
+            held.numbers[0],
             agent_id=str(agent_id) if agent_id else None,
             workflow_id=str(workflow_id) if workflow_id else None,
             phone_number_id=str(phone_number_id) if phone_number_id else None,
             variable_values=variable_values,
         )
-    except Exception as exc:
-        gate.failed(exc)
-        raise
-    gate.placed(f"request_id {started.request_id}")
+        held.ref = f"request_id {started.request_id}"
     return CallOutcome.model_validate(
         {
             **started.to_json(),

@@ -24,8 +24,10 @@ from kupe_mcp.toolsets._safety import (
     ConfirmCall,
     DryRun,
     RecipientRow,
+    Subject,
     ask_to_start_batch,
-    gate_batch,
+    batch_subject,
+    decide,
     recipients_from_csv,
     screen_recipients,
 )
@@ -245,6 +247,7 @@ async def start_batch(
     dry_run: DryRun = False,
     confirmation_token: ConfirmationToken = None,
     *,
+    subject: Annotated[Subject, Resolve(batch_subject)],
     confirmation: Annotated[ElicitationResult[ConfirmCall], Resolve(ask_to_start_batch)],
 ) -> BatchLaunch:
     """LAUNCHES THE CAMPAIGN: starts real phone calls to EVERY recipient and spends credits; cannot be undone.
@@ -253,15 +256,12 @@ async def start_batch(
     only after their yes, call again with it. Then wait_for_batch.
     """
     bid = str(batch_id)
-    gate = await gate_batch(ctx, batch_id, dry_run=dry_run, token=confirmation_token, confirmation=confirmation)
+    gate = await decide(ctx, subject, dry_run=dry_run, token=confirmation_token, confirmation=confirmation)
     if gate.answer is not None:
         return BatchLaunch.model_validate({"started": False, **gate.answer, "batch_id": bid})
-    try:
+    async with gate.reserve() as held:
         ack = await kupe(ctx).start_batch(bid)
-    except Exception as exc:
-        gate.failed(exc)
-        raise
-    gate.placed(f"batch {bid}")
+        held.ref = f"batch {bid}"
     details = ack.data if isinstance(ack.data, dict) else {}
     return BatchLaunch.model_validate({**details, "message": ack.message, "batch_id": bid, "started": True})
 

@@ -11,13 +11,13 @@ from kupe_mcp.client import CallStarted, CompleteAgent
 from kupe_mcp.errors import (
     AuthenticationFailed,
     CallInitiationFailed,
+    CallOutcomeUnknown,
     Conflict,
     InsufficientCredits,
     InvalidRequest,
     KupeAPIError,
     KupeConnectionError,
     KupeError,
-    KupeTimeout,
     NotFound,
     PermissionDenied,
     RateLimited,
@@ -103,13 +103,13 @@ async def test_error_carries_status_detail_route_and_request_id() -> None:
     fake = FakeKupe(detail(500, "boom", **{"x-request-id": "req-9"}))
     async with kupe_client(fake) as client:
         with pytest.raises(ServerError) as caught:
-            await client.start_batch("batch-1")
+            await client.get_batch("batch-1")
     error = caught.value
     assert (error.status, error.detail, error.method, error.path, error.request_id) == (
         500,
         "boom",
-        "POST",
-        "/api/v1/batch-call/start/batch-1",
+        "GET",
+        "/api/v1/batch-call/batch-1",
         "req-9",
     )
 
@@ -228,43 +228,72 @@ async def test_put_and_delete_are_retried(call: Any, method: str, first: httpx2.
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(
-    "reply",
+    ("reply", "error"),
     [
-        pytest.param(detail(500, "Telephony configuration error"), id="500"),
-        pytest.param(detail(503, "busy"), id="503"),
-        pytest.param(detail(429, "slow down", **{"Retry-After": "1"}), id="429"),
+        pytest.param(detail(500, "Telephony configuration error"), CallOutcomeUnknown, id="500"),
+        pytest.param(detail(503, "busy"), CallOutcomeUnknown, id="503"),
+        pytest.param(detail(504, "gateway timeout"), CallOutcomeUnknown, id="504-json"),
+        pytest.param(httpx2.Response(502, content=b"<html>Bad Gateway</html>"), CallOutcomeUnknown, id="502-html"),
+        pytest.param(httpx2.Response(200, content=b""), CallOutcomeUnknown, id="empty-2xx"),
+        pytest.param(httpx2.Response(200, content=b"{not json"), CallOutcomeUnknown, id="malformed-2xx"),
+        pytest.param(detail(429, "slow down", **{"Retry-After": "1"}), KupeAPIError, id="429"),
+        pytest.param(detail(402, "no credits"), KupeAPIError, id="402"),
+        pytest.param(httpx2.Response(200, json={"status": "failed"}), CallInitiationFailed, id="200-failed"),
     ],
 )
-async def test_create_call_error_status_reaches_kupe_exactly_once(reply: httpx2.Response) -> None:
+async def test_create_call_reaches_kupe_exactly_once_and_a_lost_answer_is_an_unknown_outcome(
+    reply: httpx2.Response, error: type[Exception]
+) -> None:
     fake = FakeKupe(reply, httpx2.Response(200, json=CALL_OK))
     sleeps = Sleeps()
     async with kupe_client(fake, sleep=sleeps) as client:
-        with pytest.raises(KupeAPIError):
+        with pytest.raises(error) as caught:
             await client.create_call("+15551234567", agent_id="agent-1")
+    if error is CallOutcomeUnknown:
+        assert "the outcome is unknown: check get_call_analytics before calling again" in str(caught.value)
     assert len(fake.requests) == 1
     assert sleeps == []
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(
+    "reply",
+    [
+        pytest.param(httpx2.Response(502, content=b"<html>Bad Gateway</html>"), id="502-html"),
+        pytest.param(detail(500, "boom"), id="500"),
+        pytest.param(httpx2.Response(504, json={"detail": "upstream timeout"}), id="504-json"),
+    ],
+)
+async def test_a_batch_start_whose_answer_was_lost_is_an_unknown_outcome(reply: httpx2.Response) -> None:
+    fake = FakeKupe(reply)
+    async with kupe_client(fake) as client:
+        with pytest.raises(CallOutcomeUnknown) as caught:
+            await client.start_batch("batch-1")
+    assert "POST /api/v1/batch-call/start/batch-1 was lost" in str(caught.value)
+    assert "check get_batch before calling again" in str(caught.value)
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
     ("failure", "error"),
     [
-        pytest.param(httpx2.ReadTimeout("timed out"), KupeTimeout, id="read-timeout"),
-        pytest.param(httpx2.RemoteProtocolError("Server disconnected"), KupeConnectionError, id="dropped"),
-        pytest.param(httpx2.ReadError("connection reset by peer"), KupeConnectionError, id="reset"),
+        pytest.param(httpx2.ReadTimeout("timed out"), "timed out", id="read-timeout"),
+        pytest.param(httpx2.RemoteProtocolError("Server disconnected"), "the connection dropped", id="dropped"),
+        pytest.param(httpx2.ReadError("connection reset by peer"), "the connection dropped", id="reset"),
     ],
 )
 async def test_create_call_after_sending_is_not_retried_and_says_the_call_may_be_placed(
-    failure: Exception, error: type[KupeConnectionError]
+    failure: Exception, error: str
 ) -> None:
     fake = FakeKupe(failure, httpx2.Response(200, json=CALL_OK))
     sleeps = Sleeps()
     async with kupe_client(fake, sleep=sleeps) as client:
         with pytest.raises(KupeConnectionError) as caught:
             await client.create_call("+15551234567", agent_id="agent-1")
-    assert type(caught.value) is error
+    assert type(caught.value) is CallOutcomeUnknown
     assert caught.value.may_have_reached is True
-    assert "may have been placed" in str(caught.value)
+    assert f"was lost ({error}), so the call may have been placed: the outcome is unknown" in str(caught.value)
     assert (caught.value.method, caught.value.path) == ("POST", "/api/call/create_call")
     assert len(fake.requests) == 1
     assert sleeps == []

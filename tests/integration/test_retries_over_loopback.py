@@ -17,8 +17,8 @@ import pytest
 
 from kupe_mcp.client import RetryPolicy
 from kupe_mcp.errors import (
+    CallOutcomeUnknown,
     KupeConnectionError,
-    KupeTimeout,
     RateLimited,
     ServerError,
     UnexpectedResponse,
@@ -198,15 +198,15 @@ async def test_a_reset_during_create_call_is_reported_once_as_may_have_reached(s
     _faults(server, "reset")
     sleeps = Sleeps()
     async with make_client(server, sleep=sleeps) as kupe:
-        with pytest.raises(KupeConnectionError) as caught:
+        with pytest.raises(CallOutcomeUnknown) as caught:
             await kupe.create_call("+14155557007", agent_id=DEMO_AGENT_ID)
     error = caught.value
-    assert type(error) is KupeConnectionError
     assert error.may_have_reached is True
     assert (error.method, error.path) == ("POST", CALL_PATH)
     assert str(error) == (
         "Kupe's answer to POST /api/call/create_call was lost (the connection dropped), so the call may have "
-        "been placed: check the call logs (get_call_analytics) before calling again, or the person may be rung twice."
+        "been placed: the outcome is unknown: check get_call_analytics before calling again (a redial needs a "
+        "fresh confirmation that names this attempt)."
     )
     assert _attempts(server, "POST", CALL_PATH) == 1
     assert sleeps == []
@@ -242,12 +242,13 @@ async def test_a_stalled_create_call_times_out_once_and_says_the_call_may_have_b
     with SandboxServer(settings) as server:
         sleeps = Sleeps(server.sandbox)
         async with make_client(server, sleep=sleeps, timeout_s=0.3) as kupe:
-            with pytest.raises(KupeTimeout) as caught:
+            with pytest.raises(CallOutcomeUnknown) as caught:
                 await kupe.create_call("+14155558008", agent_id=DEMO_AGENT_ID)
         assert caught.value.may_have_reached is True
         assert str(caught.value) == (
             "Kupe's answer to POST /api/call/create_call was lost (timed out), so the call may have been placed: "
-            "check the call logs (get_call_analytics) before calling again, or the person may be rung twice."
+            "the outcome is unknown: check get_call_analytics before calling again (a redial needs a fresh "
+            "confirmation that names this attempt)."
         )
         assert _attempts(server, "POST", CALL_PATH) == 1
         assert sleeps == []
@@ -284,7 +285,7 @@ async def test_a_create_call_the_client_gave_up_on_is_still_placed_when_the_stal
     settings = SandboxSettings(call_step_s=0, fault_rate=1.0, fault_kinds=("stall",), stall_s=0.5)
     with SandboxServer(settings) as server:
         async with make_client(server, timeout_s=0.2) as kupe:
-            with pytest.raises(KupeTimeout):
+            with pytest.raises(CallOutcomeUnknown):
                 await kupe.create_call("+14155558118", agent_id=DEMO_AGENT_ID)
             server.sandbox.settings.fault_rate = 0.0
             placed: list[str] = []

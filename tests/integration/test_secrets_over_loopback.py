@@ -65,7 +65,7 @@ async def test_no_credential_appears_in_logs_or_errors_through_retries_faults_an
 
     # The run really went through failures, retries and server-side tracebacks, so there was something to leak.
     assert [type(error).__name__ for error in errors] == [
-        "KupeConnectionError",
+        "CallOutcomeUnknown",
         "UnexpectedResponse",
         "RateLimited",
         "NotFound",

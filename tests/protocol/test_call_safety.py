@@ -29,7 +29,7 @@ from kupe_mcp.errors import KupeTimeout
 from kupe_mcp.guards import TOKEN_TTL_S
 from kupe_mcp.runtime import KupeServer
 from kupe_mcp.sandbox import DEMO_API_KEY, NO_CREDIT_API_KEY, SandboxServer, SandboxSettings
-from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
+from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, DEMO_USER_ID, IN_PHONE_ID
 from kupe_mcp.server import build_client, create_server
 from kupe_mcp.transports import http_app
 from tests._clock import FakeClock
@@ -145,7 +145,14 @@ async def test_an_accepted_confirmation_places_exactly_one_call_after_a_question
     assert started["request_id"]
     assert s.calls_placed() == 1
     (question,) = person.questions
-    for shown in (INDIA, "India", "Sunrise Dental Receptionist", "+918035550101", "name=Ada", "slot=Tuesday 10am"):
+    for shown in (
+        INDIA,
+        "India",
+        '"Sunrise Dental Receptionist"',
+        "+918035550101",
+        '"name": "Ada"',
+        '"slot": "Tuesday 10am"',
+    ):
         assert shown in question
 
 
@@ -217,7 +224,7 @@ async def test_a_client_without_elicitation_gets_a_preview_and_token_and_the_tok
         assert preview["confirmation_required"] is True
         assert preview["expires_in_s"] == TOKEN_TTL_S
         assert preview["preview"]["destination"] == INDIA
-        assert preview["preview"]["agent"].startswith("Sunrise Dental Receptionist")
+        assert preview["preview"]["agent"].startswith('"Sunrise Dental Receptionist"')
         assert "only if they say yes" in preview["next"].lower()
         token = preview["confirmation_token"]
         started = await call(
@@ -393,7 +400,7 @@ async def test_a_dry_run_from_a_client_without_elicitation_issues_no_token(setup
         dry = await call(mcp, "place_call", phone_number=INDIA, agent_id=DEMO_AGENT_ID, dry_run=True)
     assert "confirmation_token" not in dry
     assert "confirmation_token" in dry["confirmation"]
-    assert not s.server.guards._tokens
+    assert await s.server.state.approvals("user:" + DEMO_USER_ID, now=s.clock()) == []
 
 
 # -- the schema -----------------------------------------------------------------------------------
@@ -519,9 +526,9 @@ async def test_a_declined_batch_start_rings_nobody_and_an_accepted_one_starts_on
     assert started["started"] is True
     assert len(batch_starts(s)) == 1
     (question,) = yes.questions
-    for shown in ("'Spring check-ups'", "rings 3 people", "Sunrise Dental Receptionist", "+918035550101", "name=Ada"):
+    for shown in ('"Spring check-ups"', "rings 3 people", "Sunrise Dental Receptionist", "+918035550101"):
         assert shown in question
-    assert "+14155552671 (United States) name=Grace" in question
+    assert 'Row: +14155552671 (United States) {"name": "Grace"}' in question
 
 
 async def test_a_batch_start_refuses_when_any_row_may_not_be_called_and_names_it(

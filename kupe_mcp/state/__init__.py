@@ -1,0 +1,292 @@
+"""Where call-safety state lives: approvals and tokens, hourly caps, repeat windows, approval records.
+
+One interface (``StateStore``), three implementations, chosen from ``KUPE_STATE_URL`` in one
+place (``open_store``):
+
+* ``memory:``: in the process (the HTTP default; one replica only).
+* ``sqlite:///path/to/file``: a file (the stdio default, in the user's state directory,
+  so a client relaunching the server does not reset who was called a minute ago).
+* ``redis://host:port/db`` (or ``rediss://``): shared by every replica; needs the
+  ``redis`` package (``pip install 'kupe-app-mcp[redis]'``) and ``KUPE_STATE_SECRET``.
+
+Every operation the safety flow relies on is atomic in every implementation:
+
+* ``put`` / ``put_new`` / ``get`` / ``take``: small JSON values with an expiry, per tenant.
+  ``take`` reads and deletes in one step, so a single-use approval or token is redeemed
+  at most once even when three replicas try at the same instant; ``put_new`` sets a value
+  only if none is there (an in-flight marker or a lock).
+* ``recent`` / ``hold`` / ``settle`` / ``release``: the slots calls hold for an hour (the
+  sliding-window caps and the repeat window). ``hold`` reads the tenant's and everyone's
+  slots, runs a pure check over them (``kupe_mcp.guards`` rules) and adds the new slot,
+  as one transaction: two replicas cannot both squeeze under a cap.
+* ``append_approval`` / ``approvals``: append-only ``ApprovalRecord`` events, kept
+  ``KUPE_APPROVAL_RETENTION_DAYS``.
+
+How issue 10's approval channels use it (an approval page, a URL elicitation, an Apps card):
+store the pending approval with ``put(tenant, "approval:<id>", {...digest, page secret...},
+expires=now + ttl)``; the page's Approve POST does ``take`` (single use, any replica) and
+then ``put(tenant, "approved:<id>", {"digest": ...})``; the tool that dials does ``take`` of
+``approved:<id>`` and compares the digest with what it is about to dial. Append an
+``ApprovalRecord`` for each step (requested, approved / declined / expired, dialled);
+``approvals(tenant, ...)`` lists them for ``list_call_approvals``. Keys are per tenant:
+one tenant can neither read nor evict another's.
+
+A store that cannot be reached raises ``StateUnavailable`` (a ``CallRefused``): the flow
+refuses with that sentence and nothing is dialled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from kupe_mcp import _redact
+from kupe_mcp.errors import ConfigError
+from kupe_mcp.guards import Recent, Slot
+
+__all__ = [
+    "SLOT_TTL",
+    "ApprovalEvent",
+    "ApprovalRecord",
+    "StateKeys",
+    "StateStore",
+    "default_state_url",
+    "open_store",
+    "redacted_url",
+]
+
+SLOT_TTL = timedelta(hours=1)
+"""How long a slot counts (the sliding window of the hourly caps; the repeat window is never longer)."""
+
+ApprovalEvent = Literal["requested", "approved", "declined", "expired", "dialled", "outcome_unknown", "refused"]
+Check = Callable[[Recent], None]
+
+
+@dataclass(frozen=True)
+class ApprovalRecord:
+    """One event in an approval's life, appended to the store (issue 10 section 3).
+
+    ``channel`` says how the person was (or was to be) asked: ``elicitation``, ``token``,
+    and later ``url``, ``card``, ``link``. ``what`` is a plain summary of what was to be
+    dialled (numbers or batch and row count); ``ref`` the request_id or batch id once dialled.
+    """
+
+    approval_id: str
+    tenant: str
+    at: datetime
+    event: ApprovalEvent
+    channel: str
+    tool: str
+    digest: str
+    what: str
+    ref: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["at"] = self.at.timestamp()
+        return out
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> ApprovalRecord:
+        return cls(**{**raw, "at": datetime.fromtimestamp(float(raw["at"]), UTC)})
+
+
+def slot_to_json(slot: Slot) -> dict[str, Any]:
+    return {
+        "id": slot.id,
+        "at": slot.at.timestamp(),
+        "count": slot.count,
+        "numbers": list(slot.numbers),
+        "ref": slot.ref,
+        "state": slot.state,
+    }
+
+
+def slot_from_json(raw: Mapping[str, Any]) -> Slot:
+    return Slot(
+        id=str(raw["id"]),
+        at=datetime.fromtimestamp(float(raw["at"]), UTC),
+        count=int(raw["count"]),
+        numbers=tuple(raw["numbers"]),
+        ref=str(raw["ref"]),
+        state=str(raw["state"]),
+    )
+
+
+def tenant_key(tenant: str) -> str:
+    """A tenant id as it appears in keys and rows: hashed, so no id can shape another tenant's key."""
+    return hashlib.sha256(tenant.encode()).hexdigest()[:32]
+
+
+class StateStore(ABC):
+    """Call-safety state, per tenant; see the module docstring for what each operation guarantees.
+
+    ``now`` is always passed in (the guards' clock), so every expiry is testable; stores may
+    also set real expiries (Redis TTLs) as a backstop for cleanup.
+    """
+
+    shared: bool = False
+    """True when other processes see the same state (replicas): KUPE_STATE_SECRET is then required."""
+
+    def __init__(self, *, retention: timedelta = timedelta(days=30)) -> None:
+        self.retention = retention
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the state lives, for the start-up log: never a password."""
+
+    # -- single-use values ---------------------------------------------------------------
+
+    @abstractmethod
+    async def put(self, tenant: str, key: str, value: dict[str, Any], *, expires: datetime) -> None:
+        """Set ``key`` to ``value`` until ``expires``."""
+
+    @abstractmethod
+    async def put_new(self, tenant: str, key: str, value: dict[str, Any], *, expires: datetime, now: datetime) -> bool:
+        """Set ``key`` only if it holds nothing live; True when this call set it."""
+
+    @abstractmethod
+    async def get(self, tenant: str, key: str, *, now: datetime) -> dict[str, Any] | None:
+        """The live value of ``key``, or None."""
+
+    @abstractmethod
+    async def take(self, tenant: str, key: str, *, now: datetime) -> dict[str, Any] | None:
+        """Read and delete ``key`` in one atomic step; None when absent or expired."""
+
+    # -- slots (caps and the repeat window) ------------------------------------------------
+
+    @abstractmethod
+    async def recent(self, tenant: str, *, now: datetime) -> Recent:
+        """The tenant's slots of the last hour, and everyone's (time, count) for the operator cap."""
+
+    @abstractmethod
+    async def hold(self, tenant: str, slot: Slot, check: Check, *, now: datetime) -> None:
+        """Atomically: read ``recent``, run ``check`` on it (it raises to refuse), add ``slot``."""
+
+    @abstractmethod
+    async def settle(self, tenant: str, slot_id: str, *, ref: str, state: str) -> None:
+        """Record what became of a held slot (placed, or outcome unknown): it keeps counting."""
+
+    @abstractmethod
+    async def release(self, tenant: str, slot_id: str) -> None:
+        """Give a slot back: Kupe certainly did not dial."""
+
+    # -- approval records --------------------------------------------------------------------
+
+    @abstractmethod
+    async def append_approval(self, record: ApprovalRecord) -> None:
+        """Append one event; events older than ``retention`` are dropped as new ones arrive."""
+
+    @abstractmethod
+    async def approvals(
+        self, tenant: str, *, now: datetime, approval_id: str | None = None, limit: int = 20
+    ) -> list[ApprovalRecord]:
+        """The tenant's events, newest first (only ``approval_id``'s when given), within retention."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook: most stores hold nothing to close
+        """Release connections; the server calls it when it stops."""
+
+
+@dataclass(frozen=True)
+class StateKeys:
+    """Keys derived from ``KUPE_STATE_SECRET`` (or a random per-process secret when it is unset).
+
+    Tokens are stored under an HMAC of their value, so a copy of the store holds nothing
+    redeemable; the SDK's ``requestState`` is sealed with a key derived from the same secret,
+    so any replica can resume another's elicitation round.
+    """
+
+    secret: bytes
+    from_operator: bool
+
+    @classmethod
+    def from_secret(cls, secret: str | None) -> StateKeys:
+        if secret:
+            return cls(secret.encode(), True)
+        return cls(os.urandom(32), False)
+
+    def token_id(self, token: str) -> str:
+        return hmac.new(self.secret, f"token:{token}".encode(), hashlib.sha256).hexdigest()[:40]
+
+    def request_state_key(self) -> bytes:
+        return hmac.new(self.secret, b"kupe-app-mcp/request-state", hashlib.sha256).digest()
+
+    @staticmethod
+    def new_token() -> str:
+        token = secrets.token_urlsafe(24)
+        _redact.remember(token)  # shown to the client once; redacted from every log line
+        return token
+
+    def __repr__(self) -> str:
+        return f"StateKeys(from_operator={self.from_operator})"
+
+
+def redacted_url(url: str) -> str:
+    """``url`` without a password (``redis://:secret@host`` -> ``redis://***@host``)."""
+    parts = urlsplit(url)
+    if parts.password is None and parts.username is None:
+        return url
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit((parts.scheme, f"***@{host}{port}", parts.path, parts.query, parts.fragment))
+
+
+def default_state_url(transport: Literal["stdio", "http"], environ: Mapping[str, str]) -> str:
+    """stdio: a SQLite file in ``$XDG_STATE_HOME`` (or ``~/.local/state``)/kupe-app-mcp; HTTP: ``memory:``."""
+    if transport == "http":
+        return "memory:"
+    base = environ.get("XDG_STATE_HOME", "").strip()
+    root = Path(base) if base else Path.home() / ".local" / "state"
+    return f"sqlite://{root / 'kupe-app-mcp' / 'call-safety.sqlite3'}"
+
+
+def open_store(url: str, *, secret_set: bool, retention_days: float = 30.0) -> StateStore:
+    """The store ``KUPE_STATE_URL`` names: the one place a URL becomes an implementation.
+
+    Raises ConfigError for an unknown scheme, a shared store without KUPE_STATE_SECRET, or
+    ``redis://`` without the ``redis`` package.
+    """
+    retention = timedelta(days=retention_days)
+    value = url.strip()
+    if value in {"memory:", "memory://", "memory"}:
+        from kupe_mcp.state._memory import MemoryStore
+
+        return MemoryStore(retention=retention)
+    if value.startswith("sqlite://"):
+        path = value[len("sqlite://") :]
+        if not path:
+            raise ConfigError("KUPE_STATE_URL=sqlite:// names no file: use e.g. sqlite:///var/lib/kupe/state.sqlite3.")
+        from kupe_mcp.state._sqlite import SqliteStore
+
+        return SqliteStore(Path(path).expanduser(), retention=retention)
+    if value.startswith(("redis://", "rediss://", "unix://")):
+        if not secret_set:
+            raise ConfigError(
+                "KUPE_STATE_URL is shared (redis) but KUPE_STATE_SECRET is not set: set the same random secret "
+                "(32+ characters) on every replica."
+            )
+        try:
+            from kupe_mcp.state._redis import RedisStore
+        except ImportError:
+            raise ConfigError(
+                "KUPE_STATE_URL is redis:// but the redis package is not installed: pip install 'kupe-app-mcp[redis]'."
+            ) from None
+        return RedisStore(value, retention=retention)
+    raise ConfigError(
+        f"KUPE_STATE_URL={redacted_url(value)!r} is not a state store: use memory:, sqlite:///path/to/file "
+        "or redis://host:6379/0."
+    )
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)

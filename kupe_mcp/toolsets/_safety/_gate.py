@@ -1,0 +1,317 @@
+"""The gate every dial goes through: decide, then hold a slot as a context around the one request that rings.
+
+```python
+gate = await decide(ctx, subject, dry_run=dry_run, token=confirmation_token, confirmation=confirmation)
+if gate.answer is not None:
+    return gate.answer          # a dry run, a decline, a token preview: nothing dialled
+async with gate.reserve() as held:
+    started = await kupe(ctx).create_call(held.numbers[0], ...)
+    held.ref = f"request_id {started.request_id}"
+```
+
+``decide`` reads the person's answer (or redeems a token, or issues one), then rebuilds the
+subject from Kupe and the state store (re-reading a batch's rows) and compares its digest with
+the one approved: on any difference the person is asked again (2025-11-25, in the body) or the
+call is refused saying so (nothing is dialled either way). ``reserve`` repeats that comparison
+inside the store's atomic check-and-hold, so two replicas (or two parallel calls to one number)
+cannot both dial on one approval: the second sees the first's slot as an earlier call, and its
+digest no longer matches. On exit: success commits the slot; a known failure (Kupe said no)
+releases it; an unknown outcome (or any other exception) keeps it, marked as such, so the
+number's next call needs a fresh confirmation naming this attempt.
+
+A decline or cancel is **not** an error: the result is ``placed: false`` (``started: false``)
+with the reason. The person decided; nothing failed, and an ``isError`` would invite the model
+to "fix" the call and retry it. Every refusal is a ``CallRefused`` raised before any write
+reaches Kupe.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+from typing import Any
+
+import anyio
+from mcp.server.elicitation import ElicitationResult
+from mcp.server.mcpserver import Context
+
+from kupe_mcp.errors import CallOutcomeUnknown, CallRefused, KupeConnectionError, KupeError, StateUnavailable
+from kupe_mcp.guards import TOKEN_TTL_S, Recent, Slot
+from kupe_mcp.state import ApprovalEvent, ApprovalRecord
+from kupe_mcp.toolsets._context import guards_of, kupe, server_of
+from kupe_mcp.toolsets._safety._ask import (
+    ConfirmCall,
+    accepted,
+    can_ask_in_body,
+    can_elicit,
+    declined,
+    outcome,
+)
+from kupe_mcp.toolsets._safety._preview import money, preview, question
+from kupe_mcp.toolsets._safety._subjects import Subject, refresh
+
+__all__ = ["UNKNOWN_REF", "Gate", "Held", "decide"]
+
+logger = logging.getLogger("kupe_mcp.safety")
+
+UNKNOWN_REF = "an earlier attempt whose answer from Kupe was lost (outcome unknown)"
+_ASK_AGAIN_ROUNDS = 2
+_TOKEN_KEEP = timedelta(hours=1)  # the record outlives the token, so "expired" can be told from "unknown"
+
+
+@dataclass
+class Held:
+    """The slot held for one dial; set ``ref`` (``request_id …``, ``batch …``) once Kupe answered."""
+
+    subject: Subject
+    slot: Slot
+    ref: str = "a call placed"
+
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        return self.subject.numbers
+
+
+@dataclass
+class Gate:
+    """What a call tool does next: answer without dialling (``answer``), or dial inside ``reserve()``."""
+
+    ctx: Context
+    subject: Subject
+    answer: dict[str, Any] | None = None
+    approved: str | None = None
+    approval_id: str = ""
+    channel: str = "none"
+
+    async def record(self, event: ApprovalEvent, ref: str | None = None, *, subject: Subject | None = None) -> None:
+        """Append one approval event (issue 10 section 3)."""
+        s = subject or self.subject
+        await server_of(self.ctx).state.append_approval(
+            ApprovalRecord(
+                approval_id=self.approval_id,
+                tenant=s.tenant,
+                at=guards_of(self.ctx).clock(),
+                event=event,
+                channel=self.channel,
+                tool=s.tool,
+                digest=s.digest,
+                what=s.summary,
+                ref=ref,
+            )
+        )
+
+    async def _after_dial(self, event: ApprovalEvent, ref: str) -> None:
+        """Best effort once Kupe was asked: a store failure here must not hide that a call may be ringing."""
+        try:
+            await self.record(event, ref)
+        except StateUnavailable as exc:
+            logger.warning("Could not record %s for %s: %s", event, self.subject.tool, exc)
+
+    @asynccontextmanager
+    async def reserve(self) -> AsyncIterator[Held]:
+        """Hold the subject's slots atomically (re-checking the approved digest), then settle them on exit."""
+        subject, guards = self.subject, guards_of(self.ctx)
+        store = server_of(self.ctx).state
+        now = guards.clock()
+        slot = Slot(secrets.token_hex(8), now, subject.plan.count, subject.numbers)
+
+        def check(recent: Recent) -> None:
+            plan = guards.assess(subject.destinations, subject.plan.notes, recent, what=subject.what)
+            if subject.digest_for(plan) != self.approved:
+                raise CallRefused(_changed(subject, subject.with_plan(plan)))
+
+        await store.hold(subject.tenant, slot, check, now=now)
+        held = Held(subject, slot)
+        try:
+            yield held
+        except KupeError as exc:
+            with anyio.CancelScope(shield=True):
+                if _outcome_unknown(exc):
+                    await _settle(self, slot, UNKNOWN_REF, "unknown")
+                    await self._after_dial("outcome_unknown", UNKNOWN_REF)
+                else:
+                    await store.release(subject.tenant, slot.id)
+            raise
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await _settle(self, slot, UNKNOWN_REF, "unknown")
+            raise
+        await _settle(self, slot, held.ref, "placed")
+        await self._after_dial("dialled", held.ref)
+
+
+def _outcome_unknown(exc: KupeError) -> bool:
+    """Kupe may have dialled: its answer was lost (the client's classification, or a connection lost after sending)."""
+    return isinstance(exc, CallOutcomeUnknown) or (isinstance(exc, KupeConnectionError) and exc.may_have_reached)
+
+
+async def _settle(gate: Gate, slot: Slot, ref: str, state: str) -> None:
+    try:
+        await server_of(gate.ctx).state.settle(gate.subject.tenant, slot.id, ref=ref, state=state)
+    except StateUnavailable as exc:
+        # The slot stays "being placed now": it still counts and still names the attempt.
+        logger.warning("Could not settle a call slot: %s", exc)
+
+
+def _changed(approved: Subject, now: Subject) -> str:
+    """Why a fresh look differs from what the person approved, as one refusal sentence."""
+    if approved.plan.count != now.plan.count:
+        why = f"it would ring {now.plan.count} people, not the {approved.plan.count} approved"
+    elif [p.describe() for p in approved.plan.prior] != [p.describe() for p in now.plan.prior]:
+        earlier = "; ".join(f"{p.e164}: {p.describe()}" for p in now.plan.prior) or "none any more"
+        why = f"an earlier call to the same number is now known ({earlier})"
+    else:
+        why = "the numbers, values, runner or caller line are no longer the ones approved"
+    return (
+        f"Refused: what {approved.tool} would dial changed after it was approved ({why}); nothing was dialled: "
+        f"call {approved.tool} again so the person is asked about what is true now."
+    )
+
+
+def _confirmation_mode(ctx: Context, subject: Subject) -> str:
+    if not subject.plan.needs_confirmation:
+        return "not needed: KUPE_CONFIRM_CALLS=off and every destination is on KUPE_ALLOWED_DESTINATIONS"
+    if can_elicit(ctx):
+        return "the person will be asked to confirm when you call without dry_run"
+    return "calling without dry_run returns a confirmation_token to use after the person says yes"
+
+
+def _declined_answer(subject: Subject, reason: str) -> dict[str, Any]:
+    return {
+        subject.flag: False,
+        "declined": True,
+        "reason": f"{reason}; {subject.nothing_done}. Do not try again unless the user asks.",
+    }
+
+
+async def _issue_token(gate: Gate) -> dict[str, Any]:
+    ctx, subject = gate.ctx, gate.subject
+    server, guards = server_of(ctx), guards_of(ctx)
+    token = server.state_keys.new_token()
+    now = guards.clock()
+    ttl = guards.policy.token_ttl_s
+    gate.approval_id, gate.channel = secrets.token_hex(8), "token"
+    record = {
+        "digest": subject.digest,
+        "expires": (now + timedelta(seconds=ttl)).timestamp(),
+        "approval_id": gate.approval_id,
+    }
+    key = f"token:{server.state_keys.token_id(token)}"
+    await server.state.put(subject.tenant, key, record, expires=now + timedelta(seconds=ttl) + _TOKEN_KEEP)
+    await gate.record("requested")
+    return {
+        subject.flag: False,
+        "confirmation_required": True,
+        "preview": await preview(ctx, subject),
+        "confirmation_token": token,
+        "expires_in_s": int(TOKEN_TTL_S),
+        "next": (
+            f"Show this preview to the user. Only if they say yes, call {subject.tool} again with the same "
+            "arguments and this confirmation_token; never use it on your own."
+        ),
+    }
+
+
+async def _redeem_token(gate: Gate, token: str) -> None:
+    """Take the token (single use, atomically, any replica) and bind it to the subject as it is now."""
+    ctx = gate.ctx
+    server, guards = server_of(ctx), guards_of(ctx)
+    fresh = await refresh(ctx, gate.subject)
+    raw = await server.state.take(fresh.tenant, f"token:{server.state_keys.token_id(token)}", now=guards.clock())
+    held = None
+    if raw is not None:
+        from datetime import datetime
+
+        held = (str(raw.get("digest")), datetime.fromtimestamp(float(raw.get("expires", 0)), UTC))
+        gate.approval_id, gate.channel = str(raw.get("approval_id") or ""), "token"
+    try:
+        guards.check_token(held, fresh.digest)
+    except CallRefused as exc:
+        if held is not None:
+            await gate.record("expired" if "expired" in str(exc) else "refused", subject=fresh)
+        raise
+    gate.subject, gate.approved = fresh, fresh.digest
+    await gate.record("approved")
+
+
+async def _confirm_in_band(gate: Gate) -> dict[str, Any] | None:
+    """The person said yes to ``gate.subject``: look again now, and ask again (or refuse) if it changed."""
+    ctx = gate.ctx
+    gate.approval_id, gate.channel = secrets.token_hex(8), "elicitation"
+    approved = gate.subject
+    fresh = await refresh(ctx, approved)
+    rounds = 0
+    while fresh.digest != approved.digest:
+        if not can_ask_in_body(ctx) or rounds >= _ASK_AGAIN_ROUNDS:
+            await gate.record("refused", subject=fresh)
+            raise CallRefused(_changed(approved, fresh))
+        rounds += 1
+        again = await ctx.elicit(await question(ctx, fresh), ConfirmCall)
+        reason = declined(again)
+        if reason or not accepted(again):
+            gate.subject = fresh
+            await gate.record("declined")
+            return _declined_answer(fresh, reason or "The person did not confirm")
+        approved, fresh = fresh, await refresh(ctx, fresh)
+    gate.subject, gate.approved = fresh, fresh.digest
+    await gate.record("approved")
+    return None
+
+
+async def decide(
+    ctx: Context,
+    subject: Subject,
+    *,
+    dry_run: bool,
+    token: str | None,
+    confirmation: ElicitationResult[ConfirmCall],
+) -> Gate:
+    """The flow place_call and start_batch share once every rule has passed for ``subject``.
+
+    A dry run reports; a declined or cancelled question reports; a request that needs a yes
+    nobody gave in-band redeems the token it brought, or gets one, but only when the client
+    cannot be asked: a client that can elicit and was not asked is refused (the rules gave
+    different answers while asking), never handed a token in place of a question.
+    """
+    gate = Gate(ctx, subject)
+    answer = outcome(confirmation)
+    if dry_run:
+        gate.answer = {
+            "dry_run": True,
+            subject.flag: False,
+            "checks": "passed",
+            "preview": await preview(ctx, subject),
+            "confirmation": _confirmation_mode(ctx, subject),
+            "calls_left_this_hour": subject.plan.calls_left_this_hour,
+            **await money(kupe(ctx), subject.plan.count),
+        }
+        return gate
+    reason = declined(answer)
+    if reason:
+        gate.approval_id, gate.channel = secrets.token_hex(8), "elicitation"
+        await gate.record("declined")
+        gate.answer = _declined_answer(subject, reason)
+        return gate
+    if accepted(answer):
+        gate.answer = await _confirm_in_band(gate)
+        return gate
+    if token is not None:
+        await _redeem_token(gate, token)
+        return gate
+    if subject.plan.needs_confirmation:
+        if can_elicit(ctx):
+            raise CallRefused(
+                f"Refused: the person could not be asked to confirm (the call-safety rules changed their answer "
+                f"while the question was prepared); {subject.nothing_done}. Call {subject.tool} again."
+            )
+        gate.answer = await _issue_token(gate)
+        return gate
+    fresh = await refresh(ctx, subject)
+    if fresh.digest != subject.digest:
+        raise CallRefused(_changed(subject, fresh))
+    gate.subject, gate.approved = fresh, fresh.digest
+    return gate
