@@ -50,6 +50,10 @@ def inspector(sandbox: SandboxServer, *args: str, settings: tuple[str, ...] = ()
             f"KUPE_API_KEY={DEMO_API_KEY}",
             "-e",
             "KUPE_TOOLSETS=all",
+            # Each run is a new process: the stdio default (a SQLite file in the user's state directory) would
+            # remember the previous run's call, and the repeat window would then rightly ask again.
+            "-e",
+            "KUPE_STATE_URL=memory:",
             *(arg for pair in settings for arg in ("-e", pair)),
             sys.executable,
             "-m",
