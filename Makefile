@@ -36,7 +36,7 @@ MCPB_STAMP := $(MCPB_PREFIX)/.installed-mcpb-$(MCPB_VERSION)
 MCPB := PATH="$(dir $(NODE)):$$PATH" $(MCPB_PREFIX)/node_modules/.bin/mcpb
 NPM_INSTALL := npm install --no-save --no-audit --no-fund --loglevel=error
 
-.PHONY: run test lint typecheck unit bench demo bundle node-tools redis-server sandbox-api clean
+.PHONY: run test lint typecheck unit bench eval demo bundle node-tools redis-server sandbox-api clean
 
 $(BIN)/python:
 	@echo "==> first use: creating $(VENV) with $(PY)"
@@ -73,6 +73,14 @@ redis-server:
 bench: $(STAMP) redis-server ## cold start, per-call overhead, throughput, context cost and RSS beside the SDK floor (a report)
 	$(BIN)/python -m tests.bench --out BENCHMARKS.md
 	$(BIN)/python -m tests.bench.state --append BENCHMARKS.md
+
+EVAL_STAMP := $(VENV)/.installed-eval
+$(EVAL_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,eval]'
+	@touch $@
+
+eval: $(EVAL_STAMP) ## do users' requests find their tool? top-1/top-3 per toolset into BENCHMARKS.md (a report)
+	$(BIN)/python -m tests.eval --out BENCHMARKS.md
 
 node-tools: $(NODE_TOOLS_STAMP) $(MCPB_STAMP)
 

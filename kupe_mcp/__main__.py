@@ -128,11 +128,16 @@ def _sandbox_api(args: argparse.Namespace) -> int:
     return 0
 
 
+def sandboxed_hours(settings: Any) -> Any:
+    """With --sandbox nothing is dialled: calling hours are still evaluated, as notes saying what would be refused."""
+    return settings.model_copy(update={"calling_hours_advisory": True}) if settings.sandbox else settings
+
+
 def _serve(args: argparse.Namespace) -> int:
     from kupe_mcp.config import SETTINGS, Settings
 
     cli = {row.field: getattr(args, row.field, None) for row in SETTINGS if row.flag and row.field}
-    settings = Settings.from_env(os.environ, cli=cli)
+    settings = sandboxed_hours(Settings.from_env(os.environ, cli=cli))
     _configure_logging(settings.log_level)
     http = args.transport == "http"
     multi_tenant = http and not settings.credentials and not settings.sandbox

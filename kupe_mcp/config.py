@@ -500,6 +500,9 @@ class Settings(BaseModel):
     confirm_calls: bool = True
     repeat_window_s: float = Field(default=300.0, ge=0, le=7 * 86400)
     max_calls_per_hour: int = Field(default=20, ge=1, le=100_000)
+    # Not a variable on purpose: only the --sandbox path sets it (nothing is dialled there), so calling
+    # hours become a note in the preview; against the real API they always refuse.
+    calling_hours_advisory: bool = False
     max_calls_per_hour_total: int | None = Field(default=None, ge=1, le=10_000_000)
     state_url: str | None = None
     state_secret: SecretStr | None = None

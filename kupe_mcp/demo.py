@@ -173,7 +173,7 @@ async def run_demo(write: Write, *, call_step_s: float = 0.5) -> dict[str, int]:
             "create_batch",
             "Create a three-number campaign",
             name="Appointment reminders",
-            caller_phone_id=line["id"],
+            phone_number_id=line["id"],
             agent_id=agent_id,
             variable_names=["name", "date"],
         )

@@ -107,6 +107,8 @@ class CallPolicy:
     max_per_hour: int = 20
     max_per_hour_total: int | None = None
     token_ttl_s: float = TOKEN_TTL_S
+    hours_advisory: bool = False
+    """The sandbox's setting: calling hours are still evaluated, but a call outside them gets a note, not a refusal."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CallPolicy:
@@ -122,6 +124,7 @@ class CallPolicy:
             confirm=settings.confirm_calls,
             repeat_window_s=settings.repeat_window_s,
             max_per_hour=settings.max_calls_per_hour,
+            hours_advisory=settings.calling_hours_advisory,
             max_per_hour_total=settings.max_calls_per_hour_total,
         )
 
@@ -332,7 +335,10 @@ class CallGuards:
     # -- 2. when ------------------------------------------------------------------------------
 
     def check_hours(self, dest: Destination) -> str | None:
-        """CallRefused when it is outside calling hours in any of the number's zones; a note when none is known."""
+        """CallRefused when it is outside calling hours in any of the number's zones; a note when none is known.
+
+        With ``hours_advisory`` (the sandbox) being outside them is a note saying what would be refused.
+        """
         hours = self.policy.hours
         if hours is None:
             return None
@@ -344,6 +350,13 @@ class CallGuards:
             local = now.astimezone(zone)
             if not _within(local.time(), hours):
                 where = f"in {zone.key}" + (" (one of the number's time zones)" if len(zones) > 1 else "")
+                if self.policy.hours_advisory:
+                    # Named without the number, so a batch's rows in one zone share one note.
+                    return (
+                        f"It is {local:%H:%M} {where}, outside the calling hours {self.policy.hours_text} "
+                        "(KUPE_CALLING_HOURS): against the real Kupe API this would be refused; the sandbox "
+                        "dials nothing, so it goes ahead."
+                    )
                 raise CallRefused(
                     f"Refused to call {dest.e164}: it is {local:%H:%M} {where}, outside the calling hours "
                     f"{self.policy.hours_text} (KUPE_CALLING_HOURS); try again when it is within them there."

@@ -28,7 +28,7 @@ from kupe_mcp.prompts import register_prompts
 from kupe_mcp.resources import STATIC_RESOURCES, complete, recent_resources, register_resources
 from kupe_mcp.runtime import ClientProvider, KupeServer
 from kupe_mcp.state import StateKeys, StateStore
-from kupe_mcp.toolsets import TOOLSETS, ToolSpec, select_tools
+from kupe_mcp.toolsets import TOOLSETS, ToolSpec, select_tools, unavailable_reason
 
 __all__ = ["INSTRUCTIONS", "build_client", "compact_text", "create_server", "selected_tools"]
 
@@ -210,9 +210,21 @@ class KupeMCP(KupeServer, ContextualResourceList):
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> types.CallToolResult | types.InputRequiredResult:
         """Refuse unknown argument names (a misspelt ``dry_run`` must not be dropped silently) and word
-        argument errors as one sentence."""
+        argument errors as one sentence; a tool that exists but is not enabled says how to enable it."""
         tool = get_tool(self, name)
-        if tool is not None:
+        if tool is None:
+            settings = self.kupe_settings
+            reason = unavailable_reason(
+                TOOLSETS,
+                name,
+                enabled=settings.toolsets,
+                read_only=settings.read_only,
+                exclude=settings.exclude_tools,
+                api_key_auth=not self.kupe.multi_tenant and self.kupe.client.credentials.kind == "api_key",
+            )
+            if reason:
+                raise ToolError(reason)
+        else:
             known = tool.parameters.get("properties", {})
             unknown = sorted(set(arguments) - set(known))
             if unknown:

@@ -43,3 +43,15 @@ def exception_texts(error: BaseException) -> list[str]:
         texts += [str(seen), repr(seen), repr(seen.args), repr(vars(seen))]
         seen = seen.__cause__ or seen.__context__
     return texts
+
+
+def plain_demo_agent(app: Any) -> None:
+    """Strip the sandbox demo agent's {{placeholders}}: for tests about the confirmation flow, not prompt
+    variables (which the seeded prompt uses; tests/protocol/test_call_checks.py tests those)."""
+    from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
+
+    store = app.state.sandbox.store
+    agent = store.get("agent", DEMO_AGENT_ID)
+    agent["agent"]["first_response_message"] = "Hello, this is Asha from Sunrise Dental Clinic."
+    agent["configurations"]["model_config"]["system_prompt"] = "You are Asha, a friendly appointment assistant."
+    store.put("agent", agent)

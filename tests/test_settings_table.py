@@ -25,7 +25,7 @@ FIELD_ROWS = [row for row in SETTINGS if row.field]
 ENV_ROWS = [row for row in SETTINGS if row.env]
 
 # Fields that are not settings a person sets (derived or fixed in code).
-NOT_SETTINGS = {"credentials", "connect_timeout_s"}
+NOT_SETTINGS = {"credentials", "connect_timeout_s", "calling_hours_advisory"}
 
 # A value each reader must refuse.
 BAD: dict[str, str] = {

@@ -15,9 +15,9 @@ from kupe_mcp.toolsets import (
     phone,
     webhooks,
 )
-from kupe_mcp.toolsets._registry import Toolset, ToolSpec, select_tools, validate_registry
+from kupe_mcp.toolsets._registry import Toolset, ToolSpec, select_tools, unavailable_reason, validate_registry
 
-__all__ = ["TOOLSETS", "ToolSpec", "Toolset", "select_tools", "validate_registry"]
+__all__ = ["TOOLSETS", "ToolSpec", "Toolset", "select_tools", "unavailable_reason", "validate_registry"]
 
 TOOLSETS: tuple[Toolset, ...] = (
     account.toolset,

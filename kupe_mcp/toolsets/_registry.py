@@ -27,7 +27,7 @@ from mcp_types import ToolAnnotations
 
 from kupe_mcp.errors import ConfigError, KupeError
 
-__all__ = ["ToolSpec", "Toolset", "select_tools", "validate_registry"]
+__all__ = ["ToolSpec", "Toolset", "select_tools", "unavailable_reason", "validate_registry"]
 
 logger = logging.getLogger("kupe_mcp.tools")
 
@@ -175,6 +175,41 @@ def select_tools(
     ]
     order = {t.name: i for i, t in enumerate(toolsets)}
     return sorted(chosen, key=lambda s: (order[s.toolset], s.name))
+
+
+def unavailable_reason(
+    toolsets: Sequence[Toolset],
+    name: str,
+    *,
+    enabled: Iterable[str],
+    read_only: bool = False,
+    exclude: Iterable[str] = (),
+    api_key_auth: bool = False,
+) -> str | None:
+    """Why a tool kupe-app-mcp has is not served here, and how to get it; None when no such tool exists.
+
+    A model that learnt a tool name elsewhere (a README, an earlier session) gets a sentence
+    it can act on instead of the SDK's bare "Unknown tool".
+    """
+    found = next(((ts, spec) for ts in toolsets for spec in ts.tools if spec.name == name), None)
+    if found is None:
+        return None
+    toolset, spec = found
+    if name in {e.strip() for e in exclude}:
+        return f"{name} is switched off on this server (KUPE_EXCLUDE_TOOLS / --exclude-tools); ask whoever runs it."
+    if read_only and not spec.read_only:
+        return f"{name} changes things and this server runs read-only (KUPE_READ_ONLY / --read-only)."
+    if api_key_auth and toolset.bearer_only:
+        return (
+            f"{name} is in the {toolset.name} toolset, which needs a Kupe session: "
+            "set KUPE_BEARER_TOKEN instead of KUPE_API_KEY and enable it with --toolsets."
+        )
+    current = [s.strip() for s in enabled if s.strip()]
+    wanted = ",".join([*current, toolset.name])
+    return (
+        f"{name} is in the {toolset.name} toolset, which this server does not enable: "
+        f"start it with --toolsets {wanted} (or KUPE_TOOLSETS={wanted})."
+    )
 
 
 def validate_registry(toolsets: Sequence[Toolset]) -> list[str]:

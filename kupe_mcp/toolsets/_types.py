@@ -12,10 +12,10 @@ from pydantic import Field
 
 __all__ = ["AgentId", "CallRequestId", "FileId", "Page", "PageSize", "PhoneNumberId", "WorkflowId"]
 
-AgentId = Annotated[UUID, Field(description="Agent id, from list_agents or create_agent.")]
-WorkflowId = Annotated[UUID, Field(description="Workflow id, from the Kupe dashboard.")]
-PhoneNumberId = Annotated[UUID, Field(description="Phone line id, from list_phone_numbers.")]
-FileId = Annotated[UUID, Field(description="Knowledge file id, from list_knowledge_files or upload_knowledge_file.")]
-CallRequestId = Annotated[UUID, Field(description="Call request_id, from place_call or get_call_analytics.")]
+AgentId = Annotated[UUID, Field(description="From list_agents.")]
+WorkflowId = Annotated[UUID, Field(description="From the Kupe dashboard.")]
+PhoneNumberId = Annotated[UUID, Field(description="From list_phone_numbers.")]
+FileId = Annotated[UUID, Field(description="From list_knowledge_files.")]
+CallRequestId = Annotated[UUID, Field(description="From place_call or get_call_analytics.")]
 Page = Annotated[int, Field(ge=1)]
 PageSize = Annotated[int, Field(ge=1, le=100)]

@@ -1,20 +1,30 @@
-"""Toolset ``account``: who the server is acting as."""
+"""Toolset ``account``: who the server is acting as, and how much credit the account has left.
+
+The balance lives here rather than in the opt-in ``billing`` toolset because it is the
+one billing question everyone asks, and the one to check before placing calls.
+"""
 
 from __future__ import annotations
 
 from mcp.server.mcpserver import Context
 
-from kupe_mcp.client import Me
+from kupe_mcp.client import CreditBalance, Me
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
 
-toolset = Toolset("account", "Who the credentials belong to.", default=True)
+toolset = Toolset("account", "Who the credentials belong to; credit left.", default=True)
 
 
 @toolset.tool(title="Who am I", read_only=True)
 async def whoami(ctx: Context) -> Me:
-    """Return the Kupe user these credentials act as (user_id, email, name, auth: api_key or bearer).
+    """Check which Kupe account and email you are connected as (user_id, email, name, auth).
 
-    Use it first to check that the connection and credentials work. Free; changes nothing.
+    Use it first to test the login. Free; changes nothing.
     """
     return await kupe(ctx).me()
+
+
+@toolset.tool(title="Get credit balance", read_only=True)
+async def get_credit_balance(ctx: Context) -> CreditBalance:
+    """How much credit is left: available balance (USD) and monthly cap use. Check it before calls or a campaign."""
+    return await kupe(ctx).credit_balance()

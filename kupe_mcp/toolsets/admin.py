@@ -28,10 +28,10 @@ toolset = Toolset(
     bearer_only=True,
 )
 
-WalletId = Annotated[UUID, Field(description="Wallet id, from get_wallet, list_user_wallets or list_org_wallets.")]
-OrgId = Annotated[UUID, Field(description="Organization id, from list_org_wallets.")]
-UserId = Annotated[UUID, Field(description="User id, from whoami or list_users.")]
-KeyId = Annotated[UUID, Field(description="API key id, from list_api_keys.")]
+WalletId = Annotated[UUID, Field(description="From get_wallet, list_user_wallets or list_org_wallets.")]
+OrgId = Annotated[UUID, Field(description="From list_org_wallets.")]
+UserId = Annotated[UUID, Field(description="From whoami or list_users.")]
+KeyId = Annotated[UUID, Field(description="From list_api_keys.")]
 Period = Annotated[Literal["day", "week", "month", "year", "all"], Field(description="Time window.")]
 Note = Annotated[str | None, Field(max_length=500, description="Reason, kept in the ledger.")]
 
@@ -86,7 +86,7 @@ def _saved(done: str, id: UUID, ack: Ack) -> Saved:
 
 @toolset.tool(title="List user wallets", read_only=True)
 async def list_user_wallets(ctx: Context, page: PageNo = 1, page_size: PageSize = 50) -> Page[WalletItem]:
-    """List every user's wallet and balance (USD). super_admin only."""
+    """Every user's wallet balance (USD). super_admin only."""
     return page_of(WalletItem, await kupe(ctx).list_user_wallets(), page=page, page_size=page_size)
 
 
@@ -100,14 +100,14 @@ async def list_org_wallets(ctx: Context, page: PageNo = 1, page_size: PageSize =
 async def list_org_member_wallets(
     ctx: Context, org_id: OrgId, page: PageNo = 1, page_size: PageSize = 50
 ) -> Page[MemberItem]:
-    """List the wallets of an organization's members (USD). org_admin of that org or super_admin."""
+    """Wallet balances of an organization's members (USD). org_admin of that org or super_admin."""
     found = await kupe(ctx).list_org_member_wallets(str(org_id))
     return page_of(MemberItem, found.members, page=page, page_size=page_size)
 
 
 @toolset.tool(title="Get wallet ledger", read_only=True)
 async def get_wallet_ledger(ctx: Context, wallet_id: WalletId) -> WalletDetail:
-    """Get a wallet's detail: balance, credit grants, append-only ledger, upcoming expiries (USD)."""
+    """A wallet's history: balance, credit grants, ledger of charges and upcoming expiries (USD)."""
     return await kupe(ctx).get_wallet(str(wallet_id))
 
 
@@ -130,7 +130,7 @@ async def grant_wallet_credits(
         Field(description="When the grant expires, ISO 8601 with time zone."),
     ] = None,
 ) -> Saved:
-    """Add credits (USD) to a wallet; an org_admin's grant is moved out of the org wallet. Repeating grants again."""
+    """Top up a wallet with credits (USD); an org_admin's grant comes out of the org wallet. Repeating grants again."""
     body: dict[str, Any] = {"amount_usd": amount_usd}
     if note is not None:
         body["note"] = note
@@ -147,7 +147,7 @@ async def set_wallet_cap(
         float | None, Field(ge=0, le=1_000_000, description="Monthly spend limit in USD; null removes it.")
     ],
 ) -> Saved:
-    """Set or clear a wallet's monthly spend cap (USD); calls are refused once it is reached. Org or super admin."""
+    """Limit a wallet's monthly spend: set or clear its cap (USD); calls are refused once reached. Org/super admin."""
     return _saved(
         "cap set", wallet_id, await kupe(ctx).set_wallet_cap(str(wallet_id), {"monthly_cap_usd": monthly_cap_usd})
     )
@@ -162,7 +162,7 @@ async def adjust_wallet(
     ],
     reason: Annotated[str, Field(min_length=3, max_length=500, description="Why, kept in the ledger.")],
 ) -> Saved:
-    """Correct a wallet balance (USD) with a ledger entry, no grant row. super_admin only; repeating adjusts again."""
+    """Fix a wrong wallet balance (USD) with a correcting ledger entry, no grant. super_admin; repeats adjust again."""
     ack = await kupe(ctx).adjust_wallet(str(wallet_id), {"amount_usd": amount_usd, "reason": reason})
     return _saved("adjusted", wallet_id, ack)
 
@@ -215,13 +215,13 @@ async def get_earnings(ctx: Context, period: Period = "month") -> Earnings:
 
 @toolset.tool(title="Get earnings breakdown", read_only=True)
 async def get_earnings_breakdown(ctx: Context, period: Period = "month") -> Earnings:
-    """Get your reseller org's earnings (USD) bucketed over time. org_admin of a reseller org."""
+    """Your reseller org's earnings (USD) over time, period by period. org_admin of a reseller org."""
     return await kupe(ctx).my_earnings_breakdown(period=period)
 
 
 @toolset.tool(title="Get org earnings", read_only=True)
 async def get_org_earnings(ctx: Context, org_id: OrgId, period: Period = "month") -> Earnings:
-    """Get any organization's earnings summary (USD). super_admin only."""
+    """What one organization has earned (USD). super_admin only."""
     return await kupe(ctx).org_earnings(str(org_id), period=period)
 
 
@@ -230,13 +230,13 @@ async def get_org_earnings(ctx: Context, org_id: OrgId, period: Period = "month"
 
 @toolset.tool(title="Get my feature flags", read_only=True)
 async def get_my_feature_flags(ctx: Context) -> FeatureFlags:
-    """Get the dashboard features switched on for you (outbound, call_logs, webhooks ...)."""
+    """Which dashboard features you have switched on (outbound, call_logs, webhooks ...)."""
     return await kupe(ctx).my_feature_flags()
 
 
 @toolset.tool(title="Get feature flags", read_only=True)
 async def get_feature_flags(ctx: Context, user_id: UserId) -> FeatureFlags:
-    """Get another user's feature flags. Org admin or super_admin."""
+    """Which dashboard features another user has on. Org admin or super_admin."""
     return await kupe(ctx).get_feature_flags(str(user_id))
 
 
@@ -248,7 +248,7 @@ async def update_feature_flags(
         dict[str, bool], Field(min_length=1, description="Flags to set, e.g. {outbound: true, webhooks: false}.")
     ],
 ) -> FeatureFlags:
-    """Switch a user's dashboard features on or off (booleans only). super_admin."""
+    """Turn a user's dashboard features (e.g. outbound calling) on or off (booleans only). super_admin."""
     return await kupe(ctx).update_feature_flags(str(user_id), flags)
 
 
@@ -262,7 +262,7 @@ async def list_api_keys(
     page: PageNo = 1,
     page_size: PageSize = 50,
 ) -> Page[KeyItem]:
-    """List active API keys (id, name, prefix, created); secrets are never listed."""
+    """Your API keys (id, name, prefix, created); secrets are never listed."""
     keys = await kupe(ctx).list_api_keys(user_id=str(user_id) if user_id else None)
     return page_of(KeyItem, keys, page=page, page_size=page_size)
 
@@ -298,7 +298,7 @@ async def rename_api_key(
 
 @toolset.tool(title="Revoke API key", read_only=False, destructive=True, idempotent=True)
 async def revoke_api_key(ctx: Context, key_id: KeyId) -> Written:
-    """Revoke an API key: everything using it fails from now on. Cannot be undone."""
+    """Revoke (kill) an API key, e.g. a leaked one: everything using it fails from now on. Cannot be undone."""
     ack = await kupe(ctx).revoke_api_key(str(key_id))
     return Written(done="revoked", id=str(key_id), message=ack.message)
 
@@ -309,7 +309,7 @@ async def check_api_key_exists(
     user_id: UserId,
     provider_name: Annotated[str, Field(max_length=64, description="Key provider.")] = "milli_chat_ai",
 ) -> KeyExists:
-    """Check whether a user has any active API key for a provider."""
+    """Whether a user already has an active API key for a provider (e.g. OpenAI)."""
     return await kupe(ctx).api_key_exists(str(user_id), provider_name)
 
 

@@ -17,6 +17,7 @@ from kupe_mcp.client import CompleteAgent
 from kupe_mcp.errors import InvalidRequest, KupeError, NotFound
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
+from kupe_mcp.toolsets._safety._agent import forget_agent
 from kupe_mcp.toolsets._shape import Page, View, Written, page_of
 from kupe_mcp.toolsets._types import AgentId, PageSize
 from kupe_mcp.toolsets._types import Page as PageNo
@@ -96,14 +97,14 @@ async def list_agents(
     page: PageNo = 1,
     page_size: PageSize = 20,
 ) -> Page[AgentItem]:
-    """List voice agents (id, name, status), a page at a time. Use it to find an agent_id."""
+    """Find your voice agents (bots, assistants) by name: id, name, status, a page at a time. Gives the agent_id."""
     found = await kupe(ctx).list_agents_summary(page=page, page_size=page_size, name_search=name_search)
     return page_of(AgentItem, found.items, page=page, page_size=page_size, total=found.total, paged=True)
 
 
 @toolset.tool(title="Get agent", read_only=True)
 async def get_agent(ctx: Context, agent_id: AgentId) -> CompleteAgent:
-    """Get an agent's complete configuration: prompt, welcome message, LLM, voice, transcriber, VAD, tools."""
+    """See how an agent is set up now: its prompt, welcome message, LLM, voice, language, transcriber and tools."""
     return await kupe(ctx).get_agent(str(agent_id))
 
 
@@ -123,9 +124,9 @@ async def create_agent(
     transcriber_model_name: SttModel = None,
     transcriber_language: SttLanguage = None,
 ) -> CompleteAgent:
-    """Create a voice agent (platform defaults plus the given settings); returns it complete.
+    """Create a new voice agent (bot) from a name plus any prompt, greeting, LLM, voice and language; returns it.
 
-    Codes come from list_providers and list_voices. Each call creates a new agent.
+    Codes come from list_providers and list_voices. Each call adds an agent; to change one, use update_agent.
     """
     # name and description go in the create call itself; the rest is applied after.
     body = agent_body({k: v for k, v in locals().items() if k not in ("name", "description")})
@@ -168,11 +169,16 @@ async def update_agent(
     transcriber_language: SttLanguage = None,
     force_update: Annotated[bool, Field(description="Required to reconfigure an active agent.")] = False,
 ) -> CompleteAgent:
-    """Change an agent's settings; only the given fields are sent. Returns the complete agent."""
+    """Change a bot: make it speak another language or voice, or change its prompt, greeting, LLM or name.
+
+    Only the given fields change. Returns the complete agent.
+    """
     body = agent_body(locals())
     if not body:
         raise ToolError("update_agent got no field to change: pass at least one setting besides agent_id.")
-    return await kupe(ctx).update_agent(str(agent_id), body, force_update=force_update)
+    updated = await kupe(ctx).update_agent(str(agent_id), body, force_update=force_update)
+    forget_agent(ctx, agent_id)  # call previews and the prompt-variable check read the new prompt
+    return updated
 
 
 @toolset.tool(title="Delete agent", read_only=False, destructive=True, idempotent=True)
@@ -181,7 +187,7 @@ async def delete_agent(
     agent_id: AgentId,
     force: Annotated[bool, Field(description="Also delete an active agent.")] = False,
 ) -> Written:
-    """Delete an agent permanently. Its phone mappings and campaigns stop working. Cannot be undone."""
+    """Delete an agent (bot) for good; its phone lines and campaigns stop working. Cannot be undone."""
     ack = await kupe(ctx).delete_agent(str(agent_id), force_delete=force)
     return Written(done="deleted", id=str(agent_id), message=ack.message)
 
@@ -196,7 +202,7 @@ async def list_providers(
     page: PageNo = 1,
     page_size: PageSize = 50,
 ) -> Page[ProviderItem]:
-    """List catalog rows (LLM, speech-to-text, text-to-speech, VAD) with the codes create_agent accepts."""
+    """Which LLMs, speech-to-text, text-to-speech and VAD engines exist, with the codes create/update_agent take."""
     client = kupe(ctx)
     if kind == "all":
         catalog = await client.list_all_providers()
@@ -223,7 +229,7 @@ async def list_voices(
     page: PageNo = 1,
     page_size: PageSize = 50,
 ) -> Page[VoiceItem]:
-    """List TTS voices (name, language, provider) for create_agent's voice_name."""
+    """Which voices an agent can speak with (name, language, gender, provider): voice_name for create/update_agent."""
     client = kupe(ctx)
     voices = (
         await client.list_tts_voices_by_provider(str(provider_id)) if provider_id else await client.list_tts_voices()

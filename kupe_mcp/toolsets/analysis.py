@@ -21,7 +21,7 @@ from kupe_mcp.toolsets._types import Page as PageNo
 
 toolset = Toolset("analysis", "Post-call analysis rules and attaching them to agents.")
 
-RuleId = Annotated[UUID, Field(description="Analysis rule id, from list_analysis_rules or create_analysis_rule.")]
+RuleId = Annotated[UUID, Field(description="From list_analysis_rules.")]
 RuleDefinition = Annotated[
     dict[str, Any],
     Field(
@@ -55,25 +55,25 @@ class AttachedRules(BaseModel):
 
 @toolset.tool(title="List analysis rules", read_only=True)
 async def list_analysis_rules(ctx: Context, page: PageNo = 1, page_size: PageSize = 50) -> Page[RuleItem]:
-    """List your post-call analysis rules (id, name, type). Attach them with set_agent_analysis_rules."""
+    """Your post-call analysis rules (what to work out from each call: id, name, type); set_agent_analysis_rules."""
     return page_of(RuleItem, await kupe(ctx).list_analysis_rules(), page=page, page_size=page_size)
 
 
 @toolset.tool(title="Get analysis rule", read_only=True)
 async def get_analysis_rule(ctx: Context, rule_id: RuleId) -> AnalysisRule:
-    """Get one rule in full: prompt and output schema."""
+    """One post-call analysis rule in full: what it asks for (prompt) and its output schema."""
     return await kupe(ctx).get_analysis_rule(str(rule_id))
 
 
 @toolset.tool(title="Create analysis rule", read_only=False, destructive=False, idempotent=False)
 async def create_analysis_rule(ctx: Context, definition: RuleDefinition) -> AnalysisRule:
-    """Create a post-call analysis rule; it runs only once attached to an agent. Creates a new one on every call."""
+    """Create a rule that works something out from every call (sentiment, agreed to pay...); runs once attached."""
     return await kupe(ctx).create_analysis_rule(definition)
 
 
 @toolset.tool(title="Update analysis rule", read_only=False, destructive=False, idempotent=True)
 async def update_analysis_rule(ctx: Context, rule_id: RuleId, definition: RuleDefinition) -> AnalysisRule:
-    """Change a rule; every agent it is attached to uses the new version on its next calls."""
+    """Change a post-call analysis rule; every agent it is attached to uses the new version on its next calls."""
     return await kupe(ctx).update_analysis_rule(str(rule_id), definition)
 
 
@@ -86,13 +86,13 @@ async def delete_analysis_rule(ctx: Context, rule_id: RuleId) -> Written:
 
 @toolset.tool(title="Duplicate analysis rule", read_only=False, destructive=False, idempotent=False)
 async def duplicate_analysis_rule(ctx: Context, rule_id: RuleId) -> AnalysisRule:
-    """Copy a rule (unattached) to edit it without touching the original; returns the copy with its new id."""
+    """Copy a rule to experiment without touching the original; the copy is unattached, with a new id."""
     return await kupe(ctx).duplicate_analysis_rule(str(rule_id))
 
 
 @toolset.tool(title="Get agent post-call analysis", read_only=True)
 async def get_agent_post_analysis(ctx: Context, agent_id: AgentId) -> AgentPostAnalysis:
-    """Get an agent's post-call analysis configuration (structured output and HTTP actions run after each call)."""
+    """What an agent does automatically after each call ends: structured output and HTTP actions."""
     rows = await kupe(ctx).get_agent_post_analysis(str(agent_id))
     return AgentPostAnalysis(agent_id=str(agent_id), post_analysis=rows)
 
@@ -106,7 +106,7 @@ async def set_agent_post_analysis(
         Field(description="Post-call analysis JSON as get_agent_post_analysis shows it (prompt, output schema...)."),
     ],
 ) -> PostAnalysis:
-    """Create or replace an agent's post-call analysis configuration; applies from its next call."""
+    """Set what an agent does after each call (structured output, HTTP actions pushing results); from its next call."""
     body = {**config, "agent_id": str(agent_id)}
     return await kupe(ctx).upsert_agent_post_analysis(str(agent_id), body)
 
@@ -115,7 +115,7 @@ async def set_agent_post_analysis(
 async def list_agent_analysis_rules(
     ctx: Context, agent_id: AgentId, page: PageNo = 1, page_size: PageSize = 50
 ) -> Page[RuleItem]:
-    """List the analysis rules that run after an agent's calls."""
+    """Which analysis rules run after one agent's calls."""
     rules = await kupe(ctx).list_agent_attached_rules(str(agent_id))
     return page_of(RuleItem, rules, page=page, page_size=page_size)
 
@@ -128,7 +128,7 @@ async def set_agent_analysis_rules(
         list[UUID], Field(max_length=50, description="The complete set of rule ids (list_analysis_rules).")
     ],
 ) -> AttachedRules:
-    """Set exactly which rules run after an agent's calls: unlisted rules are detached; [] detaches all."""
+    """Choose exactly which rules run after an agent's calls: unlisted rules are detached; [] detaches all."""
     ids = [str(r) for r in rule_ids]
     ack = await kupe(ctx).set_agent_attached_rules(str(agent_id), ids)
     return AttachedRules(agent_id=str(agent_id), rule_ids=ids, message=ack.message)

@@ -1,4 +1,7 @@
-"""Toolset ``billing``: credits, usage and cost (read-only; API keys may only read billing).
+"""Toolset ``billing``: wallet, usage and cost (read-only; API keys may only read billing).
+
+The credit balance itself is in ``account`` (a default toolset): "how much credit do I have
+left" must be answerable without opting in to billing.
 
 Exports can answer with a file (ZIP or CSV bytes) or with a JSON note that the export
 was emailed; ``describe_export`` turns either into a few facts, so binary never reaches
@@ -15,16 +18,16 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from kupe_mcp.client import CreditBalance, Download, SessionUsage, UsageOverview, UsageSummary, Wallet
+from kupe_mcp.client import Download, SessionUsage, UsageOverview, UsageSummary, Wallet
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._shape import Page, View, page_of
 from kupe_mcp.toolsets._types import CallRequestId, PageSize
 from kupe_mcp.toolsets._types import Page as PageNo
 
-toolset = Toolset("billing", "Credit balance, wallet, usage records and cost, exports (read-only).")
+toolset = Toolset("billing", "Wallet, usage records and cost, exports (read-only).")
 
-SessionId = Annotated[UUID, Field(description="call_session_id, from place_call or get_call_analytics.")]
+SessionId = Annotated[UUID, Field(description="Call session id: call_session_id of a call, session_id of a usage row.")]
 TimeFilter = Annotated[str | None, Field(max_length=32, description="Kupe time filter; default all.")]
 UsageType = Annotated[str | None, Field(max_length=64, description="Only this usage type, e.g. llm, tts, stt, call.")]
 FromDate = Annotated[date | None, Field(description="First day, YYYY-MM-DD.")]
@@ -88,15 +91,9 @@ def describe_export(result: Download) -> ExportOut:
     )
 
 
-@toolset.tool(title="Get credit balance", read_only=True)
-async def get_credit_balance(ctx: Context) -> CreditBalance:
-    """Get the account's available credit balance (USD) and monthly cap usage. Check it before large campaigns."""
-    return await kupe(ctx).credit_balance()
-
-
 @toolset.tool(title="Get wallet", read_only=True)
 async def get_wallet(ctx: Context) -> Wallet:
-    """Get your wallet summary: balance, monthly spend and cap (USD), wallet id."""
+    """Your wallet: balance, this month's spend and spending cap (USD), wallet id."""
     return await kupe(ctx).my_wallet()
 
 
@@ -109,7 +106,7 @@ async def list_usage_records(
     page: PageNo = 1,
     page_size: PageSize = 20,
 ) -> Page[UsageItem]:
-    """List metered usage rows (service, quantity, cost in USD) grouped by call session, a page at a time."""
+    """Itemised charges: metered usage rows (service, quantity, cost in USD) per call, a page at a time."""
     found = await kupe(ctx).billing_usage_records_filtered(
         time_filter=time_filter, usage_type=usage_type, search=search, limit=page_size, offset=(page - 1) * page_size
     )
@@ -121,19 +118,19 @@ async def get_usage_summary(
     ctx: Context,
     time_period: Annotated[str | None, Field(max_length=32, description="Kupe period; default all.")] = None,
 ) -> UsageSummary:
-    """Get usage and cost (USD) aggregated per service and period, as the dashboard charts show it."""
+    """Spending broken down by service (LLM, voice, telephony) and period, in USD, as the dashboard charts show."""
     return await kupe(ctx).billing_usage_summary(time_period=time_period)
 
 
 @toolset.tool(title="Get usage overview", read_only=True)
 async def get_usage_overview(ctx: Context) -> UsageOverview:
-    """Get total and this-month usage and cost (USD) for your account."""
+    """How much you have spent: total and this month's usage cost (USD)."""
     return await kupe(ctx).billing_usage_overview()
 
 
 @toolset.tool(title="Get session cost", read_only=True)
 async def get_session_cost(ctx: Context, session_id: SessionId) -> SessionUsage:
-    """Get what one call cost (USD), broken down by service (telephony, LLM, TTS, STT)."""
+    """What one call cost (USD), broken down into telephony, LLM, TTS and STT."""
     return await kupe(ctx).billing_session_usage(str(session_id))
 
 
@@ -145,7 +142,7 @@ async def export_usage(
     from_date: FromDate = None,
     to_date: ToDate = None,
 ) -> ExportOut:
-    """Export usage records as CSV; Kupe usually emails it to the account. Returns what happened, never the file."""
+    """Export usage as a CSV spreadsheet; Kupe usually emails it. Returns what happened, never the file."""
     result = await kupe(ctx).export_billing_usage(
         time_filter=time_filter,
         usage_type=usage_type,
@@ -163,7 +160,7 @@ async def export_call_logs(
     end_date: ToDate = None,
     include_recordings: Annotated[bool, Field(description="Add call recordings to the ZIP.")] = False,
 ) -> ExportOut:
-    """Export call logs as a ZIP: one call (request_id) or a date range (start_date and end_date), often by email.
+    """Download call logs (and recordings) as a ZIP: one call (request_id) or a date range, often by email.
 
     Returns what happened, never the file.
     """

@@ -16,6 +16,7 @@ from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, ConfigDict, Field
 
 from kupe_mcp.client import Batch, BatchStatus, BatchStatusCounts
+from kupe_mcp.errors import CallRefused
 from kupe_mcp.files import read_upload
 from kupe_mcp.toolsets._context import guards_of, kupe, refuse_server_disk, server_of, settings_of
 from kupe_mcp.toolsets._registry import Toolset
@@ -31,21 +32,23 @@ from kupe_mcp.toolsets._safety import (
     recipients_from_csv,
     screen_recipients,
 )
+from kupe_mcp.toolsets._safety._agent import placeholders_of
 from kupe_mcp.toolsets._shape import Page, View, page_of
 from kupe_mcp.toolsets._types import AgentId, PageSize, PhoneNumberId, WorkflowId
 from kupe_mcp.toolsets._types import Page as PageNo
 from kupe_mcp.toolsets._wait import is_final, poll_until, status_words
+from kupe_mcp.variables import check_variable_names, missing_values
 
 toolset = Toolset("campaigns", "Batch call campaigns: create, add recipients, launch, follow progress.")
 
-BatchId = Annotated[UUID, Field(description="Batch id, from create_batch or list_batches.")]
+BatchId = Annotated[UUID, Field(description="From list_batches or create_batch.")]
 RecipientStatus = Literal["not_started", "calling", "completed", "failed", "no_answer"]
 BatchState = Literal["not_started", "in_progress", "completed"]
 VariableValue = str | int | float | bool
 
 
 class Recipient(BaseModel):
-    """One person to call in a batch."""
+    # One person to call. No docstring on purpose: pydantic would copy it into the tool's schema.
 
     phone_number: str = Field(min_length=3, max_length=32, description="Number, e.g. +919876543210.")
     variables: dict[str, VariableValue] | None = Field(
@@ -132,7 +135,7 @@ def _status(status: BatchStatus) -> dict[str, Any]:
 async def create_batch(
     ctx: Context,
     name: Annotated[str, Field(min_length=1, max_length=200, description="Campaign name.")],
-    caller_phone_id: PhoneNumberId,
+    phone_number_id: Annotated[PhoneNumberId, Field(description="Line that calls out (list_phone_numbers).")],
     agent_id: AgentId | None = None,
     workflow_id: WorkflowId | None = None,
     variable_names: Annotated[
@@ -142,13 +145,16 @@ async def create_batch(
     batch_size: Annotated[int, Field(ge=1, le=100, description="Max calls dialled at once.")] = 1,
     description: Annotated[str | None, Field(max_length=2000, description="Internal description.")] = None,
 ) -> Batch:
-    """Create an empty campaign run by one agent or workflow (exactly one). Rings nobody yet.
+    """Set up a campaign: a call list run by one agent or workflow. Calls nobody yet.
 
-    Next: add_batch_recipients, then start_batch.
+    Next: add_batch_recipients, then start_batch to ring them.
     """
     if (agent_id is None) == (workflow_id is None):
         raise ToolError("Pass exactly one of agent_id or workflow_id: the batch is run by an agent or a workflow.")
-    body: dict[str, Any] = {"batch_name": name, "caller_phone_id": str(caller_phone_id), "batch_size": batch_size}
+    if agent_id is not None:  # every {{placeholder}} of the agent's prompt must be a batch variable
+        expected = await placeholders_of(ctx, agent_id)
+        check_variable_names(expected, variable_names, what=f"create batch {name[:60]!r}")
+    body: dict[str, Any] = {"batch_name": name, "caller_phone_id": str(phone_number_id), "batch_size": batch_size}
     if agent_id is not None:
         body["agent_id"] = str(agent_id)
     if workflow_id is not None:
@@ -158,6 +164,30 @@ async def create_batch(
     if description is not None:
         body["description"] = description
     return await kupe(ctx).create_batch(body)
+
+
+async def _rows_with_values(
+    ctx: Context, batch_id: str, rows: list[RecipientRow]
+) -> tuple[list[RecipientRow], list[dict[str, Any]]]:
+    """The rows that fill every placeholder of the batch agent's prompt, and the others as rejections.
+
+    Raises CallRefused when no row is left, so nothing is sent.
+    """
+    batch = await kupe(ctx).get_batch(batch_id)
+    expected = await placeholders_of(ctx, batch.agent_id)
+    kept, unfilled = [], []
+    for row in rows:
+        why = missing_values(expected, row.variables)
+        if why is None:
+            kept.append(row)
+        else:
+            unfilled.append({"row": row.row, "phone_number": row.phone_number, "reason": why})
+    if rows and not kept:
+        raise CallRefused(
+            f"Refused to add recipients to batch {batch_id}: none of the {len(rows)} rows has a value for every "
+            f"placeholder the agent's prompt uses ({', '.join(expected)}); add those values and try again."
+        )
+    return kept, unfilled
 
 
 @toolset.tool(title="Add batch recipients", read_only=False, destructive=False, idempotent=False)
@@ -172,7 +202,7 @@ async def add_batch_recipients(
         Field(max_length=1000, description="Or a CSV under the upload roots: to_phonenumber + a column per variable."),
     ] = None,
 ) -> RecipientsAdded:
-    """Add people to a batch that has not started: phone number plus values for its variables. Rings nobody.
+    """Add people to a campaign's call list: phone number plus values for its variables. Rings nobody.
 
     Every number is checked first; rows that may not be called come back in rejected, with the reason.
     """
@@ -185,7 +215,14 @@ async def add_batch_recipients(
         rows = recipients_from_csv(name, data)
     else:
         rows = [recipient_row(i, r) for i, r in enumerate(recipients or [], start=1)]
+    # Numbers first (no Kupe request is spent on a list nobody may call), then the prompt's variables.
     accepted, rejected = screen_recipients(guards_of(ctx), rows, batch_id=str(batch_id))
+    refused = {int(r["row"]) for r in rejected}
+    numbered = [r for r in rows if r.row not in refused]
+    kept, unfilled = await _rows_with_values(ctx, str(batch_id), numbered)
+    keep = {r.row for r in kept}
+    accepted = [item for row, item in zip(numbered, accepted, strict=True) if row.row in keep]
+    rejected = sorted(unfilled + rejected, key=lambda r: int(r["row"]))
     written = await kupe(ctx).upsert_batch_data(str(batch_id), accepted)
     # Counts and refused rows only: echoing every saved row floods the context (list_batch_recipients has them).
     return RecipientsAdded(
@@ -202,7 +239,7 @@ async def add_batch_recipients(
 
 @toolset.tool(title="Get batch", read_only=True)
 async def get_batch(ctx: Context, batch_id: BatchId) -> BatchOut:
-    """Get a campaign's settings, state and how many recipients are not_started, calling, completed or failed."""
+    """How a campaign is doing: its settings, state and how many people are waiting, being called, done or failed."""
     client = kupe(ctx)
     meta = (await client.get_batch(str(batch_id))).to_json()
     status = _status(await client.get_batch_status(str(batch_id)))
@@ -221,7 +258,7 @@ async def list_batch_recipients(
     page: PageNo = 1,
     page_size: PageSize = 25,
 ) -> Page[RecipientItem]:
-    """List a batch's recipients with their call status and error, a page at a time."""
+    """Who is on a campaign's list and how each call went (status, error): e.g. who failed or did not answer."""
     rows = await kupe(ctx).list_batch_data(str(batch_id), status=status)
     return page_of(RecipientItem, rows, page=page, page_size=page_size)
 
@@ -233,7 +270,7 @@ async def list_batches(
     page_size: PageSize = 20,
     status: Annotated[BatchState | None, Field(description="Only batches in this state.")] = None,
 ) -> Page[BatchItem]:
-    """List your batch campaigns (id, name, state, size), newest first. Use it to find a batch_id."""
+    """Your campaigns (id, name, state, size), newest first. Gives the batch_id others need."""
     rows = sorted(await kupe(ctx).list_my_batches(), key=lambda b: b.created_at or "", reverse=True)
     if status is not None:
         rows = [b for b in rows if b.status == status]
@@ -250,7 +287,7 @@ async def start_batch(
     subject: Annotated[Subject, Resolve(batch_subject)],
     confirmation: Annotated[ElicitationResult[ConfirmCall], Resolve(ask_to_start_batch)],
 ) -> BatchLaunch:
-    """LAUNCHES THE CAMPAIGN: starts real phone calls to EVERY recipient and spends credits; cannot be undone.
+    """LAUNCHES THE CAMPAIGN NOW: phones EVERYONE on its list and spends credits; cannot be undone.
 
     Every number is checked and the user confirms first. A result with confirmation_token: show its preview;
     only after their yes, call again with it. Then wait_for_batch.
@@ -304,7 +341,7 @@ async def wait_for_batch(
     batch_id: BatchId,
     timeout_s: Annotated[int, Field(ge=5, le=3600, description="Most seconds to wait.")] = 600,
 ) -> BatchWait:
-    """Follow a started campaign until every call has ended, reporting progress; returns the final counts.
+    """Wait until a started campaign has called everyone, with progress; returns the final counts.
 
     done=false means it is still running: call again to keep waiting.
     """

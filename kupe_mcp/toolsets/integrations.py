@@ -25,14 +25,14 @@ from kupe_mcp.toolsets._types import Page as PageNo
 
 toolset = Toolset("integrations", "Custom HTTP and MCP-server tools and attaching them to agents.")
 
-AgentToolId = Annotated[UUID, Field(description="Tool id, from list_agent_tools.")]
+AgentToolId = Annotated[UUID, Field(description="From list_agent_tools.")]
 
 
 class AgentToolRef(BaseModel):
     # No docstring on purpose: pydantic would copy it into every schema that uses this model.
     model_config = ConfigDict(extra="allow")
 
-    tool_id: UUID = Field(description="Tool id, from list_http_tools or list_mcp_tools.")
+    tool_id: UUID = Field(description="From list_http_tools or list_mcp_tools.")
     tool_type: Literal["http", "mcp"] | None = Field(default=None, description="Which list the id is from.")
     config: dict[str, Any] | None = None
 
@@ -67,9 +67,12 @@ class DefinitionOps(NamedTuple):
     delete: Callable[[KupeClient, str], Awaitable[Ack]]
 
 
-def _definition_tools(kind: str, label: str, keys: str, ops: DefinitionOps) -> None:
-    """Declare list/get/create/update/delete_<kind>_tool(s) for one tool-definition family."""
-    id_desc = f"{label} tool id, from list_{kind}_tools or create_{kind}_tool."
+def _definition_tools(kind: str, label: str, keys: str, ops: DefinitionOps, *, what: str, fields: str) -> None:
+    """Declare list/get/create/update/delete_<kind>_tool(s) for one tool-definition family.
+
+    ``what`` is the thing people connect (a REST API, an MCP server), ``fields`` what they change.
+    """
+    id_desc = f"From list_{kind}_tools."
     def_desc = f"Kupe's JSON for the tool: {keys}."
 
     async def list_defs(ctx: Context, page: PageNo = 1, page_size: PageSize = 50) -> Page[ToolItem]:
@@ -99,35 +102,35 @@ def _definition_tools(kind: str, label: str, keys: str, ops: DefinitionOps) -> N
             list_defs,
             f"list_{kind}_tools",
             f"List {label} tools",
-            f"List your {label} tool definitions (id, name). Attach one to an agent with attach_tools_to_agent.",
+            f"Your custom {label} tools: integrations agents can use (id, name). One agent's tools: list_agent_tools.",
             {"read_only": True},
         ),
         (
             get_def,
             f"get_{kind}_tool",
             f"Get {label} tool",
-            f"Get one {label} tool definition in full, in the shape create_{kind}_tool takes.",
+            f"One {label} tool's full configuration, in the shape create_{kind}_tool takes.",
             {"read_only": True},
         ),
         (
             create_def,
             f"create_{kind}_tool",
             f"Create {label} tool",
-            f"Create a {label} tool definition agents can call during calls. Creates a new one on every call.",
+            f"Connect {what} agents can use during calls: a new {label} tool each time. Then attach_tools_to_agent.",
             {"read_only": False, "destructive": False, "idempotent": False},
         ),
         (
             update_def,
             f"update_{kind}_tool",
             f"Update {label} tool",
-            f"Replace a {label} tool definition; agents using it get the change on their next calls.",
+            f"Change a {label} tool ({fields}): replaces its definition; agents get it on their next calls.",
             {"read_only": False, "destructive": False, "idempotent": True},
         ),
         (
             delete_def,
             f"delete_{kind}_tool",
             f"Delete {label} tool",
-            f"Delete a {label} tool definition permanently; agents that use it lose it. Cannot be undone.",
+            f"Delete a {label} tool for every agent. Cannot be undone (detach_tool_from_agent takes it from one).",
             {"read_only": False, "destructive": True, "idempotent": True},
         ),
     ]
@@ -148,6 +151,8 @@ _definition_tools(
         KupeClient.update_http_tool,
         KupeClient.delete_http_tool,
     ),
+    what="a REST API or webhook endpoint",
+    fields="URL, headers, arguments",
 )
 _definition_tools(
     "mcp",
@@ -160,6 +165,8 @@ _definition_tools(
         KupeClient.update_mcp_tool,
         KupeClient.delete_mcp_tool,
     ),
+    what="an MCP server",
+    fields="URL, auth headers, tools",
 )
 
 
@@ -167,7 +174,7 @@ _definition_tools(
 async def list_agent_tools(
     ctx: Context, agent_id: AgentId, page: PageNo = 1, page_size: PageSize = 50
 ) -> Page[AgentToolItem]:
-    """List the HTTP and MCP tools an agent may call during its calls."""
+    """Which tools (HTTP and MCP integrations) one agent can use on its calls. All your tools: list_http_tools."""
     return page_of(AgentToolItem, await kupe(ctx).list_agent_tools(str(agent_id)), page=page, page_size=page_size)
 
 
@@ -175,7 +182,7 @@ async def list_agent_tools(
 async def attach_tools_to_agent(
     ctx: Context, agent_id: AgentId, tools: Annotated[ToolRefs, Field(min_length=1)]
 ) -> Written:
-    """Let an agent call more tools, keeping the ones it has. Create the tools first (create_http_tool ...)."""
+    """Give an agent more tools to use on its calls, keeping the ones it has. Create them first (create_http_tool)."""
     ack = await kupe(ctx).add_agent_tools(str(agent_id), _tool_refs(tools))
     return Written(done=f"attached {len(tools)}", id=str(agent_id), message=ack.message)
 
@@ -187,13 +194,13 @@ async def replace_agent_tools(
     tools: ToolRefs,
     force_update: Annotated[bool, Field(description="Needed to change the tools of an active agent.")] = False,
 ) -> Written:
-    """Set an agent's complete tool list: tools not listed are detached; an empty list detaches all."""
+    """Set exactly which tools an agent has: tools not listed are taken away; an empty list removes all."""
     ack = await kupe(ctx).replace_agent_tools(str(agent_id), _tool_refs(tools), force_update=force_update)
     return Written(done=f"set {len(tools)}", id=str(agent_id), message=ack.message)
 
 
 @toolset.tool(title="Detach tool from agent", read_only=False, destructive=True, idempotent=True)
 async def detach_tool_from_agent(ctx: Context, agent_id: AgentId, tool_id: AgentToolId) -> Written:
-    """Stop an agent from calling one tool. The tool definition itself is kept."""
+    """Take one tool away from an agent; the tool itself is kept (delete_http_tool removes it)."""
     ack = await kupe(ctx).remove_agent_tool(str(agent_id), str(tool_id))
     return Written(done="detached", id=str(tool_id), message=ack.message)

@@ -41,7 +41,7 @@ def _exactly_one(**ids: object) -> None:
 
 @toolset.tool(title="List phone numbers", read_only=True)
 async def list_phone_numbers(ctx: Context, page: PageNo = 1, page_size: PageSize = 50) -> Page[LineItem]:
-    """List the account's phone lines (id, E.164 number, mapped agent). Ids are phone_number_id elsewhere."""
+    """Your phone numbers (lines): id, E.164 number and the agent answering each. Ids are phone_number_id elsewhere."""
     return page_of(LineItem, await kupe(ctx).list_phone_numbers(), page=page, page_size=page_size)
 
 
@@ -52,7 +52,10 @@ async def map_phone(
     agent_id: AgentId | None = None,
     workflow_id: WorkflowId | None = None,
 ) -> PhoneMapping:
-    """Route inbound calls on a phone line to an agent or a workflow (exactly one), replacing the current mapping."""
+    """Choose which agent (bot) answers a phone number or line's incoming calls, replacing the current one.
+
+    Also how to take a line away from a bot: map it to another.
+    """
     _exactly_one(agent_id=agent_id, workflow_id=workflow_id)
     return await kupe(ctx).create_phone_mapping(
         str(phone_number_id),
@@ -67,7 +70,7 @@ async def get_phone_mapping(
     agent_id: AgentId | None = None,
     phone_number_id: PhoneNumberId | None = None,
 ) -> Mappings:
-    """Show which line an agent answers, or which agent a line rings (pass exactly one id)."""
+    """Who answers a number: the agent a line rings, or the line an agent answers (pass exactly one id)."""
     _exactly_one(agent_id=agent_id, phone_number_id=phone_number_id)
     client = kupe(ctx)
     if agent_id is not None:

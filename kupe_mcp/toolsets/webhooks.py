@@ -46,14 +46,14 @@ def mask_secrets(value: Any) -> Any:
 
 @toolset.tool(title="List webhooks", read_only=True)
 async def list_webhooks(ctx: Context, page: PageNo = 1, page_size: PageSize = 50) -> Page[WebhookItem]:
-    """List your agents with their webhook URLs (secrets hidden)."""
+    """Which agents send their call results to a webhook, and to which URL (secrets hidden)."""
     rows = [mask_secrets(r.to_json()) for r in await kupe(ctx).list_my_webhooks()]
     return page_of(WebhookItem, rows, page=page, page_size=page_size)
 
 
 @toolset.tool(title="Get agent webhook", read_only=True)
 async def get_agent_webhook(ctx: Context, agent_id: AgentId) -> AgentWebhook:
-    """Get an agent's webhook settings: call-ended URL, toggles, body template. The secret is never shown."""
+    """Where an agent's call results are sent: webhook URL, toggles, body template. The secret is never shown."""
     found = await kupe(ctx).get_agent_webhooks(str(agent_id))
     return AgentWebhook.model_validate(mask_secrets(found.to_json()))
 
@@ -70,14 +70,14 @@ async def set_agent_webhook(
         ),
     ],
 ) -> AgentWebhook:
-    """Create or change where Kupe POSTs results when an agent's calls end; applies from the next call."""
+    """Send an agent's call results to a URL: create or change its call-ended webhook; applies from the next call."""
     saved = await kupe(ctx).put_agent_webhooks(str(agent_id), config)
     return AgentWebhook.model_validate(mask_secrets(saved.to_json()))
 
 
 @toolset.tool(title="Rotate webhook secret", read_only=False, destructive=True, idempotent=False)
 async def rotate_webhook_secret(ctx: Context, agent_id: AgentId) -> WebhookSecret:
-    """Issue a new HMAC secret for an agent's incoming webhook; the old one stops working at once.
+    """Replace an agent's webhook signing secret (e.g. it leaked); the old one stops working at once.
 
     The result holds the new secret, shown only here: tell the user to store it.
     """
@@ -86,6 +86,6 @@ async def rotate_webhook_secret(ctx: Context, agent_id: AgentId) -> WebhookSecre
 
 @toolset.tool(title="Test agent webhook", read_only=False, destructive=False, idempotent=False)
 async def test_agent_webhook(ctx: Context, agent_id: AgentId) -> WebhookTest:
-    """Send a sample call-ended payload as a real POST to the agent's configured URL; reports the delivery."""
+    """Check a webhook works: POSTs a sample call-ended event to the agent's URL and reports the delivery."""
     result = await kupe(ctx).test_outgoing_webhook(str(agent_id))
     return WebhookTest.model_validate(mask_secrets(result.to_json()))

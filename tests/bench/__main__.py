@@ -575,6 +575,15 @@ def run(runs: int, calls: int, seconds: float) -> str:
     return "\n".join(lines)
 
 
+def kept_eval_section(path: Path) -> str:
+    """The ``make eval`` section of an existing report, so that ``make bench`` does not erase it."""
+    text = path.read_text() if path.exists() else ""
+    begin, end = "<!-- eval:begin -->", "<!-- eval:end -->"
+    if begin not in text or end not in text:
+        return ""
+    return "\n" + begin + text.split(begin, 1)[1].split(end, 1)[0] + end + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     parser.add_argument("--out", type=Path, help="write the Markdown report here (default: stdout)")
@@ -584,7 +593,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report = run(args.runs, args.calls, args.seconds)
     if args.out:
-        args.out.write_text(report + "\n")
+        args.out.write_text(report + "\n" + kept_eval_section(args.out))
         print(f"wrote {args.out}", file=sys.stderr)
     else:
         print(report)

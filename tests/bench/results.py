@@ -59,12 +59,15 @@ async def campaign_sizes(recipients: int = RECIPIENTS) -> dict[str, int]:
         batch = await call(
             "create_batch",
             name="Size check",
-            caller_phone_id=seed.IN_PHONE_ID,
+            phone_number_id=seed.IN_PHONE_ID,
             agent_id=seed.DEMO_AGENT_ID,
-            variable_names=["name", "date"],
+            variable_names=["name", "appointment_date"],
         )
         rows = [
-            {"phone_number": f"+91 98765 {40000 + i:05d}", "variables": {"name": f"Person {i}", "date": "Tue 10am"}}
+            {
+                "phone_number": f"+91 98765 {40000 + i:05d}",
+                "variables": {"name": f"Person {i}", "appointment_date": "Tue 10am"},
+            }
             for i in range(recipients)
         ]
         await call("add_batch_recipients", batch_id=batch["id"], recipients=rows)

@@ -20,6 +20,9 @@ from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer, SandboxSettings
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
 from tests._node import node_env
 
+# The demo agent's prompt greets {{name}} and confirms {{appointment_date}}: a call must fill both.
+VALUES = 'variable_values={"name": "Ada", "appointment_date": "Friday"}'
+
 TOOLS = os.environ.get("KUPE_NODE_TOOLS")
 pytestmark = pytest.mark.skipif(not TOOLS, reason="KUPE_NODE_TOOLS is unset (make test sets it)")
 
@@ -131,7 +134,7 @@ def test_inspector_searches_knowledge_reads_an_agent_resource_and_gets_a_prompt(
         inspector(
             sandbox, "--method", "tools/call", "--tool-name", "place_call",
             "--tool-arg", "phone_number=+919876543210", "--tool-arg", f"agent_id={DEMO_AGENT_ID}",
-            settings=unattended,
+            "--tool-arg", VALUES, settings=unattended,
         )[1]
     )  # fmt: skip
     assert started["placed"] is True
@@ -148,7 +151,7 @@ def test_inspector_without_elicitation_gets_a_preview_and_a_token_instead_of_a_c
     code, body, err = inspector(
         sandbox, "--method", "tools/call", "--tool-name", "place_call",
         "--tool-arg", "phone_number=+91 98765 43210", "--tool-arg", f"agent_id={DEMO_AGENT_ID}",
-        settings=("KUPE_CALLING_HOURS=off",),
+        "--tool-arg", VALUES, settings=("KUPE_CALLING_HOURS=off",),
     )  # fmt: skip
     assert code == 0, err
     preview = structured(body)

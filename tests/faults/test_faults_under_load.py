@@ -54,6 +54,7 @@ NO_CALL_LIMITS: dict[str, Any] = {"calling_hours": "off", "max_calls_per_hour": 
 # The 500 is Kupe's "the handler failed" answer: not retried on purpose (tests/integration/test_retries_over_loopback).
 NOT_TRANSIENT = "500"
 SANDBOX_500 = "(500: Internal Server Error (sandbox fault))"
+VALUES = {"name": "Load", "appointment_date": "today"}  # the demo agent's prompt placeholders
 
 
 class RecordingRandom:
@@ -125,7 +126,14 @@ class Plan:
         for i in range(count):
             if i % 15 == 7:
                 plan.calls.append(
-                    ("place_call", {"phone_number": f"+91987{client:02d}{i:05d}", "agent_id": DEMO_AGENT_ID})
+                    (
+                        "place_call",
+                        {
+                            "phone_number": f"+91987{client:02d}{i:05d}",
+                            "agent_id": DEMO_AGENT_ID,
+                            "variable_values": VALUES,
+                        },
+                    )
                 )
             elif i % 10 == 3:
                 plan.calls.append(("create_agent", {"name": f"Load {client}-{i}", "welcome_message": "Hi"}))

@@ -136,3 +136,27 @@ def test_the_default_is_nine_to_nine(make_guards: MakeGuards, clock: FakeClock) 
     clock.set(16, 0)  # 21:30 in India
     with pytest.raises(CallRefused):
         guards.plan(["+919876543210"], what="call")
+
+
+def test_with_advisory_hours_a_call_outside_them_gets_a_note_saying_what_would_be_refused(
+    make_guards: MakeGuards, clock: FakeClock
+) -> None:
+    clock.set(16, 0)  # 21:30 in India
+    guards = make_guards(calling_hours=DAY, calling_hours_advisory=True)
+    note = guards.check_hours(guards.destination("+919876543210"))
+    assert note == (
+        "It is 21:30 in Asia/Calcutta, outside the calling hours 09:00-21:00 (KUPE_CALLING_HOURS): against the "
+        "real Kupe API this would be refused; the sandbox dials nothing, so it goes ahead."
+    )
+    plan = guards.plan(["+919876543210", "+919812345678"], what="start batch b")
+    assert plan.notes == (note,)  # one note for the rows of one zone
+    assert plan.count == 2
+
+
+def test_the_sandbox_cli_path_and_only_it_makes_calling_hours_advisory() -> None:
+    from kupe_mcp.__main__ import sandboxed_hours
+    from kupe_mcp.config import Settings
+
+    assert sandboxed_hours(Settings(sandbox=True)).calling_hours_advisory is True
+    assert sandboxed_hours(Settings()).calling_hours_advisory is False
+    assert Settings.from_env({"KUPE_SANDBOX": "1"}).calling_hours_advisory is False  # no variable turns it on

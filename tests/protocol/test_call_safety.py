@@ -33,7 +33,7 @@ from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, DEMO_USER_ID, IN_PHONE_ID
 from kupe_mcp.server import build_client, create_server
 from kupe_mcp.transports import http_app
 from tests._clock import FakeClock
-from tests._mcp import call, fail
+from tests._mcp import call, fail, plain_demo_agent
 from tests.conftest import ServerFactory, make_kupe
 
 pytestmark = pytest.mark.anyio
@@ -83,11 +83,15 @@ class Setup:
         return [(m, p) for m, p in self.log[mark:] if m != "GET"]
 
 
+DEMO_VALUES = {"name": "Ada", "appointment_date": "Friday"}  # for servers on their own sandbox (seeded prompt)
+
+
 @pytest.fixture
 def setup(make_server: ServerFactory, sandbox_app: Any, client_mode: str) -> Any:
     """``setup(**settings)``: a server (calling hours off unless given) whose guards run on a fake clock."""
 
     def build(**overrides: Any) -> Setup:
+        plain_demo_agent(sandbox_app)
         server = make_server(**overrides)
         clock = FakeClock()
         server.guards.clock = clock
@@ -429,7 +433,7 @@ RECIPIENTS = [
 
 async def new_batch(mcp: Client, recipients: list[dict[str, Any]] | None = None) -> str:
     created = await call(
-        mcp, "create_batch", name="Spring check-ups", caller_phone_id=IN_PHONE_ID, agent_id=DEMO_AGENT_ID
+        mcp, "create_batch", name="Spring check-ups", phone_number_id=IN_PHONE_ID, agent_id=DEMO_AGENT_ID
     )
     batch_id = created["id"]
     assert isinstance(batch_id, str)
@@ -678,7 +682,9 @@ async def test_over_stateless_http_the_new_protocol_asks_the_person_and_the_old_
                     elicitation_callback=person,
                 ) as mcp,
             ):
-                result = await call(mcp, "place_call", phone_number=INDIA, agent_id=DEMO_AGENT_ID)
+                result = await call(
+                    mcp, "place_call", phone_number=INDIA, agent_id=DEMO_AGENT_ID, variable_values=DEMO_VALUES
+                )
         placed = sandbox.sandbox.request_log.count(CREATE_CALL)
     if client_mode == "auto":
         assert len(person.questions) == 1
@@ -741,7 +747,9 @@ async def test_on_a_multi_tenant_server_a_token_is_worthless_to_another_tenant()
         config = Settings(base_url=sandbox.base_url, toolsets=("calls",), calling_hours="off")
         server = create_server(config, build_client(config), multi_tenant=True)
         app = http_app(server, config, host="127.0.0.1", multi_tenant=True)
-        args = {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID}
+        # A workflow, not the demo agent: the other tenant cannot read the demo agent, and would be refused for
+        # that (its prompt variables are checked first) before the token mattered.
+        args = {"phone_number": INDIA, "workflow_id": "6f1c1a52-7d0e-4c7b-9a57-2a1d6c0b1e01"}
         with LoopbackServer(app, lifespan="on") as srv:
 
             async def place(key: str, **extra: Any) -> Any:

@@ -241,3 +241,42 @@ async def test_invalid_arguments_are_one_line_without_pydantic_links(mcp: Client
     assert "pydantic.dev" not in text
     assert "page" in text
     assert "page_size" in text
+
+
+async def test_the_credit_balance_is_answered_with_the_default_toolsets(make_server: ServerFactory) -> None:
+    async with Client(make_server(toolsets=Settings().toolsets)) as mcp:
+        names = {t.name for t in (await mcp.list_tools()).tools}
+        balance = await call(mcp, "get_credit_balance")
+    assert "get_credit_balance" in names
+    assert "get_wallet" not in names  # the rest of billing stays opt-in
+    assert balance["available_balance_usd"] > 0
+
+
+async def test_a_tool_of_a_toolset_that_is_not_enabled_names_the_toolset_and_how_to_enable_it(
+    make_server: ServerFactory,
+) -> None:
+    async with Client(make_server(toolsets=("account", "calls"))) as mcp:
+        text = await fail(mcp, "create_batch", name="x")
+        unknown = await fail(mcp, "no_such_tool")
+    assert text == (
+        "create_batch is in the campaigns toolset, which this server does not enable: "
+        "start it with --toolsets account,calls,campaigns (or KUPE_TOOLSETS=account,calls,campaigns)."
+    )
+    assert unknown.startswith("Unknown tool")
+
+
+async def test_a_write_tool_on_a_read_only_server_and_an_excluded_tool_say_why_they_are_missing(
+    make_server: ServerFactory,
+) -> None:
+    async with Client(make_server(read_only=True, exclude_tools=("list_voices",))) as mcp:
+        write = await fail(mcp, "delete_agent", agent_id="00000000-0000-0000-0000-000000000000")
+        excluded = await fail(mcp, "list_voices")
+    assert "runs read-only" in write
+    assert "KUPE_EXCLUDE_TOOLS" in excluded
+
+
+async def test_an_admin_tool_with_an_api_key_says_it_needs_a_session(make_server: ServerFactory) -> None:
+    async with Client(make_server()) as mcp:
+        text = await fail(mcp, "list_users")
+    assert "needs a Kupe session" in text
+    assert "KUPE_BEARER_TOKEN" in text

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import SecretStr
 
-from kupe_mcp.config import Settings
+from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.errors import ConfigError
-from kupe_mcp.server import selected_tools
+from kupe_mcp.server import create_server, selected_tools
 from kupe_mcp.toolsets import TOOLSETS, validate_registry
 
 
@@ -77,3 +78,40 @@ def test_api_key_credentials_leave_the_session_only_admin_toolset_out_of_all() -
 def test_naming_the_admin_toolset_with_an_api_key_stops_start_up() -> None:
     with pytest.raises(ConfigError, match="KUPE_BEARER_TOKEN"):
         selected_tools(Settings(toolsets=("admin",)), api_key_auth=True)
+
+
+@pytest.mark.anyio
+async def test_id_arguments_use_one_name_per_kind_of_id_across_every_tool() -> None:
+    settings = Settings(toolsets=("all",), credentials=Credentials(bearer_token=SecretStr("t")))
+    tools = await create_server(settings).list_tools()
+    ids: dict[str, set[str]] = {}
+    for tool in tools:
+        for arg, schema in tool.input_schema.get("properties", {}).items():
+            if arg.endswith("_id"):
+                ids.setdefault(arg, set()).add(tool.name)
+            # A phone line, a call, an agent or a batch is always passed under its one name.
+            text = str(schema.get("description", ""))
+            for source, name in (
+                ("list_phone_numbers", "phone_number_id"),
+                ("list_batches", "batch_id"),
+                ("list_knowledge_files", "file_id"),
+            ):
+                if source in text and arg.endswith("_id"):
+                    assert arg == name, (tool.name, arg)
+    assert set(ids) == {
+        "agent_id",
+        "batch_id",
+        "file_id",
+        "key_id",
+        "org_id",
+        "phone_number_id",
+        "provider_id",
+        "request_id",
+        "rule_id",
+        "session_id",
+        "tool_id",
+        "user_id",
+        "wallet_id",
+        "workflow_id",
+    }
+    assert "create_batch" in ids["phone_number_id"]  # was caller_phone_id

@@ -29,7 +29,7 @@ from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
 from kupe_mcp.server import create_server
 from kupe_mcp.toolsets._safety import UNKNOWN_REF
 from tests._clock import FakeClock
-from tests._mcp import call, fail
+from tests._mcp import call, fail, plain_demo_agent
 from tests.conftest import SANDBOX_URL, ServerFactory
 
 pytestmark = pytest.mark.anyio
@@ -80,6 +80,7 @@ class Rig:
 @pytest.fixture
 def rig(make_server: ServerFactory, sandbox_app: Any, client_mode: str) -> Callable[..., Rig]:
     def build(**overrides: Any) -> Rig:
+        plain_demo_agent(sandbox_app)
         server = make_server(**overrides)
         clock = FakeClock()
         server.guards.clock = clock
@@ -90,7 +91,7 @@ def rig(make_server: ServerFactory, sandbox_app: Any, client_mode: str) -> Calla
 
 async def new_batch(mcp: Client, recipients: list[dict[str, Any]]) -> str:
     batch = await call(
-        mcp, "create_batch", name="Spring check-ups", caller_phone_id=IN_PHONE_ID, agent_id=DEMO_AGENT_ID
+        mcp, "create_batch", name="Spring check-ups", phone_number_id=IN_PHONE_ID, agent_id=DEMO_AGENT_ID
     )
     batch_id = str(batch.get("batch_id") or batch.get("id") or batch["batch"]["id"])
     await call(mcp, "add_batch_recipients", batch_id=batch_id, recipients=recipients)
@@ -240,6 +241,7 @@ LOST = [
 
 
 def lossy_server(sandbox_app: Any, path: str, reply: httpx2.Response | Exception, **settings: Any) -> KupeServer:
+    plain_demo_agent(sandbox_app)
     transport = LosesAnswers(httpx2.ASGITransport(app=sandbox_app), path, reply)
     client = KupeClient(
         base_url=SANDBOX_URL, credentials=Credentials(api_key=SecretStr(DEMO_API_KEY)), transport=transport

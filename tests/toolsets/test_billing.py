@@ -9,7 +9,7 @@ import pytest
 
 from kupe_mcp.client import Download, ExportAck
 from kupe_mcp.sandbox._seed import DEMO_BALANCE_USD
-from kupe_mcp.toolsets import billing
+from kupe_mcp.toolsets import account, billing
 from kupe_mcp.toolsets.billing import describe_export
 from tests._mcp import call, fail
 from tests.toolsets.conftest import Serve, requests_to_kupe
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_balance_and_wallet_work_with_an_api_key(serve: Serve) -> None:
-    async with serve(billing) as mcp:
+    async with serve(account, billing) as mcp:
         balance = await call(mcp, "get_credit_balance")
         wallet = await call(mcp, "get_wallet")
     assert balance["available_balance_usd"] == pytest.approx(DEMO_BALANCE_USD)
@@ -92,7 +92,7 @@ async def test_export_call_logs_needs_one_selection_and_checks_it_before_any_req
 async def test_every_billing_tool_is_read_only(serve: Serve) -> None:
     async with serve(billing) as mcp:
         tools = (await mcp.list_tools()).tools
-    assert len(tools) == 8
+    assert len(tools) == 7  # get_credit_balance lives in account (a default toolset)
     assert all(t.annotations and t.annotations.read_only_hint and t.annotations.open_world_hint for t in tools)
 
 

@@ -15,8 +15,8 @@ from tests.toolsets.conftest import Serve, requests_to_kupe
 pytestmark = pytest.mark.anyio
 
 RECIPIENTS = [
-    {"phone_number": "+919876543210", "variables": {"name": "Ada"}},
-    {"phone_number": "+14155550199", "variables": {"name": "Grace"}},
+    {"phone_number": "+919876543210", "variables": {"name": "Ada", "appointment_date": "Monday"}},
+    {"phone_number": "+14155550199", "variables": {"name": "Grace", "appointment_date": "Tuesday"}},
 ]
 
 
@@ -25,9 +25,9 @@ async def new_batch(mcp: Client, **extra: Any) -> str:
         mcp,
         "create_batch",
         name="November follow-ups",
-        caller_phone_id=IN_PHONE_ID,
+        phone_number_id=IN_PHONE_ID,
         agent_id=DEMO_AGENT_ID,
-        variable_names=["name"],
+        variable_names=["name", "appointment_date"],
         **extra,
     )
     batch_id = created.get("id")
@@ -100,11 +100,11 @@ async def test_create_batch_with_both_agent_and_workflow_is_refused_before_any_r
             mcp,
             "create_batch",
             name="x",
-            caller_phone_id=IN_PHONE_ID,
+            phone_number_id=IN_PHONE_ID,
             agent_id=DEMO_AGENT_ID,
             workflow_id=DEMO_AGENT_ID,
         )
-        neither = await fail(mcp, "create_batch", name="x", caller_phone_id=IN_PHONE_ID)
+        neither = await fail(mcp, "create_batch", name="x", phone_number_id=IN_PHONE_ID)
         assert requests_to_kupe(sandbox_app) == before
     for text in (both, neither):
         assert "agent_id" in text
@@ -117,7 +117,7 @@ async def test_invalid_arguments_name_the_field_and_never_reach_kupe(serve: Serv
         bad_id = await fail(mcp, "get_batch", batch_id="not-a-uuid")
         no_rows = await fail(mcp, "add_batch_recipients", batch_id=DEMO_AGENT_ID, recipients=[])
         bad_size = await fail(
-            mcp, "create_batch", name="x", caller_phone_id=IN_PHONE_ID, agent_id=DEMO_AGENT_ID, batch_size=0
+            mcp, "create_batch", name="x", phone_number_id=IN_PHONE_ID, agent_id=DEMO_AGENT_ID, batch_size=0
         )
         assert requests_to_kupe(sandbox_app) == before
     assert "batch_id" in bad_id

@@ -53,6 +53,7 @@ from kupe_mcp.toolsets._safety._ask import (
 )
 from kupe_mcp.toolsets._safety._preview import money, preview, question
 from kupe_mcp.toolsets._safety._subjects import Subject, refresh
+from kupe_mcp.variables import balance_warning
 
 __all__ = ["UNKNOWN_REF", "Gate", "Held", "decide"]
 
@@ -280,6 +281,8 @@ async def decide(
     gate = Gate(ctx, subject)
     answer = outcome(confirmation)
     if dry_run:
+        funds = await money(kupe(ctx), subject.plan.count)
+        warning = balance_warning(funds.get("credit_balance_usd"), funds.get("estimated_cost_usd"))
         gate.answer = {
             "dry_run": True,
             subject.flag: False,
@@ -287,7 +290,8 @@ async def decide(
             "preview": await preview(ctx, subject),
             "confirmation": _confirmation_mode(ctx, subject),
             "calls_left_this_hour": subject.plan.calls_left_this_hour,
-            **await money(kupe(ctx), subject.plan.count),
+            **funds,
+            **({"balance_warning": warning} if warning else {}),
         }
         return gate
     reason = declined(answer)

@@ -9,9 +9,7 @@ what will be dialled changes the question, and the SDK never reuses an answer to
 
 from __future__ import annotations
 
-import time
 import unicodedata
-from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -19,14 +17,14 @@ from mcp.server.mcpserver import Context
 
 from kupe_mcp.client import KupeClient
 from kupe_mcp.errors import KupeError
-from kupe_mcp.toolsets._context import guards_of, kupe, server_of
+from kupe_mcp.toolsets._context import guards_of, kupe
+from kupe_mcp.toolsets._safety._agent import agent_facts, label
 from kupe_mcp.toolsets._safety._subjects import Subject
 
 __all__ = ["money", "one_line", "preview", "question", "quoted"]
 
 SAMPLE_ROWS = 5
 COST_SAMPLE = 20
-LABEL_TTL_S = 120.0
 _UNSAFE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -54,34 +52,11 @@ def _values(values: dict[str, Any] | None) -> str:
     return "{" + ", ".join(f"{quoted(k)}: {quoted(v)}" for k, v in items) + "}" if items else "none"
 
 
-async def _label(ctx: Context, kind: str, key: str, fetch: Callable[[], Awaitable[str]]) -> str:
-    """A preview label (agent name, caller line), remembered briefly per tenant.
-
-    On 2026-07-28 a confirmation takes two rounds, and the resolver builds the question in
-    each: the memo spares Kupe the second lookups and keeps both questions identical.
-    """
-    labels = server_of(ctx).preview_labels
-    slot = (kupe(ctx).credentials.fingerprint(), kind, key)
-    now = time.monotonic()
-    hit = labels.get(slot)
-    if hit is not None and now - hit[0] < LABEL_TTL_S:
-        return hit[1]
-    text = await fetch()
-    if len(labels) > 1024:
-        labels.clear()
-    labels[slot] = (now, text)
-    return text
-
-
 async def _runner_name(ctx: Context, agent_id: UUID | str | None, workflow_id: UUID | str | None) -> str:
     if not agent_id:
         return f"workflow {quoted(workflow_id or 'unknown')}"
-
-    async def fetch() -> str:
-        agent = (await kupe(ctx).get_agent(str(agent_id))).to_json().get("agent") or {}
-        return f"{quoted(agent.get('name') or 'unnamed agent')} (agent {quoted(agent_id)})"
-
-    return await _label(ctx, "agent", str(agent_id), fetch)
+    name, _ = await agent_facts(ctx, agent_id)
+    return f"{quoted(name)} (agent {quoted(agent_id)})"
 
 
 async def _line_text(ctx: Context, phone_number_id: UUID | str | None) -> str:
@@ -96,7 +71,7 @@ async def _line_text(ctx: Context, phone_number_id: UUID | str | None) -> str:
                 return f"{quoted(row.get('phone_number'))}{name}"
         return f"line {quoted(phone_number_id)} (not among list_phone_numbers)"
 
-    return await _label(ctx, "line", str(phone_number_id), fetch)
+    return await label(ctx, "line", str(phone_number_id), fetch)
 
 
 def _notes(ctx: Context, subject: Subject) -> list[str]:

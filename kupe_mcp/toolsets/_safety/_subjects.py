@@ -19,6 +19,8 @@ from kupe_mcp.client import KupeClient, KupeModel
 from kupe_mcp.errors import CallRefused, KupeError
 from kupe_mcp.guards import CallPlan, Destination, Recent, request_digest
 from kupe_mcp.toolsets._context import guards_of, kupe, server_of
+from kupe_mcp.toolsets._safety._agent import placeholders_of
+from kupe_mcp.variables import check_batch_rows, check_call_values
 
 __all__ = [
     "Batch",
@@ -127,6 +129,9 @@ async def build_call_subject(ctx: Context, request: CallRequest) -> Subject:
     guards = guards_of(ctx)
     what = f"call {request.phone_number.strip()[:40]!r}"
     destinations, notes = guards.screen([request.phone_number], what=what)
+    # Every {{placeholder}} of the agent's prompt needs a value, or the callee hears "Hi {{name}}".
+    expected = await placeholders_of(ctx, request.agent_id)
+    check_call_values(expected, request.variable_values, what=f"call {destinations[0].e164}")
     tenant = await server_of(ctx).tenant_of(ctx)
     plan = guards.assess(destinations, notes, await _recent(ctx, tenant), what=what)
     fields = {
@@ -172,6 +177,9 @@ async def build_batch_subject(ctx: Context, batch: Batch) -> Subject:
         )
     what = f"start batch {batch.batch_id}"
     destinations, notes = guards.screen(batch.numbers, what=what)
+    expected = await placeholders_of(ctx, batch.meta.get("agent_id"))
+    rows = [(str(r.get("to_phonenumber") or "?"), r.get("variable_values")) for r in batch.rows]
+    check_batch_rows(expected, rows, what=what)
     tenant = await server_of(ctx).tenant_of(ctx)
     plan = guards.assess(destinations, notes, await _recent(ctx, tenant), what=what)
     guards.check_pace(plan, calls_at_once=batch.meta.get("batch_size"), what=what)  # the window at Kupe's pace

@@ -1,0 +1,1 @@
+"""Tool-retrieval evaluation (``make eval``): do plain requests find their tool? A report, not a gate."""

@@ -1,0 +1,38 @@
+"""Rewriting descriptions must not grow the context: model-facing bytes per tool stay within the recorded baseline.
+
+Model-facing = name + title + description + inputSchema as ``tools/list`` sends them (compact UTF-8
+JSON); output schemas and annotations are measured by ``make bench``. The baseline is the figures
+recorded by ``make eval`` before the descriptions were rewritten (``tests/eval/baseline.json``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from kupe_mcp.config import Credentials, Settings
+from kupe_mcp.server import create_server
+from tests.eval.scoring import model_facing_bytes
+
+pytestmark = pytest.mark.anyio
+
+BASELINE = json.loads((Path(__file__).parent / "baseline.json").read_text())["bytes"]["per_tool"]
+
+
+async def listed(toolsets: tuple[str, ...]) -> dict[str, int]:
+    settings = Settings(toolsets=toolsets, credentials=Credentials(bearer_token=SecretStr("t")))
+    tools = await create_server(settings).list_tools()
+    return {t.name: model_facing_bytes(t.model_dump(mode="json", by_alias=True, exclude_none=True)) for t in tools}
+
+
+@pytest.mark.parametrize("toolsets", [("all",), Settings().toolsets], ids=["all", "default"])
+async def test_model_facing_bytes_per_tool_stay_within_the_baseline_before_the_rewrite(
+    toolsets: tuple[str, ...],
+) -> None:
+    now = await listed(toolsets)
+    # Tools added since are measured too, against the average of the tools that were there.
+    before = [BASELINE[name] for name in now if name in BASELINE]
+    assert sum(now.values()) / len(now) <= sum(before) / len(before)
