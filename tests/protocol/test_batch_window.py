@@ -14,9 +14,14 @@ from tests.protocol.test_call_safety import Person, Setup, batch_starts
 
 pytestmark = pytest.mark.anyio
 
+VARIABLES = ["name", "appointment_date"]  # what the demo agent's prompt uses
+
 
 def indian_rows(count: int) -> list[dict[str, Any]]:
-    return [{"phone_number": f"+9198765432{i:02d}", "variables": {"name": f"P{i}"}} for i in range(count)]
+    return [
+        {"phone_number": f"+9198765432{i:02d}", "variables": {"name": f"P{i}", "appointment_date": "2 May"}}
+        for i in range(count)
+    ]
 
 
 async def test_a_batch_that_would_ring_past_calling_hours_is_refused_before_anything_is_sent(
@@ -26,7 +31,14 @@ async def test_a_batch_that_would_ring_past_calling_hours_is_refused_before_anyt
     s.server.guards.clock = s.clock
     s.clock.set(15, 0)  # 20:30 in India: 30 minutes of calling hours left
     async with s.client(Person()) as mcp:
-        created = await call(mcp, "create_batch", name="Late", caller_phone_id=IN_PHONE_ID, agent_id=DEMO_AGENT_ID)
+        created = await call(
+            mcp,
+            "create_batch",
+            name="Late",
+            phone_number_id=IN_PHONE_ID,
+            agent_id=DEMO_AGENT_ID,
+            variable_names=VARIABLES,
+        )
         batch_id = created["id"]
         await call(mcp, "add_batch_recipients", batch_id=batch_id, recipients=indian_rows(11))
         text = await fail(mcp, "start_batch", batch_id=batch_id)
@@ -46,7 +58,13 @@ async def test_the_same_rows_start_when_they_fit_in_the_window(
     s.clock.set(15, 0)
     async with s.client(Person()) as mcp:
         created = await call(
-            mcp, "create_batch", name="Fits", caller_phone_id=IN_PHONE_ID, agent_id=DEMO_AGENT_ID, batch_size=2
+            mcp,
+            "create_batch",
+            name="Fits",
+            phone_number_id=IN_PHONE_ID,
+            agent_id=DEMO_AGENT_ID,
+            batch_size=2,
+            variable_names=VARIABLES,
         )
         batch_id = created["id"]
         await call(mcp, "add_batch_recipients", batch_id=batch_id, recipients=indian_rows(11))

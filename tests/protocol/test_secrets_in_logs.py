@@ -25,6 +25,7 @@ pytestmark = pytest.mark.anyio
 
 # Shaped like no known key: only knowing the live secret can redact it.
 PLAIN_KEY = "plainkey-TESTSECRET-0c7e55aa"
+VALUES = {"name": "Ada", "appointment_date": "2 May"}  # what the demo agent's prompt uses
 PASSWORD = "pw-TESTSECRET-77"
 
 
@@ -70,11 +71,10 @@ async def test_a_confirmation_token_never_reaches_a_log_at_debug(
     caplog.set_level(logging.DEBUG)
     with served(sandbox, api_key=DEMO_API_KEY) as srv:
         async with Client(f"{srv.base_url}/mcp", mode=client_mode) as mcp:  # no elicitation: tokens
-            preview = await call(mcp, "place_call", phone_number="+919876543210", agent_id=DEMO_AGENT_ID)
+            args = {"phone_number": "+919876543210", "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
+            preview = await call(mcp, "place_call", **args)
             token = preview["confirmation_token"]
-            placed = await call(
-                mcp, "place_call", phone_number="+919876543210", agent_id=DEMO_AGENT_ID, confirmation_token=token
-            )
+            placed = await call(mcp, "place_call", **args, confirmation_token=token)
     assert placed["placed"] is True
     assert len(token) >= 24
     assert token not in log_text(caplog)
