@@ -238,10 +238,28 @@ class NotFound(KupeAPIError):
         )
 
 
+# Kupe refuses changes to a live agent with 400 in its spec ("Invalid state (e.g. active agent without force)",
+# "Cannot delete active agent without force") and 409 elsewhere; the detail text names both words either way.
+_ACTIVE_AGENT = re.compile(r"\bactive\b.*\bforce|\bforce.*\bactive\b", re.IGNORECASE | re.DOTALL)
+
+
+def is_active_agent_refusal(detail: str) -> bool:
+    """Whether Kupe's ``detail`` says an agent is active and the change needs a force flag."""
+    return bool(_ACTIVE_AGENT.search(detail))
+
+
 class Conflict(KupeAPIError):
-    """409: the object's state forbids the change (an active agent, a batch already started)."""
+    """409 (or a 400 naming an active agent): the object's state forbids the change (an active agent, a batch
+    already started)."""
 
     def _sentence(self) -> str:
+        if is_active_agent_refusal(self.detail):
+            flag = "force=true to delete_agent" if self.method == "DELETE" else "force_update=true"
+            return (
+                f"Kupe refused {self.method} {self.path} because the agent is active "
+                f"({self.status}: {self._detail()}): "
+                f"pass {flag} to change it anyway (live calls may pick up the change), or deactivate it first."
+            )
         return (
             f"Kupe refused {self.method} {self.path} because of the object's state (409: {self._detail()}): "
             "change that state first (for an active agent, pass force_update), then retry."
@@ -319,4 +337,6 @@ def api_error_for(
             retry_after=retry_after, status=status, detail=detail, method=method, path=path, request_id=request_id
         )
     cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else KupeAPIError)
+    if status == 400 and is_active_agent_refusal(detail):
+        cls = Conflict  # the spec's 400 for an active agent is a state conflict, not a bad field
     return cls(status=status, detail=detail, method=method, path=path, request_id=request_id)

@@ -145,12 +145,33 @@ class SearchResult(KupeModel):
         return [] if value is None else value
 
 
+def international_number(stored: str) -> str:
+    """A recipient number as Kupe returns it, in the E.164 form we sent.
+
+    Kupe stores batch recipients "normalized to digits server-side" (``14155550142``), and
+    every number kupe-app-mcp adds is E.164 with its country code, so a digits-only number
+    is read as international: ``+`` then the digits. Anything else is returned as given, for
+    the call-safety rules to judge (and refuse when it is not a number).
+    """
+    text = stored.strip()
+    return f"+{text}" if text.isascii() and text.isdigit() else text
+
+
 class BatchRecipient(KupeModel):
-    """One target number of a batch campaign (``batch_data`` row) and its call status."""
+    """One target number of a batch campaign (``batch_data`` row) and its call status.
+
+    ``to_phonenumber`` is read back as E.164 (see ``international_number``).
+    """
 
     id: str | None = None
     batch_id: str | None = None
     to_phonenumber: str | None = None
+
+    @field_validator("to_phonenumber", mode="after")
+    @classmethod
+    def _as_sent(cls, value: str | None) -> str | None:
+        return international_number(value) if value is not None else None
+
     variable_values: dict[str, Any] | None = None
     status: str | None = None
     error_message: str | None = None

@@ -7,9 +7,9 @@ very same code path the API uses.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ._http import fail, validate
 from ._state import iso, new_id
@@ -57,11 +57,23 @@ _CAMEL_ALIASES = {"autoTerminate": "auto_terminate_call", "sessionTimeout": "ses
 
 
 class _Section(BaseModel):
+    """A body section: unknown keys kept (as Kupe keeps them); a declared field sent as ``null`` is refused, at any
+    depth, since the spec marks none of these nullable."""
+
     model_config = ConfigDict(extra="allow", protected_namespaces=())
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            nulls = [k for k, v in data.items() if v is None and k in cls.model_fields]
+            if nulls:
+                raise ValueError(f"{', '.join(nulls)}: Input should not be null")
+        return data
 
 
 class AgentIn(_Section):
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: str | None = None  # the spec sets no length limits
     description: str | None = None
     is_active: bool | None = None
     recording_enabled: bool | None = None
@@ -73,8 +85,8 @@ class AgentIn(_Section):
 class ModelConfigIn(_Section):
     model_name: str | None = None
     model_provider_id: str | None = None
-    temperature: float | None = Field(None, ge=0, le=2)
-    max_tokens: int | None = Field(None, ge=1, le=32768)
+    temperature: float | None = None  # the spec sets no bounds; the tools set their own
+    max_tokens: int | None = None
     system_prompt: str | None = None
 
 
@@ -87,28 +99,67 @@ class TtsConfigIn(_Section):
 
 
 class TranscriberConfigIn(_Section):
+    """``TranscriberConfig``: the spec requires the model (or its legacy alias ``provider_id``) and the language."""
+
     transcriber_model_name: str | None = None
     provider_id: str | None = None
-    language: str | list[str] | None = None
+    language: str | list[str]
+
+    @model_validator(mode="after")
+    def _needs_a_model(self) -> TranscriberConfigIn:
+        if self.transcriber_model_name is None and self.provider_id is None:
+            raise ValueError("transcriber_model_name is required (with language)")
+        return self
 
 
 class VadConfigIn(_Section):
-    vad_provider_id: str | None = None
-    threshold: float | None = Field(None, ge=0, le=1)
-    min_speech_duration_ms: float | None = Field(None, ge=0)
-    min_silence_duration_ms: float | None = Field(None, ge=0)
-    max_allowed_silence_duration: float | None = Field(None, ge=0)
-    sampling_rate: float | None = Field(None, gt=0)
+    """``VadConfig``: ``vad_provider_id`` is required; the spec sets no bounds on the numbers."""
+
+    vad_provider_id: str
+    threshold: float | None = None
+    min_speech_duration_ms: float | None = None
+    min_silence_duration_ms: float | None = None
+    max_allowed_silence_duration: float | None = None
+    sampling_rate: float | None = None
+
+
+class TransferRouteIn(_Section):
+    """``InboundTransferRouteItem``: one PSTN transfer target and when the model should use it."""
+
+    route_id: str | None = Field(None, pattern=r"^\w*$")  # empty or omitted: generated
+    display_name: str | None = None
+    enabled: bool | None = None
+    condition_when_to_transfer: str | None = None
+    phone_number: str | None = None
 
 
 class AgentSpecificIn(_Section):
+    """``AgentSpecificConfigInput``, typed as the spec types it (unknown keys are kept, as Kupe keeps them)."""
+
     session_timeout: int | None = Field(None, ge=1, le=86400)
     end_of_speech_timeout: float | None = Field(None, ge=0)
+    conversation_stop_words: list[str] | None = None
+    llm_conversation_stop_enabled: bool | None = None
+    auto_terminate_call: bool | None = None
+    caller_gender_detection_enabled: bool | None = None
     max_output_tokens: int | None = Field(None, ge=1)
+    timezone: str | None = None
+    inbound_transfer_call_number: str | None = None
+    inbound_transfer_trigger_condition: str | None = None
+    inbound_transfer_routes: list[TransferRouteIn] | None = None
+    time_to_cut: int | None = Field(None, ge=1, le=86400)
+    message_of_cut: str | None = None
+    end_call_message_mode: Literal["fixed", "context_aware"] | None = None
     noise_cancellation_strength: int | None = Field(None, ge=0, le=100)
-    background_noise_volume: int | None = Field(None, ge=0, le=100)
     background_noise_id: str | None = None
-    end_call_message_mode: str | None = Field(None, pattern="^(fixed|context_aware)$")
+    background_noise_volume: int | None = Field(None, ge=0, le=100)
+
+
+def reject_null_sections(body: Doc) -> None:
+    """A section sent as ``null`` is a 422: the spec types each one as an object, none nullable."""
+    nulls = [key for key in ("agent", *CONFIG_SECTIONS) if key in body and body[key] is None]
+    if nulls:
+        fail(422, [{"type": "dict_type", "loc": ["body", k], "msg": "Input should be a valid object"} for k in nulls])
 
 
 def resolve_provider(store: Store, category: str, code: str, field: str) -> Doc:
@@ -228,9 +279,9 @@ def _apply_tts(store: Store, cfg: Doc, data: Doc, loc: str) -> None:
 
 
 def _apply_transcriber(store: Store, cfg: Doc, data: Doc, loc: str) -> None:
-    code = data.pop("transcriber_model_name", None) or data.pop("provider_id", None)
-    data.pop("provider_id", None)
-    if code:
+    code, alias = data.pop("transcriber_model_name", None), data.pop("provider_id", None)
+    code = code if code is not None else alias
+    if code is not None:  # an empty code is an unknown one (400), not "no change"
         row = resolve_provider(store, "stt", code, f"{loc}.transcriber_model_name")
         cfg.update(
             provider_id=row["id"],
@@ -254,10 +305,22 @@ def _apply_vad(store: Store, cfg: Doc, data: Doc, loc: str) -> None:
     cfg.update(data)
 
 
+def _digits(number: str) -> str:
+    return "".join(ch for ch in number if ch.isdigit())
+
+
 def _apply_specific(store: Store, cfg: Doc, data: Doc, loc: str) -> None:
     for camel, snake in _CAMEL_ALIASES.items():
         if camel in data:
             data.setdefault(snake, data.pop(camel))
+    for index, route in enumerate(data.get("inbound_transfer_routes") or []):
+        route["route_id"] = route.get("route_id") or f"route_{index + 1}"
+        if route.get("phone_number"):
+            route["phone_number"] = "".join(ch for ch in route["phone_number"] if ch.isdigit())  # "digits only"
+    if data.get("inbound_transfer_call_number"):
+        data["inbound_transfer_call_number"] = "".join(
+            ch for ch in data["inbound_transfer_call_number"] if ch.isdigit()
+        )
     if "background_noise_id" in data:
         noise = data["background_noise_id"]
         if noise:
@@ -266,7 +329,7 @@ def _apply_specific(store: Store, cfg: Doc, data: Doc, loc: str) -> None:
                 fail(400, f"Unknown background_noise_id '{noise}'; see GET /api/v1/noise-assets")
             data["background_noise_id"] = asset_id
         else:
-            data["background_noise_id"] = None
+            data["background_noise_id"] = None  # "" clears the selection (noise-assets prose)
     _deep_merge(cfg, data)
 
 
@@ -336,7 +399,7 @@ def new_agent(
         "post_analysis": [],
     }
     apply_agent_fields(doc, agent_in, now)
-    if not doc["agent"]["name"]:
+    if doc["agent"]["name"] is None:
         fail(422, [{"type": "missing", "loc": ["body", "agent", "name"], "msg": "Field required", "input": agent_in}])
     for section in CONFIG_SECTIONS:
         if sections.get(section) is not None:

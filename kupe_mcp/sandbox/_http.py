@@ -11,9 +11,10 @@ import math
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, TypeVar
+from datetime import date
+from typing import Annotated, Any, NoReturn, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -51,6 +52,10 @@ def invalid(loc: list[str | int], msg: str, value: Any = None, kind: str = "valu
     fail(422, [{"type": kind, "loc": loc, "msg": msg, "input": value}])
 
 
+def invalid_date(name: str, raw: str) -> NoReturn:
+    invalid(["query", name], "Input should be a valid date in the format YYYY-MM-DD", raw, "date_from_datetime_parsing")
+
+
 def ok(data: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(data, status_code=status)
 
@@ -78,6 +83,16 @@ def is_uuid(value: str) -> bool:
     return True
 
 
+def _uuid_text(value: str) -> str:
+    if not is_uuid(value):
+        raise ValueError("Input should be a valid UUID")
+    return value
+
+
+UuidStr = Annotated[str, AfterValidator(_uuid_text)]
+"""A body field the spec types ``format: uuid``: a malformed one is a 422, never a lookup."""
+
+
 def page_of(items: list[Any], page: int, page_size: int) -> dict[str, Any]:
     total = len(items)
     start = (page - 1) * page_size
@@ -91,7 +106,7 @@ def page_of(items: list[Any], page: int, page_size: int) -> dict[str, Any]:
 
 
 _TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off", ""}
+_FALSE = {"false", "0", "no", "off"}
 
 
 class Ctx:
@@ -142,28 +157,53 @@ class Ctx:
         return self.request.query_params.get(name)
 
     def q_uuid(self, name: str) -> str | None:
+        """An optional UUID query value; a present but malformed one (even empty) is a 400, as in FastAPI."""
         value = self.q(name)
-        if value in (None, ""):
+        if value is None:
             return None
-        assert value is not None
         if not is_uuid(value):
             fail(400, f"Invalid {name} '{value}': expected a UUID")
         return value
 
-    def q_int(self, name: str, default: int, lo: int = 0, hi: int = 10_000) -> int:
+    def q_int(self, name: str, default: int, lo: int | None = 0, hi: int | None = None) -> int:
+        """An integer query value within [lo, hi] (None: no bound, as where the spec sets none); an empty one is
+        not an integer (a 422), as in FastAPI."""
         raw = self.q(name)
-        if raw in (None, ""):
+        if raw is None:
             return default
         try:
-            value = int(str(raw))
+            value = int(raw)
         except ValueError:
             invalid(["query", name], "Input should be a valid integer", raw, "int_parsing")
-        if not lo <= value <= hi:
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
             invalid(["query", name], f"Input should be between {lo} and {hi}", raw, "range")
         return value
 
+    def q_date(self, name: str) -> str | None:
+        """An optional ``YYYY-MM-DD`` query value (OpenAPI ``format: date``); anything else is a 422."""
+        raw = self.q(name)
+        if raw is None:
+            return None
+        try:
+            return date.fromisoformat(raw).isoformat() if len(raw) == 10 else invalid_date(name, raw)
+        except ValueError:
+            invalid_date(name, raw)
+
+    def q_enum(self, name: str, allowed: tuple[str, ...], default: str | None = None) -> str | None:
+        """An optional query value from ``allowed`` (an OpenAPI ``enum``); an empty or unlisted one is a 422."""
+        raw = self.q(name)
+        if raw is None:
+            return default
+        if raw not in allowed:
+            invalid(["query", name], f"Input should be one of {', '.join(allowed)}", raw, "enum")
+        return raw
+
     def q_bool(self, name: str) -> bool:
-        raw = (self.q(name) or "").strip().lower()
+        """An optional boolean query value (absent: false); an empty or other value is a 422, as in FastAPI."""
+        value = self.q(name)
+        if value is None:
+            return False
+        raw = value.strip().lower()
         if raw in _TRUE:
             return True
         if raw in _FALSE:
@@ -184,8 +224,9 @@ class Ctx:
             invalid(["body"], "JSON decode error", raw.decode("utf-8", "replace")[:200], "json_invalid")
 
     async def body_obj(self, *, required: bool = True) -> Doc:
+        raw_empty = not (await self.request.body()).strip()
         data = await self.body_json(required=required)
-        if data is None:
+        if data is None and (raw_empty or not required):
             return {}
         if not isinstance(data, dict):
             invalid(["body"], "Input should be a valid dictionary", data, "dict_type")
@@ -195,10 +236,31 @@ class Ctx:
         return validate(model, await self.body_json())
 
 
+def _integral(value: Any) -> Any:
+    """JSON Schema counts ``34.0`` as an integer: turn whole floats into ints before strict validation."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
+
+
 def validate(model: type[M], data: Any, loc: tuple[str | int, ...] = ("body",)) -> M:
-    """Pydantic validation with FastAPI's 422 error list on failure."""
+    """Pydantic validation with FastAPI's 422 error list on failure.
+
+    Strict, as Kupe's typed schemas are: ``"true"`` is not a boolean and ``7`` is not a string. A ``null`` is
+    refused for every field except those the spec marks ``nullable`` (the model's ``NULLABLE`` names).
+    """
+    if isinstance(data, dict):
+        nullable: frozenset[str] = getattr(model, "NULLABLE", frozenset())
+        nulls = [k for k, v in data.items() if v is None and k in model.model_fields and k not in nullable]
+        if nulls:
+            detail = [{"type": "none_forbidden", "loc": [*loc, k], "msg": "Input should not be null"} for k in nulls]
+            raise ApiError(422, detail)
     try:
-        return model.model_validate(data)
+        return model.model_validate(_integral(data), strict=True)
     except ValidationError as exc:
         errors = json.loads(exc.json(include_url=False, include_context=False))
         for err in errors:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
+from typing import ClassVar
 
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from . import _ledger, _sim
-from ._http import Ctx, Handler, RouteTable, fail, invalid, not_found, ok, validate
+from ._http import Ctx, Handler, RouteTable, UuidStr, fail, invalid, not_found, ok, validate
 from ._seed import key_hash
 from ._state import new_id
 from ._store import Doc
@@ -20,10 +21,15 @@ _PERIOD_DAYS = {"day": 1, "today": 1, "week": 7, "month": 30, "4months": 120, "y
 
 
 def _cutoff(ctx: Ctx, name: str, default: str = "all", allowed: tuple[str, ...] | None = None) -> tuple[str, float]:
-    period = ctx.q(name) or default
-    if period not in (allowed or tuple(_PERIOD_DAYS)):
-        invalid(["query", name], f"Input should be one of {', '.join(allowed or tuple(_PERIOD_DAYS))}", period, "enum")
-    days = _PERIOD_DAYS[period]
+    """A period query value and its start time.
+
+    With ``allowed`` (an OpenAPI ``enum``, e.g. earnings' ``period``) anything else is a 422. Without it the spec
+    types the value as a free string and only lists examples in prose (``time_period``, ``time_filter``), so an
+    unlisted value is accepted and covers everything, as ``all`` does.
+    """
+    period = ctx.q_enum(name, allowed, default) if allowed else ctx.q(name)
+    period = period if period is not None else default
+    days = _PERIOD_DAYS.get(period)
     return period, float("-inf") if days is None else ctx.now() - days * 86400
 
 
@@ -72,11 +78,12 @@ async def usage_records_grouped(ctx: Ctx) -> Response:
     rows = [
         r for r in rows if not needle or needle in f"{r['agent_name']} {r['request_id']} {r['to_number']}".casefold()
     ]
+    # The spec allows page and page_size from 0 (page 0 is the first page, page_size 0 an empty one) and no maximum.
+    # limit and offset have no bounds in the spec: a negative one reads as 0.
+    limit, offset = max(ctx.q_int("limit", 50, None), 0), max(ctx.q_int("offset", 0, None), 0)
+    size = ctx.q_int("page_size", 50)
     if ctx.q("page") is not None:
-        size = ctx.q_int("page_size", 50, 1, 500)
-        limit, offset = size, (ctx.q_int("page", 1, 1) - 1) * size
-    else:
-        limit, offset = ctx.q_int("limit", 50, 1, 500), ctx.q_int("offset", 0, 0, 10**6)
+        limit, offset = size, max(ctx.q_int("page", 1) - 1, 0) * size
     return ok({"grouped_sessions": rows[offset : offset + limit], "total": len(rows), "limit": limit, "offset": offset})
 
 
@@ -135,6 +142,7 @@ async def usage_session(ctx: Ctx) -> Response:
 @routes.get("/api/v1/billing/usage/export")
 async def usage_export(ctx: Ctx) -> Response:
     _cutoff(ctx, "time_filter")
+    ctx.q_date("from_date"), ctx.q_date("to_date")
     user = ctx.store.get("user", ctx.uid) or {}
     if not user.get("email"):
         fail(400, "Usage export needs an email address on the account")
@@ -159,12 +167,14 @@ async def credit_balance(ctx: Ctx) -> Response:
 
 
 class GrantIn(BaseModel):
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"note", "expires_at"})
     amount_usd: float = Field(gt=0, le=1_000_000)
     note: str | None = None
     expires_at: str | None = None
 
 
 class CapIn(BaseModel):
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"monthly_cap_usd"})  # null clears the cap
     monthly_cap_usd: float | None = Field(ge=0)
 
 
@@ -449,7 +459,8 @@ async def flags_put(ctx: Ctx) -> Response:
 
 
 class ApiKeyIn(BaseModel):
-    user_id: str | None = None
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"user_id"})
+    user_id: UuidStr | None = None
     provider_name: str = "milli_chat_ai"
     name: str | None = None
     api_key: str | None = Field(None, min_length=16)

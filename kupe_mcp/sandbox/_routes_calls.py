@@ -7,7 +7,7 @@ import io
 import json
 import zipfile
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
@@ -163,7 +163,7 @@ def _parse_date(ctx: Ctx, name: str) -> date:
 
 @routes.get("/api/v1/call-analytics/export")
 async def export_calls(ctx: Ctx) -> Response:
-    request_id = ctx.q("request_id")
+    request_id, recordings = ctx.q("request_id"), ctx.q_bool("include_recordings")
     if request_id:
         session = _find_session(ctx, request_id)
         buffer = io.BytesIO()
@@ -171,7 +171,7 @@ async def export_calls(ctx: Ctx) -> Response:
             archive.writestr("call_session.json", json.dumps(session, indent=2))
             lines = [f"[{t['timestamp']}] {t['role']}: {t['text']}" for t in session["transcript"]]
             archive.writestr("transcript.txt", "\n".join(lines) + "\n")
-            if ctx.q_bool("include_recordings") and session["recording_url"]:
+            if recordings and session["recording_url"]:
                 archive.writestr("recording_url.txt", session["recording_url"] + "\n")
         return Response(
             buffer.getvalue(),
@@ -204,6 +204,7 @@ async def export_calls(ctx: Ctx) -> Response:
 
 
 class CreateBatchIn(BaseModel):
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"agent_id", "workflow_id", "user_id", "description"})
     caller_phone_id: str
     batch_name: str = Field(min_length=1)
     agent_id: str | None = None
@@ -219,6 +220,7 @@ class UploadJsonIn(BaseModel):
 
 
 class UpsertItem(BaseModel):
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"id"})
     to_phonenumber: str
     id: str | None = None
     variable_values: dict[str, Any] = Field(default_factory=dict)
@@ -273,7 +275,7 @@ def _insert_records(ctx: Ctx, batch: Doc, records: list[dict[str, Any]]) -> Doc:
     with ctx.store.transaction():
         for index, record in enumerate(records):
             raw = str(record.get("to_phonenumber") or "").strip()
-            number = _sim.normalize_number(raw if raw.startswith("+") else f"+{raw}")
+            number = _sim.stored_digits(raw)
             if number is None:
                 errors.append({"row": index, "to_phonenumber": raw, "error": "Invalid phone number (use E.164)"})
                 continue
@@ -352,9 +354,13 @@ async def upsert_batch_data(ctx: Ctx) -> Response:
     saved, inserted, updated = [], 0, 0
     with ctx.store.transaction():
         for index, item in enumerate(body.items):
-            number = _sim.normalize_number(item.to_phonenumber)
+            number = _sim.stored_digits(item.to_phonenumber)
             if number is None:
-                fail(400, f"items[{index}].to_phonenumber '{item.to_phonenumber}' is not a valid E.164 number")
+                fail(
+                    400,
+                    f"items[{index}].to_phonenumber '{item.to_phonenumber}' is not a valid phone number "
+                    "(E.164, or its digits with the country code)",
+                )
             if item.id:
                 row = ctx.store.get("batch_row", item.id)
                 if row is None or row["batch_id"] != batch["id"]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from . import _agents
-from ._http import Ctx, Handler, RouteTable, fail, not_found, ok, page_of, validate
+from ._http import Ctx, Handler, RouteTable, fail, is_uuid, not_found, ok, page_of, validate
 from ._state import new_id
 from ._store import Doc
 
@@ -15,7 +17,10 @@ routes = RouteTable()
 
 def load_agent(ctx: Ctx, param: str = "agent_id", agent_id: str | None = None) -> Doc:
     """The caller's agent or 404 (another user's agent is indistinguishable from a missing one)."""
-    agent_id = agent_id or ctx.path(param)
+    if agent_id is None:
+        agent_id = ctx.path(param)
+    elif not is_uuid(agent_id):
+        fail(400, f"Invalid agent_id '{agent_id}': expected a UUID")
     doc = ctx.store.get("agent", agent_id)
     if doc is None or (doc["user_id"] != ctx.uid and not ctx.user.is_super_admin):
         not_found("Agent", agent_id)
@@ -70,7 +75,7 @@ async def me_users(ctx: Ctx) -> Response:
 
 
 class SimpleAgentIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: str  # the spec sets no length limits
     description: str | None = None
 
 
@@ -81,13 +86,15 @@ def _own_agents(ctx: Ctx) -> list[Doc]:
 @routes.get("/api/v1/agents")
 async def list_agents(ctx: Ctx) -> Response:
     """Non-admins get a JSON array; super-admin sessions asking for pages/scope get a paged object."""
+    page, page_size = ctx.q_int("page", 1, 1), ctx.q_int("page_size", 20, 1, 100)  # validated for everyone
+    scope = ctx.q_enum("scope", ("mine", "all"))
     paged = ctx.user.is_super_admin and any(ctx.q(k) is not None for k in ("page", "page_size", "scope", "q"))
     if not paged:
         return ok([_agents.summary(d) for d in _own_agents(ctx)])
-    docs = ctx.store.list("agent") if ctx.q("scope") == "all" else _own_agents(ctx)
+    docs = ctx.store.list("agent") if scope == "all" else _own_agents(ctx)
     needle = (ctx.q("q") or "").casefold()
     items = [_agents.summary(d) for d in docs if needle in d["agent"]["name"].casefold()]
-    return ok(page_of(items, ctx.q_int("page", 1, 1), ctx.q_int("page_size", 20, 1, 100)))
+    return ok(page_of(items, page, page_size))
 
 
 @routes.get("/api/v1/agents/summary")
@@ -133,6 +140,7 @@ async def agents_stats(ctx: Ctx) -> Response:
 @routes.post("/api/v1/agents")
 async def create_agent(ctx: Ctx) -> Response:
     body = await ctx.body_obj()
+    _agents.reject_null_sections(body)
     if not isinstance(body.get("agent"), dict):
         fail(422, [{"type": "missing", "loc": ["body", "agent"], "msg": "Field required", "input": body}])
     doc = _agents.new_agent(ctx.store, user_id=ctx.uid, now=ctx.now(), agent_in=body["agent"], sections=body)
@@ -159,8 +167,10 @@ async def get_agent(ctx: Ctx) -> Response:
 async def update_agent(ctx: Ctx) -> Response:
     doc = load_agent(ctx)
     body = await ctx.body_obj()
-    if doc["agent"]["is_active"] and _agents.touches_config(body) and not ctx.q_bool("force_update"):
-        fail(409, _agents.ACTIVE_DETAIL)
+    _agents.reject_null_sections(body)
+    force = ctx.q_bool("force_update")  # validated whether or not it is needed, as FastAPI does
+    if doc["agent"]["is_active"] and _agents.touches_config(body) and not force:
+        fail(400, _agents.ACTIVE_DETAIL)
     if body.get("agent") is not None:
         _agents.apply_agent_fields(doc, body["agent"], ctx.now())
     for section in _agents.CONFIG_SECTIONS:
@@ -175,8 +185,9 @@ def _patch_section(section: str) -> Handler:
     async def patch_config(ctx: Ctx) -> Response:
         doc = load_agent(ctx)
         raw = await ctx.body_obj()
-        if doc["agent"]["is_active"] and not ctx.q_bool("force_update"):
-            fail(409, _agents.ACTIVE_DETAIL)
+        force = ctx.q_bool("force_update")
+        if doc["agent"]["is_active"] and not force:
+            fail(400, _agents.ACTIVE_DETAIL)
         _agents.apply_section(ctx.store, doc, section, raw, ("body",))
         doc["agent"]["updated_at"] = ctx.now_iso()
         ctx.store.put("agent", doc)
@@ -198,8 +209,9 @@ for _slug, _section in (
 @routes.delete("/api/v1/agents/{agent_id}")
 async def delete_agent(ctx: Ctx) -> Response:
     doc = load_agent(ctx)
-    if doc["agent"]["is_active"] and not ctx.q_bool("force_delete"):
-        fail(409, "Agent is active; pass force_delete=true to delete it")
+    force = ctx.q_bool("force_delete")
+    if doc["agent"]["is_active"] and not force:
+        fail(400, "Cannot delete active agent without force: pass force_delete=true")
     store = ctx.store
     with store.transaction():
         store.delete("agent", doc["id"])
@@ -308,6 +320,7 @@ async def noise_assets(ctx: Ctx) -> Response:
 
 
 class PhoneMappingIn(BaseModel):
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"agent_id", "workflow_id"})
     phone_number_id: str
     agent_id: str | None = None
     workflow_id: str | None = None

@@ -220,8 +220,9 @@ async def add_agent_tools(ctx: Ctx) -> Response:
 @routes.patch("/api/v1/agents/{agent_id}/tools")
 async def replace_agent_tools(ctx: Ctx) -> Response:
     agent = load_agent(ctx)
-    if agent["agent"]["is_active"] and not ctx.q_bool("force_update"):
-        fail(409, "Agent is active; pass force_update=true to change its configuration")
+    force = ctx.q_bool("force_update")
+    if agent["agent"]["is_active"] and not force:
+        fail(400, "Agent is active; pass force_update=true to change its configuration")
     agent["configurations"]["tools"] = _tool_items(ctx, agent, await ctx.body_json())
     ctx.store.put("agent", agent)
     return ok({"message": "Agent tools updated", "tools": agent["configurations"]["tools"]})

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from ._http import Ctx, RouteTable, fail, invalid, is_uuid, not_found, ok, validate
+from ._http import Ctx, RouteTable, UuidStr, fail, invalid, is_uuid, not_found, ok, validate
 from ._routes_core import load_agent
 from ._state import new_id
 from ._store import Doc
@@ -213,8 +213,8 @@ async def delete_file(ctx: Ctx) -> Response:
 
 
 class MappingIn(BaseModel):
-    agent_id: str
-    upload_file_id: str
+    agent_id: UuidStr
+    upload_file_id: UuidStr
 
 
 @routes.post("/api/v1/agent-files-mappings/create")

@@ -33,6 +33,16 @@ def normalize_number(raw: str) -> str | None:
     return cleaned if _E164.match(cleaned) else None
 
 
+def stored_digits(raw: str) -> str | None:
+    """A recipient number as Kupe stores it in ``batch_data``: digits only (E.164 without ``+``), or None.
+
+    Kupe's spec: recipients are "normalized to digits server-side". A digits-only input is read as international.
+    """
+    cleaned = re.sub(r"[\s().-]", "", raw or "")
+    number = normalize_number(cleaned if cleaned.startswith("+") else f"+{cleaned}")
+    return number[1:] if number else None
+
+
 def unreachable(number: str) -> bool:
     """The sandbox's carrier rejects every destination ending in 0000 (a predictable failure to test with)."""
     return number.endswith("0000")
@@ -282,7 +292,7 @@ def _advance_batch(sb: Sandbox, batch: Doc) -> None:
             user_id=batch["user_id"],
             agent=agent,
             workflow_id=batch.get("workflow_id"),
-            target=row["to_phonenumber"],
+            target=f"+{row['to_phonenumber'].lstrip('+')}",
             phone=phone or {"id": batch["caller_phone_id"], "phone_number": None},
             variable_values=row.get("variable_values") or {},
             created_ts=float(due),

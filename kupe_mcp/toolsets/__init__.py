@@ -13,6 +13,7 @@ from kupe_mcp.toolsets import (
     integrations,
     knowledge,
     phone,
+    tuning,
     webhooks,
 )
 from kupe_mcp.toolsets._registry import Toolset, ToolSpec, select_tools, unavailable_reason, validate_registry
@@ -22,6 +23,7 @@ __all__ = ["TOOLSETS", "ToolSpec", "Toolset", "select_tools", "unavailable_reaso
 TOOLSETS: tuple[Toolset, ...] = (
     account.toolset,
     agents.toolset,
+    tuning.toolset,
     phone.toolset,
     calls.toolset,
     knowledge.toolset,

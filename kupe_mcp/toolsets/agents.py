@@ -13,8 +13,9 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from kupe_mcp.client import CompleteAgent
-from kupe_mcp.errors import InvalidRequest, KupeError, NotFound
+from kupe_mcp.client import CompleteAgent, KupeClient
+from kupe_mcp.errors import KupeError
+from kupe_mcp.toolsets._catalog import CatalogCheck, check_catalog, transcriber_pair
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._safety._agent import forget_agent
@@ -46,6 +47,8 @@ class AgentItem(View):
 
 class ProviderItem(View):
     kind: str
+    id: str | None = None
+    name: str | None = None  # a noise asset's label (its id is the background_noise_id)
     model_name: str | None = None
     provider_name: str | None = None
     is_default: bool | None = None
@@ -108,6 +111,36 @@ async def get_agent(ctx: Context, agent_id: AgentId) -> CompleteAgent:
     return await kupe(ctx).get_agent(str(agent_id))
 
 
+def _section(agent: CompleteAgent, name: str) -> dict[str, Any]:
+    cfg = agent.configurations
+    value = getattr(cfg, name, None) if cfg is not None else None
+    return value if isinstance(value, dict) else {}
+
+
+def _complete_transcriber(body: dict[str, Any], current: CompleteAgent | None) -> None:
+    """Send Kupe's ``transcriber_config`` whole (it requires model and language), filling a missing half."""
+    stt = body.get("transcriber_config")
+    if not stt:
+        return
+    model, language = transcriber_pair(
+        stt.get("transcriber_model_name"),
+        stt.get("language"),
+        _section(current, "transcriber_config") if current is not None else None,
+    )
+    body["transcriber_config"] = {"transcriber_model_name": model, "language": language}
+
+
+def _catalog_check(arguments: dict[str, Any], current: CompleteAgent | None = None) -> CatalogCheck:
+    tts = _section(current, "tts_config") if current is not None else {}
+    return CatalogCheck(
+        model_name=arguments.get("model_name"),
+        tts_model_name=arguments.get("tts_model_name"),
+        voice_name=arguments.get("voice_name"),
+        transcriber_model_name=arguments.get("transcriber_model_name"),
+        current_tts=tts.get("tts_model_name") or tts.get("tts_provider_id"),
+    )
+
+
 @toolset.tool(title="Create agent", read_only=False, destructive=False, idempotent=False)
 async def create_agent(
     ctx: Context,
@@ -128,27 +161,37 @@ async def create_agent(
 
     Codes come from list_providers and list_voices. Each call adds an agent; to change one, use update_agent.
     """
-    # name and description go in the create call itself; the rest is applied after.
-    body = agent_body({k: v for k, v in locals().items() if k not in ("name", "description")})
+    arguments = {k: v for k, v in locals().items() if k not in ("ctx", "name", "description")}
+    await check_catalog(ctx, _catalog_check(arguments))  # an unknown code is refused before anything exists
+    body = agent_body(arguments)
     client = kupe(ctx)
     created = await client.create_agent_simple(name, description)
     agent_id = created.agent_id
     if not body or agent_id is None:
         return created
     try:
+        _complete_transcriber(body, created)
         # A minute-old agent carries no live calls, so forcing the config change is safe.
         updated = await client.update_agent(agent_id, body, force_update=True)
-    except KupeError as exc:
-        fix = (
-            "fix the setting and call update_agent"
-            if isinstance(exc, InvalidRequest | NotFound)
-            else "call update_agent with the same settings"
-        )
-        raise ToolError(
-            f"Agent {agent_id} was created with platform defaults, but applying the settings failed ({exc}): "
-            f"{fix} with agent_id {agent_id}, or delete_agent to remove it."
-        ) from exc
+    except (KupeError, ToolError) as exc:
+        raise await _undo_create(client, agent_id, exc) from exc
     return updated
+
+
+async def _undo_create(client: KupeClient, agent_id: str, exc: Exception) -> ToolError:
+    """The settings step failed: delete the half-made agent, or say exactly which agent is left and how to finish."""
+    try:
+        await client.delete_agent(agent_id, force_delete=True)
+    except KupeError as cleanup:
+        return ToolError(
+            f"Agent {agent_id} was created with platform defaults, but applying the settings failed ({exc}), "
+            f"and deleting it failed too ({cleanup}): call update_agent with agent_id {agent_id} and the same "
+            f"settings to finish it, or delete_agent with agent_id {agent_id} and force=true to remove it."
+        )
+    return ToolError(
+        f"create_agent could not apply the settings ({exc}), so the new agent {agent_id} was deleted again and "
+        "nothing was left behind: fix the setting and call create_agent again."
+    )
 
 
 @toolset.tool(title="Update agent", read_only=False, destructive=False, idempotent=True)
@@ -173,10 +216,19 @@ async def update_agent(
 
     Only the given fields change. Returns the complete agent.
     """
-    body = agent_body(locals())
+    arguments = dict(locals())
+    body = agent_body(arguments)
     if not body:
         raise ToolError("update_agent got no field to change: pass at least one setting besides agent_id.")
-    updated = await kupe(ctx).update_agent(str(agent_id), body, force_update=force_update)
+    client = kupe(ctx)
+    # The stored agent fills a transcriber half and names the TTS model a new voice must belong to.
+    needs_current = (transcriber_model_name is None) != (transcriber_language is None) or (
+        voice_name is not None and tts_model_name is None
+    )
+    current = await client.get_agent(str(agent_id)) if needs_current else None
+    await check_catalog(ctx, _catalog_check(arguments, current))
+    _complete_transcriber(body, current)
+    updated = await client.update_agent(str(agent_id), body, force_update=force_update)
     forget_agent(ctx, agent_id)  # call previews and the prompt-variable check read the new prompt
     return updated
 
@@ -192,13 +244,13 @@ async def delete_agent(
     return Written(done="deleted", id=str(agent_id), message=ack.message)
 
 
-ProviderKind = Literal["model", "stt", "tts", "vad", "all"]
+ProviderKind = Literal["model", "stt", "tts", "vad", "noise", "all"]
 
 
 @toolset.tool(title="List providers", read_only=True)
 async def list_providers(
     ctx: Context,
-    kind: Annotated[ProviderKind, Field(description="model=LLMs, stt, tts, vad, or all.")],
+    kind: Annotated[ProviderKind, Field(description="model=LLMs, stt, tts, vad, noise, or all.")],
     page: PageNo = 1,
     page_size: PageSize = 50,
 ) -> Page[ProviderItem]:
@@ -211,7 +263,7 @@ async def list_providers(
             for group in ("model_providers", "stt_providers", "tts_providers", "vad_providers")
             for row in getattr(catalog, group) or []
         ]
-    else:
+    elif kind != "noise":
         fetch = {
             "model": client.list_model_providers,
             "stt": client.list_stt_providers,
@@ -219,6 +271,8 @@ async def list_providers(
             "vad": client.list_vad_providers,
         }[kind]
         rows = [{"kind": kind, **row.to_json()} for row in await fetch()]
+    if kind == "noise":
+        rows = [{"kind": "noise", **row.to_json()} for row in await client.list_noise_assets()]
     return page_of(ProviderItem, rows, page=page, page_size=page_size)
 
 

@@ -14,6 +14,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, ConfigDict, Field
 
+from kupe_mcp.client import KupeClient
+from kupe_mcp.errors import KupeError
 from kupe_mcp.toolsets._context import kupe, server_of
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._safety import (
@@ -53,6 +55,9 @@ class CallOutcome(BaseModel):
     reason: str | None = None
     preview: dict[str, Any] | None = None
     next: str | None = None
+    variable_values_applied: bool | None = None
+    """Only when variable_values were sent: true when Kupe showed them back, false when it showed otherwise."""
+    variable_values_note: str | None = None
 
 
 class CallItem(View):
@@ -154,13 +159,45 @@ async def place_call(
             variable_values=variable_values,
         )
         held.ref = f"request_id {started.request_id}"
-    return CallOutcome.model_validate(
-        {
-            **started.to_json(),
-            "placed": True,
-            "next": f"wait_for_call(request_id={started.request_id}) follows it to its end and transcript.",
-        }
+    result: dict[str, Any] = {
+        **started.to_json(),
+        "placed": True,
+        "next": f"wait_for_call(request_id={started.request_id}) follows it to its end and transcript.",
+    }
+    if variable_values:
+        result.update(await values_applied(kupe(ctx), started.to_json(), variable_values))
+    return CallOutcome.model_validate(result)
+
+
+async def values_applied(client: KupeClient, answer: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+    """Whether Kupe used the call's ``variable_values``, from its answer or else the call's session.
+
+    The spec documents an optional JSON body ``{variable_values}`` on create_call; Kupe's docs say the stock
+    route "does not accept a JSON body". So success is not assumed: the values count as applied only when Kupe
+    shows them back, and the result says so when it shows otherwise or shows nothing.
+    """
+    shown = answer.get("variable_values")
+    if not isinstance(shown, dict):
+        try:
+            session = await client.call_session(str(answer.get("request_id") or ""))
+        except KupeError:
+            session = None
+        shown = session.to_json().get("variable_values") if session is not None else None
+    if isinstance(shown, dict) and all(str(shown.get(k)) == str(v) for k, v in values.items()):
+        return {"variable_values_applied": True}
+    applied = False if isinstance(shown, dict) else None
+    why = (
+        "Kupe's call session shows the variable_values were not applied"
+        if applied is False
+        else "Kupe did not confirm that the variable_values were applied"
     )
+    return {
+        "variable_values_applied": applied,
+        "variable_values_note": (
+            f"{why}: its create_call route may ignore the JSON body, so the agent may speak the {{{{placeholders}}}} "
+            "as written; to personalise reliably, use a one-recipient campaign (create_batch with variable_names)."
+        ),
+    }
 
 
 @toolset.tool(title="Get call analytics", read_only=True)

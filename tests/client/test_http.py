@@ -49,7 +49,20 @@ ERROR_CASES = [
         detail(403, "Invalid origin"), PermissionDenied, ["Origin", "without an Origin header"], id="403-origin"
     ),
     pytest.param(detail(404, "Agent not found"), NotFound, ["Agent not found", "check the id"], id="404"),
-    pytest.param(detail(409, "Agent is active"), Conflict, ["object's state", "Agent is active"], id="409"),
+    pytest.param(detail(409, "Batch already started"), Conflict, ["object's state", "Batch already started"], id="409"),
+    # An active agent: the spec answers 400, the sandbox used to answer 409; both name force_update.
+    pytest.param(
+        detail(400, "Invalid state: agent is active, use force_update=true"),
+        Conflict,
+        ["because the agent is active", "pass force_update=true"],
+        id="400-active-agent",
+    ),
+    pytest.param(
+        detail(409, "Agent is active; pass force_update=true to change its configuration"),
+        Conflict,
+        ["because the agent is active", "pass force_update=true"],
+        id="409-active-agent",
+    ),
     pytest.param(
         detail(
             422,

@@ -77,6 +77,21 @@ async def test_list_batch_data_reads_recipients(body: Any) -> None:
     async with kupe_client(FakeKupe(httpx2.Response(200, json=body))) as client:
         rows = await client.list_batch_data("batch-1")
     assert rows == [BatchRecipient(to_phonenumber="15551234567", status="no_answer")]
+    assert rows[0].to_phonenumber == "+15551234567"  # Kupe's digits, read back as the E.164 we sent
+
+
+@pytest.mark.parametrize(
+    ("stored", "read"),
+    [
+        ("14155550142", "+14155550142"),
+        ("+919876543210", "+919876543210"),
+        (" 4930123456 ", "+4930123456"),
+        ("not a number", "not a number"),  # left for the call-safety rules to refuse
+        ("", ""),
+    ],
+)
+def test_a_recipient_number_kupe_stores_as_digits_is_read_as_international(stored: str, read: str) -> None:
+    assert BatchRecipient(to_phonenumber=stored).to_phonenumber == read
 
 
 @pytest.mark.anyio

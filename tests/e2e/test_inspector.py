@@ -53,10 +53,10 @@ def inspector(sandbox: SandboxServer, *args: str, settings: tuple[str, ...] = ()
             f"KUPE_API_KEY={DEMO_API_KEY}",
             "-e",
             "KUPE_TOOLSETS=all",
-            # Each run is a new process: the stdio default (a SQLite file in the user's state directory) would
-            # remember the previous run's call, and the repeat window would then rightly ask again.
+            # The Inspector hands its server only these variables: without this the server's call-safety SQLite
+            # file would be the user's own, and calls from earlier runs would count against this one.
             "-e",
-            "KUPE_STATE_URL=memory:",
+            f"XDG_STATE_HOME={os.environ['XDG_STATE_HOME']}",
             *(arg for pair in settings for arg in ("-e", pair)),
             sys.executable,
             "-m",
@@ -137,7 +137,7 @@ def test_inspector_searches_knowledge_reads_an_agent_resource_and_gets_a_prompt(
             "--tool-arg", VALUES, settings=unattended,
         )[1]
     )  # fmt: skip
-    assert started["placed"] is True
+    assert started["placed"] is True, started
     code, body, err = inspector(
         sandbox, "--method", "prompts/get", "--prompt-name", "review_call",
         "--prompt-args", f"request_id={started['request_id']}",

@@ -395,9 +395,9 @@ async def test_changing_an_active_agent_conflicts_until_forced(shared_server: Sa
         unchanged = await kupe.get_agent(agent_id)
         forced = await kupe.update_agent(agent_id, {"agent_model_config": {"temperature": 0.2}}, force_update=True)
     assert str(caught.value) == (
-        f"Kupe refused PUT /api/v1/agents/{agent_id} because of the object's state "
-        "(409: Agent is active; pass force_update=true to change its configuration): "
-        "change that state first (for an active agent, pass force_update), then retry."
+        f"Kupe refused PUT /api/v1/agents/{agent_id} because the agent is active "
+        "(400: Agent is active; pass force_update=true to change its configuration): "
+        "pass force_update=true to change it anyway (live calls may pick up the change), or deactivate it first."
     )
     assert unchanged.configurations is not None
     assert unchanged.configurations.llm_config is not None
@@ -443,12 +443,12 @@ async def test_an_unreachable_destination_is_call_initiation_failed_with_both_id
 async def test_body_validation_is_invalid_request_naming_the_field(shared_server: SandboxServer) -> None:
     async with make_client(shared_server) as kupe:
         with pytest.raises(InvalidRequest) as unprocessable:
-            await kupe.create_agent_simple("")
+            await kupe.create_agent({"agent": {"description": "no name"}})
         with pytest.raises(InvalidRequest) as bad:
             await kupe.update_agent(DEMO_AGENT_ID, {"agent_model_config": {"model_name": "gpt-99"}}, force_update=True)
     assert str(unprocessable.value) == (
-        "Kupe rejected POST /api/v1/agents/simple as invalid "
-        "(422: name: String should have at least 1 character): fix the named field and try again."
+        "Kupe rejected POST /api/v1/agents as invalid "
+        "(422: agent.name: Field required): fix the named field and try again."
     )
     assert str(bad.value) == (
         f"Kupe rejected PUT /api/v1/agents/{DEMO_AGENT_ID} as invalid (400: Unknown LLM model 'gpt-99' in "

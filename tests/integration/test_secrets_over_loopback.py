@@ -57,7 +57,7 @@ async def test_no_credential_appears_in_logs_or_errors_through_retries_faults_an
     await run(DEMO_API_KEY, lambda k: k.create_call("+14155551112", agent_id=DEMO_AGENT_ID), fault="429")
     await run(DEMO_API_KEY, lambda k: k.get_agent(str(uuid.uuid4())))
     await run(DEMO_API_KEY, lambda k: k.create_call("+14155550000", agent_id=DEMO_AGENT_ID))
-    await run(DEMO_API_KEY, lambda k: k.create_agent_simple(""))
+    await run(DEMO_API_KEY, lambda k: k.create_agent({"agent": {}}))
     await run(WRONG_KEY, lambda k: k.me())
     await run(LIMITED_API_KEY, lambda k: k.list_model_providers())
     await run(NO_CREDIT_API_KEY, lambda k: k.create_call("+14155551113", workflow_id=str(uuid.uuid4())))

@@ -589,6 +589,21 @@ async def test_a_batch_dry_run_shows_count_sample_balance_and_estimate_and_write
     assert batch_starts(s) == []
 
 
+async def test_a_batch_whose_rows_kupe_stores_as_digits_starts_across_countries_without_a_default_region(
+    setup: Any, kupe_client: KupeClient
+) -> None:
+    """Kupe normalises recipients to digits: a row read back as 14155550142 is +14155550142, not a refusal."""
+    s: Setup = setup(default_region=None)
+    async with s.client(Person()) as mcp:
+        batch_id = await new_batch(mcp, RECIPIENTS)
+        await kupe_client.upsert_batch_data(batch_id, [{"to_phonenumber": "14155550142", "variable_values": {}}])
+        dry = await call(mcp, "start_batch", batch_id=batch_id, dry_run=True)
+        started = await call(mcp, "start_batch", batch_id=batch_id)
+    assert [row["to"] for row in dry["preview"]["sample"]] == [INDIA, US, "+4930123456", "+14155550142"]
+    assert [row["country"] for row in dry["preview"]["sample"]][:3] == ["India", "United States", "Germany"]
+    assert started["started"] is True
+
+
 async def test_a_batch_token_is_refused_when_the_rows_changed_after_the_preview(setup: Any) -> None:
     s: Setup = setup()
     async with s.client() as mcp:

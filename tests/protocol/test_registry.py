@@ -100,6 +100,7 @@ async def test_id_arguments_use_one_name_per_kind_of_id_across_every_tool() -> N
                     assert arg == name, (tool.name, arg)
     assert set(ids) == {
         "agent_id",
+        "background_noise_id",  # tune_agent: Kupe's own name for a noise-assets id (a catalog entry, not an object)
         "batch_id",
         "file_id",
         "key_id",

@@ -40,6 +40,8 @@ SECRET = "replica-test-secret-0123456789abcdef"
 CREATE_CALL = ("POST", "/api/call/create_call")
 INDIA = "+919876543210"
 
+VALUES = {"name": "Ada", "appointment_date": "Friday"}  # the seeded demo prompt's {{placeholders}}
+
 
 class RoundRobin(httpx2.AsyncBaseTransport):
     """Sends each request to the next replica's port, whatever URL the client asked for."""
@@ -130,14 +132,24 @@ async def test_an_approval_asked_on_one_replica_and_given_on_another_dials_once(
     person = Person()
     async with f.client(person=person) as mcp:
         if f.mode == "auto":  # 2026-07-28: the question's round and its answer's round land on different replicas
-            result = await mcp.call_tool("place_call", {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID})
+            result = await mcp.call_tool(
+                "place_call", {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
+            )
             assert len(person.questions) == 1
         else:  # 2025-11-25 over stateless HTTP: a token issued by one replica, redeemed on the next
-            first = await mcp.call_tool("place_call", {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID})
+            first = await mcp.call_tool(
+                "place_call", {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
+            )
             token = (first.structured_content or {})["confirmation_token"]
             assert f.placed() == 0
             result = await mcp.call_tool(
-                "place_call", {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID, "confirmation_token": token}
+                "place_call",
+                {
+                    "phone_number": INDIA,
+                    "agent_id": DEMO_AGENT_ID,
+                    "variable_values": VALUES,
+                    "confirmation_token": token,
+                },
             )
     assert not result.is_error, result.content
     assert (result.structured_content or {})["placed"] is True
@@ -146,7 +158,7 @@ async def test_an_approval_asked_on_one_replica_and_given_on_another_dials_once(
 
 async def test_one_token_redeemed_on_three_replicas_at_once_dials_once(fleet: Any) -> None:
     f: Fleet = fleet()
-    args = {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID}
+    args = {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
     async with f.client() as mcp:  # no elicitation: the token flow
         token = (await mcp.call_tool("place_call", args)).structured_content["confirmation_token"]
     outcomes: list[types.CallToolResult] = []
@@ -169,7 +181,11 @@ async def test_a_cap_of_three_across_replicas_places_three_and_tenant_b_keeps_it
 
     async def place(number: str) -> None:
         async with f.client() as mcp:
-            outcomes.append(await mcp.call_tool("place_call", {"phone_number": number, "agent_id": DEMO_AGENT_ID}))
+            outcomes.append(
+                await mcp.call_tool(
+                    "place_call", {"phone_number": number, "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
+                )
+            )
 
     async with anyio.create_task_group() as tg:
         for number in numbers:
@@ -191,12 +207,18 @@ async def test_a_cap_of_three_across_replicas_places_three_and_tenant_b_keeps_it
 async def test_with_redis_down_calls_are_refused_in_one_sentence_and_nothing_is_dialled(fleet: Any) -> None:
     f: Fleet = fleet(confirm_calls=False, allowed_destinations=("+91",))
     async with f.client() as mcp:
-        placed = await mcp.call_tool("place_call", {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID})
+        placed = await mcp.call_tool(
+            "place_call", {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
+        )
         assert not placed.is_error
         f.redis.stop()
-        down = await mcp.call_tool("place_call", {"phone_number": "+919876543211", "agent_id": DEMO_AGENT_ID})
+        down = await mcp.call_tool(
+            "place_call", {"phone_number": "+919876543211", "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
+        )
         f.redis.start()
-        back = await mcp.call_tool("place_call", {"phone_number": "+919876543212", "agent_id": DEMO_AGENT_ID})
+        back = await mcp.call_tool(
+            "place_call", {"phone_number": "+919876543212", "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
+        )
     assert down.is_error
     text = down.content[0].text  # type: ignore[union-attr]
     assert "Refused: the call-safety state store (redis://127.0.0.1:" in text

@@ -81,7 +81,7 @@ async def test_put_accepts_legacy_aliases_and_row_uuids(client: httpx2.AsyncClie
         json={
             "agent_model_config": {"model_provider_id": llm["id"]},
             "tts_config": {"tts_provider_id": "eleven_multilingual_v2"},
-            "transcriber_config": {"provider_id": "deepgram"},
+            "transcriber_config": {"provider_id": "deepgram", "language": "en"},
         },
     )
     cfg = response.json()["configurations"]
@@ -100,15 +100,18 @@ async def test_put_deep_merges_agent_specific_config(client: httpx2.AsyncClient)
     assert specific["end_of_speech_timeout"] == 1.2
 
 
-async def test_active_agent_rejects_config_changes_without_force_update(client: httpx2.AsyncClient) -> None:
+async def test_active_agent_rejects_config_changes_without_force_update_with_the_specs_400(
+    client: httpx2.AsyncClient,
+) -> None:
+    """Kupe's spec: PUT answers 400 "Invalid state (e.g. active agent without force)"."""
     agent_id = await demo_agent_id(client)
     url = f"/api/v1/agents/{agent_id}"
     change = {"agent_model_config": {"system_prompt": "New prompt."}}
     refused = await client.put(url, json=change)
-    assert refused.status_code == 409
+    assert refused.status_code == 400
     assert refused.json() == {"detail": "Agent is active; pass force_update=true to change its configuration"}
     patched = await client.patch(f"{url}/tts-config", json={"voice_name": "Abhilash"})
-    assert patched.status_code == 409
+    assert patched.status_code == 400
     forced = await client.put(url, params={"force_update": "true"}, json=change)
     assert forced.status_code == 200
     assert forced.json()["configurations"]["model_config"]["system_prompt"] == "New prompt."
@@ -129,7 +132,9 @@ async def test_patch_config_endpoints_update_inactive_agents(client: httpx2.Asyn
     agent_id = (await _simple(client))["agent"]["id"]
     base = f"/api/v1/agents/{agent_id}"
     assert (await client.patch(f"{base}/model-config", json={"temperature": 0.2})).status_code == 200
-    transcriber = await client.patch(f"{base}/transcriber-config", json={"transcriber_model_name": "nova-2"})
+    transcriber = await client.patch(
+        f"{base}/transcriber-config", json={"transcriber_model_name": "nova-2", "language": "en"}
+    )
     vad = await client.patch(f"{base}/vad-config", json={"vad_provider_id": "silero", "threshold": 0.6})
     cfg = vad.json()["configurations"]
     assert transcriber.status_code == 200
@@ -138,9 +143,25 @@ async def test_patch_config_endpoints_update_inactive_agents(client: httpx2.Asyn
     assert cfg["vad_config"]["threshold"] == 0.6
 
 
+@pytest.mark.parametrize(
+    ("section", "body"),
+    [
+        ("transcriber-config", {"transcriber_model_name": "nova-2"}),
+        ("transcriber-config", {"language": "hi-IN"}),
+        ("vad-config", {"threshold": 0.6}),
+    ],
+)
+async def test_config_sections_the_spec_requires_whole_are_refused_when_partial(
+    client: httpx2.AsyncClient, section: str, body: dict[str, object]
+) -> None:
+    """TranscriberConfig requires model and language; VadConfig requires vad_provider_id (Kupe's spec)."""
+    agent_id = (await _simple(client))["agent"]["id"]
+    assert (await client.patch(f"/api/v1/agents/{agent_id}/{section}", json=body)).status_code == 422
+
+
 async def test_deleting_an_active_agent_needs_force_delete(client: httpx2.AsyncClient) -> None:
     agent_id = await demo_agent_id(client)
-    assert (await client.delete(f"/api/v1/agents/{agent_id}")).status_code == 409
+    assert (await client.delete(f"/api/v1/agents/{agent_id}")).status_code == 400  # the spec's status
     assert (await client.delete(f"/api/v1/agents/{agent_id}", params={"force_delete": "true"})).status_code == 200
     assert (await client.get(f"/api/v1/agents/{agent_id}")).status_code == 404
 

@@ -80,7 +80,7 @@ async def test_csv_batch_runs_in_waves_and_fails_unreachable_rows(client: httpx2
     assert done["batch"]["status"] == "completed"
     assert done["status_counts"]["completed"] == 2
     failed = (await client.get(f"/api/v1/batch-call/{batch['id']}/data", params={"status": "failed"})).json()["data"]
-    assert [r["to_phonenumber"] for r in failed] == ["+15551230000"]
+    assert [r["to_phonenumber"] for r in failed] == ["15551230000"]  # Kupe stores recipients as digits
     sessions = (await client.get("/api/v1/call-analytics")).json()
     assert sum(s["batch_id"] == batch["id"] for s in sessions) == 3
     again = await client.post(f"/api/v1/batch-call/start/{batch['id']}")
@@ -107,6 +107,18 @@ async def test_json_upload_and_upsert_edit_rows_before_launch(client: httpx2.Asy
     )
     assert (upsert.json()["data"]["inserted"], upsert.json()["data"]["updated"]) == (1, 1)
     assert (await _status(client, batch["id"]))["status_counts"]["total"] == 2
+
+
+async def test_recipients_are_stored_as_digits_and_upsert_accepts_digits(client: httpx2.AsyncClient) -> None:
+    """Kupe's spec: to_phonenumber is "normalized to digits server-side"; digits with a country code are accepted."""
+    batch = await _batch(client)
+    upsert = await client.post(
+        f"/api/v1/batch-call/{batch['id']}/data/upsert",
+        json={"items": [{"to_phonenumber": "+1 (415) 555-0142"}, {"to_phonenumber": "919876543210"}]},
+    )
+    assert upsert.status_code == 200
+    rows = (await client.get(f"/api/v1/batch-call/{batch['id']}/data")).json()["data"]
+    assert sorted(r["to_phonenumber"] for r in rows) == ["14155550142", "919876543210"]
 
 
 async def test_batch_listing_endpoints(client: httpx2.AsyncClient) -> None:

@@ -46,7 +46,7 @@ async def test_agent_tools_attach_replace_and_remove(client: httpx2.AsyncClient)
     added = await client.post(f"/api/v1/agents/{agent_id}/tools", json=[{"tool_id": http_tool["id"]}])
     assert [t["tool_type"] for t in added.json()["tools"]] == ["http"]
     replace = [{"tool_id": mcp_tool["id"], "tool_type": "mcp"}]
-    assert (await client.patch(f"/api/v1/agents/{agent_id}/tools", json=replace)).status_code == 409
+    assert (await client.patch(f"/api/v1/agents/{agent_id}/tools", json=replace)).status_code == 400
     replaced = await client.patch(f"/api/v1/agents/{agent_id}/tools", params={"force_update": "true"}, json=replace)
     assert [t["tool_id"] for t in replaced.json()["tools"]] == [mcp_tool["id"]]
     agent = (await client.get(f"/api/v1/agents/{agent_id}")).json()
