@@ -90,6 +90,12 @@ def _configure_logging(level: str) -> None:
     )
     # httpx2 logs full URLs at INFO; create_call's carries the callee's number.
     logging.getLogger("httpx2").setLevel(logging.WARNING)
+    # sse_starlette logs every SSE chunk, i.e. every tool result, at DEBUG: results are the person's
+    # data (numbers, transcripts, a new key's secret), not the operator's log.
+    logging.getLogger("sse_starlette").setLevel(logging.INFO)
+    from kupe_mcp._redact import install
+
+    install()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -153,8 +159,9 @@ def _serve(args: argparse.Namespace) -> int:
     from kupe_mcp.transports import http_app
 
     app = http_app(server, settings, host=args.host, multi_tenant=multi_tenant)
-    _print_connect_help(args.host, args.port, settings, multi_tenant)
-    anyio.run(_run_http, app, args.host, args.port)
+    anyio.run(
+        _run_http, app, args.host, args.port, lambda: _print_connect_help(args.host, args.port, settings, multi_tenant)
+    )
     return 0
 
 
@@ -200,17 +207,28 @@ async def _run_stdio(server: Any) -> None:
         await server.aclose()
 
 
-async def _run_http(app: Any, host: str, port: int) -> None:
-    """Serve until interrupted; the app's lifespan closes the Kupe client."""
+async def _run_http(app: Any, host: str, port: int, announce: Any) -> None:
+    """Serve until interrupted; ``announce`` runs once the port is bound (never when binding fails).
+
+    The app's lifespan closes the Kupe client.
+    """
     import uvicorn
 
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                announce()
+
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
-    await uvicorn.Server(config).serve()
+    await Server(config).serve()
 
 
 def _print_connect_help(host: str, port: int, settings: Any, multi_tenant: bool) -> None:
     url = f"http://{host}:{port}/mcp"
-    backend = "the embedded Kupe sandbox" if settings.sandbox else settings.base_url
+    from kupe_mcp._redact import redact_url
+
+    backend = "the embedded Kupe sandbox" if settings.sandbox else redact_url(settings.base_url)
     lines = [
         f"kupe-app-mcp {__version__}: MCP over streamable HTTP at {url} (Kupe backend: {backend})",
         "",
@@ -221,7 +239,10 @@ def _print_connect_help(host: str, port: int, settings: Any, multi_tenant: bool)
         "    " + json.dumps({"mcpServers": {"kupe": {"command": "npx", "args": ["-y", "mcp-remote", url]}}}),
     ]
     if multi_tenant:
-        lines.append("No server credentials: each client must send its own Kupe key as the x-api-key header.")
+        lines.append(
+            "No server credentials: each client must send its own Kupe key as the x-api-key header "
+            "(or as Authorization: Bearer <key>)."
+        )
     elif settings.mcp_token:
         lines.append("Clients must send KUPE_MCP_TOKEN as 'Authorization: Bearer <token>'.")
     print("\n".join(lines), file=sys.stderr, flush=True)

@@ -73,6 +73,10 @@ class Credentials(BaseModel):
     def __bool__(self) -> bool:
         return self.kind != "none"
 
+    def secrets(self) -> tuple[str, ...]:
+        """The secret values (for redaction only: never to be shown)."""
+        return tuple(s.get_secret_value() for s in (self.api_key, self.bearer_token) if s is not None)
+
     def fingerprint(self) -> str:
         """A short one-way digest that tells tenants apart (binding confirmation tokens) without holding the secret."""
         secret = self.bearer_token or self.api_key
@@ -81,7 +85,10 @@ class Credentials(BaseModel):
 
 
 _HOURS = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-4]):([0-5]\d)$")
-_PREFIX = re.compile(r"^\+[1-9]\d{0,14}$")
+_PREFIX = re.compile(r"^\+[1-9]\d{0,14}\*?$")
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
+_ORIGIN = re.compile(r"^https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?/?$")
+_URL_PASSWORD = re.compile(r"(?<=://)([^/\s:@]*):([^/\s@]+)@")
 
 
 def parse_calling_hours(raw: str) -> tuple[time, time] | None:
@@ -104,7 +111,7 @@ def parse_calling_hours(raw: str) -> tuple[time, time] | None:
 
 
 def parse_destination_prefixes(items: Iterable[str]) -> tuple[str, ...]:
-    """E.164 numbers or prefixes (``+91``, ``+1415555``), spaces and dashes removed.
+    """E.164 numbers or prefixes (``+91``, ``+1415555``, ``+1415555*``), spaces and dashes removed.
 
     Raises ValueError naming the first entry that is not one.
     """
@@ -114,7 +121,7 @@ def parse_destination_prefixes(items: Iterable[str]) -> tuple[str, ...]:
         if not compact:
             continue
         if not _PREFIX.match(compact):
-            raise ValueError(f"{item!r} is not an E.164 number or prefix such as +91 or +14155552671")
+            raise ValueError(f"{item!r} is not an E.164 number or prefix such as +91, +1415555* or +14155552671")
         out.append(compact)
     return tuple(out)
 
@@ -275,7 +282,8 @@ SETTINGS: tuple[Setting, ...] = (
         "KUPE_TIMEOUT_S",
         "timeout_s",
         "float",
-        "read timeout per request, seconds (connect timeout is 5 s)",
+        "deadline of each attempt at a request, seconds: connecting, sending and reading the whole answer "
+        "(connect timeout is 5 s)",
         "30",
         example="e.g. 30 (seconds)",
     ),
@@ -317,15 +325,17 @@ SETTINGS: tuple[Setting, ...] = (
         "KUPE_ALLOWED_DESTINATIONS",
         "allowed_destinations",
         "prefixes",
-        "comma list of E.164 numbers or prefixes (`+91`, `+1415555`); when set, the only numbers that may be called",
-        example="e.g. +91 or +14155552671",
+        "comma list of E.164 numbers or prefixes (`+91`, `+1415555*`); when set, the only numbers that may be "
+        "called. A valid full number matches only itself; `*` or a shorter entry is a prefix",
+        example="e.g. +91, +1415555* or +14155552671",
         shown_default="— (any)",
     ),
     Setting(
         "KUPE_BLOCKED_DESTINATIONS",
         "blocked_destinations",
         "prefixes",
-        "comma list of E.164 numbers or prefixes never to call; wins over the allow-list",
+        "comma list of E.164 numbers or prefixes never to call (every entry blocks all numbers starting with it); "
+        "wins over the allow-list",
         example="e.g. +91 or +14155552671",
     ),
     Setting(
@@ -440,6 +450,29 @@ SETTINGS: tuple[Setting, ...] = (
         "Bearer token HTTP clients must present when the server holds credentials",
     ),
     Setting(
+        "KUPE_ALLOWED_HOSTS",
+        "allowed_hosts",
+        "csv",
+        "HTTP: extra `Host` names the server answers (`host` or `host:port`), for a real hostname behind a proxy; "
+        "loopback names and the bind address are always allowed",
+        example="e.g. mcp.example.com",
+    ),
+    Setting(
+        "KUPE_ALLOWED_ORIGINS",
+        "allowed_origins",
+        "csv",
+        "HTTP: extra browser `Origin`s allowed (`https://app.example.com`); requests without Origin are unaffected",
+        example="e.g. https://app.example.com",
+    ),
+    Setting(
+        "KUPE_MAX_RESPONSE_MB",
+        "max_response_mb",
+        "float",
+        "largest answer read from Kupe, MB; a bigger one is cut off with an error, never returned",
+        "16",
+        example="e.g. 16",
+    ),
+    Setting(
         "KUPE_SANDBOX",
         "sandbox",
         "bool",
@@ -514,6 +547,30 @@ class Settings(BaseModel):
     approval_base_url: str | None = None
     approval_retention_days: float = Field(default=30.0, gt=0, le=3650)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    max_response_mb: float = Field(default=16.0, gt=0, le=1024)
+
+    def __repr_args__(self) -> Any:
+        # A password inside KUPE_BASE_URL (https://user:password@host) never reaches a repr.
+        for name, value in super().__repr_args__():
+            yield name, (_URL_PASSWORD.sub(r"\1:[redacted]@", value) if name == "base_url" else value)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for host in value:
+            if not _HOST.match(host):
+                raise ValueError(f"{host!r} is not a host name such as mcp.example.com or mcp.example.com:443")
+        return tuple(h.lower() for h in value)
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if not _ORIGIN.match(origin):
+                raise ValueError(f"{origin!r} is not an origin such as https://app.example.com")
+        return tuple(o.lower().rstrip("/") for o in value)
 
     @field_validator("confirm_fallback", mode="before")
     @classmethod

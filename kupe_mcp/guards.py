@@ -6,14 +6,17 @@ reaches Kupe (README "Call safety"):
 1. **Who** (``destination``): what a person typed is parsed with ``phonenumbers``
    (``KUPE_DEFAULT_REGION`` for national forms) and normalised to E.164. Invalid numbers,
    extensions, emergency numbers, short codes, premium-rate, shared-cost, UAN and voicemail
-   numbers are refused. ``KUPE_BLOCKED_DESTINATIONS`` then ``KUPE_ALLOWED_DESTINATIONS``
-   (numbers or prefixes; blocked wins; an allow-list, when set, is exhaustive).
+   numbers are refused; satellite, international-network and personal numbers too, unless
+   allow-listed by name (``_costly_range``). ``KUPE_BLOCKED_DESTINATIONS`` then
+   ``KUPE_ALLOWED_DESTINATIONS`` (blocked wins; an allow-list, when set, is exhaustive; a full
+   number on it matches exactly, ``*`` or a shorter entry is a prefix: ``entry_matches``).
 2. **When** (``check_hours``): ``KUPE_CALLING_HOURS`` in the destination's local time, in
    every time zone the number may ring in (the most restrictive wins).
 3. **How often** (``check_volume``, ``prior_call``): ``KUPE_MAX_CALLS_PER_HOUR`` per tenant
    (a batch counts its rows), ``KUPE_MAX_CALLS_PER_HOUR_TOTAL`` for the whole server, and
    ``KUPE_REPEAT_WINDOW_S``: calling a number again soon needs a fresh confirmation that
-   names the earlier call, even where confirmation is otherwise off.
+   names the earlier call, even where confirmation is otherwise off. A batch must fit in the
+   calling window at Kupe's pace (``batch_overrun``, ``check_pace``).
 4. **Who said yes** (``assess``, ``check_token``): confirmation is needed unless
    ``KUPE_CONFIRM_CALLS=off`` and every destination is on the allow-list. Clients without
    elicitation get a single-use token bound to a digest of the exact, normalised request,
@@ -33,6 +36,7 @@ import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -44,6 +48,7 @@ from kupe_mcp.config import Settings, parse_calling_hours, parse_destination_pre
 from kupe_mcp.errors import CallRefused, ConfigError
 
 __all__ = [
+    "ASSUMED_CALL_S",
     "TOKEN_TTL_S",
     "CallGuards",
     "CallPlan",
@@ -52,6 +57,8 @@ __all__ = [
     "PriorCall",
     "Recent",
     "Slot",
+    "batch_overrun",
+    "entry_matches",
     "request_digest",
 ]
 
@@ -234,7 +241,13 @@ class CallGuards:
         if refused_kind:
             raise CallRefused(f"Refused to call {shown}: it is {refused_kind}, which kupe-app-mcp never calls.")
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        blocked = self._match(e164, self.policy.blocked)
+        costly = _costly_range(number)
+        if costly and not self._explicitly_allowed(e164, number):
+            raise CallRefused(
+                f"Refused to call {e164}: it is {costly}, which costs far more than a normal call; "
+                "kupe-app-mcp calls it only when KUPE_ALLOWED_DESTINATIONS names it (the number or its range)."
+            )
+        blocked = self._blocked_by(e164, self.policy.blocked)
         if blocked:
             raise CallRefused(
                 f"Refused to call {e164}: it matches {blocked} in KUPE_BLOCKED_DESTINATIONS, "
@@ -251,7 +264,7 @@ class CallGuards:
             e164=e164,
             country=_country_name(number) or region,
             region=region,
-            kind=_KINDS.get(phonenumbers.number_type(number), ""),
+            kind="satellite or international network" if costly else _KINDS.get(phonenumbers.number_type(number), ""),
             time_zones=_zones_for(number),
             allow_listed=allow_listed,
         )
@@ -304,9 +317,20 @@ class CallGuards:
         where = f" for {region}" if known else ""
         return f"Refused to call {shown}: it is not a valid phone number{where} ({why}); check the digits."
 
+    def _match(self, e164: str, entries: Iterable[str]) -> str | None:
+        """The first allow-list entry that admits ``e164`` (README "Call safety": full numbers match exactly)."""
+        return next((e for e in entries if entry_matches(e164, e)), None)
+
     @staticmethod
-    def _match(e164: str, prefixes: Iterable[str]) -> str | None:
-        return next((p for p in prefixes if e164.startswith(p)), None)
+    def _blocked_by(e164: str, entries: Iterable[str]) -> str | None:
+        """Blocking fails closed: every block-list entry blocks all numbers that start with it."""
+        return next((e for e in entries if e164.startswith(e.rstrip("*"))), None)
+
+    def _explicitly_allowed(self, e164: str, number: phonenumbers.PhoneNumber) -> bool:
+        """On the allow-list by an entry narrower than a whole country (``+881``, ``+4470``, or the number)."""
+        code = str(number.country_code)
+        narrowest = len(code) if phonenumbers.region_code_for_number(number) == "001" else len(code) + 1
+        return any(entry_matches(e164, e) and len(e.strip("+*")) >= narrowest for e in self.policy.allowed)
 
     # -- 2. when ------------------------------------------------------------------------------
 
@@ -447,6 +471,30 @@ class CallGuards:
             calls_left_this_hour=left,
         )
 
+    def check_pace(self, plan: CallPlan, *, calls_at_once: object, what: str) -> None:
+        """CallRefused when a batch's rows cannot all be dialled before calling hours end (``batch_overrun``).
+
+        ``calls_at_once`` is the batch's ``batch_size`` as Kupe reports it; missing or unreadable counts as 1
+        (Kupe's default, and the slowest pace: failing closed).
+        """
+        try:
+            calls_at_once = max(1, int(str(calls_at_once)))
+        except ValueError:
+            calls_at_once = 1
+        zones = [z for d in plan.destinations for z in d.time_zones]
+        over = batch_overrun(
+            zones, rows=plan.count, calls_at_once=calls_at_once, now=self.clock(), hours=self.policy.hours
+        )
+        if over is None:
+            return
+        zone, end, needs = over
+        minutes_left = max(0, round((end - self.clock()).total_seconds() / 60))
+        raise CallRefused(
+            f"Refused to {what}: dialled {calls_at_once} at a time at about {ASSUMED_CALL_S / 60:g} min a call, "
+            f"its {plan.count} rows need about {_duration(needs)}, but calling hours ({self.policy.hours_text}) end "
+            f"in {zone} in {minutes_left} min; split the batch, raise its batch_size, or start it earlier."
+        )
+
     def plan(self, numbers: Sequence[str], *, what: str, recent: Recent | None = None) -> CallPlan:
         """Every rule on ``numbers`` against ``recent`` (nothing called yet when omitted); see ``screen``."""
         destinations, notes = self.screen(numbers, what=what)
@@ -472,6 +520,11 @@ class CallGuards:
                 "Refused: this confirmation_token was issued for different arguments (or an earlier call to the "
                 f"number has happened since); {again}."
             )
+
+
+def _duration(span: timedelta) -> str:
+    minutes = round(span.total_seconds() / 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
 def _within(now: time, hours: tuple[time, time]) -> bool:
@@ -507,3 +560,87 @@ def _zones_for(number: phonenumbers.PhoneNumber) -> tuple[str, ...]:
         if country_level is not None:
             zones = [z for z in country_level(number) if z != unknown]
     return tuple(zones)
+
+
+# -- costly ranges and allow-list entries ------------------------------------------------------
+
+# Country codes that belong to no country (phonenumbers' region "001"): satellite phones (+870 Inmarsat,
+# +881 GMSS), international networks (+882, +883), UPT (+878), and the like. They look like mobiles
+# to phonenumbers, cost many times a normal call and ring in no time zone.
+_NON_GEOGRAPHIC = {
+    870: "a satellite phone number (Inmarsat, +870)",
+    881: "a satellite phone number (+881)",
+    882: "an international-network number (+882)",
+    883: "an international-network number (+883)",
+    878: "a universal personal number (+878)",
+}
+
+
+def _costly_range(number: phonenumbers.PhoneNumber) -> str | None:
+    """What makes ``number`` a costly range kupe-app-mcp refuses unless allow-listed, or None."""
+    if phonenumbers.region_code_for_number(number) == "001":
+        return _NON_GEOGRAPHIC.get(number.country_code or 0, "a number of no country (a satellite or global service)")
+    if phonenumbers.number_type(number) == PNT.PERSONAL_NUMBER:
+        return "a personal (follow-me) number, such as the UK's 070 range, which is charged like a premium line"
+    return None
+
+
+@lru_cache(maxsize=1024)
+def _is_full_number(entry: str) -> bool:
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(entry, None))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def entry_matches(e164: str, entry: str) -> bool:
+    """Whether an allow-list entry admits ``e164``.
+
+    The one rule (README "Call safety"): an entry ending in ``*`` is a prefix (``+1415555*``); an entry
+    that is a valid full phone number matches that number exactly; any other entry (``+91``, ``+1415555``,
+    too short to be a number) is a prefix, as before.
+    """
+    if entry.endswith("*"):
+        return e164.startswith(entry[:-1])
+    if _is_full_number(entry):
+        return e164 == entry
+    return e164.startswith(entry)
+
+
+# -- how long a batch rings ----------------------------------------------------------------------
+
+# Kupe dials a batch in waves of ``batch_size`` concurrent calls, the next wave as calls complete
+# (POST /api/v1/batch-call/start). Kupe documents no call length; this is the assumed length of one.
+ASSUMED_CALL_S = 180.0
+
+
+def batch_overrun(
+    zones: Iterable[str],
+    *,
+    rows: int,
+    calls_at_once: int,
+    now: datetime,
+    hours: tuple[time, time] | None,
+    call_s: float = ASSUMED_CALL_S,
+) -> tuple[str, datetime, timedelta] | None:
+    """The first time zone where a batch's last wave would start after calling hours end, or None.
+
+    Returns (zone, the window's end there, how long the batch needs). ``now`` is assumed inside the
+    window in every zone (``check_hours`` ran first). Pure: no clock, no state.
+    """
+    if hours is None or rows <= 0:
+        return None
+    waves = -(-rows // max(1, calls_at_once))
+    needs = timedelta(seconds=(waves - 1) * call_s)
+    last_start = now + needs
+    for name in dict.fromkeys(zones):
+        zone = _zone(name)
+        if zone is None:
+            continue
+        local = now.astimezone(zone)
+        end = datetime.combine(local.date(), hours[1], tzinfo=zone)
+        if end <= local:
+            end += timedelta(days=1)  # a window that wraps midnight ends tomorrow
+        if last_start.astimezone(zone) >= end:
+            return name, end, needs + timedelta(seconds=call_s)
+    return None

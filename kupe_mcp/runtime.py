@@ -12,6 +12,7 @@ header is used for that request only: it is read from the request, wrapped in a
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -19,6 +20,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kupe_mcp import _redact
 from kupe_mcp.approvals import ApprovalDesk, MemoryApprovals, StateApprovals
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
@@ -28,19 +30,36 @@ from kupe_mcp.guards import CallGuards
 from kupe_mcp.state import StateKeys, StateStore
 from kupe_mcp.toolsets._wait import Pacing
 
-__all__ = ["ClientProvider", "KupeServer", "close_client_on_shutdown", "credentials_from_headers"]
+__all__ = ["ClientProvider", "KupeServer", "close_client_on_shutdown", "credentials_from_headers", "looks_like_jwt"]
+
+
+_JWT = re.compile(r"^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
+
+
+def looks_like_jwt(value: str) -> bool:
+    """A Kupe session is a JWT (``eyJ…`` header.payload.signature); a Kupe API key is not."""
+    return bool(_JWT.match(value))
 
 
 def credentials_from_headers(headers: Any) -> Credentials:
-    """Kupe credentials presented on an HTTP request (``x-api-key`` or ``Authorization: Bearer``)."""
+    """Kupe credentials presented on an HTTP request.
+
+    ``x-api-key: <key>``, or ``Authorization: Bearer <value>``: a JWT-shaped value is a Kupe session
+    and is sent on as a Bearer token; anything else is a Kupe API key and is sent on as ``x-api-key``
+    (MCP connectors that may only send ``Authorization`` can still use an API key). When both headers
+    carry a key, ``x-api-key`` wins.
+    """
     if headers is None:
         return Credentials()
     api_key = (headers.get("x-api-key") or "").strip()
     auth = (headers.get("authorization") or "").strip()
     bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+    session = bearer if bearer and looks_like_jwt(bearer) else ""
+    if bearer and not session and not api_key:
+        api_key = bearer
     return Credentials(
         api_key=SecretStr(api_key) if api_key else None,
-        bearer_token=SecretStr(bearer) if bearer else None,
+        bearer_token=SecretStr(session) if session else None,
     )
 
 
@@ -60,6 +79,7 @@ class ClientProvider:
                 "This request carries no Kupe credentials: send your Kupe API key as the x-api-key header "
                 "(or a session token as Authorization: Bearer)."
             )
+        _redact.request_credentials.set(creds.secrets())
         return self.client.with_credentials(creds)
 
 
@@ -84,6 +104,14 @@ class KupeServer(MCPServer[Any]):
         super().__init__(**kwargs)
         self.kupe = provider
         self.kupe_settings = settings or Settings()
+        # Every log record of the process is redacted from here on; the server's own secrets are known.
+        _redact.install()
+        token = self.kupe_settings.mcp_token
+        _redact.remember(
+            *self.kupe_settings.credentials.secrets(),
+            *provider.client.credentials.secrets(),
+            token.get_secret_value() if token else None,
+        )
         self.pacing = Pacing()
         self.upload_formats = FormatsCache()
         self.guards = CallGuards.from_settings(self.kupe_settings)
@@ -107,6 +135,11 @@ class KupeServer(MCPServer[Any]):
         )
         # (tenant fingerprint, kind, id) -> (monotonic time, label) for call previews; see _safety._label.
         self.preview_labels: dict[tuple[str, str, str], tuple[float, str]] = {}
+
+    @property
+    def multi_tenant(self) -> bool:
+        """True on multi-tenant HTTP: each request brings its own Kupe credentials."""
+        return self.kupe.multi_tenant
 
     def client_for(self, ctx: Context) -> KupeClient:
         """The Kupe client for one tool call (its request's own credentials on multi-tenant HTTP)."""

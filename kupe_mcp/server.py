@@ -62,6 +62,7 @@ def build_client(settings: Settings, **kwargs: Any) -> KupeClient:
         credentials=settings.credentials,
         timeout_s=settings.timeout_s,
         connect_timeout_s=settings.connect_timeout_s,
+        max_response_bytes=int(settings.max_response_mb * 1_000_000),
         **kwargs,
     )
 
@@ -418,9 +419,17 @@ def _add_completion_handler(server: KupeServer) -> None:
 
 
 def _add_logging_handler(server: KupeServer) -> None:
-    """MCPServer registers no ``logging/setLevel`` handler; clients (and the conformance suite) expect one."""
+    """MCPServer registers no ``logging/setLevel`` handler; clients (and the conformance suite) expect one.
+
+    On multi-tenant HTTP it is accepted and ignored: the server's log level is the operator's choice.
+    """
 
     async def set_level(ctx: ServerRequestContext[Any], params: types.SetLevelRequestParams) -> types.EmptyResult:
+        if server.multi_tenant:
+            # The logger is the operator's, shared by every tenant: one tenant must not turn
+            # DEBUG on (or logging off) for everyone. Acknowledged, not applied.
+            logger.debug("Ignored logging/setLevel %s from a tenant (multi-tenant HTTP).", params.level)
+            return types.EmptyResult()
         logging.getLogger("kupe_mcp").setLevel(_LEVELS.get(params.level, logging.INFO))
         return types.EmptyResult()
 

@@ -3,12 +3,16 @@
 HTTP has two modes:
 
 * multi-tenant (no server credentials): each request must carry its own Kupe
-  ``x-api-key`` or ``Authorization: Bearer`` header, used for that request only;
-  a request with neither gets 401 before MCP sees it.
+  ``x-api-key`` or ``Authorization: Bearer`` header (a JWT is a session, anything else an
+  API key), used for that request only; a request with neither gets 401 before MCP sees it.
+  With ``KUPE_MCP_TOKEN`` set as well, ``Authorization: Bearer`` must carry that token (it is
+  consumed here and never sent to Kupe) and the Kupe key comes as ``x-api-key``.
 * single-tenant (server credentials set): clients present ``KUPE_MCP_TOKEN`` as a
   Bearer token. Without a token the server only listens on loopback.
 
-DNS-rebinding (Host/Origin) protection stays on; the SDK enables it for loopback hosts.
+DNS-rebinding (Host/Origin) protection is always on, with hosts derived from the bind address
+plus ``KUPE_ALLOWED_HOSTS`` / ``KUPE_ALLOWED_ORIGINS``. ``/healthz`` answers load balancers
+without auth, without calling Kupe and without saying anything about the server.
 
 A plain ``GET /mcp`` (a person's browser, a health probe: no ``text/event-stream`` in Accept, no session) is answered
 at once with a short page saying what this is, instead of the SDK's event stream that never ends or its 406.
@@ -22,14 +26,16 @@ import json
 import logging
 from typing import Any
 
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kupe_mcp import _redact
 from kupe_mcp.approval_page import approval_routes, page_hosts
 from kupe_mcp.config import Settings
 from kupe_mcp.errors import ConfigError
 from kupe_mcp.runtime import KupeServer, close_client_on_shutdown, credentials_from_headers
 
-__all__ = ["AuthGate", "Landing", "http_app", "is_loopback"]
+__all__ = ["AuthGate", "HealthCheck", "Landing", "http_app", "is_loopback", "transport_security"]
 
 logger = logging.getLogger("kupe_mcp.http")
 
@@ -58,6 +64,11 @@ class AuthGate:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         problem = self._problem(headers)
         if problem is None:
+            if self.multi_tenant and self._token is not None:
+                scope = _consume_token(scope)
+            if self.multi_tenant:
+                # Known to the log redactor for as long as this request runs, and kept nowhere.
+                _redact.request_credentials.set(credentials_from_headers(headers).secrets())
             await self.app(scope, receive, send)
             return
         body = json.dumps({"error": "unauthorized", "error_description": problem}).encode()
@@ -76,16 +87,104 @@ class AuthGate:
 
     def _problem(self, headers: dict[str, str]) -> str | None:
         if self.multi_tenant:
+            if self._token is not None:
+                if not self._token_ok(headers):
+                    return "Send KUPE_MCP_TOKEN as Authorization: Bearer <token>, and your Kupe API key as x-api-key."
+                # The token is this server's, not a Kupe credential: it must never reach Kupe.
+                headers.pop("authorization", None)
             if credentials_from_headers(headers):
                 return None
-            return "Send your Kupe API key as the x-api-key header (or a Kupe session as Authorization: Bearer)."
+            return "Send your Kupe API key as the x-api-key header or as Authorization: Bearer <key>."
         if self._token is None:
             return None
-        auth = headers.get("authorization", "")
-        presented = auth[7:].strip().encode() if auth[:7].lower() == "bearer " else b""
-        if presented and hmac.compare_digest(presented, self._token):
+        if self._token_ok(headers):
             return None
         return "Send KUPE_MCP_TOKEN as Authorization: Bearer <token>."
+
+    def _token_ok(self, headers: dict[str, str]) -> bool:
+        auth = headers.get("authorization", "")
+        presented = auth[7:].strip().encode() if auth[:7].lower() == "bearer " else b""
+        return bool(presented) and self._token is not None and hmac.compare_digest(presented, self._token)
+
+
+def _consume_token(scope: Scope) -> Scope:
+    """The request as MCP sees it, without the ``Authorization`` header that carried KUPE_MCP_TOKEN."""
+    kept = [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"authorization"]
+    return {**scope, "headers": kept}
+
+
+class HealthCheck:
+    """``GET /healthz`` -> 200 ``{"status": "ok"}`` for load balancers: no auth, no Kupe call, nothing else said."""
+
+    _BODY = b'{"status":"ok"}'
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") != "/healthz":
+            await self.app(scope, receive, send)
+            return
+        ok = scope.get("method") in ("GET", "HEAD")
+        body = self._BODY if ok else b'{"error":"method not allowed"}'
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        if not ok:
+            headers.append((b"allow", b"GET, HEAD"))
+        headers.append((b"cache-control", b"no-store"))
+        await send({"type": "http.response.start", "status": 200 if ok else 405, "headers": headers})
+        await send({"type": "http.response.body", "body": body if scope.get("method") != "HEAD" else b""})
+
+
+_WILDCARD_BINDS = {"", "0.0.0.0", "::", "[::]"}  # noqa: S104 - names, not a bind
+
+
+def _host_forms(host: str) -> list[str]:
+    """How a Host header may name ``host``: IPv6 in brackets, in its written and its compressed form."""
+    bare = host.strip().strip("[]")
+    try:
+        ip = ipaddress.ip_address(bare)
+    except ValueError:
+        return [bare.lower()]
+    if ip.version == 6:
+        return list(dict.fromkeys([f"[{bare.lower()}]", f"[{ip.compressed}]", f"[{ip.exploded}]"]))
+    return [ip.compressed]
+
+
+def _split_port(entry: str) -> tuple[str, str | None]:
+    """``host``, ``host:port``, ``[v6]`` or ``[v6]:port`` as (host, port or None)."""
+    if entry.startswith("["):
+        name, _, rest = entry.partition("]")
+        return f"{name}]", rest.removeprefix(":") or None
+    name, _, port = entry.partition(":")
+    return name, port or None
+
+
+def transport_security(bind: str, settings: Settings) -> TransportSecuritySettings:
+    """Explicit Host/Origin allow-lists for the SDK's DNS-rebinding check, whatever the bind address.
+
+    Allowed: the loopback names, the bind address itself (unless it is a wildcard such as 0.0.0.0),
+    and ``KUPE_ALLOWED_HOSTS`` (``host`` or ``host:port``, for a real hostname behind a proxy). Any
+    port of a host without one. Origins: ``http(s)://`` each allowed host, plus ``KUPE_ALLOWED_ORIGINS``.
+    """
+    names = ["127.0.0.1", "localhost", "[::1]"]
+    if bind.strip() not in _WILDCARD_BINDS:
+        names += _host_forms(bind)
+    hosts: list[str] = []
+    origins: list[str] = []
+    for name in dict.fromkeys(names):
+        hosts += [name, f"{name}:*"]
+        origins += [f"{scheme}://{name}{port}" for scheme in ("http", "https") for port in ("", ":*")]
+    for entry in settings.allowed_hosts:
+        name, port = _split_port(entry)
+        ports = (f":{port}",) if port else ("", ":*")
+        hosts += [f"{name}{p}" for p in ports]
+        origins += [f"{scheme}://{name}{p}" for scheme in ("http", "https") for p in ports]
+    origins += list(settings.allowed_origins)
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=list(dict.fromkeys(hosts)),
+        allowed_origins=list(dict.fromkeys(origins)),
+    )
 
 
 _TEXT = (
@@ -136,7 +235,7 @@ class Landing:
 
 
 def http_app(server: KupeServer, settings: Settings, *, host: str, multi_tenant: bool) -> Any:
-    """The streamable-HTTP ASGI app at ``/mcp``, stateless, behind the auth gate.
+    """The streamable-HTTP ASGI app at ``/mcp``, stateless, behind the auth gate, plus ``/healthz``.
 
     Raises ConfigError when serving server credentials on a non-loopback address without KUPE_MCP_TOKEN.
     """
@@ -146,18 +245,31 @@ def http_app(server: KupeServer, settings: Settings, *, host: str, multi_tenant:
             f"Refusing to serve Kupe credentials on {host} without KUPE_MCP_TOKEN: "
             "set KUPE_MCP_TOKEN, or bind to 127.0.0.1."
         )
-    app = server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, host=host)
+    if host.strip() in _WILDCARD_BINDS and not settings.allowed_hosts:
+        logger.warning(
+            "Bound to %s without KUPE_ALLOWED_HOSTS: only requests naming a loopback host are answered; "
+            "set KUPE_ALLOWED_HOSTS to the hostname clients use.",
+            host or "all interfaces",
+        )
+    app = server.streamable_http_app(
+        streamable_http_path="/mcp",
+        stateless_http=True,
+        host=host,
+        transport_security=transport_security(host, settings),
+    )
     gated = AuthGate(close_client_on_shutdown(app, server), multi_tenant=multi_tenant, mcp_token=token)
     server.approvals.served_over_http = True
     base = settings.approval_base_url
     page = approval_routes(server.approvals.store, public_base=base, hosts=page_hosts(host, base))
     if multi_tenant:
-        auth = "Each request must carry its own Kupe API key as the x-api-key header."
+        auth = (
+            "Each request must carry its own Kupe API key as the x-api-key header (or as Authorization: Bearer <key>)."
+        )
     elif token is not None:
         auth = "Clients must present the server's MCP token as Authorization: Bearer <token>."
     else:
         auth = "This server uses its own Kupe credentials; it listens on loopback only."
-    return ApprovalsFirst(page, Landing(gated, path="/mcp", auth=auth))
+    return ApprovalsFirst(page, HealthCheck(Landing(gated, path="/mcp", auth=auth)))
 
 
 class ApprovalsFirst:

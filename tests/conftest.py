@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from kupe_mcp.runtime import KupeServer
 from kupe_mcp.sandbox import DEMO_API_KEY, SandboxSettings, create_app
 from kupe_mcp.server import create_server
 from tests._mcp import say_yes
+from tests._secrets import LEAK, SecretScanner
 
 SANDBOX_URL = "http://sandbox.kupe.local"
 
@@ -80,3 +82,30 @@ async def mcp(make_server: ServerFactory, client_mode: str) -> AsyncIterator[Cli
     """An MCP client connected in-process to a server with every toolset; its person confirms every call."""
     async with Client(make_server(), mode=client_mode, elicitation_callback=say_yes) as client:
         yield client
+
+
+# -- the suite-wide secret scan ---------------------------------------------------------------------------
+
+_scanner = SecretScanner()
+# The loggers that could carry a secret, at DEBUG for the whole run so every level is scanned.
+_SCANNED_LOGGERS = ("kupe_mcp", "mcp", "sse_starlette", "uvicorn", "httpx2")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    logging.getLogger().addHandler(_scanner)
+    for name in _SCANNED_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A passing test whose logs or captured output hold a test secret fails, naming where it leaked."""
+    report = yield
+    leaks = _scanner.take()
+    for name, text in report.sections:
+        if found := LEAK.search(text):
+            leaks.append(f"{name}: ...{text[max(0, found.start() - 60) : found.start()]}")
+    if leaks and report.passed:
+        report.outcome = "failed"
+        report.longrepr = "A test secret reached a log or the captured output:\n" + "\n".join(leaks[:5])
+    return report

@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
 from typing import Any, Literal, Self
 from urllib.parse import quote
 
@@ -27,6 +28,7 @@ import anyio
 import httpx2
 
 from kupe_mcp import __version__
+from kupe_mcp._redact import redact, redact_url
 from kupe_mcp.config import DEFAULT_BASE_URL, Credentials
 from kupe_mcp.errors import (
     KupeAPIError,
@@ -44,6 +46,7 @@ JSONValue = Any
 Expect = Literal["json", "bytes"]
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 # Transport errors raised before a single byte of the request left this machine.
 _NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
@@ -104,6 +107,18 @@ def _looks_like_html(response: httpx2.Response) -> bool:
     return "html" in ctype or response.content.lstrip()[:1] == b"<"
 
 
+class _NoCookies(DefaultCookiePolicy):
+    """Never keep or send a cookie: the pool is shared by every tenant (multi-tenant HTTP), and Kupe
+    authenticates each request by its header, so a cookie one tenant's answer set must never ride
+    on another tenant's request."""
+
+    def set_ok(self, cookie: Cookie, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: Cookie, request: Any) -> bool:
+        return False
+
+
 class _Pool:
     """The process's one pooled ``httpx2.AsyncClient``, built on first use and shared by ``with_credentials`` views.
 
@@ -146,8 +161,12 @@ class KupeHTTP:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         http: httpx2.AsyncClient | None = None,
+        max_response_bytes: int = 16_000_000,
     ) -> None:
         self._credentials = credentials or Credentials()
+        # The whole of one attempt (connect, send, every byte of the answer) must fit in timeout_s.
+        self._deadline_s = timeout_s
+        self._max_response_bytes = max_response_bytes
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._random = random.Random()
@@ -162,13 +181,14 @@ class KupeHTTP:
                 headers={"User-Agent": f"kupe-app-mcp/{__version__}", "Accept": "application/json"},
                 transport=transport,
                 follow_redirects=False,
+                cookies=CookieJar(policy=_NoCookies()),
             )
 
         self._pool = _Pool(build)
         self._owns_http = http is None
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.base_url!r}, auth={self._credentials.kind!r})"
+        return f"{type(self).__name__}(base_url={redact_url(self.base_url)!r}, auth={self._credentials.kind!r})"
 
     @property
     def credentials(self) -> Credentials:
@@ -221,7 +241,7 @@ class KupeHTTP:
         while True:
             attempt += 1
             try:
-                response = await self._pool.get().request(
+                response = await self._send(
                     method,
                     url_path,
                     params=query or None,
@@ -240,9 +260,10 @@ class KupeHTTP:
                     continue
                 raise _transport_error(exc, method, url_path, sent) from None
             if 300 <= response.status_code < 400:
+                where = redact(response.headers.get("location", "another URL"), self._credentials.secrets())
                 raise UnexpectedResponse(
                     f"Kupe redirected {method} {url_path} ({response.status_code}) to "
-                    f"{response.headers.get('location', 'another URL')}: set KUPE_BASE_URL to the API origin, "
+                    f"{where}: set KUPE_BASE_URL to the API origin, "
                     "e.g. https://api.kupe.in.",
                     method=method,
                     path=url_path,
@@ -264,7 +285,48 @@ class KupeHTTP:
                     waited += delay
                     await self._sleep(delay)
                     continue
-            raise _status_error(response, method, url_path)
+            raise _status_error(response, method, url_path, self._credentials.secrets())
+
+    async def _send(self, method: str, url_path: str, **kwargs: Any) -> httpx2.Response:
+        """One attempt, within the deadline, its body read as a stream and cut at ``max_response_bytes``.
+
+        httpx2's read timeout restarts with every chunk, so a trickling answer could last for ever;
+        the deadline bounds the whole attempt and counts as a read timeout (retried like one).
+        """
+        try:
+            with anyio.fail_after(self._deadline_s):
+                return await self._read(method, url_path, **kwargs)
+        except TimeoutError:
+            raise httpx2.ReadTimeout(f"no complete answer within {self._deadline_s:g} s") from None
+
+    async def _read(self, method: str, url_path: str, **kwargs: Any) -> httpx2.Response:
+        client = self._pool.get()
+        request = client.build_request(method, url_path, **kwargs)
+        response = await client.send(request, stream=True)
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self._max_response_bytes:
+                raise self._too_large(method, url_path, response.status_code)
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > self._max_response_bytes:
+                    raise self._too_large(method, url_path, response.status_code)
+        finally:
+            await response.aclose()
+        # The body is already decoded: its encoding and length headers no longer describe it.
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_HEADERS]
+        return httpx2.Response(response.status_code, headers=headers, content=bytes(body), request=request)
+
+    def _too_large(self, method: str, path: str, status: int) -> UnexpectedResponse:
+        limit = self._max_response_bytes / 1_000_000
+        return UnexpectedResponse(
+            f"Kupe's answer to {method} {path} is larger than the {limit:g} MB kupe-app-mcp accepts "
+            "(KUPE_MAX_RESPONSE_MB), so it was cut off unread: ask for less (a smaller page or a filter).",
+            method=method,
+            path=path,
+            status=status,
+        )
 
     def _next_delay(self, attempt: int, waited: float, retry_after: float | None) -> float | None:
         """Seconds to wait before the next try, or None when the retry budget is spent."""
@@ -314,7 +376,10 @@ def _decode(response: httpx2.Response, method: str, path: str, expect: Expect) -
         ) from None
 
 
-def _status_error(response: httpx2.Response, method: str, path: str) -> KupeAPIError | UnexpectedResponse:
+def _status_error(
+    response: httpx2.Response, method: str, path: str, own_secrets: tuple[str, ...] = ()
+) -> KupeAPIError | UnexpectedResponse:
+    """The KupeError for an error answer; a backend that echoes the caller's key gets it redacted."""
     status = response.status_code
     request_id = _header_request_id(response)
     try:
@@ -338,7 +403,7 @@ def _status_error(response: httpx2.Response, method: str, path: str) -> KupeAPIE
         detail = _detail_text(body)
     return api_error_for(
         status=status,
-        detail=detail,
+        detail=redact(detail, own_secrets),
         method=method,
         path=path,
         request_id=request_id,

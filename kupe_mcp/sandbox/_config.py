@@ -14,7 +14,9 @@ from dataclasses import dataclass
 DEMO_API_KEY = "kupe_sbx_demo_0000000000000000"
 LIMITED_API_KEY = "kupe_sbx_limited_000000000000000"
 NO_CREDIT_API_KEY = "kupe_sbx_nocredit_0000000000000"
-DEMO_BEARER_TOKEN = "kupe_sbx_session_jwt_demo"  # noqa: S105 - public sandbox credential
+# Shaped like a real Supabase session JWT (header.payload.signature): kupe-app-mcp tells a Bearer
+# session from a Bearer API key by that shape.
+DEMO_BEARER_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJrdXBlLXNhbmRib3gtZGVtbyJ9.c2J4X3Nlc3Npb25fZGVtbw"  # noqa: S105
 
 ALL_FAULT_KINDS: tuple[str, ...] = ("500", "429", "503", "html", "stall", "reset")
 

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from kupe_mcp import _redact
 from kupe_mcp.errors import ConfigError
 from kupe_mcp.guards import Recent, Slot
 
@@ -222,7 +223,9 @@ class StateKeys:
 
     @staticmethod
     def new_token() -> str:
-        return secrets.token_urlsafe(24)
+        token = secrets.token_urlsafe(24)
+        _redact.remember(token)  # shown to the client once; redacted from every log line
+        return token
 
     def __repr__(self) -> str:
         return f"StateKeys(from_operator={self.from_operator})"

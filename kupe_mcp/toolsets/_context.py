@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
 
 from kupe_mcp.approvals import ApprovalDesk
 from kupe_mcp.client import KupeClient
@@ -18,7 +19,7 @@ from kupe_mcp.guards import CallGuards
 from kupe_mcp.state import StateKeys, StateStore
 from kupe_mcp.toolsets._wait import Pacing
 
-__all__ = ["ToolRuntime", "approvals_of", "guards_of", "kupe", "server_of", "settings_of"]
+__all__ = ["ToolRuntime", "approvals_of", "guards_of", "kupe", "refuse_server_disk", "server_of", "settings_of"]
 
 
 @runtime_checkable
@@ -33,6 +34,11 @@ class ToolRuntime(Protocol):
     state_keys: StateKeys
     approvals: ApprovalDesk
     preview_labels: dict[tuple[str, str, str], tuple[float, str]]
+
+    @property
+    def multi_tenant(self) -> bool:
+        """True on multi-tenant HTTP: each request brings its own Kupe credentials."""
+        ...
 
     def client_for(self, ctx: Context) -> KupeClient: ...
 
@@ -71,3 +77,16 @@ def approvals_of(ctx: Context) -> ApprovalDesk:
 def server_of(ctx: Context) -> ToolRuntime:
     """The runtime serving this tool call (its pacing and caches)."""
     return _runtime(ctx)
+
+
+def refuse_server_disk(ctx: Context, argument: str, instead: str) -> None:
+    """On multi-tenant HTTP a tenant may not make the server read its own disk.
+
+    Checked before the path is looked at, so the refusal says nothing about the operator's
+    files (not even whether one exists).
+    """
+    if _runtime(ctx).multi_tenant:
+        raise ToolError(
+            f"{argument} is not available on this shared (multi-tenant) server, which never reads its own disk "
+            f"for a caller: {instead}."
+        )

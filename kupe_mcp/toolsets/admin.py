@@ -14,6 +14,7 @@ from uuid import UUID
 from mcp.server.mcpserver import Context
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
 
+from kupe_mcp._redact import remember
 from kupe_mcp.client import Ack, ApiKey, Earnings, FeatureFlags, KeyExists, NewApiKey, WalletDetail
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
@@ -273,7 +274,16 @@ async def create_api_key(
     user_id: Annotated[UUID | None, Field(description="Owner (org admin); default you.")] = None,
 ) -> NewApiKey:
     """Create an API key. The result shows its secret once: tell the user to store it now."""
-    return await kupe(ctx).create_api_key(name=name, user_id=str(user_id) if user_id else None)
+    made = await kupe(ctx).create_api_key(name=name, user_id=str(user_id) if user_id else None)
+    # The person needs the secret exactly once, and this result is the only way to them; from here on
+    # the process redacts it from every log line (only its digest is kept).
+    remember(made.api_key)
+    return made.model_copy(
+        update={
+            "note": "The secret is shown only this once: store it now. kupe-app-mcp never logs it and cannot show "
+            "it again."
+        }
+    )
 
 
 @toolset.tool(title="Rename API key", read_only=False, destructive=False, idempotent=True)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kupe_mcp.client import Batch, BatchStatus, BatchStatusCounts
 from kupe_mcp.errors import CallRefused
 from kupe_mcp.files import read_upload
-from kupe_mcp.toolsets._context import guards_of, kupe, server_of, settings_of
+from kupe_mcp.toolsets._context import guards_of, kupe, refuse_server_disk, server_of, settings_of
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._safety import (
     ConfirmationToken,
@@ -209,6 +209,7 @@ async def add_batch_recipients(
     if (recipients is None) == (csv_path is None):
         raise ToolError("Pass exactly one of recipients or csv_path.")
     if csv_path is not None:
+        refuse_server_disk(ctx, "csv_path", "pass the rows as recipients instead")
         settings = settings_of(ctx)
         name, data = read_upload(csv_path, settings.upload_roots, int(settings.max_upload_mb * 1_000_000))
         rows = recipients_from_csv(name, data)

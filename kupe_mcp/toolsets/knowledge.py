@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from kupe_mcp.client import FileMapping, KnowledgeFile
 from kupe_mcp.files import check_type, confine, read_upload
-from kupe_mcp.toolsets._context import kupe, server_of
+from kupe_mcp.toolsets._context import kupe, refuse_server_disk, server_of
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._shape import Page, View, Written, page_of
 from kupe_mcp.toolsets._types import AgentId, FileId, PageSize
@@ -67,6 +67,8 @@ async def upload_knowledge_file(
         raise ToolError("Pass either path, or content with filename.")
     if content is not None and not filename:
         raise ToolError("content needs a filename with an extension, e.g. faq.md.")
+    if path is not None:
+        refuse_server_disk(ctx, "path", "pass the file's text as content, with a filename such as faq.md")
     server, client = server_of(ctx), kupe(ctx)
     settings = server.kupe_settings
     if path is not None:

@@ -182,6 +182,7 @@ async def build_batch_subject(ctx: Context, batch: Batch) -> Subject:
     check_batch_rows(expected, rows, what=what)
     tenant = await server_of(ctx).tenant_of(ctx)
     plan = guards.assess(destinations, notes, await _recent(ctx, tenant), what=what)
+    guards.check_pace(plan, calls_at_once=batch.meta.get("batch_size"), what=what)  # the window at Kupe's pace
     rows = sorted(
         (d.e164, sorted((r.get("variable_values") or {}).items()))
         for d, r in zip(destinations, batch.rows, strict=True)

@@ -1,0 +1,73 @@
+"""start_batch refuses a campaign whose rows cannot all be dialled before calling hours end (both protocol modes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
+from tests._clock import FakeClock
+from tests._mcp import call, fail
+from tests.conftest import ServerFactory
+from tests.protocol.test_call_safety import Person, Setup, batch_starts
+
+pytestmark = pytest.mark.anyio
+
+VARIABLES = ["name", "appointment_date"]  # what the demo agent's prompt uses
+
+
+def indian_rows(count: int) -> list[dict[str, Any]]:
+    return [
+        {"phone_number": f"+9198765432{i:02d}", "variables": {"name": f"P{i}", "appointment_date": "2 May"}}
+        for i in range(count)
+    ]
+
+
+async def test_a_batch_that_would_ring_past_calling_hours_is_refused_before_anything_is_sent(
+    make_server: ServerFactory, sandbox_app: Any, client_mode: str
+) -> None:
+    s = Setup(make_server(calling_hours="09:00-21:00"), sandbox_app, client_mode, FakeClock())
+    s.server.guards.clock = s.clock
+    s.clock.set(15, 0)  # 20:30 in India: 30 minutes of calling hours left
+    async with s.client(Person()) as mcp:
+        created = await call(
+            mcp,
+            "create_batch",
+            name="Late",
+            phone_number_id=IN_PHONE_ID,
+            agent_id=DEMO_AGENT_ID,
+            variable_names=VARIABLES,
+        )
+        batch_id = created["id"]
+        await call(mcp, "add_batch_recipients", batch_id=batch_id, recipients=indian_rows(11))
+        text = await fail(mcp, "start_batch", batch_id=batch_id)
+        dry = await fail(mcp, "start_batch", batch_id=batch_id, dry_run=True)
+    assert f"Refused to start batch {batch_id}: dialled 1 at a time" in text
+    assert "its 11 rows need about 33 min" in text
+    assert "in 30 min" in text
+    assert dry == text
+    assert batch_starts(s) == []
+
+
+async def test_the_same_rows_start_when_they_fit_in_the_window(
+    make_server: ServerFactory, sandbox_app: Any, client_mode: str
+) -> None:
+    s = Setup(make_server(calling_hours="09:00-21:00"), sandbox_app, client_mode, FakeClock())
+    s.server.guards.clock = s.clock
+    s.clock.set(15, 0)
+    async with s.client(Person()) as mcp:
+        created = await call(
+            mcp,
+            "create_batch",
+            name="Fits",
+            phone_number_id=IN_PHONE_ID,
+            agent_id=DEMO_AGENT_ID,
+            batch_size=2,
+            variable_names=VARIABLES,
+        )
+        batch_id = created["id"]
+        await call(mcp, "add_batch_recipients", batch_id=batch_id, recipients=indian_rows(11))
+        started = await call(mcp, "start_batch", batch_id=batch_id)
+    assert started["started"] is True
+    assert len(batch_starts(s)) == 1
