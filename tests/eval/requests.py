@@ -35,6 +35,13 @@ REQUESTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("is there a male Tamil voice", ("list_voices",)),
     ("which language models are available", ("list_providers",)),
     ("what speech-to-text engines does Kupe support", ("list_providers",)),
+    # tuning
+    ("hang up automatically after ten minutes on the line", ("tune_agent",)),
+    ("let the bot pass angry callers to our manager's number", ("tune_agent",)),
+    ("turn off call recording for the HR assistant", ("tune_agent",)),
+    ("add some office background sound so it feels less robotic", ("tune_agent",)),
+    ("the bot keeps cutting people off mid-sentence, make it wait longer", ("tune_agent",)),
+    ("switch the new receptionist on so she starts answering", ("tune_agent",)),
     # phone
     ("stop the clinic bot answering the main line", ("map_phone",)),
     ("hook the Mumbai line to the appointment bot", ("map_phone",)),
