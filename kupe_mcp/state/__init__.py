@@ -18,7 +18,7 @@ Every operation the safety flow relies on is atomic in every implementation:
 * ``recent`` / ``hold`` / ``settle`` / ``release``: the slots calls hold for an hour (the
   sliding-window caps and the repeat window). ``hold`` reads the tenant's and everyone's
   slots, runs a pure check over them (``kupe_mcp.guards`` rules) and adds the new slot,
-  as one transaction: two replicas cannot both squeeze under a cap.
+  as one atomic step (Redis: a compare-and-add script, see ``_redis``): two replicas cannot both squeeze under a cap.
 * ``append_approval`` / ``approvals``: append-only ``ApprovalRecord`` events, kept
   ``KUPE_APPROVAL_RETENTION_DAYS``.
 
@@ -166,12 +166,20 @@ class StateStore(ABC):
     # -- slots (caps and the repeat window) ------------------------------------------------
 
     @abstractmethod
-    async def recent(self, tenant: str, *, now: datetime) -> Recent:
-        """The tenant's slots of the last hour, and everyone's (time, count) for the operator cap."""
+    async def recent(self, tenant: str, *, now: datetime, everyone: bool = True) -> Recent:
+        """The tenant's slots of the last hour, and everyone's (time, count) for the operator cap.
+
+        ``everyone=False``: the caller's rules do not read ``Recent.everyone`` (no
+        KUPE_MAX_CALLS_PER_HOUR_TOTAL), so a store may leave it empty and skip reading it.
+        """
 
     @abstractmethod
-    async def hold(self, tenant: str, slot: Slot, check: Check, *, now: datetime) -> None:
-        """Atomically: read ``recent``, run ``check`` on it (it raises to refuse), add ``slot``."""
+    async def hold(self, tenant: str, slot: Slot, check: Check, *, now: datetime, everyone: bool = True) -> None:
+        """Atomically: read ``recent``, run ``check`` on it (it raises to refuse), add ``slot``.
+
+        The slot always counts for everyone; ``everyone=False`` (as for ``recent``) only says the
+        check does not judge everyone's slots, so a rival's hold for another tenant need not conflict.
+        """
 
     @abstractmethod
     async def settle(self, tenant: str, slot_id: str, *, ref: str, state: str) -> None:

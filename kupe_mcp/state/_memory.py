@@ -66,10 +66,10 @@ class MemoryStore(StateStore):
         everyone = tuple((s.at, s.count) for slots in self._slots.values() for s in slots.values())
         return Recent(mine, everyone)
 
-    async def recent(self, tenant: str, *, now: datetime) -> Recent:
+    async def recent(self, tenant: str, *, now: datetime, everyone: bool = True) -> Recent:
         return self._snapshot(tenant, now)
 
-    async def hold(self, tenant: str, slot: Slot, check: Check, *, now: datetime) -> None:
+    async def hold(self, tenant: str, slot: Slot, check: Check, *, now: datetime, everyone: bool = True) -> None:
         check(self._snapshot(tenant, now))
         self._slots.setdefault(tenant, {})[slot.id] = slot
 

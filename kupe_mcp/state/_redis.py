@@ -1,9 +1,13 @@
 """``redis://host:port/db``: call-safety state shared by every replica (the ``redis`` package's asyncio client).
 
-Atomicity: ``take`` is ``GETDEL``, ``put_new`` is ``SET NX``; ``hold`` is an optimistic
-transaction (``WATCH`` the tenant's and everyone's slots, read, run the pure check, then
-``MULTI``/``EXEC``, retried when another replica wrote in between), so a cap of N across
-replicas places N. Any Redis failure raises ``StateUnavailable``: nothing is dialled unguarded.
+Atomicity: ``take`` is ``GETDEL``, ``put_new`` is ``SET NX``. ``hold`` is optimistic
+compare-and-add: the pure rules (``kupe_mcp.guards``, run by the caller's ``check``) judge a
+snapshot in Python, and one Lua script (``_HOLD``, EVALSHA) adds the slot only if the tenant's
+slots (and everyone's, when the check judges them) are still at the version the check saw;
+otherwise it returns the fresh state in the same round trip and the check runs again. So a cap
+of N across replicas places N, and no rule is written twice (the script compares versions, it
+never counts). ``settle`` and ``release`` are one script each. Any Redis failure raises
+``StateUnavailable``: nothing is dialled unguarded.
 Redis TTLs only clean up; every expiry the rules depend on is judged against the guards' clock.
 """
 
@@ -11,16 +15,19 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import NoScriptError, RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from kupe_mcp.errors import StateUnavailable
@@ -45,6 +52,76 @@ _VALUE_KEEP_S = 2 * 3600
 _SLOT_KEEP_MS = int(SLOT_TTL.total_seconds() * 1000) + 60_000
 _MAX_RECORDS = 50_000
 _HOLD_TRIES = 100
+_SEEN_TENANTS = 1024
+
+# KEYS: the tenant's slots hash, everyone's sorted set, everyone's version.
+# ARGV: 1 tenant version seen ("?" never matches: a plain read), 2 "1" when the check judges
+# everyone's slots, 3 everyone's version seen, 4 slot id ("" = read only), 5 cutoff (older
+# slots no longer count), 6 slot JSON, 7 "<id>|<count>", 8 slot time, 9 new version, 10 keep ms,
+# 11.. the tenant's stale slot ids. Returns {1} once added, else {0, tenant hash, everyone}
+# where everyone is {version, member, score, ...} (empty when not judged).
+_HOLD = """
+local mine, all, all_v = KEYS[1], KEYS[2], KEYS[3]
+local id, judge = ARGV[4], ARGV[2] == '1'
+if id ~= '' and redis.call('HEXISTS', mine, id) == 1 then return {1, {}, {}} end
+local same = (redis.call('HGET', mine, '~v') or '') == ARGV[1]
+if judge and (redis.call('GET', all_v) or '') ~= ARGV[3] then same = false end
+if id == '' or not same then
+  local everyone = {}
+  if judge then
+    everyone = redis.call('ZRANGEBYSCORE', all, '(' .. ARGV[5], '+inf', 'WITHSCORES')
+    table.insert(everyone, 1, redis.call('GET', all_v) or '')
+  end
+  return {0, redis.call('HGETALL', mine), everyone}
+end
+for i = 11, #ARGV do redis.call('HDEL', mine, ARGV[i]) end
+redis.call('ZREMRANGEBYSCORE', all, '-inf', ARGV[5])
+redis.call('HSET', mine, id, ARGV[6], '~v', ARGV[9])
+redis.call('ZADD', all, ARGV[8], ARGV[7])
+redis.call('SET', all_v, ARGV[9], 'PX', ARGV[10])
+redis.call('PEXPIRE', mine, ARGV[10])
+redis.call('PEXPIRE', all, ARGV[10])
+return {1, {}, {}}
+"""
+
+# KEYS: the tenant's slots hash. ARGV: slot id, ref, state, new version.
+_SETTLE = """
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+local body = cjson.decode(raw)
+body['ref'] = ARGV[2]
+body['state'] = ARGV[3]
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(body), '~v', ARGV[4])
+return 1
+"""
+
+# KEYS: as _HOLD. ARGV: slot id, new version, keep ms.
+_RELEASE = """
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1] .. '|' .. cjson.decode(raw)['count'])
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], '~v', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+
+
+@dataclass
+class _Snapshot:
+    """What one read saw: the tenant's slots by id (raw JSON kept to skip re-parsing) and everyone's."""
+
+    version: str
+    mine: dict[str, tuple[str, Slot]]
+    all_version: str | None
+    everyone: dict[str, tuple[str, tuple[datetime, int]]] | None
+
+    def recent(self, now: datetime) -> Recent:
+        cutoff = now - SLOT_TTL
+        slots = sorted((s for _, s in self.mine.values() if s.at > cutoff), key=lambda s: s.at)
+        counts = tuple(c for _, c in (self.everyone or {}).values() if c[0] > cutoff)
+        return Recent(tuple(slots), counts)
 
 
 class RedisStore(StateStore):
@@ -56,6 +133,8 @@ class RedisStore(StateStore):
         super().__init__(**kwargs)
         self._url = url
         self._client: aioredis.Redis | None = None
+        self._registered: tuple[aioredis.Redis, AsyncScript, AsyncScript, AsyncScript] | None = None
+        self._seen: dict[str, _Snapshot] = {}  # each tenant's last read, newest last (bounded)
 
     def describe(self) -> str:
         return f"redis {redacted_url(self._url)} (shared by replicas)"
@@ -91,8 +170,6 @@ class RedisStore(StateStore):
     @staticmethod
     def _slots(tenant: str) -> str:
         return f"{_PREFIX}:slots:{tenant_key(tenant)}"
-
-    _ALL = f"{_PREFIX}:slots:*all*"
 
     @staticmethod
     def _records(tenant: str) -> str:
@@ -150,82 +227,134 @@ class RedisStore(StateStore):
         return self._unwrap(raw, now)
 
     # -- slots -----------------------------------------------------------------------------
+    #
+    # The tenant's slots: a hash {slot id: slot JSON, "~v": version}. Everyone's: a sorted set
+    # of "<id>|<count>" scored by the slot's time (stale ones drop by score, with no read), and
+    # its version in a string key. A version is a fresh random token per write, so "unchanged
+    # since I read it" is exact. ``at`` is stored as a string: Lua's cjson keeps strings exact.
+
+    _ALL = f"{_PREFIX}:everyone:slots"
+    _ALL_V = f"{_PREFIX}:everyone:version"
+
+    def _scripts(self, r: aioredis.Redis) -> tuple[AsyncScript, AsyncScript, AsyncScript]:
+        if self._registered is None or self._registered[0] is not r:
+            self._registered = (r, r.register_script(_HOLD), r.register_script(_SETTLE), r.register_script(_RELEASE))
+        return self._registered[1:]
 
     @staticmethod
-    def _recent(mine: dict[Any, Any], everyone: dict[Any, Any], now: datetime) -> tuple[Recent, list[str], list[str]]:
-        cutoff = (now - SLOT_TTL).timestamp()
-        slots, stale_mine = [], []
-        for sid, raw in mine.items():
-            body = json.loads(raw)
-            if float(body["at"]) <= cutoff:
-                stale_mine.append(sid)
-            else:
-                slots.append(slot_from_json(body))
-        counts, stale_all = [], []
-        for sid, raw in everyone.items():
-            at, count = json.loads(raw)
-            if float(at) <= cutoff:
-                stale_all.append(sid)
-            else:
-                counts.append((datetime.fromtimestamp(float(at), UTC), int(count)))
-        slots.sort(key=lambda s: s.at)
-        return Recent(tuple(slots), tuple(counts)), stale_mine, stale_all
+    async def _eval(r: aioredis.Redis, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
+        """EVALSHA; when the server does not know the script (a restart, SCRIPT FLUSH), EVAL, which also caches it."""
+        try:
+            return await r.evalsha(script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await r.eval(cast(str, script.script), len(keys), *keys, *args)
 
-    async def recent(self, tenant: str, *, now: datetime) -> Recent:
+    def _parse(self, tenant: str, mine: list[str], everyone: list[str] | None) -> _Snapshot:
+        """A raw read as a snapshot; slots unchanged since the tenant's last read are not parsed again."""
+        before = self._seen.get(tenant)
+        known = before.mine if before is not None else {}
+        version, slots = "", {}
+        for sid, raw in zip(mine[::2], mine[1::2], strict=True):
+            if sid == "~v":
+                version = raw
+                continue
+            hit = known.get(sid)
+            slots[sid] = hit if hit is not None and hit[0] == raw else (raw, slot_from_json(json.loads(raw)))
+        counts: dict[str, tuple[str, tuple[datetime, int]]] | None = None
+        all_version = None
+        if everyone is not None:
+            all_version, *flat = everyone
+            had = (before.everyone if before is not None else None) or {}
+            counts = {}
+            for member, score in zip(flat[::2], flat[1::2], strict=True):
+                seen = had.get(member)
+                counts[member] = (
+                    seen
+                    if seen is not None and seen[0] == score
+                    else (score, (datetime.fromtimestamp(float(score), UTC), int(member.rsplit("|", 1)[1])))
+                )
+        snap = _Snapshot(version, slots, all_version, counts)
+        self._seen.pop(tenant, None)
+        self._seen[tenant] = snap
+        while len(self._seen) > _SEEN_TENANTS:
+            del self._seen[next(iter(self._seen))]
+        return snap
+
+    async def _read(self, r: aioredis.Redis, tenant: str, everyone: bool, now: datetime) -> _Snapshot:
+        hold, _, _ = self._scripts(r)
+        cutoff = (now - SLOT_TTL).timestamp()
+        args = ["?", "1" if everyone else "0", "?", "", cutoff]
+        _, mine, all_ = await self._eval(r, hold, [self._slots(tenant), self._ALL, self._ALL_V], args)
+        return self._parse(tenant, mine, all_ if everyone else None)
+
+    async def recent(self, tenant: str, *, now: datetime, everyone: bool = True) -> Recent:
         async def work(r: aioredis.Redis) -> Recent:
-            async with r.pipeline(transaction=False) as pipe:
-                pipe.hgetall(self._slots(tenant))
-                pipe.hgetall(self._ALL)
-                mine, everyone = await pipe.execute()
-            return self._recent(mine, everyone, now)[0]
+            return (await self._read(r, tenant, everyone, now)).recent(now)
 
         return await self._run(work)
 
-    async def hold(self, tenant: str, slot: Slot, check: Check, *, now: datetime) -> None:
-        mine_key = self._slots(tenant)
+    async def hold(self, tenant: str, slot: Slot, check: Check, *, now: datetime, everyone: bool = True) -> None:
+        """Check in Python over a snapshot, then add in Redis only if the snapshot is still the truth.
+
+        The rules stay in ``kupe_mcp.guards`` (the ``check`` callable); the script is a pure
+        compare-and-add: it adds the slot only when the tenant's version (and everyone's, when
+        the check judges it) is the one the check saw, else returns the fresh state and the
+        check runs again on it. The first try reuses the snapshot of this tenant's last
+        ``recent`` read (the plan was just made from it), so an uncontended hold is one round trip.
+        """
+        keys = [self._slots(tenant), self._ALL, self._ALL_V]
+        body = dumps({**slot_to_json(slot), "at": repr(slot.at.timestamp())})
+        member = f"{slot.id}|{slot.count}"
 
         async def work(r: aioredis.Redis) -> None:
-            async with r.pipeline(transaction=True) as pipe:
-                for _ in range(_HOLD_TRIES):
-                    try:
-                        await pipe.watch(mine_key, self._ALL)
-                        mine = await pipe.hgetall(mine_key)
-                        everyone = await pipe.hgetall(self._ALL)
-                        recent, stale_mine, stale_all = self._recent(mine, everyone, now)
-                        check(recent)  # raises CallRefused to refuse: the pipeline is reset on the way out
-                        pipe.multi()  # type: ignore[no-untyped-call]
-                        if stale_mine:
-                            pipe.hdel(mine_key, *stale_mine)
-                        if stale_all:
-                            pipe.hdel(self._ALL, *stale_all)
-                        pipe.hset(mine_key, slot.id, dumps(slot_to_json(slot)))
-                        pipe.hset(self._ALL, slot.id, dumps([slot.at.timestamp(), slot.count]))
-                        pipe.pexpire(mine_key, _SLOT_KEEP_MS)
-                        pipe.pexpire(self._ALL, _SLOT_KEEP_MS)
-                        await pipe.execute()
-                        return
-                    except WatchError:
-                        continue
+            hold, _, _ = self._scripts(r)
+            cutoff = (now - SLOT_TTL).timestamp()
+            snap = self._seen.get(tenant)
+            if snap is None or (everyone and snap.all_version is None):
+                snap = await self._read(r, tenant, everyone, now)
+            for _ in range(_HOLD_TRIES):
+                check(snap.recent(now))  # raises CallRefused to refuse: nothing was written
+                stale = [sid for sid, (_, s) in snap.mine.items() if s.at.timestamp() <= cutoff]
+                version = secrets.token_hex(8)
+                args = [
+                    snap.version,
+                    "1" if everyone else "0",
+                    snap.all_version or "",
+                    slot.id,
+                    cutoff,
+                    body,
+                    member,
+                    slot.at.timestamp(),
+                    version,
+                    _SLOT_KEEP_MS,
+                    *stale,
+                ]
+                done, mine, all_ = await self._eval(r, hold, keys, args)
+                if done:
+                    # The script matched: the tenant's slots are now exactly the snapshot's, less the
+                    # stale ones, plus this slot (kept, so the next read need not parse them again).
+                    for sid in stale:
+                        del snap.mine[sid]
+                    snap.mine[slot.id] = (body, slot)
+                    snap.version, snap.all_version = version, None  # everyone's: known again on the next read
+                    return
+                snap = self._parse(tenant, mine, all_ if everyone else None)
             raise RedisError("too many concurrent writers")
 
         await self._run(work)
 
     async def settle(self, tenant: str, slot_id: str, *, ref: str, state: str) -> None:
-        key = self._slots(tenant)
-
         async def work(r: aioredis.Redis) -> None:
-            raw = await r.hget(key, slot_id)
-            if raw is not None:
-                await r.hset(key, slot_id, dumps({**json.loads(raw), "ref": ref, "state": state}))
+            _, settle, _ = self._scripts(r)
+            await self._eval(r, settle, [self._slots(tenant)], [slot_id, ref, state, secrets.token_hex(8)])
 
         await self._run(work)
 
     async def release(self, tenant: str, slot_id: str) -> None:
         async def work(r: aioredis.Redis) -> None:
-            async with r.pipeline(transaction=True) as pipe:
-                pipe.hdel(self._slots(tenant), slot_id)
-                pipe.hdel(self._ALL, slot_id)
-                await pipe.execute()
+            _, _, release = self._scripts(r)
+            keys = [self._slots(tenant), self._ALL, self._ALL_V]
+            await self._eval(r, release, keys, [slot_id, secrets.token_hex(8), _SLOT_KEEP_MS])
 
         await self._run(work)
 

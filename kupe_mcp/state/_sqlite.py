@@ -141,11 +141,11 @@ class SqliteStore(StateStore):
         ]
         return Recent(tuple(mine), tuple(everyone))
 
-    async def recent(self, tenant: str, *, now: datetime) -> Recent:
+    async def recent(self, tenant: str, *, now: datetime, everyone: bool = True) -> Recent:
         t = tenant_key(tenant)
         return await self._run(lambda db: self._snapshot(db, t, now))
 
-    async def hold(self, tenant: str, slot: Slot, check: Check, *, now: datetime) -> None:
+    async def hold(self, tenant: str, slot: Slot, check: Check, *, now: datetime, everyone: bool = True) -> None:
         t = tenant_key(tenant)
 
         def work(db: sqlite3.Connection) -> None:

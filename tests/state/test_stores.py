@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from kupe_mcp.errors import CallRefused, ConfigError, StateUnavailable
 from kupe_mcp.guards import Recent, Slot
 from kupe_mcp.state import ApprovalRecord, StateStore, default_state_url, open_store, redacted_url
+from tests._redis import RedisServer
 
 pytestmark = pytest.mark.anyio
 
@@ -164,3 +166,50 @@ def test_start_up_refuses_a_shared_store_without_a_secret(
     monkeypatch.setenv("KUPE_STATE_URL", "redis://127.0.0.1:6379/0")
     assert main(["--transport", "http", "--port", "1"]) == 2
     assert "KUPE_STATE_SECRET is not set" in capsys.readouterr().err
+
+
+async def test_a_replica_holding_on_a_snapshot_another_replica_outdated_sees_the_new_slot(
+    redis_server: RedisServer,
+) -> None:
+    """The Redis hold reuses the plan's read; a rival's write in between must make it judge again, not squeeze in."""
+    redis_server.flush()
+    one, two = open_store(redis_server.url, secret_set=True), open_store(redis_server.url, secret_set=True)
+    try:
+        assert (await one.recent(A, now=NOW)).slots == ()  # replica one plans on an empty hour
+        await two.hold(A, slot("theirs"), cap(1), now=NOW)
+        with pytest.raises(CallRefused):
+            await one.hold(A, slot("mine"), cap(1), now=NOW)
+        await two.hold(B, slot("b", count=4), cap(10), now=NOW, everyone=False)
+        seen: list[int] = []
+
+        def operator_cap(recent: Recent) -> None:
+            seen.append(sum(n for _, n in recent.everyone))
+
+        await one.recent(A, now=NOW)
+        await two.hold(B, slot("b2", count=2), cap(10), now=NOW, everyone=False)
+        await one.hold(A, slot("a2"), operator_cap, now=NOW)
+        assert seen[-1] == 7  # everyone's slots as they are now, B's second hold included
+        assert [s.id for s in (await two.recent(A, now=NOW)).slots] == ["theirs", "a2"]
+    finally:
+        await one.aclose()
+        await two.aclose()
+
+
+async def test_redis_scripts_survive_a_script_flush_and_settle_keeps_the_slot_time_exact(
+    redis_server: RedisServer,
+) -> None:
+    redis_server.flush()
+    store = open_store(redis_server.url, secret_set=True)
+    at = datetime(2026, 3, 10, 7, 59, 58, 123457, tzinfo=UTC)
+    try:
+        await store.hold(A, slot("s1", at=at), cap(5), now=NOW)
+        with socket.create_connection(("127.0.0.1", redis_server.port), timeout=2) as conn:
+            conn.sendall(b"SCRIPT FLUSH\r\n")
+            assert conn.recv(16).startswith(b"+OK")
+        await store.settle(A, "s1", ref="request_id r-9", state="placed")
+        (kept,) = (await store.recent(A, now=NOW)).slots
+        assert (kept.at, kept.ref, kept.state) == (at, "request_id r-9", "placed")
+        await store.release(A, "s1")
+        assert (await store.recent(A, now=NOW)) == Recent()
+    finally:
+        await store.aclose()

@@ -128,7 +128,8 @@ class Gate:
             if subject.digest_for(plan) != self.approved:
                 raise CallRefused(_changed(subject, subject.with_plan(plan)))
 
-        await store.hold(subject.tenant, slot, check, now=now)
+        # Everyone's slots are judged (and contended for) only under KUPE_MAX_CALLS_PER_HOUR_TOTAL.
+        await store.hold(subject.tenant, slot, check, now=now, everyone=guards.policy.max_per_hour_total is not None)
         held = Held(subject, slot)
         try:
             yield held

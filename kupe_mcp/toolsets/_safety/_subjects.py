@@ -121,7 +121,10 @@ class Subject:
 
 
 async def _recent(ctx: Context, tenant: str) -> Recent:
-    return await server_of(ctx).state.recent(tenant, now=guards_of(ctx).clock())
+    guards = guards_of(ctx)
+    return await server_of(ctx).state.recent(
+        tenant, now=guards.clock(), everyone=guards.policy.max_per_hour_total is not None
+    )
 
 
 async def build_call_subject(ctx: Context, request: CallRequest) -> Subject:
