@@ -76,8 +76,10 @@ redis-server:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
 	  else echo "make test: redis-server is missing and this is not root: sudo apt-get install -y redis-server"; fi; }
 
-bench: $(STAMP) redis-server ## cold start, per-call overhead, throughput, context cost and RSS beside the SDK floor (a report)
+bench: $(STAMP) redis-server ## cold start, per-call overhead, throughput, context cost, RSS, state store, replicas (a report)
 	$(BIN)/python -m tests.bench --out BENCHMARKS.md
+	$(BIN)/python -m tests.bench.state --write BENCHMARKS.md
+	$(BIN)/python -m tests.bench.replicas --write BENCHMARKS.md
 	$(BIN)/python -m tests.bench.state --append BENCHMARKS.md
 
 EVAL_STAMP := $(VENV)/.installed-eval

@@ -436,6 +436,8 @@ def run(runs: int, calls: int, seconds: float) -> str:
     out("")
     out("```sh")
     out("make bench   # = .venv/bin/python -m tests.bench --out BENCHMARKS.md")
+    out("#              then python -m tests.bench.state --write BENCHMARKS.md  (the state store section)")
+    out("#              then python -m tests.bench.replicas --write BENCHMARKS.md  (the replicas section)")
     out(f"# runs per figure: {runs}; calls per latency sample: {calls}; seconds per throughput run: {seconds}")
     out("# kupe-app-mcp: python -m kupe_mcp (stdio; KUPE_BASE_URL=<sandbox-api on loopback>, KUPE_API_KEY=<demo key>)")
     out("#            python -m kupe_mcp --transport http --port <free>   (same env)")
@@ -575,13 +577,37 @@ def run(runs: int, calls: int, seconds: float) -> str:
     return "\n".join(lines)
 
 
-def kept_eval_section(path: Path) -> str:
-    """The ``make eval`` section of an existing report, so that ``make bench`` does not erase it."""
+KEPT_SECTIONS = ("state", "replicas", "eval")
+"""Sections other commands write (tests/bench/state.py, tests/bench/replicas.py, ``make eval``): kept by ``--out``."""
+
+
+def kept_section(path: Path, name: str) -> str:
+    """The ``name`` section of an existing report (between its markers), or ""."""
     text = path.read_text() if path.exists() else ""
-    begin, end = "<!-- eval:begin -->", "<!-- eval:end -->"
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     if begin not in text or end not in text:
         return ""
     return "\n" + begin + text.split(begin, 1)[1].split(end, 1)[0] + end + "\n"
+
+
+def kept_eval_section(path: Path) -> str:
+    """The sections other commands write, so that ``make bench`` does not erase them."""
+    return "".join(kept_section(path, name) for name in KEPT_SECTIONS)
+
+
+def replace_section(path: Path, name: str, text: str) -> None:
+    """Put ``text`` (which starts and ends with ``name``'s markers) in place of that section, or before eval's."""
+    old = path.read_text() if path.exists() else ""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        new = head + text.strip("\n") + rest.split(end, 1)[1]
+    elif "<!-- eval:begin -->" in old:
+        head, rest = old.split("<!-- eval:begin -->", 1)
+        new = head + text.strip("\n") + "\n\n<!-- eval:begin -->" + rest
+    else:
+        new = old.rstrip("\n") + "\n\n" + text
+    path.write_text(new)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
