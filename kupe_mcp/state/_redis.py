@@ -334,7 +334,7 @@ class RedisStore(StateStore):
                     # The script matched: the tenant's slots are now exactly the snapshot's, less the
                     # stale ones, plus this slot (kept, so the next read need not parse them again).
                     for sid in stale:
-                        del snap.mine[sid]
+                        snap.mine.pop(sid, None)
                     snap.mine[slot.id] = (body, slot)
                     snap.version, snap.all_version = version, None  # everyone's: known again on the next read
                     return
