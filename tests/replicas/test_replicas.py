@@ -225,3 +225,25 @@ async def test_with_redis_down_calls_are_refused_in_one_sentence_and_nothing_is_
     assert "nothing was dialled" in text
     assert not back.is_error
     assert f.placed() == 2
+
+
+async def test_the_operator_cap_across_replicas_places_exactly_that_many(fleet: Any) -> None:
+    """KUPE_MAX_CALLS_PER_HOUR_TOTAL: the gate has the Redis hold judge everyone's slots, not only the tenant's."""
+    f: Fleet = fleet(max_calls_per_hour_total=2, confirm_calls=False, allowed_destinations=("+91",))
+    outcomes: list[types.CallToolResult] = []
+
+    async def place(number: str) -> None:
+        async with f.client() as mcp:
+            outcomes.append(
+                await mcp.call_tool(
+                    "place_call", {"phone_number": number, "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
+                )
+            )
+
+    async with anyio.create_task_group() as tg:
+        for i in range(4):
+            tg.start_soon(place, f"+9198765433{i:02d}")
+    refused = [o.content[0].text for o in outcomes if o.is_error]  # type: ignore[union-attr]
+    assert f.placed() == 2
+    assert len(refused) == 2
+    assert all("KUPE_MAX_CALLS_PER_HOUR_TOTAL (for the whole server) is 2" in text for text in refused)
