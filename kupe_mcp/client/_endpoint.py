@@ -214,20 +214,17 @@ def endpoint(
             if spec.rings is not None:
                 shown = spec.path.format_map({k: str(v) for k, v in (req.path_params or {}).items()})
                 with outcome_unknown_if_lost(spec.method, shown, *spec.rings):
-                    return cast(R, await _send(self, spec, req))
+                    body = await _request(self, spec, req)
+                    if not body:  # an empty 2xx is no answer: the request may still have rung someone
+                        raise UnexpectedResponse(
+                            f"Kupe answered {spec.method} {spec.path} with an empty body.",
+                            method=spec.method,
+                            path=spec.path,
+                            status=200,
+                        )
+                    return cast(R, spec.decode(body))
             try:
-                body = await self.request(
-                    spec.method,
-                    spec.path,
-                    path_params=req.path_params,
-                    params=req.params,
-                    json_body=req.json_body,
-                    files=req.files,
-                    data=req.data,
-                    headers=req.headers,
-                    expect=spec.expect,
-                    auth=spec.auth,
-                )
+                body = await _request(self, spec, req)
             except KupeConnectionError as exc:
                 if spec.lost is None or not exc.may_have_reached:
                     raise
@@ -246,9 +243,9 @@ def endpoint(
     return decorate
 
 
-async def _send(client: Any, spec: Endpoint, req: Request) -> Any:
-    """Send ``req`` and decode the answer (used inside ``outcome_unknown_if_lost`` for requests that ring)."""
-    body = await client.request(
+async def _request(client: Any, spec: Endpoint, req: Request) -> Any:
+    """The one place an endpoint's request is sent, whatever its loss rule."""
+    return await client.request(
         spec.method,
         spec.path,
         path_params=req.path_params,
@@ -260,14 +257,6 @@ async def _send(client: Any, spec: Endpoint, req: Request) -> Any:
         expect=spec.expect,
         auth=spec.auth,
     )
-    if not body:  # an empty 2xx is no answer: the request may still have rung someone
-        raise UnexpectedResponse(
-            f"Kupe answered {spec.method} {spec.path} with an empty body.",
-            method=spec.method,
-            path=spec.path,
-            status=200,
-        )
-    return spec.decode(body)
 
 
 @contextmanager
