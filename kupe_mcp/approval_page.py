@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route, Router
 
+from kupe_mcp import _redact
 from kupe_mcp._loopback import LoopbackServer
 from kupe_mcp.approvals import Approval, ApprovalProblem, ApprovalStore
 
@@ -239,6 +240,7 @@ def approval_routes(
         approval = await store.get(request.path_params["approval_id"])
         if approval is None:
             return _problem_page("This approval link is not valid: ask the assistant for a new one.", 404)
+        _redact.remember(approval.secret)  # this replica may not be the one that made it
         response = _page(render_page(approval))
         if approval.status == "pending":
             response.set_cookie(

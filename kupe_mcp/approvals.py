@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
+from kupe_mcp import _redact
+
 __all__ = [
     "Approval",
     "ApprovalDesk",
@@ -112,10 +114,12 @@ def new_approval(
     now: float,
     ttl_s: float,
 ) -> Approval:
-    """A fresh pending approval with an unguessable id and page secret."""
+    """A fresh pending approval with an unguessable id and page secret (which no log line will ever show)."""
+    secret = secrets.token_urlsafe(24)
+    _redact.remember(secret)
     return Approval(
         id=secrets.token_urlsafe(12),
-        secret=secrets.token_urlsafe(24),
+        secret=secret,
         tenant=tenant,
         digest=digest,
         tool=tool,

@@ -19,6 +19,7 @@ from kupe_mcp.sandbox import DEMO_API_KEY, DEMO_BEARER_TOKEN, SandboxServer, San
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
 from kupe_mcp.server import build_client, create_server
 from kupe_mcp.transports import http_app
+from tests._approvals import SECRET_FIELD, answer_page
 from tests._mcp import call, fail
 
 pytestmark = pytest.mark.anyio
@@ -35,12 +36,13 @@ def sandbox() -> Iterator[SandboxServer]:
         yield srv
 
 
-def served(sandbox: SandboxServer, **creds: str) -> LoopbackServer:
+def served(sandbox: SandboxServer, fallback: str = "link", **creds: str) -> LoopbackServer:
     config = Settings(
         base_url=sandbox.base_url,
         credentials={k: SecretStr(v) for k, v in creds.items()},
         toolsets=("all",),
         calling_hours="off",
+        confirm_fallback=fallback,
     )
     server = create_server(config, build_client(config))
     return LoopbackServer(http_app(server, config, host="127.0.0.1", multi_tenant=False), lifespan="on")
@@ -69,7 +71,7 @@ async def test_a_confirmation_token_never_reaches_a_log_at_debug(
     sandbox: SandboxServer, caplog: pytest.LogCaptureFixture, client_mode: str
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    with served(sandbox, api_key=DEMO_API_KEY) as srv:
+    with served(sandbox, fallback="token", api_key=DEMO_API_KEY) as srv:
         async with Client(f"{srv.base_url}/mcp", mode=client_mode) as mcp:  # no elicitation: tokens
             args = {"phone_number": "+919876543210", "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
             preview = await call(mcp, "place_call", **args)
@@ -181,3 +183,25 @@ def test_the_suites_secret_scanner_is_listening_and_catches_a_leak() -> None:
     leaks = scanner.take()
     assert len(leaks) == 1
     assert "TESTSECRET" not in leaks[0]  # the report names where, never the secret itself
+
+
+async def test_an_approval_pages_secret_never_reaches_a_log_at_debug(
+    sandbox: SandboxServer, caplog: pytest.LogCaptureFixture, client_mode: str
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with served(sandbox, api_key=DEMO_API_KEY) as srv:
+        async with Client(f"{srv.base_url}/mcp", mode=client_mode) as mcp:  # no elicitation: the approval link
+            args = {"phone_number": "+919876543210", "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
+            asked = await call(mcp, "place_call", **args)
+            async with httpx2.AsyncClient(timeout=10) as http:
+                page = await http.get(asked["approval_url"])
+            found = SECRET_FIELD.search(page.text)
+            assert found is not None, page.text
+            answered = await answer_page(asked["approval_url"], "approve")
+            placed = await call(mcp, "wait_for_approval", approval_id=asked["approval_id"], timeout_s=10)
+    assert answered.status_code == 200
+    assert placed["status"] == "approved"
+    assert placed["result"]["placed"] is True
+    secret = found.group(1)
+    assert len(secret) >= 24
+    assert secret not in log_text(caplog)
