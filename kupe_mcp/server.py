@@ -283,8 +283,17 @@ class KupeMCP(KupeServer, ContextualResourceList):
 
 CARD_TOOLS = frozenset({"place_call", "start_batch"})
 CALL_VIEW_URI = "ui://kupe/call-card.html"
+BATCH_VIEW_URI = "ui://kupe/batch-progress.html"
+USAGE_VIEW_URI = "ui://kupe/usage-chart.html"
 # Tools whose results an MCP Apps host renders as a view (the text result is unchanged for everyone else).
-VIEWS = {"place_call": CARD_URI, "start_batch": CARD_URI, "wait_for_call": CALL_VIEW_URI}
+VIEWS = {
+    "place_call": CARD_URI,
+    "start_batch": CARD_URI,
+    "wait_for_call": CALL_VIEW_URI,
+    "wait_for_batch": BATCH_VIEW_URI,
+    "get_batch": BATCH_VIEW_URI,
+    "get_usage_summary": USAGE_VIEW_URI,
+}
 
 
 def _apps() -> Any:
@@ -300,6 +309,10 @@ def _apps() -> Any:
          "What place_call or start_batch will dial, with Approve and Decline for the person."),
         (CALL_VIEW_URI, "call_card.html", "call-card", "Call",
          "A call's status steps, elapsed time, summary, analysis and transcript (as text bubbles)."),
+        (BATCH_VIEW_URI, "batch_progress.html", "batch-progress", "Campaign progress",
+         "A campaign's recipients per call state as counts and a bar, and the failed calls with their reasons."),
+        (USAGE_VIEW_URI, "usage_chart.html", "usage-chart", "Usage cost",
+         "Spending per service and per period as a small inline SVG chart (USD)."),
     ):  # fmt: skip
         apps.add_html_resource(
             uri,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
+from mcp.server.apps import client_supports_apps
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -16,8 +17,9 @@ from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, ConfigDict, Field
 
 from kupe_mcp.client import Batch, BatchStatus, BatchStatusCounts
-from kupe_mcp.errors import CallRefused
+from kupe_mcp.errors import CallRefused, KupeError
 from kupe_mcp.files import read_upload
+from kupe_mcp.toolsets._approvals import RESULT_META
 from kupe_mcp.toolsets._context import guards_of, kupe, refuse_server_disk, server_of, settings_of
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._safety import (
@@ -129,6 +131,38 @@ def recipient_row(index: int, recipient: Recipient) -> RecipientRow:
 def _status(status: BatchStatus) -> dict[str, Any]:
     """``data`` of a batch status answer (batch metadata and counts) as JSON."""
     return status.data.to_json() if status.data else {}
+
+
+FAILURES_META_KEY = "kupe/batch_failures"
+FAILURES_SHOWN = 20  # per state: the view lists a sample; list_batch_recipients pages through the rest
+
+
+async def _failures_for_view(ctx: Context, batch_id: str, counts: dict[str, int]) -> None:
+    """For an MCP Apps host only: the failed and unanswered recipients with reasons, in the result's ``_meta``.
+
+    The campaign view lists them; the model-facing result stays exactly as it is for every client.
+    A failed read leaves the view with counts only: the tool's own answer does not depend on it.
+    """
+    holder = RESULT_META.get()
+    if holder is None or not client_supports_apps(ctx):
+        return
+    rows: list[dict[str, Any]] = []
+    for state in ("failed", "no_answer"):
+        if not counts.get(state):
+            continue
+        try:
+            found = await kupe(ctx).list_batch_data(batch_id, status=state)
+        except KupeError:
+            return
+        rows += [
+            {
+                "phone_number": r.to_phonenumber,
+                "status": r.status or state,
+                "reason": r.error_message or ("no answer" if state == "no_answer" else None),
+            }
+            for r in found[:FAILURES_SHOWN]
+        ]
+    holder[FAILURES_META_KEY] = {"rows": rows, "shown_per_state": FAILURES_SHOWN}
 
 
 @toolset.tool(title="Create batch", read_only=False, destructive=False, idempotent=False)
@@ -244,6 +278,7 @@ async def get_batch(ctx: Context, batch_id: BatchId) -> BatchOut:
     meta = (await client.get_batch(str(batch_id))).to_json()
     status = _status(await client.get_batch_status(str(batch_id)))
     counts = status.get("status_counts")
+    await _failures_for_view(ctx, str(batch_id), _counts(status))
     return BatchOut(
         batch=Batch.model_validate(meta.get("batch", meta)),
         status_counts=BatchStatusCounts.model_validate(counts) if isinstance(counts, dict) else None,
@@ -359,6 +394,7 @@ async def wait_for_batch(
         describe=lambda status, _elapsed: _batch_words(status),
     )
     status = outcome.last
+    await _failures_for_view(ctx, bid, _counts(status))
     if outcome.done:
         hint = f"list_batch_recipients(batch_id={bid}, status=failed) shows who was not reached."
     elif _batch_state(status) == "not_started":

@@ -429,7 +429,15 @@ async def test_a_link_approval_cannot_be_answered_through_the_card_tool(fx: Fixt
     assert fx.calls_placed() == 0
 
 
-@pytest.mark.parametrize("uri", ["ui://kupe/approval-card.html", "ui://kupe/call-card.html"])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "ui://kupe/approval-card.html",
+        "ui://kupe/call-card.html",
+        "ui://kupe/batch-progress.html",
+        "ui://kupe/usage-chart.html",
+    ],
+)
 async def test_each_view_is_self_contained_small_and_declares_its_csp(fx: Fixture, uri: str) -> None:
     server = fx.server()
     async with Client(server, mode=fx.mode) as mcp:
