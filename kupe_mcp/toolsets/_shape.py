@@ -2,8 +2,8 @@
 
 Envelopes are not guessed here any more: each client endpoint declares its own rule and
 returns typed models. Tools page them with ``page_of`` into ``Page[View]`` rows that carry
-only what the next step needs. ``items_of``, ``as_dict``, ``page_out`` and ``local_page``
-remain for raw JSON (and for code written against them), and read models as their JSON.
+only what the next step needs. ``items_of`` remains for raw JSON lists (the catalogue check reads
+them), and reads models as their JSON.
 """
 
 from __future__ import annotations
@@ -18,16 +18,11 @@ from kupe_mcp.client import KupeModel
 __all__ = [
     "RESULT_BUDGET_BYTES",
     "Page",
-    "PageOut",
     "View",
     "Written",
-    "as_dict",
     "clip",
     "items_of",
-    "local_page",
     "page_of",
-    "page_out",
-    "total_of",
 ]
 
 V = TypeVar("V", bound="View")
@@ -54,56 +49,11 @@ def items_of(payload: Any) -> list[Any]:
     return lists[0] if len(lists) == 1 else []
 
 
-def as_dict(value: Any, **fallback: Any) -> dict[str, Any]:
-    """A tool's structured result: Kupe's object as is, or ``fallback`` plus the bare value under ``result``."""
-    return value if isinstance(value, dict) else {**fallback, "result": value}
-
-
-def total_of(payload: Any, default: int) -> int:
-    if isinstance(payload, dict):
-        for key in ("total", "total_count", "count"):
-            value = payload.get(key)
-            if isinstance(value, int):
-                return value
-    return default
-
-
 def clip(text: str | None, limit: int, how_to_get_more: str) -> str | None:
     """Cut ``text`` at ``limit`` characters and say how to read the rest."""
     if text is None or len(text) <= limit:
         return text
     return f"{text[:limit]}… [{len(text) - limit} more characters: {how_to_get_more}]"
-
-
-class PageOut(BaseModel):
-    """One page of a list; ``next_page`` is the page argument for more, null on the last page."""
-
-    items: list[dict[str, Any]]
-    page: int
-    page_size: int
-    total: int
-    next_page: int | None = None
-
-
-def page_out(items: list[Any], *, page: int, page_size: int, total: int | None) -> PageOut:
-    """A page whose ``next_page`` is set only when more items exist.
-
-    When Kupe does not give a total, a full page means there may be more, and ``total``
-    counts the items seen up to this page.
-    """
-    if total is None:
-        more = len(items) >= page_size
-        total = (page - 1) * page_size + len(items)
-    else:
-        more = page * page_size < total
-    rows = [i if isinstance(i, dict) else {"value": i} for i in items]
-    return PageOut(items=rows, page=page, page_size=page_size, total=total, next_page=page + 1 if more else None)
-
-
-def local_page(items: list[Any], *, page: int, page_size: int) -> PageOut:
-    """Page a list Kupe returned whole, so one call never floods the context."""
-    start = (page - 1) * page_size
-    return page_out(items[start : start + page_size], page=page, page_size=page_size, total=len(items))
 
 
 class View(BaseModel):
