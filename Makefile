@@ -111,7 +111,7 @@ $(MCPB_STAMP): $(NODE_TOOLS_STAMP)
 	@touch $@
 
 bundle: $(STAMP) $(MCPB_STAMP) ## the Claude Desktop bundle dist/kupe-app-mcp.mcpb (MCPB 0.4, server type uv)
-	$(BIN)/python -m kupe_mcp._bundle build/mcpb
+	$(BIN)/python -m kupe_mcp.dist.bundle build/mcpb
 	$(MCPB) validate build/mcpb/manifest.json
 	mkdir -p dist
 	$(MCPB) pack build/mcpb dist/kupe-app-mcp.mcpb

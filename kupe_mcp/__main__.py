@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--db", default=":memory:", help="SQLite file to persist state (default: in memory)")
     sandbox.add_argument("--call-step-s", type=float, default=2.0, help="seconds per simulated call status step")
     sub.add_parser("demo", help="a scripted tour through a real MCP client against the embedded sandbox")
-    from kupe_mcp.install import add_install_parser
+    from kupe_mcp.dist.install import add_install_parser
 
     add_install_parser(sub)
     return parser
@@ -103,11 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
     try:
         if args.command == "demo":
-            from kupe_mcp.demo import main as demo
+            from kupe_mcp.dist.demo import main as demo
 
             return demo()
         if args.command == "install":
-            from kupe_mcp.install import run_install
+            from kupe_mcp.dist.install import run_install
 
             return run_install(args)
         if args.command == "sandbox-api":
@@ -148,7 +148,7 @@ def _serve(args: argparse.Namespace) -> int:
         )
     store = _state_store(settings, "http" if http else "stdio")
     client = _client(settings)
-    from kupe_mcp.server import create_server
+    from kupe_mcp.serve.server import create_server
 
     server = create_server(settings, client, multi_tenant=multi_tenant, state=store)
     import anyio
@@ -156,7 +156,7 @@ def _serve(args: argparse.Namespace) -> int:
     if not http:
         anyio.run(_run_stdio, server)
         return 0
-    from kupe_mcp.transports import http_app
+    from kupe_mcp.serve.transports import http_app
 
     app = http_app(server, settings, host=args.host, multi_tenant=multi_tenant)
     anyio.run(
@@ -171,7 +171,7 @@ def _state_store(settings: Any, transport: Any) -> Any:
     The embedded sandbox forgets everything when it stops, so with --sandbox the default is memory too.
     Raises ConfigError (start-up refuses) for a shared store without KUPE_STATE_SECRET.
     """
-    from kupe_mcp.state import default_state_url, open_store
+    from kupe_mcp.safety.state import default_state_url, open_store
 
     url = settings.state_url or ("memory:" if settings.sandbox else default_state_url(transport, os.environ))
     store = open_store(
@@ -183,7 +183,7 @@ def _state_store(settings: Any, transport: Any) -> Any:
 
 def _client(settings: Any) -> Any:
     """The Kupe client: against the in-process sandbox with --sandbox, else against KUPE_BASE_URL."""
-    from kupe_mcp.server import build_client
+    from kupe_mcp.serve.server import build_client
 
     if not settings.sandbox:
         return build_client(settings)

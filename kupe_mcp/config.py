@@ -1,7 +1,7 @@
 """Settings: ONE table (``SETTINGS``) declares each, and everything else is derived from it.
 
 To add a setting: add one ``Setting(...)`` row to ``SETTINGS`` below and a ``Settings`` field of the row's ``field``
-name, then run ``python -m kupe_mcp._docs`` (README table, server.json). Env parsing, error sentences, CLI flags and
+name, then run ``python -m kupe_mcp.dist.docs`` (README table, server.json). Env parsing, error sentences, CLI flags and
 ``--help`` follow from the row (a special value such as ``off`` or a minimum length: ``reader=`` and ``expects=``);
 ``tests/test_settings_table.py`` fails if the row and the field disagree.
 

@@ -79,7 +79,7 @@ class ConfigError(KupeError):
 
 
 class CallRefused(KupeError):
-    """A call-safety rule (``kupe_mcp.guards``) refused a call or a batch start; nothing was sent to Kupe.
+    """A call-safety rule (``kupe_mcp.safety.rules``) refused a call or a batch start; nothing was sent to Kupe.
 
     The sentence says what was refused, why, and what to do.
     """

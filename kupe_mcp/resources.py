@@ -20,7 +20,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 
 from kupe_mcp.errors import KupeError, NotFound
-from kupe_mcp.toolsets._approvals import my_approval
+from kupe_mcp.safety.channels import my_approval
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._sessions import transcript_markdown
 

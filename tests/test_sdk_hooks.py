@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kupe_mcp import _sdk
+from kupe_mcp.serve import _sdk
 
 ROOT = Path(__file__).parent.parent
 PRIVATE = re.compile(
@@ -17,7 +17,7 @@ PRIVATE = re.compile(
 
 def test_every_private_hook_still_works_in_the_installed_sdk() -> None:
     problems = _sdk.check_hooks()
-    assert not problems, "MCP SDK private hooks changed (see kupe_mcp/_sdk.py): " + "; ".join(problems)
+    assert not problems, "MCP SDK private hooks changed (see kupe_mcp/serve/_sdk.py): " + "; ".join(problems)
 
 
 @pytest.mark.parametrize("hook", _sdk.HOOKS)
@@ -46,4 +46,4 @@ def test_no_module_but_sdk_py_reaches_into_the_sdks_private_api() -> None:
         for n, line in enumerate(path.read_text().splitlines(), 1)
         if PRIVATE.search(line)
     ]
-    assert not offenders, f"use kupe_mcp._sdk instead of the SDK's private API at {offenders}"
+    assert not offenders, f"use kupe_mcp.serve._sdk instead of the SDK's private API at {offenders}"

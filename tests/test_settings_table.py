@@ -11,13 +11,13 @@ import pytest
 from pydantic import BaseModel, SecretStr
 
 from kupe_mcp.__main__ import _parse, _parser
-from kupe_mcp._docs import (
+from kupe_mcp.config import SETTINGS, Credentials, Setting, Settings
+from kupe_mcp.dist.docs import (
     SETTINGS_BEGIN,
     SETTINGS_END,
     render_environment_variables,
     render_settings_table,
 )
-from kupe_mcp.config import SETTINGS, Credentials, Setting, Settings
 from kupe_mcp.errors import ConfigError
 
 ROOT = Path(__file__).parent.parent
@@ -125,13 +125,15 @@ def test_cli_only_options_parse_with_their_rows_defaults() -> None:
 def test_readme_settings_table_is_generated_from_the_table() -> None:
     text = (ROOT / "README.md").read_text()
     current = text.split(SETTINGS_BEGIN)[1].split(SETTINGS_END)[0].strip()
-    assert current == render_settings_table().strip(), "README settings table is stale: run python -m kupe_mcp._docs"
+    assert current == render_settings_table().strip(), (
+        "README settings table is stale: run python -m kupe_mcp.dist.docs"
+    )
 
 
 def test_server_json_lists_every_variable_from_the_table_with_secrets_marked() -> None:
     server = json.loads((ROOT / "server.json").read_text())
     for package in server["packages"]:
-        assert package["environmentVariables"] == render_environment_variables(), "run python -m kupe_mcp._docs"
+        assert package["environmentVariables"] == render_environment_variables(), "run python -m kupe_mcp.dist.docs"
     listed = {e["name"]: e for e in render_environment_variables()}
     assert set(listed) == {row.env for row in ENV_ROWS}
     assert {name for name, e in listed.items() if e["isSecret"]} == {

@@ -15,10 +15,10 @@ from pydantic import Field
 
 from kupe_mcp.client import CompleteAgent, KupeClient
 from kupe_mcp.errors import KupeError
+from kupe_mcp.safety.agent import forget_agent
 from kupe_mcp.toolsets._catalog import CatalogCheck, check_catalog, transcriber_pair
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
-from kupe_mcp.toolsets._safety._agent import forget_agent
 from kupe_mcp.toolsets._shape import Page, View, Written, page_of
 from kupe_mcp.toolsets._types import AgentId, PageSize
 from kupe_mcp.toolsets._types import Page as PageNo

@@ -14,13 +14,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, ConfigDict, Field
 
-from kupe_mcp.approvals import ApprovalStatus
 from kupe_mcp.client import KupeClient
 from kupe_mcp.errors import KupeError
-from kupe_mcp.toolsets._approvals import follow_approval, tenant_of
-from kupe_mcp.toolsets._context import approvals_of, kupe, server_of
-from kupe_mcp.toolsets._registry import Toolset
-from kupe_mcp.toolsets._safety import (
+from kupe_mcp.safety import (
     ConfirmationToken,
     ConfirmCall,
     DryRun,
@@ -29,6 +25,10 @@ from kupe_mcp.toolsets._safety import (
     call_subject,
     decide,
 )
+from kupe_mcp.safety.approvals import ApprovalStatus
+from kupe_mcp.safety.channels import follow_approval, tenant_of
+from kupe_mcp.toolsets._context import approvals_of, kupe, server_of
+from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._sessions import light_session, transcript_lines
 from kupe_mcp.toolsets._shape import Page, View, clip, page_of
 from kupe_mcp.toolsets._types import AgentId, CallRequestId, PhoneNumberId, WorkflowId

@@ -18,11 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kupe_mcp.client import Batch, BatchStatus, BatchStatusCounts
 from kupe_mcp.errors import CallRefused, KupeError
-from kupe_mcp.files import read_upload
-from kupe_mcp.toolsets._approvals import RESULT_META
-from kupe_mcp.toolsets._context import guards_of, kupe, refuse_server_disk, server_of, settings_of
-from kupe_mcp.toolsets._registry import Toolset
-from kupe_mcp.toolsets._safety import (
+from kupe_mcp.safety import (
     ConfirmationToken,
     ConfirmCall,
     DryRun,
@@ -34,12 +30,16 @@ from kupe_mcp.toolsets._safety import (
     recipients_from_csv,
     screen_recipients,
 )
-from kupe_mcp.toolsets._safety._agent import placeholders_of
+from kupe_mcp.safety.agent import placeholders_of
+from kupe_mcp.safety.channels import RESULT_META
+from kupe_mcp.safety.variables import check_variable_names, missing_values
+from kupe_mcp.toolsets._context import guards_of, kupe, refuse_server_disk, server_of, settings_of
+from kupe_mcp.toolsets._files import read_upload
+from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._shape import Page, View, page_of
 from kupe_mcp.toolsets._types import AgentId, PageSize, PhoneNumberId, WorkflowId
 from kupe_mcp.toolsets._types import Page as PageNo
 from kupe_mcp.toolsets._wait import is_final, poll_until, status_words
-from kupe_mcp.variables import check_variable_names, missing_values
 
 toolset = Toolset("campaigns", "Batch call campaigns: create, add recipients, launch, follow progress.")
 

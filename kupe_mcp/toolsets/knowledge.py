@@ -12,8 +12,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from kupe_mcp.client import FileMapping, KnowledgeFile
-from kupe_mcp.files import check_type, confine, read_upload
 from kupe_mcp.toolsets._context import kupe, refuse_server_disk, server_of
+from kupe_mcp.toolsets._files import check_type, confine, read_upload
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._shape import Page, View, Written, page_of
 from kupe_mcp.toolsets._types import AgentId, FileId, PageSize

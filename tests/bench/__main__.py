@@ -234,9 +234,9 @@ def phase_profile(runs: int) -> dict[str, float]:
         "import mcp.server.mcpserver, mcp.server.stdio\n"
         "t1 = time.perf_counter()\n"
         "from kupe_mcp.config import Settings\n"
-        "from kupe_mcp.server import build_client, create_server\n"
+        "from kupe_mcp.serve.server import build_client, create_server\n"
         "import kupe_mcp.__main__\n"
-        "from kupe_mcp._sdk import tool_manager\n"
+        "from kupe_mcp.serve._sdk import tool_manager\n"
         "t2 = time.perf_counter()\n"
         "s = Settings.from_env({'KUPE_API_KEY': 'x'})\n"
         "server = create_server(s, build_client(s))\n"
@@ -263,7 +263,7 @@ def heaviest_imports(top: int = 8) -> list[tuple[str, float]]:
     script = (
         "import mcp.server.mcpserver, mcp.server.stdio, sys\n"
         "print('MARK', file=sys.stderr, flush=True)\n"
-        "import kupe_mcp.server, kupe_mcp.config, kupe_mcp.__main__\n"
+        "import kupe_mcp.serve.server, kupe_mcp.config, kupe_mcp.__main__\n"
     )
     done = subprocess.run([PY, "-X", "importtime", "-c", script], capture_output=True, text=True, check=True)  # noqa: S603
     rows = []
@@ -281,7 +281,7 @@ import anyio, httpx2
 from pydantic import SecretStr
 from mcp.client import Client
 from kupe_mcp.config import Settings
-from kupe_mcp.server import build_client, create_server
+from kupe_mcp.serve.server import build_client, create_server
 settings = Settings(base_url=sys.argv[1], credentials={"api_key": SecretStr(sys.argv[2])})
 server = create_server(settings, build_client(settings))
 async def main() -> None:

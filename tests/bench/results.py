@@ -1,4 +1,4 @@
-"""How big tool results are: the scripted tour (kupe_mcp/demo.py) plus a 100-recipient campaign.
+"""How big tool results are: the scripted tour (kupe_mcp/dist/demo.py) plus a 100-recipient campaign.
 
 Sizes are bytes of a result's text content, what the model reads. ``make bench`` reports them and
 tests/e2e/test_result_budget.py holds every one to ``RESULT_BUDGET_BYTES``.
@@ -14,10 +14,10 @@ from mcp.client import Client
 from pydantic import SecretStr
 
 from kupe_mcp.config import Credentials, Settings
-from kupe_mcp.demo import run_demo
+from kupe_mcp.dist.demo import run_demo
 from kupe_mcp.sandbox import DEMO_API_KEY, SandboxSettings, create_app
 from kupe_mcp.sandbox import _seed as seed
-from kupe_mcp.server import build_client, create_server
+from kupe_mcp.serve.server import build_client, create_server
 
 __all__ = ["campaign_sizes", "tour_sizes"]
 

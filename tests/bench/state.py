@@ -21,8 +21,8 @@ from pathlib import Path
 
 import anyio
 
-from kupe_mcp.guards import Recent, Slot
-from kupe_mcp.state import StateStore, open_store
+from kupe_mcp.safety.rules import Recent, Slot
+from kupe_mcp.safety.state import StateStore, open_store
 from tests._redis import RedisServer
 from tests.bench.__main__ import replace_section
 

@@ -23,11 +23,11 @@ from pydantic import SecretStr
 
 from kupe_mcp._loopback import LoopbackServer
 from kupe_mcp.config import Credentials, Settings
-from kupe_mcp.runtime import KupeServer
 from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer, SandboxSettings
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
-from kupe_mcp.server import build_client, create_server
-from kupe_mcp.transports import http_app
+from kupe_mcp.serve.runtime import KupeServer
+from kupe_mcp.serve.server import build_client, create_server
+from kupe_mcp.serve.transports import http_app
 from tests._mcp import call
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]

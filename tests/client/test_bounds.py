@@ -78,7 +78,7 @@ async def test_an_answer_within_the_limit_is_decoded_as_before_even_when_compres
 
 async def test_the_default_limit_comes_from_kupe_max_response_mb() -> None:
     from kupe_mcp.config import Settings
-    from kupe_mcp.server import build_client
+    from kupe_mcp.serve.server import build_client
 
     settings = Settings.from_env({"KUPE_MAX_RESPONSE_MB": "0.5"})
     huge = Huge()

@@ -18,8 +18,8 @@ import pytest
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
-from kupe_mcp._bundle import BUNDLE_SETTINGS, build, manifest
 from kupe_mcp.config import SETTINGS, Settings
+from kupe_mcp.dist.bundle import BUNDLE_SETTINGS, build, manifest
 from tests._node import node_binary, node_env
 
 TOOLS = os.environ.get("KUPE_NODE_TOOLS")

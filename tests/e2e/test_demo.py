@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kupe_mcp.demo import run_demo
+from kupe_mcp.dist.demo import run_demo
 
 pytestmark = pytest.mark.anyio
 

@@ -26,7 +26,7 @@ from mcp.client import Client
 from pydantic import SecretStr
 
 from kupe_mcp.config import DEFAULT_TOOLSETS, Credentials, Settings
-from kupe_mcp.server import create_server
+from kupe_mcp.serve.server import create_server
 from kupe_mcp.toolsets import TOOLSETS
 from tests.eval.requests import REQUESTS
 from tests.eval.scoring import Score, Tally, model_facing_bytes, score

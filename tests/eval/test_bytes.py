@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from kupe_mcp.config import Credentials, Settings
-from kupe_mcp.server import create_server
+from kupe_mcp.serve.server import create_server
 from tests.eval.scoring import model_facing_bytes
 
 pytestmark = pytest.mark.anyio

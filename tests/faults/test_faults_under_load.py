@@ -36,8 +36,8 @@ from kupe_mcp.config import Settings
 from kupe_mcp.sandbox import DEMO_API_KEY, Sandbox, SandboxSettings, create_app
 from kupe_mcp.sandbox._middleware import InjectedConnectionReset
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
-from kupe_mcp.server import build_client, create_server
-from kupe_mcp.transports import http_app
+from kupe_mcp.serve.server import build_client, create_server
+from kupe_mcp.serve.transports import http_app
 from tests._report import report
 
 pytestmark = pytest.mark.anyio

@@ -30,7 +30,7 @@ from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.sandbox import DEMO_BEARER_TOKEN, Sandbox, SandboxSettings, create_app
 from kupe_mcp.sandbox import _seed as seed
-from kupe_mcp.server import create_server
+from kupe_mcp.serve.server import create_server
 from kupe_mcp.toolsets import TOOLSETS, select_tools
 from tests._report import report
 from tests.conftest import SANDBOX_URL

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from kupe_mcp.config import Settings
-from kupe_mcp.guards import CallGuards
+from kupe_mcp.safety.rules import CallGuards
 from tests._clock import FakeClock
 
 MakeGuards = Callable[..., CallGuards]

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kupe_mcp.errors import CallRefused
-from kupe_mcp.guards import Destination
+from kupe_mcp.safety.rules import Destination
 from tests._clock import FakeClock
 from tests.guards.conftest import MakeGuards
 
@@ -129,7 +129,7 @@ def test_a_number_with_no_known_zone_is_allowed_with_a_note_saying_hours_were_no
 
 def test_the_default_is_nine_to_nine(make_guards: MakeGuards, clock: FakeClock) -> None:
     from kupe_mcp.config import Settings
-    from kupe_mcp.guards import CallGuards
+    from kupe_mcp.safety.rules import CallGuards
 
     guards = CallGuards.from_settings(Settings(), clock=clock)
     assert guards.policy.hours_text == "09:00-21:00"

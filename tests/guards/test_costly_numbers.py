@@ -8,7 +8,7 @@ import pytest
 
 from kupe_mcp.config import Settings
 from kupe_mcp.errors import CallRefused, ConfigError
-from kupe_mcp.guards import ASSUMED_CALL_S, CallGuards, CallPlan, batch_overrun, entry_matches
+from kupe_mcp.safety.rules import ASSUMED_CALL_S, CallGuards, CallPlan, batch_overrun, entry_matches
 from tests._clock import FakeClock
 from tests.guards.conftest import MakeGuards
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from kupe_mcp.config import Settings
 from kupe_mcp.errors import CallRefused
-from kupe_mcp.guards import CallGuards
+from kupe_mcp.safety.rules import CallGuards
 
 GUARDS = {
     region: CallGuards.from_settings(Settings(calling_hours="off", default_region=region))

@@ -8,7 +8,7 @@ import pytest
 
 from kupe_mcp.config import Settings, parse_calling_hours
 from kupe_mcp.errors import ConfigError
-from kupe_mcp.guards import CallPolicy
+from kupe_mcp.safety.rules import CallPolicy
 
 
 def test_defaults_are_the_safe_ones() -> None:

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 
 from kupe_mcp.errors import CallRefused
-from kupe_mcp.guards import TOKEN_TTL_S, request_digest
-from kupe_mcp.state import StateKeys
+from kupe_mcp.safety.rules import TOKEN_TTL_S, request_digest
+from kupe_mcp.safety.state import StateKeys
 from tests._clock import FakeClock
 from tests.guards.conftest import MakeGuards
 

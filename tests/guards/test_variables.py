@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kupe_mcp.errors import CallRefused
-from kupe_mcp.variables import (
+from kupe_mcp.safety.variables import (
     agent_placeholders,
     balance_warning,
     check_batch_rows,
@@ -111,7 +111,7 @@ def test_the_balance_warning_appears_only_when_the_estimate_exceeds_a_known_bala
 
 
 def test_a_recipient_row_missing_a_value_gets_a_reason_and_a_complete_one_none() -> None:
-    from kupe_mcp.variables import missing_values
+    from kupe_mcp.safety.variables import missing_values
 
     assert missing_values(("name", "date"), {"name": "Ada", "dat": "Fri"}) == (
         "It has no value for date (did you mean 'dat' for date?), which the agent's prompt uses; "

@@ -8,7 +8,7 @@ from itertools import count
 import pytest
 
 from kupe_mcp.errors import CallRefused
-from kupe_mcp.guards import CallGuards, CallPlan, Recent, Slot
+from kupe_mcp.safety.rules import CallGuards, CallPlan, Recent, Slot
 from tests._clock import FakeClock
 from tests.guards.conftest import MakeGuards
 

@@ -15,7 +15,7 @@ from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
 from kupe_mcp.__main__ import _parse, main
-from kupe_mcp.install import CLIENTS, KEY_PLACEHOLDER, entry_command, run_install
+from kupe_mcp.dist.install import CLIENTS, KEY_PLACEHOLDER, entry_command, run_install
 
 KEY = "kupe_live_0123456789abcdef"
 

@@ -18,8 +18,8 @@ from mcp.client.extension import advertise
 from mcp.client.session import ClientRequestContext
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 
-from kupe_mcp.runtime import KupeServer
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
+from kupe_mcp.serve.runtime import KupeServer
 from tests._approvals import URL_ONLY, answer_page, declared_elicitation, origin, text_of
 from tests._mcp import call, fail, say_yes
 from tests.conftest import ServerFactory

@@ -14,12 +14,12 @@ import pytest
 from mcp.client import Client
 
 from kupe_mcp._loopback import LoopbackServer
-from kupe_mcp.approvals import StateApprovals
 from kupe_mcp.config import Settings
+from kupe_mcp.safety.approvals import StateApprovals
+from kupe_mcp.safety.state import open_store
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
-from kupe_mcp.server import create_server
-from kupe_mcp.state import open_store
-from kupe_mcp.transports import http_app
+from kupe_mcp.serve.server import create_server
+from kupe_mcp.serve.transports import http_app
 from tests._approvals import answer_page
 from tests._mcp import call
 from tests.conftest import make_kupe

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from mcp.client import Client
 
-from kupe_mcp.runtime import KupeServer
 from kupe_mcp.sandbox import _ledger
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, DEMO_USER_ID, IN_PHONE_ID
+from kupe_mcp.serve.runtime import KupeServer
 from tests._clock import FakeClock
 from tests._mcp import call, fail, say_yes
 from tests.conftest import ServerFactory

@@ -26,12 +26,12 @@ from kupe_mcp._loopback import LoopbackServer
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.errors import KupeTimeout
-from kupe_mcp.guards import TOKEN_TTL_S
-from kupe_mcp.runtime import KupeServer
+from kupe_mcp.safety.rules import TOKEN_TTL_S
 from kupe_mcp.sandbox import DEMO_API_KEY, NO_CREDIT_API_KEY, SandboxServer, SandboxSettings
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, DEMO_USER_ID, IN_PHONE_ID
-from kupe_mcp.server import build_client, create_server
-from kupe_mcp.transports import http_app
+from kupe_mcp.serve.runtime import KupeServer
+from kupe_mcp.serve.server import build_client, create_server
+from kupe_mcp.serve.transports import http_app
 from tests._clock import FakeClock
 from tests._mcp import call, fail, plain_demo_agent
 from tests.conftest import ServerFactory, make_kupe

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from kupe_mcp.config import Settings
-from kupe_mcp.server import create_server
+from kupe_mcp.serve.server import create_server
 
 MODEL_FACING = ("name", "title", "description", "inputSchema")
 MODEL_FACING_BYTES_PER_TOOL = 550

@@ -12,7 +12,7 @@ from mcp.client import Client
 
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
-from kupe_mcp.server import selected_tools
+from kupe_mcp.serve.server import selected_tools
 from tests._mcp import call, fail
 from tests.conftest import ServerFactory
 

@@ -12,10 +12,10 @@ from mcp.client.streamable_http import streamable_http_client
 
 from kupe_mcp._loopback import LoopbackServer
 from kupe_mcp.config import Settings
-from kupe_mcp.runtime import credentials_from_headers
 from kupe_mcp.sandbox import DEMO_API_KEY, DEMO_BEARER_TOKEN, SandboxServer, SandboxSettings
-from kupe_mcp.server import build_client, create_server
-from kupe_mcp.transports import http_app
+from kupe_mcp.serve.runtime import credentials_from_headers
+from kupe_mcp.serve.server import build_client, create_server
+from kupe_mcp.serve.transports import http_app
 
 pytestmark = pytest.mark.anyio
 

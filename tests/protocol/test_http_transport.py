@@ -15,8 +15,8 @@ from kupe_mcp._loopback import LoopbackServer
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.errors import ConfigError
 from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer, SandboxSettings
-from kupe_mcp.server import build_client, create_server
-from kupe_mcp.transports import http_app
+from kupe_mcp.serve.server import build_client, create_server
+from kupe_mcp.serve.transports import http_app
 
 pytestmark = pytest.mark.anyio
 

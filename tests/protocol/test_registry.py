@@ -7,7 +7,7 @@ from pydantic import SecretStr
 
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.errors import ConfigError
-from kupe_mcp.server import create_server, selected_tools
+from kupe_mcp.serve.server import create_server, selected_tools
 from kupe_mcp.toolsets import TOOLSETS, validate_registry
 
 

@@ -17,8 +17,8 @@ from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.errors import KupeAPIError
 from kupe_mcp.sandbox import DEMO_API_KEY, DEMO_BEARER_TOKEN, SandboxServer, SandboxSettings
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
-from kupe_mcp.server import build_client, create_server
-from kupe_mcp.transports import http_app
+from kupe_mcp.serve.server import build_client, create_server
+from kupe_mcp.serve.transports import http_app
 from tests._approvals import SECRET_FIELD, answer_page
 from tests._mcp import call, fail
 

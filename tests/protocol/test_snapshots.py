@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kupe_mcp._docs import BEGIN, END, render_tool_table
 from kupe_mcp.config import Settings
-from kupe_mcp.server import create_server
+from kupe_mcp.dist.docs import BEGIN, END, render_tool_table
+from kupe_mcp.serve.server import create_server
 
 pytestmark = pytest.mark.anyio
 
@@ -46,4 +46,4 @@ def test_readme_tool_table_is_current() -> None:
     assert BEGIN in text
     assert END in text
     current = text.split(BEGIN, 1)[1].split(END, 1)[0].strip()
-    assert current == render_tool_table().strip(), "README tool table is stale: run python -m kupe_mcp._docs"
+    assert current == render_tool_table().strip(), "README tool table is stale: run python -m kupe_mcp.dist.docs"

@@ -20,10 +20,10 @@ from mcp.client import Client
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
 from kupe_mcp.errors import ServerError
-from kupe_mcp.runtime import KupeServer
 from kupe_mcp.sandbox import SandboxSettings, create_app
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, DEMO_WELCOME, IN_PHONE_ID
-from kupe_mcp.server import create_server
+from kupe_mcp.serve.runtime import KupeServer
+from kupe_mcp.serve.server import create_server
 from kupe_mcp.toolsets._wait import Pacing, is_final
 from tests._mcp import call, fail
 from tests.conftest import make_kupe

@@ -23,11 +23,11 @@ from pydantic import SecretStr
 
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
-from kupe_mcp.runtime import KupeServer
+from kupe_mcp.safety import UNKNOWN_REF
 from kupe_mcp.sandbox import DEMO_API_KEY
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
-from kupe_mcp.server import create_server
-from kupe_mcp.toolsets._safety import UNKNOWN_REF
+from kupe_mcp.serve.runtime import KupeServer
+from kupe_mcp.serve.server import create_server
 from tests._clock import FakeClock
 from tests._mcp import call, fail, plain_demo_agent
 from tests.conftest import SANDBOX_URL, ServerFactory

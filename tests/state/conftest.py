@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kupe_mcp.state import StateStore, open_store
+from kupe_mcp.safety.state import StateStore, open_store
 from tests._redis import RedisServer
 
 

@@ -10,8 +10,8 @@ import anyio
 import pytest
 
 from kupe_mcp.errors import CallRefused, ConfigError, StateUnavailable
-from kupe_mcp.guards import Recent, Slot
-from kupe_mcp.state import ApprovalRecord, StateStore, default_state_url, open_store, redacted_url
+from kupe_mcp.safety.rules import Recent, Slot
+from kupe_mcp.safety.state import ApprovalRecord, StateStore, default_state_url, open_store, redacted_url
 from tests._redis import RedisServer
 
 pytestmark = pytest.mark.anyio

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.sandbox import DEMO_API_KEY
-from kupe_mcp.server import create_server
+from kupe_mcp.serve.server import create_server
 from tests._mcp import say_yes
 from tests.conftest import SANDBOX_URL
 

@@ -10,7 +10,7 @@ from kupe_mcp.config import Settings
 from kupe_mcp.errors import AuthenticationFailed, ConfigError
 from kupe_mcp.sandbox import DEMO_BEARER_TOKEN
 from kupe_mcp.sandbox._seed import DEMO_BALANCE_USD, DEMO_ORG_ID, DEMO_USER_ID
-from kupe_mcp.server import create_server
+from kupe_mcp.serve.server import create_server
 from kupe_mcp.toolsets import admin, billing
 from tests._mcp import call, fail
 from tests.toolsets.conftest import Serve, api_key, bearer, requests_to_kupe, sandbox_client

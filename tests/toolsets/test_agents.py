@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
-from kupe_mcp.server import create_server
+from kupe_mcp.serve.server import create_server
 from kupe_mcp.toolsets import agents
 from tests._mcp import call, fail
 from tests.conftest import SANDBOX_URL

@@ -12,7 +12,7 @@ from mcp.client import Client
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
-from kupe_mcp.server import create_server
+from kupe_mcp.serve.server import create_server
 from kupe_mcp.toolsets import calls
 from tests._mcp import call, say_yes
 from tests.conftest import SANDBOX_URL

@@ -10,7 +10,7 @@ from typing import Any
 from mcp.server.mcpserver.exceptions import ToolError
 
 from kupe_mcp.errors import CallRefused
-from kupe_mcp.guards import CallGuards
+from kupe_mcp.safety.rules import CallGuards
 
 __all__ = ["MAX_CSV_ROWS", "RecipientRow", "recipients_from_csv", "screen_recipients"]
 

@@ -6,8 +6,8 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from kupe_mcp.guards import Recent, Slot
-from kupe_mcp.state import SLOT_TTL, ApprovalRecord, Check, StateStore
+from kupe_mcp.safety.rules import Recent, Slot
+from kupe_mcp.safety.state import SLOT_TTL, ApprovalRecord, Check, StateStore
 
 __all__ = ["MemoryStore"]
 

@@ -17,9 +17,9 @@ from mcp.server.mcpserver import Context
 
 from kupe_mcp.client import KupeClient
 from kupe_mcp.errors import KupeError
-from kupe_mcp.toolsets._context import guards_of, kupe
-from kupe_mcp.toolsets._safety._agent import agent_facts, label
-from kupe_mcp.toolsets._safety._subjects import Subject
+from kupe_mcp.safety.agent import agent_facts, label
+from kupe_mcp.safety.context import guards_of, kupe
+from kupe_mcp.safety.subjects import Subject
 
 __all__ = ["money", "one_line", "preview", "question", "quoted"]
 

@@ -24,7 +24,7 @@ from pydantic import SecretStr
 
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.sandbox import DEMO_API_KEY, SandboxSettings, create_app
-from kupe_mcp.server import build_client, create_server
+from kupe_mcp.serve.server import build_client, create_server
 
 __all__ = ["main", "run_demo"]
 

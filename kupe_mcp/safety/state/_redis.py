@@ -1,7 +1,7 @@
 """``redis://host:port/db``: call-safety state shared by every replica (the ``redis`` package's asyncio client).
 
 Atomicity: ``take`` is ``GETDEL``, ``put_new`` is ``SET NX``. ``hold`` is optimistic
-compare-and-add: the pure rules (``kupe_mcp.guards``, run by the caller's ``check``) judge a
+compare-and-add: the pure rules (``kupe_mcp.safety.rules``, run by the caller's ``check``) judge a
 snapshot in Python, and one Lua script (``_HOLD``, EVALSHA) adds the slot only if the tenant's
 slots (and everyone's, when the check judges them) are still at the version the check saw;
 otherwise it returns the fresh state in the same round trip and the check runs again. So a cap
@@ -31,8 +31,8 @@ from redis.exceptions import NoScriptError, RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from kupe_mcp.errors import StateUnavailable
-from kupe_mcp.guards import Recent, Slot
-from kupe_mcp.state import (
+from kupe_mcp.safety.rules import Recent, Slot
+from kupe_mcp.safety.state import (
     SLOT_TTL,
     ApprovalRecord,
     Check,
@@ -296,7 +296,7 @@ class RedisStore(StateStore):
     async def hold(self, tenant: str, slot: Slot, check: Check, *, now: datetime, everyone: bool = True) -> None:
         """Check in Python over a snapshot, then add in Redis only if the snapshot is still the truth.
 
-        The rules stay in ``kupe_mcp.guards`` (the ``check`` callable); the script is a pure
+        The rules stay in ``kupe_mcp.safety.rules`` (the ``check`` callable); the script is a pure
         compare-and-add: it adds the slot only when the tenant's version (and everyone's, when
         the check judges it) is the one the check saw, else returns the fresh state and the
         check runs again on it. The first try reuses the snapshot of this tenant's last

@@ -17,7 +17,7 @@ Every operation the safety flow relies on is atomic in every implementation:
   only if none is there (an in-flight marker or a lock).
 * ``recent`` / ``hold`` / ``settle`` / ``release``: the slots calls hold for an hour (the
   sliding-window caps and the repeat window). ``hold`` reads the tenant's and everyone's
-  slots, runs a pure check over them (``kupe_mcp.guards`` rules) and adds the new slot,
+  slots, runs a pure check over them (``kupe_mcp.safety.rules`` rules) and adds the new slot,
   as one atomic step (Redis: a compare-and-add script, see ``_redis``): two replicas cannot both squeeze under a cap.
 * ``append_approval`` / ``approvals``: append-only ``ApprovalRecord`` events, kept
   ``KUPE_APPROVAL_RETENTION_DAYS``.
@@ -52,7 +52,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from kupe_mcp import _redact
 from kupe_mcp.errors import ConfigError
-from kupe_mcp.guards import Recent, Slot
+from kupe_mcp.safety.rules import Recent, Slot
 
 __all__ = [
     "SLOT_TTL",
@@ -267,14 +267,14 @@ def open_store(url: str, *, secret_set: bool, retention_days: float = 30.0) -> S
     retention = timedelta(days=retention_days)
     value = url.strip()
     if value in {"memory:", "memory://", "memory"}:
-        from kupe_mcp.state._memory import MemoryStore
+        from kupe_mcp.safety.state._memory import MemoryStore
 
         return MemoryStore(retention=retention)
     if value.startswith("sqlite://"):
         path = value[len("sqlite://") :]
         if not path:
             raise ConfigError("KUPE_STATE_URL=sqlite:// names no file: use e.g. sqlite:///var/lib/kupe/state.sqlite3.")
-        from kupe_mcp.state._sqlite import SqliteStore
+        from kupe_mcp.safety.state._sqlite import SqliteStore
 
         return SqliteStore(Path(path).expanduser(), retention=retention)
     if value.startswith(("redis://", "rediss://", "unix://")):
@@ -284,7 +284,7 @@ def open_store(url: str, *, secret_set: bool, retention_days: float = 30.0) -> S
                 "(32+ characters) on every replica."
             )
         try:
-            from kupe_mcp.state._redis import RedisStore
+            from kupe_mcp.safety.state._redis import RedisStore
         except ImportError:
             raise ConfigError(
                 "KUPE_STATE_URL is redis:// but the redis package is not installed: pip install 'kupe-app-mcp[redis]'."

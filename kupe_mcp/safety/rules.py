@@ -23,7 +23,7 @@ reaches Kupe (README "Call safety"):
    valid five minutes.
 
 The rules are pure: the state they judge (``Recent``: the slots calls hold; a token's record)
-is read and written by ``kupe_mcp.state`` stores, atomically, in ``toolsets/_safety``.
+is read and written by ``kupe_mcp.safety.state`` stores, atomically, in ``toolsets/_safety``.
 A refusal is a ``CallRefused`` whose message is one sentence: what, why, what to do.
 The clock is injectable (``CallGuards.clock``) so every time rule is testable.
 """

@@ -15,8 +15,8 @@ from uuid import UUID
 
 from mcp.server.mcpserver import Context
 
-from kupe_mcp.toolsets._context import kupe, server_of
-from kupe_mcp.variables import agent_placeholders
+from kupe_mcp.safety.context import kupe, server_of
+from kupe_mcp.safety.variables import agent_placeholders
 
 __all__ = ["LABEL_TTL_S", "agent_facts", "forget_agent", "label", "placeholders_of"]
 

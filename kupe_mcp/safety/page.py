@@ -17,6 +17,10 @@ from __future__ import annotations
 
 import html
 import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,9 +32,9 @@ from starlette.routing import Route, Router
 
 from kupe_mcp import _redact
 from kupe_mcp._loopback import LoopbackServer
-from kupe_mcp.approvals import Approval, ApprovalProblem, ApprovalStore
+from kupe_mcp.safety.approvals import Approval, ApprovalProblem, ApprovalStore
 
-__all__ = ["COOKIE", "ApprovalListener", "approval_routes", "page_hosts", "render_page"]
+__all__ = ["COOKIE", "ApprovalDesk", "ApprovalListener", "approval_routes", "page_hosts", "render_page"]
 
 COOKIE = "kupe_approval"
 _MAX_BODY = 4096
@@ -304,3 +308,43 @@ class ApprovalListener:
         if self.base_url:
             self._server.__exit__(None, None, None)
             self.base_url = ""
+
+
+@dataclass
+class ApprovalDesk:
+    """The server's approvals: their store, how long they last, and where their page is reached.
+
+    Links use KUPE_APPROVAL_BASE_URL when set; otherwise the HTTP transport's own address
+    (``served_over_http``); otherwise (stdio) a loopback listener started on first need.
+    """
+
+    store: ApprovalStore
+    ttl_s: float = 600.0
+    public_base: str | None = None
+    port: int | None = None
+    served_over_http: bool = False
+    clock: Callable[[], float] = time.time
+    _listener: ApprovalListener | None = None
+    _start_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def base_url(self, request: Any = None) -> str:
+        """Where ``/approvals/<id>`` is served for the person behind ``request`` (an HTTP request, or None)."""
+        if self.public_base:
+            return self.public_base
+        if self.served_over_http and request is not None and hasattr(request, "base_url"):
+            return str(request.base_url).rstrip("/")
+        with self._start_lock:
+            if self._listener is None:
+                self._listener = ApprovalListener(self.store, port=self.port)
+            url: str = self._listener.start()
+            return url
+
+    def link(self, approval_id: str, request: Any = None) -> str:
+        return f"{self.base_url(request)}/approvals/{approval_id}"
+
+    def close(self) -> None:
+        """Stop the loopback listener, if one was started."""
+        with self._start_lock:
+            if self._listener is not None:
+                self._listener.stop()
+                self._listener = None

@@ -17,10 +17,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from kupe_mcp.client import KupeClient, KupeModel
 from kupe_mcp.errors import CallRefused, KupeError
-from kupe_mcp.guards import CallPlan, Destination, Recent, request_digest
-from kupe_mcp.toolsets._context import guards_of, kupe, server_of
-from kupe_mcp.toolsets._safety._agent import placeholders_of
-from kupe_mcp.variables import check_batch_rows, check_call_values
+from kupe_mcp.safety.agent import placeholders_of
+from kupe_mcp.safety.context import guards_of, kupe, server_of
+from kupe_mcp.safety.rules import CallPlan, Destination, Recent, request_digest
+from kupe_mcp.safety.variables import check_batch_rows, check_call_values
 
 __all__ = [
     "Batch",

@@ -32,9 +32,9 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types.version import is_version_at_least
 
-from kupe_mcp.approvals import Approval, ApprovalProblem, Channel, new_approval
 from kupe_mcp.errors import CallRefused
-from kupe_mcp.toolsets._context import approvals_of, server_of, settings_of
+from kupe_mcp.safety.approvals import Approval, ApprovalProblem, Channel, new_approval
+from kupe_mcp.safety.context import approvals_of, server_of, settings_of
 
 __all__ = [
     "CARD_META_KEY",

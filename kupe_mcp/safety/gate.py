@@ -40,11 +40,7 @@ from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context
 
 from kupe_mcp.errors import CallOutcomeUnknown, CallRefused, KupeConnectionError, KupeError, StateUnavailable
-from kupe_mcp.guards import TOKEN_TTL_S, Recent, Slot
-from kupe_mcp.state import ApprovalEvent, ApprovalRecord
-from kupe_mcp.toolsets._approvals import human_channel, seek_approval
-from kupe_mcp.toolsets._context import approvals_of, guards_of, kupe, server_of, settings_of
-from kupe_mcp.toolsets._safety._ask import (
+from kupe_mcp.safety.ask import (
     ConfirmCall,
     accepted,
     can_ask_in_body,
@@ -52,9 +48,13 @@ from kupe_mcp.toolsets._safety._ask import (
     declined,
     outcome,
 )
-from kupe_mcp.toolsets._safety._preview import money, preview, question
-from kupe_mcp.toolsets._safety._subjects import Subject, refresh
-from kupe_mcp.variables import balance_warning
+from kupe_mcp.safety.channels import human_channel, seek_approval
+from kupe_mcp.safety.context import approvals_of, guards_of, kupe, server_of, settings_of
+from kupe_mcp.safety.preview import money, preview, question
+from kupe_mcp.safety.rules import TOKEN_TTL_S, Recent, Slot
+from kupe_mcp.safety.state import ApprovalEvent, ApprovalRecord
+from kupe_mcp.safety.subjects import Subject, refresh
+from kupe_mcp.safety.variables import balance_warning
 
 __all__ = ["UNKNOWN_REF", "Gate", "Held", "decide"]
 

@@ -21,13 +21,14 @@ from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kupe_mcp import _redact
-from kupe_mcp.approvals import ApprovalDesk, MemoryApprovals, StateApprovals
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.errors import KupeAPIError, UnexpectedResponse
-from kupe_mcp.files import FormatsCache
-from kupe_mcp.guards import CallGuards
-from kupe_mcp.state import StateKeys, StateStore
+from kupe_mcp.safety.approvals import MemoryApprovals, StateApprovals
+from kupe_mcp.safety.page import ApprovalDesk
+from kupe_mcp.safety.rules import CallGuards
+from kupe_mcp.safety.state import StateKeys, StateStore
+from kupe_mcp.toolsets._files import FormatsCache
 from kupe_mcp.toolsets._wait import Pacing
 
 __all__ = ["ClientProvider", "KupeServer", "close_client_on_shutdown", "credentials_from_headers", "looks_like_jwt"]
@@ -115,7 +116,7 @@ class KupeServer(MCPServer[Any]):
         self.pacing = Pacing()
         self.upload_formats = FormatsCache()
         self.guards = CallGuards.from_settings(self.kupe_settings)
-        from kupe_mcp.state._memory import MemoryStore
+        from kupe_mcp.safety.state._memory import MemoryStore
 
         if state is None:
             state = MemoryStore()

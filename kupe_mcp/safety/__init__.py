@@ -1,4 +1,4 @@
-"""Between the call tools and ``kupe_mcp.guards``: subjects, asking a person, previews, tokens, the gate.
+"""Between the call tools and ``kupe_mcp.safety.rules``: subjects, asking a person, previews, tokens, the gate.
 
 How a ``place_call`` or ``start_batch`` is confirmed (README "Call safety"), one module each:
 
@@ -10,7 +10,7 @@ How a ``place_call`` or ``start_batch`` is confirmed (README "Call safety"), one
   approved) and ``Gate.reserve()``, the context that holds the slot around the dial.
 * ``_recipients``: add_batch_recipients' CSV rows and the "who" rules per row.
 
-State (tokens, slots, approval records) lives in the server's ``kupe_mcp.state`` store.
+State (tokens, slots, approval records) lives in the server's ``kupe_mcp.safety.state`` store.
 """
 
 from __future__ import annotations
@@ -19,17 +19,17 @@ from typing import Annotated
 
 from pydantic import Field
 
-from kupe_mcp.toolsets._safety._ask import (
+from kupe_mcp.safety.ask import (
     ConfirmCall,
     NotAsked,
     ask_to_place_call,
     ask_to_start_batch,
     can_elicit,
 )
-from kupe_mcp.toolsets._safety._gate import UNKNOWN_REF, Gate, Held, decide
-from kupe_mcp.toolsets._safety._preview import one_line, preview, question, quoted
-from kupe_mcp.toolsets._safety._recipients import RecipientRow, recipients_from_csv, screen_recipients
-from kupe_mcp.toolsets._safety._subjects import (
+from kupe_mcp.safety.gate import UNKNOWN_REF, Gate, Held, decide
+from kupe_mcp.safety.preview import one_line, preview, question, quoted
+from kupe_mcp.safety.recipients import RecipientRow, recipients_from_csv, screen_recipients
+from kupe_mcp.safety.subjects import (
     Batch,
     CallRequest,
     Subject,

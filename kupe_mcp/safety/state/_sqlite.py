@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 import anyio.to_thread
 
 from kupe_mcp.errors import StateUnavailable
-from kupe_mcp.guards import Recent, Slot
-from kupe_mcp.state import (
+from kupe_mcp.safety.rules import Recent, Slot
+from kupe_mcp.safety.state import (
     SLOT_TTL,
     ApprovalRecord,
     Check,

@@ -1,4 +1,4 @@
-"""The Claude Desktop bundle (MCPB manifest 0.4): ``python -m kupe_mcp._bundle DIR`` lays out what ``mcpb pack`` packs.
+"""The Claude Desktop bundle (MCPB manifest 0.4): ``python -m kupe_mcp.dist.bundle DIR`` lays out what ``mcpb pack`` packs.
 
 ``make bundle`` runs it, then ``mcpb validate`` and ``mcpb pack`` (npm ``@anthropic-ai/mcpb``) into
 ``dist/kupe-app-mcp.mcpb``. The bundle is ``server.type: "uv"``: it carries the source and ``pyproject.toml``, and the

@@ -21,8 +21,8 @@ from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
 from kupe_mcp.errors import KupeError
-from kupe_mcp.toolsets._safety._preview import question
-from kupe_mcp.toolsets._safety._subjects import Subject, batch_subject, call_subject
+from kupe_mcp.safety.preview import question
+from kupe_mcp.safety.subjects import Subject, batch_subject, call_subject
 
 __all__ = [
     "INPUT_REQUIRED_VERSION",

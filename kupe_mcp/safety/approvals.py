@@ -2,7 +2,7 @@
 
 A client that cannot ask the person in-band (form elicitation) gets an approval instead of a
 redeemable token (README "Call safety"): a record bound to the tenant and to the digest of
-exactly what will be dialled, answered on the approval page (``kupe_mcp.approval_page``) by a
+exactly what will be dialled, answered on the approval page (``kupe_mcp.safety.page``) by a
 POST that carries a per-approval secret the model never sees. The record then moves, once:
 
     pending -> approved -> used        (the call or batch was dialled, ``outcome`` says what)
@@ -30,7 +30,6 @@ from kupe_mcp import _redact
 
 __all__ = [
     "Approval",
-    "ApprovalDesk",
     "ApprovalProblem",
     "ApprovalStatus",
     "ApprovalStore",
@@ -258,48 +257,6 @@ class MemoryApprovals:
         return sorted(rows, key=lambda r: r.created_at, reverse=True)[:limit]
 
 
-@dataclass
-class ApprovalDesk:
-    """The server's approvals: their store, how long they last, and where their page is reached.
-
-    Links use KUPE_APPROVAL_BASE_URL when set; otherwise the HTTP transport's own address
-    (``served_over_http``); otherwise (stdio) a loopback listener started on first need.
-    """
-
-    store: ApprovalStore
-    ttl_s: float = 600.0
-    public_base: str | None = None
-    port: int | None = None
-    served_over_http: bool = False
-    clock: Callable[[], float] = time.time
-    _listener: Any = None
-    _start_lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def base_url(self, request: Any = None) -> str:
-        """Where ``/approvals/<id>`` is served for the person behind ``request`` (an HTTP request, or None)."""
-        if self.public_base:
-            return self.public_base
-        if self.served_over_http and request is not None and hasattr(request, "base_url"):
-            return str(request.base_url).rstrip("/")
-        with self._start_lock:
-            if self._listener is None:
-                from kupe_mcp.approval_page import ApprovalListener  # the stdio path needs it only on first use
-
-                self._listener = ApprovalListener(self.store, port=self.port)
-            url: str = self._listener.start()
-            return url
-
-    def link(self, approval_id: str, request: Any = None) -> str:
-        return f"{self.base_url(request)}/approvals/{approval_id}"
-
-    def close(self) -> None:
-        """Stop the loopback listener, if one was started."""
-        with self._start_lock:
-            if self._listener is not None:
-                self._listener.stop()
-                self._listener = None
-
-
 _PAGE_TENANT = "approval-pages"  # the page knows only the approval id: its records live under one namespace
 
 
@@ -319,7 +276,7 @@ class StateApprovals:
     replicas can never both move it: the second finds nothing and refuses (nothing is dialled).
     """
 
-    state: Any  # kupe_mcp.state.StateStore; typed loosely so this module stays import-light
+    state: Any  # kupe_mcp.safety.state.StateStore; typed loosely so this module stays import-light
     retention_s: float = 30 * 86400.0
     clock: Callable[[], float] = time.time
 

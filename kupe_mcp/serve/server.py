@@ -1,7 +1,7 @@
 """Assembly: settings + client -> an MCP server with the selected tools, resources and prompts.
 
 ``create_server`` is the one factory; nothing here runs at import time. Transports
-(stdio, streamable HTTP) live in ``kupe_mcp.transports`` and the CLI in ``__main__``.
+(stdio, streamable HTTP) live in ``kupe_mcp.serve.transports`` and the CLI in ``__main__``.
 """
 
 from __future__ import annotations
@@ -21,15 +21,15 @@ from mcp.server.mcpserver.tools.base import Tool
 from pydantic import AnyUrl, BaseModel, Field, ValidationError
 
 from kupe_mcp import __version__
-from kupe_mcp._sdk import ContextualResourceList, add_request_handler, get_tool, replace_tool_manager
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
 from kupe_mcp.prompts import register_prompts
 from kupe_mcp.resources import STATIC_RESOURCES, complete, recent_resources, register_resources
-from kupe_mcp.runtime import ClientProvider, KupeServer
-from kupe_mcp.state import StateKeys, StateStore
+from kupe_mcp.safety.channels import CARD_URI, RESULT_META, UrlApprovalRequired, answer_from_card
+from kupe_mcp.safety.state import StateKeys, StateStore
+from kupe_mcp.serve._sdk import ContextualResourceList, add_request_handler, get_tool, replace_tool_manager
+from kupe_mcp.serve.runtime import ClientProvider, KupeServer
 from kupe_mcp.toolsets import TOOLSETS, ToolSpec, select_tools, unavailable_reason
-from kupe_mcp.toolsets._approvals import CARD_URI, RESULT_META, UrlApprovalRequired, answer_from_card
 
 __all__ = ["INSTRUCTIONS", "build_client", "compact_text", "create_server", "selected_tools"]
 
@@ -303,7 +303,7 @@ def _apps() -> Any:
     from mcp.server.apps import Apps, ResourceCsp
 
     apps = Apps()
-    views = files("kupe_mcp") / "views"
+    views = files("kupe_mcp.serve") / "views"
     for uri, page, name, title, description in (
         (CARD_URI, "approval_card.html", "approval-card", "Call approval",
          "What place_call or start_batch will dial, with Approve and Decline for the person."),
@@ -352,7 +352,7 @@ def create_server(
 ) -> KupeServer:
     """Build the MCP server. ``multi_tenant`` makes each HTTP request use its own Kupe credentials.
 
-    ``state`` is where call-safety state lives (``kupe_mcp.state.open_store``; in memory when
+    ``state`` is where call-safety state lives (``kupe_mcp.safety.state.open_store``; in memory when
     omitted). With ``KUPE_STATE_SECRET`` set, approval tokens and the SDK's ``requestState``
     are keyed from it, so any replica sharing the secret (and the server name) can resume
     another's elicitation round.

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FileRefused", "FormatsCache", "UploadFormats", "check_type", "confine", "read_upload"]
 
-logger = logging.getLogger("kupe_mcp.files")
+logger = logging.getLogger("kupe_mcp.toolsets._files")
 
 _EXTENSION_KEYS = ("extensions", "supported_extensions", "file_extensions", "formats", "supported_formats", "types")
 _MIME_KEYS = ("mime_types", "supported_mime_types", "content_types", "mimetypes")
