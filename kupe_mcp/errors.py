@@ -51,6 +51,7 @@ __all__ = [
     "StateUnavailable",
     "UnexpectedResponse",
     "api_error_for",
+    "brief",
     "replacement_route",
 ]
 
@@ -320,6 +321,22 @@ _BY_STATUS: dict[int, type[KupeAPIError]] = {
     422: InvalidRequest,
     429: RateLimited,
 }
+
+
+def brief(exc: BaseException, limit: int = 100) -> str:
+    """A cause in a few words, for a sentence that must name two failures and still read as one line.
+
+    Kupe's answer is reduced to its status and detail; anything else to its clipped sentence.
+    """
+    if isinstance(exc, KupeAPIError):
+        return f"{exc.status}: {_clip(exc.detail, limit) or 'no detail given'}"
+    if isinstance(exc, UnexpectedResponse):
+        return f"an unexpected {exc.status} answer"
+    if isinstance(exc, KupeTimeout):
+        return "Kupe did not answer in time"
+    if isinstance(exc, KupeConnectionError):
+        return "Kupe could not be reached"
+    return _clip(str(exc), limit)
 
 
 def api_error_for(

@@ -14,7 +14,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from kupe_mcp.client import CompleteAgent, KupeClient
-from kupe_mcp.errors import KupeError
+from kupe_mcp.errors import KupeError, brief
 from kupe_mcp.safety.agent import forget_agent
 from kupe_mcp.toolsets._catalog import CatalogCheck, check_catalog, transcriber_pair
 from kupe_mcp.toolsets._context import kupe
@@ -184,9 +184,9 @@ async def _undo_create(client: KupeClient, agent_id: str, exc: Exception) -> Too
         await client.delete_agent(agent_id, force_delete=True)
     except KupeError as cleanup:
         return ToolError(
-            f"Agent {agent_id} was created with platform defaults, but applying the settings failed ({exc}), "
-            f"and deleting it failed too ({cleanup}): call update_agent with agent_id {agent_id} and the same "
-            f"settings to finish it, or delete_agent with agent_id {agent_id} and force=true to remove it."
+            f"Agent {agent_id} was created with platform defaults, but applying the settings failed ({brief(exc)}), "
+            f"and deleting it failed too ({brief(cleanup)}): call update_agent with agent_id {agent_id} and the same "
+            f"settings to finish it, or delete_agent with that agent_id and force=true to remove it."
         )
     return ToolError(
         f"create_agent could not apply the settings ({exc}), so the new agent {agent_id} was deleted again and "

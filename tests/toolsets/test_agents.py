@@ -120,6 +120,20 @@ async def test_create_agent_that_cannot_clean_up_names_the_agent_left_and_how_to
     assert "force=true" in text
 
 
+async def test_create_agent_that_cannot_clean_up_keeps_both_causes_short_enough_to_read(
+    sandbox_app: Any, client_mode: str
+) -> None:
+    """Two long Kupe sentences once made a 700-character error; each cause is now its status and clipped detail."""
+    long_detail = "tts_config.language: " + "unsupported locale; " * 30
+    app = failing(failing(sandbox_app, "PUT", 400, long_detail), "DELETE", 503, "upstream " * 60)
+    async with on(app, client_mode) as mcp:
+        text = await fail(mcp, "create_agent", name="Half made", tts_language="xx-XX")
+    assert "applying the settings failed (400: tts_config.language: unsupported locale;" in text
+    assert "deleting it failed too (503: upstream" in text
+    assert len(text) <= 600
+    assert "\n" not in text
+
+
 async def test_update_agent_with_only_a_transcriber_language_sends_the_whole_config(
     serve: Serve, sandbox_app: Any
 ) -> None:
