@@ -1,4 +1,4 @@
-"""The Claude Desktop bundle (MCPB manifest 0.4): ``python -m kupe_mcp.dist.bundle DIR`` lays out what ``mcpb pack`` packs.
+"""The Claude Desktop bundle (MCPB manifest 0.4): ``python -m kupe_mcp.dist.bundle DIR`` lays out what mcpb packs.
 
 ``make bundle`` runs it, then ``mcpb validate`` and ``mcpb pack`` (npm ``@anthropic-ai/mcpb``) into
 ``dist/kupe-app-mcp.mcpb``. The bundle is ``server.type: "uv"``: it carries the source and ``pyproject.toml``, and the
@@ -20,7 +20,7 @@ from kupe_mcp.config import Setting, setting
 
 __all__ = ["BUNDLE_SETTINGS", "build", "manifest"]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # kupe_mcp/dist/bundle.py -> the checkout
 
 # The settings a Claude Desktop user is offered, by env name; the rest keep their defaults.
 BUNDLE_SETTINGS: tuple[tuple[str, str, str], ...] = (

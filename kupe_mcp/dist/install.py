@@ -50,7 +50,7 @@ class Entry:
 
 def checkout_root() -> Path | None:
     """The source checkout this package runs from (an editable install), or None for an installed wheel."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]  # kupe_mcp/dist/install.py -> the checkout
     return root if (root / "pyproject.toml").is_file() and (root / "kupe_mcp").is_dir() else None
 
 
