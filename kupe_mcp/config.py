@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_CALLING_HOURS",
     "DEFAULT_TOOLSETS",
     "SETTINGS",
+    "CallingWindow",
     "Credentials",
     "Setting",
     "Settings",
@@ -91,7 +92,11 @@ _ORIGIN = re.compile(r"^https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?/
 _URL_PASSWORD = re.compile(r"(?<=://)([^/\s:@]*):([^/\s@]+)@")
 
 
-def parse_calling_hours(raw: str) -> tuple[time, time] | None:
+CallingWindow = tuple[time, time]
+"""Calling hours as (start, end) local times; the end may be before the start (a window over midnight)."""
+
+
+def parse_calling_hours(raw: str) -> CallingWindow | None:
     """``"09:00-21:00"`` as (start, end) local times; ``off`` is None. A window may wrap midnight (``21:00-09:00``).
 
     Raises ValueError when ``raw`` is neither.
@@ -150,9 +155,8 @@ def _paths(raw: str) -> tuple[str, ...]:
     return _csv(raw.replace(os.pathsep, ","))
 
 
-def _hours(raw: str) -> str:
-    parse_calling_hours(raw)
-    return raw.strip()
+def _hours(raw: str) -> CallingWindow | None:
+    return parse_calling_hours(raw)
 
 
 def _prefixes(raw: str) -> tuple[str, ...]:
@@ -531,7 +535,7 @@ class Settings(BaseModel):
     default_region: str | None = None
     allowed_destinations: tuple[str, ...] = ()
     blocked_destinations: tuple[str, ...] = ()
-    calling_hours: str = DEFAULT_CALLING_HOURS
+    calling_hours: CallingWindow | None = parse_calling_hours(DEFAULT_CALLING_HOURS)
     confirm_calls: bool = True
     repeat_window_s: float = Field(default=300.0, ge=0, le=7 * 86400)
     max_calls_per_hour: int = Field(default=20, ge=1, le=100_000)
@@ -597,11 +601,11 @@ class Settings(BaseModel):
     def _prefixes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return parse_destination_prefixes(value)
 
-    @field_validator("calling_hours")
+    @field_validator("calling_hours", mode="before")
     @classmethod
-    def _hours(cls, value: str) -> str:
-        parse_calling_hours(value)
-        return value.strip()
+    def _hours(cls, value: object) -> object:
+        """Parsed here, once: the rules read the window, never the text (``"off"`` is None)."""
+        return parse_calling_hours(value) if isinstance(value, str) else value
 
     @field_validator("base_url", "approval_base_url")
     @classmethod

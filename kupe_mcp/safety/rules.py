@@ -44,7 +44,7 @@ import phonenumbers
 from phonenumbers import shortnumberinfo
 from phonenumbers import timezone as phone_timezones
 
-from kupe_mcp.config import Settings, parse_calling_hours, parse_destination_prefixes
+from kupe_mcp.config import Settings, parse_destination_prefixes
 from kupe_mcp.errors import CallRefused, ConfigError
 
 __all__ = [
@@ -120,7 +120,7 @@ class CallPolicy:
             default_region=region,
             allowed=parse_destination_prefixes(settings.allowed_destinations),
             blocked=parse_destination_prefixes(settings.blocked_destinations),
-            hours=parse_calling_hours(settings.calling_hours),
+            hours=settings.calling_hours,
             confirm=settings.confirm_calls,
             repeat_window_s=settings.repeat_window_s,
             max_per_hour=settings.max_calls_per_hour,

@@ -13,13 +13,21 @@ from kupe_mcp.safety.rules import CallPolicy
 
 def test_defaults_are_the_safe_ones() -> None:
     settings = Settings.from_env({})
-    assert settings.calling_hours == "09:00-21:00"
+    assert settings.calling_hours == (time(9), time(21))
     assert settings.confirm_calls is True
     assert settings.repeat_window_s == 300
     assert settings.max_calls_per_hour == 20
     assert settings.allowed_destinations == ()
     assert settings.blocked_destinations == ()
     assert settings.default_region is None
+
+
+def test_calling_hours_are_parsed_once_into_the_window_the_rules_read() -> None:
+    """The setting holds the parsed window (or None for off); the rules take it as it is, never the text."""
+    assert Settings(calling_hours=" 21:00 - 07:30 ").calling_hours == (time(21), time(7, 30))
+    assert Settings(calling_hours="off").calling_hours is None
+    assert Settings.from_env({"KUPE_CALLING_HOURS": "off"}).calling_hours is None
+    assert CallPolicy.from_settings(Settings(calling_hours="08:00-24:00")).hours == (time(8), time(23, 59, 59, 999999))
 
 
 def test_every_call_safety_variable_is_read_from_the_environment() -> None:
