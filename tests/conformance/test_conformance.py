@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,9 +27,8 @@ from mcp.client import Client
 
 from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer, SandboxSettings
 from tests._node import node_binary
-from tests.conformance import TOOLS, suite_script
+from tests.conformance import TOOLS, serving, suite_script
 from tests.conftest import ServerFactory
-from tests.e2e.test_cli import KUPE, clean_env, free_port, wait_for_port
 
 pytestmark = pytest.mark.skipif(not TOOLS, reason="KUPE_NODE_TOOLS is unset (make test sets it)")
 
@@ -70,25 +67,6 @@ def classify(scenario: str, wire: str) -> str | None:
 def excused_checks(scenario: str) -> set[str]:
     """The check ids of a required scenario that are expected to fail (``scenario:check-id`` entries)."""
     return {key.split(":", 1)[1] for key in EXPECTED_FAILURES if key.split(":", 1)[0] == scenario and ":" in key}
-
-
-@contextmanager
-def serving(log: Path, *args: str, **env: str) -> Iterator[str]:
-    """A ``kupe-app-mcp --transport http`` process on a free loopback port, its stderr in ``log``; yields its URL."""
-    port = free_port()
-    with log.open("wb") as err:
-        proc = subprocess.Popen(  # noqa: S603
-            [*KUPE, *args, "--transport", "http", "--port", str(port)],
-            env=clean_env(**env),
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
-        try:
-            wait_for_port(port, proc)
-            yield f"http://127.0.0.1:{port}/mcp"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
 
 
 def run_suite(url: str, wire: str, out: Path) -> dict[str, Checks]:
