@@ -24,7 +24,7 @@ from mcp_types import INVALID_PARAMS
 from pydantic import AnyUrl, BaseModel, Field, ValidationError
 
 from kupe_mcp import __version__
-from kupe_mcp._sdk import ContextualResourceList, add_request_handler, get_tool, replace_tool_manager
+from kupe_mcp._sdk import ContextualResourceList, add_request_handler, get_tool, replace_tool_manager, tool_manager
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
 from kupe_mcp.prompts import register_prompts
@@ -222,9 +222,6 @@ class KupeMCP(KupeServer, ContextualResourceList):
     ) -> types.CallToolResult | types.InputRequiredResult:
         """Refuse unknown argument names (a misspelt ``dry_run`` must not be dropped silently) and word
         argument errors as one sentence; a tool that exists but is not enabled says how to enable it."""
-        if name == CARD_ANSWER_TOOL and context is not None:
-            # The card's buttons are the only caller: without MCP Apps there is no card, so no answer to give.
-            require_client_extension(context.request_context, APPS_EXTENSION)
         tool = get_tool(self, name)
         if tool is None:
             settings = self.kupe_settings
@@ -238,9 +235,12 @@ class KupeMCP(KupeServer, ContextualResourceList):
             )
             if reason:
                 raise ToolError(reason)
-            names = [t.name for t in await self.list_tools() if t.name != CARD_ANSWER_TOOL]
+            names = [t.name for t in tool_manager(self).list_tools() if t.name != CARD_ANSWER_TOOL]
             raise ToolError(f"Unknown tool: {name}. The tools are {', '.join(names)}.")
         else:
+            if name == CARD_ANSWER_TOOL and context is not None:
+                # The card's buttons are the only caller: without MCP Apps there is no card, so no answer to give.
+                require_client_extension(context.request_context, APPS_EXTENSION)
             known = tool.parameters.get("properties", {})
             unknown = sorted(set(arguments) - set(known))
             if unknown:
