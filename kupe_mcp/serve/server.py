@@ -12,12 +12,15 @@ from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 import mcp_types as types
+from mcp.server.apps import EXTENSION_ID as APPS_EXTENSION
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
-from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver import Context, require_client_extension
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.tools import ToolManager
 from mcp.server.mcpserver.tools.base import Tool
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 from pydantic import AnyUrl, BaseModel, Field, ValidationError
 
 from kupe_mcp import __version__
@@ -27,7 +30,13 @@ from kupe_mcp.prompts import register_prompts
 from kupe_mcp.resources import STATIC_RESOURCES, complete, recent_resources, register_resources
 from kupe_mcp.safety.channels import CARD_URI, RESULT_META, UrlApprovalRequired, answer_from_card
 from kupe_mcp.safety.state import StateKeys, StateStore
-from kupe_mcp.serve._sdk import ContextualResourceList, add_request_handler, get_tool, replace_tool_manager
+from kupe_mcp.serve._sdk import (
+    ContextualResourceList,
+    add_request_handler,
+    get_tool,
+    replace_tool_manager,
+    tool_manager,
+)
 from kupe_mcp.serve.runtime import ClientProvider, KupeServer
 from kupe_mcp.toolsets import TOOLSETS, ToolSpec, select_tools, unavailable_reason
 
@@ -196,6 +205,13 @@ class _DeferredToolManager(ToolManager):
         super().remove_tool(name)
 
 
+def _unknown(what: str, name: str, known: Iterable[str]) -> MCPError:
+    """-32602 for a name the server does not have, listing the ones it has: the caller's mistake, not ours."""
+    return MCPError(
+        code=INVALID_PARAMS, message=f"Unknown {what}: {name}. The {what}s are {', '.join(known) or 'none'}."
+    )
+
+
 def _invalid_arguments(tool: str, error: ValidationError) -> str:
     """One line naming each bad argument and why, instead of pydantic's multi-line dump with links."""
     problems = "; ".join(
@@ -225,7 +241,12 @@ class KupeMCP(KupeServer, ContextualResourceList):
             )
             if reason:
                 raise ToolError(reason)
+            names = [t.name for t in tool_manager(self).list_tools() if t.name != CARD_ANSWER_TOOL]
+            raise ToolError(f"Unknown tool: {name}. The tools are {', '.join(names)}.")
         else:
+            if name == CARD_ANSWER_TOOL and context is not None:
+                # The card's buttons are the only caller: without MCP Apps there is no card, so no answer to give.
+                require_client_extension(context.request_context, APPS_EXTENSION)
             known = tool.parameters.get("properties", {})
             unknown = sorted(set(arguments) - set(known))
             if unknown:
@@ -248,6 +269,29 @@ class KupeMCP(KupeServer, ContextualResourceList):
         if holder and isinstance(result, types.CallToolResult):
             result = result.model_copy(update={"meta": {**(result.meta or {}), **holder}})
         return compact_text(result)
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Context[Any, Any] | None = None
+    ) -> types.GetPromptResult | types.InputRequiredResult:
+        """An unknown prompt or argument, or a missing one, is -32602 naming what exists.
+
+        The SDK raises a bare ValueError for these, which 2026-07-28 answers as -32603 "Internal server
+        error" (with a traceback in the log) and 2025-11-25 as code 0.
+        """
+        prompts = {p.name: p for p in await self.list_prompts()}
+        prompt = prompts.get(name)
+        if prompt is None:
+            raise _unknown("prompt", name, prompts)
+        params = [a.name for a in prompt.arguments or []]
+        given = arguments or {}
+        missing = [a.name for a in prompt.arguments or [] if a.required and a.name not in given]
+        unknown = sorted(set(given) - set(params))
+        if missing or unknown:
+            problem = f"needs {', '.join(missing)}" if missing else f"has no argument {', '.join(unknown)}"
+            raise MCPError(
+                code=INVALID_PARAMS, message=f"Prompt {name} {problem}: its arguments are {', '.join(params)}."
+            )
+        return await super().get_prompt(name, arguments, context)
 
     async def list_tools(self) -> list[types.Tool]:
         tools = await super().list_tools()
@@ -278,10 +322,18 @@ class KupeMCP(KupeServer, ContextualResourceList):
         static = STATIC_RESOURCES.get(str(uri))
         if static is not None and context is not None:
             return [ReadResourceContents(content=await static.read(context), mime_type=static.mime_type)]
-        return await super().read_resource(uri, context)
+        try:
+            return await super().read_resource(uri, context)
+        except ResourceNotFoundError as exc:
+            if str(exc) != f"Unknown resource: {uri}":
+                raise  # a known template whose read found nothing says so itself
+            known = [str(r.uri) for r in await self.list_resources()]
+            known += [t.uri_template for t in await self.list_resource_templates()]
+            raise ResourceNotFoundError(str(_unknown("resource", str(uri), known).error.message)) from None
 
 
 CARD_TOOLS = frozenset({"place_call", "start_batch"})
+CARD_ANSWER_TOOL = "answer_call_approval"
 CALL_VIEW_URI = "ui://kupe/call-card.html"
 BATCH_VIEW_URI = "ui://kupe/batch-progress.html"
 USAGE_VIEW_URI = "ui://kupe/usage-chart.html"
@@ -397,7 +449,7 @@ def create_server(
         if carded:
             server.add_tool(
                 answer_call_approval,
-                name="answer_call_approval",
+                name=CARD_ANSWER_TOOL,
                 title="Answer a call approval (card only)",
                 description="The approval card's Approve/Decline buttons; it needs the card's own secret.",
                 annotations=types.ToolAnnotations(
@@ -419,11 +471,23 @@ def create_server(
 def _add_completion_handler(server: KupeServer) -> None:
     """Completions for agent_id / request_id arguments of resource templates and prompts.
 
+    A reference to a prompt or template the server does not have is -32602 naming the ones it has (the
+    spec's "invalid prompt name"); an argument without suggestions just gets none.
+
     Registered on the low-level server because the SDK's ``@completion`` handler gets no
     request context, and suggestions need the caller's credentials.
     """
 
     async def handle(ctx: ServerRequestContext[Any], params: types.CompleteRequestParams) -> types.CompleteResult:
+        ref = params.ref
+        if isinstance(ref, types.PromptReference):
+            prompts = [p.name for p in await server.list_prompts()]
+            if ref.name not in prompts:
+                raise _unknown("prompt", ref.name, prompts)
+        else:
+            templates = [t.uri_template for t in await server.list_resource_templates()]
+            if ref.uri not in templates:
+                raise _unknown("resource template", ref.uri, templates)
         context = Context(request_context=ctx, mcp_server=server)
         values = await complete(context, params.argument.name, params.argument.value)
         return types.CompleteResult(completion=types.Completion(values=values, total=len(values), has_more=False))

@@ -17,6 +17,8 @@ from mcp.client import Client
 from mcp.client.extension import advertise
 from mcp.client.session import ClientRequestContext
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
+from mcp.shared.exceptions import MCPError
+from mcp_types import MISSING_REQUIRED_CLIENT_CAPABILITY
 
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
 from kupe_mcp.serve.runtime import KupeServer
@@ -423,9 +425,32 @@ async def test_a_link_approval_cannot_be_answered_through_the_card_tool(fx: Fixt
     server = fx.server()
     async with Client(server, mode=fx.mode) as mcp:
         out = await call(mcp, "place_call", **ARGS)
-        (secret,) = secrets_of(server)
-        text = await fail(mcp, "answer_call_approval", approval_id=out["approval_id"], secret=secret, approve=True)
+    (secret,) = secrets_of(server)
+    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+    async with Client(server, mode=fx.mode, extensions=[apps]) as host:
+        text = await fail(host, "answer_call_approval", approval_id=out["approval_id"], secret=secret, approve=True)
     assert "not answered from a card" in text
+    assert fx.calls_placed() == 0
+
+
+async def test_the_card_tool_from_a_client_without_mcp_apps_is_refused_as_a_missing_client_capability(
+    fx: Fixture,
+) -> None:
+    """Only a card calls answer_call_approval, and only an MCP Apps host shows one: -32021 naming the extension."""
+    server = fx.server()
+    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+    async with Client(server, mode=fx.mode, extensions=[apps]) as host:
+        card = ((await host.call_tool("place_call", ARGS)).meta or {})["kupe/approval"]
+    async with Client(server, mode=fx.mode) as mcp:
+        with pytest.raises(MCPError) as refused:
+            await mcp.call_tool(
+                "answer_call_approval", {"approval_id": card["approval_id"], "secret": card["secret"], "approve": True}
+            )
+    record = await server.approvals.store.get(card["approval_id"])
+    assert refused.value.error.code == MISSING_REQUIRED_CLIENT_CAPABILITY
+    assert refused.value.error.data == {"requiredCapabilities": {"extensions": {EXTENSION_ID: {}}}}
+    assert record is not None
+    assert record.status == "pending"
     assert fx.calls_placed() == 0
 
 
