@@ -226,6 +226,12 @@ class KupeMCP(KupeServer, ContextualResourceList):
             if reason:
                 raise ToolError(reason)
         else:
+            from kupe_mcp.serve.oauth._scope import missing_right
+
+            read_only_tool = bool(tool.annotations and tool.annotations.read_only_hint)
+            refusal = missing_right(context.headers if context else None, name, read_only_tool=read_only_tool)
+            if refusal:
+                raise ToolError(refusal)
             known = tool.parameters.get("properties", {})
             unknown = sorted(set(arguments) - set(known))
             if unknown:

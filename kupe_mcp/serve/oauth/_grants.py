@@ -1,0 +1,385 @@
+"""Grants, codes and tokens in the state store, behind the SDK's ``OAuthAuthorizationServerProvider`` interface.
+
+A grant is one person's sign-in for one client: their Kupe key, sealed (``_seal``), the Kupe account
+it belongs to and the rights it carries. Everything that refers to it is stored under a digest of
+its value (``StateKeys.token_id``, an HMAC under KUPE_STATE_SECRET), never the value itself:
+
+* ``code:<digest>``: an authorization code, single use (``take``), 5 minutes;
+* ``access:<digest>``: an access token (opaque, ``kmcp_at_…``), 1 hour;
+* ``refresh:<digest>``: a refresh token (``kmcp_rt_…``), 30 days, rotated on each use (``take``);
+  presenting a spent one again revokes the whole grant (it was stolen, or replayed);
+* ``grant:<id>``: the sealed key; every token is checked against it, so deleting it (revocation)
+  ends them all at once, and the key is gone with it.
+
+All of it lives under one store namespace, so replicas sharing a Redis share every grant.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import ipaddress
+import secrets
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from mcp.server.auth.provider import (
+    AccessToken,
+    AuthorizationCode,
+    AuthorizationParams,
+    AuthorizeError,
+    RefreshToken,
+    RegistrationError,
+    TokenError,
+)
+from mcp.shared.auth import InvalidRedirectUriError, OAuthClientInformationFull, OAuthToken
+from pydantic import AnyUrl
+
+from kupe_mcp import _redact
+from kupe_mcp.serve.oauth._cimd import ClientDocumentRefused, ClientDocuments, is_document_client_id
+from kupe_mcp.serve.oauth._scope import READ, WRITE
+from kupe_mcp.serve.oauth._seal import Sealer
+from kupe_mcp.state import StateKeys, StateStore
+
+__all__ = [
+    "ACCESS_PREFIX",
+    "READ",
+    "SCOPES",
+    "WRITE",
+    "Grants",
+    "LenientClient",
+    "request_origin",
+    "resource_of",
+]
+
+SCOPES = (READ, WRITE)
+ACCESS_PREFIX = "kmcp_at_"
+REFRESH_PREFIX = "kmcp_rt_"
+CODE_PREFIX = "kmcp_ac_"
+NAMESPACE = "oauth"  # the state store's "tenant" all OAuth records live under
+
+ACCESS_TTL = timedelta(hours=1)
+REFRESH_TTL = timedelta(days=30)
+CODE_TTL = timedelta(minutes=5)
+PENDING_TTL = timedelta(minutes=15)
+CLIENT_TTL = timedelta(days=365)
+
+request_origin: contextvars.ContextVar[str] = contextvars.ContextVar("kupe_oauth_origin", default="")
+"""This server's public origin for the request being handled (set by the routes; see ``_app.origin_of``)."""
+
+
+def resource_of(origin: str) -> str:
+    """The protected resource (RFC 8707/9728): the MCP endpoint at ``origin``."""
+    return f"{origin}/mcp"
+
+
+def resource_matches(resource: str | None, origin: str) -> bool:
+    """Whether a client's ``resource`` names this server: its MCP URL (or its origin), slash and case aside."""
+    if resource is None:
+        return True
+    given = resource.strip().rstrip("/").lower()
+    return given in {resource_of(origin).lower(), origin.lower()}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _loopback_http(uri: str) -> bool:
+    parts = urlsplit(uri)
+    if parts.scheme != "http":
+        return False
+    host = (parts.hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def redirect_allowed(uri: str) -> bool:
+    """OAuth 2.1: https, http on loopback (native apps), or an app's own scheme (``vscode:``, ``cursor:``)."""
+    scheme = urlsplit(uri).scheme.lower()
+    return scheme == "https" or _loopback_http(uri) or (scheme not in {"http", "javascript", "data", "file", ""})
+
+
+class LenientClient(OAuthClientInformationFull):
+    """A registered client, read leniently where OAuth allows it.
+
+    * Scopes this server does not know (``openid``, ``offline_access``…) are dropped instead of refused,
+      and a client that registered no scope may ask for ours; no scope at all means both rights.
+    * A loopback redirect may use any port (RFC 8252 §7.3: native apps pick a free port per sign-in).
+    """
+
+    def validate_scope(self, requested_scope: str | None) -> list[str] | None:
+        if requested_scope is None:
+            return list(SCOPES)
+        known = [s for s in requested_scope.split() if s in SCOPES]
+        return known or list(SCOPES)
+
+    def validate_redirect_uri(self, redirect_uri: AnyUrl | None) -> AnyUrl:
+        if redirect_uri is not None and _loopback_http(str(redirect_uri)):
+            wanted = urlsplit(str(redirect_uri))
+            for registered in self.redirect_uris or []:
+                have = urlsplit(str(registered))
+                if _loopback_http(str(registered)) and (have.hostname, have.path) == (wanted.hostname, wanted.path):
+                    return redirect_uri
+            raise InvalidRedirectUriError(f"Redirect URI '{redirect_uri}' not registered for client")
+        return super().validate_redirect_uri(redirect_uri)
+
+
+class Code(AuthorizationCode):
+    grant_id: str
+
+
+class Refresh(RefreshToken):
+    grant_id: str
+
+
+class Access(AccessToken):
+    grant_id: str
+
+
+class Grants:
+    """The OAuth provider (``OAuthAuthorizationServerProvider``) over a ``StateStore``."""
+
+    def __init__(self, store: StateStore, keys: StateKeys, documents: ClientDocuments) -> None:
+        self.store = store
+        self.keys = keys
+        self.documents = documents
+        self.sealer = Sealer(keys.secret)
+
+    def __repr__(self) -> str:
+        return f"Grants(store={self.store.describe()!r})"
+
+    # -- small store helpers -----------------------------------------------------------
+
+    def _id(self, value: str) -> str:
+        return self.keys.token_id(value)
+
+    async def _put(self, key: str, value: dict[str, Any], ttl: timedelta) -> None:
+        await self.store.put(NAMESPACE, key, value, expires=_now() + ttl)
+
+    async def _get(self, key: str) -> dict[str, Any] | None:
+        return await self.store.get(NAMESPACE, key, now=_now())
+
+    async def _take(self, key: str) -> dict[str, Any] | None:
+        return await self.store.take(NAMESPACE, key, now=_now())
+
+    # -- clients -------------------------------------------------------------------------
+
+    async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
+        if is_document_client_id(client_id):
+            try:
+                document = await self.documents.get(client_id)
+            except ClientDocumentRefused:
+                return None  # /authorize shows the reason first (see _app); the token endpoint only says "invalid"
+            return LenientClient.model_validate(document.model_dump())
+        raw = await self._get(f"client:{client_id}")
+        return LenientClient.model_validate(raw) if raw else None
+
+    async def register_client(self, client_info: OAuthClientInformationFull) -> None:
+        for uri in client_info.redirect_uris or []:
+            if not redirect_allowed(str(uri)):
+                raise RegistrationError(
+                    "invalid_redirect_uri",
+                    f"The redirect URI {uri} is not allowed: use https, http on a loopback address, "
+                    "or the app's own scheme.",
+                )
+        await self._put(f"client:{client_info.client_id}", client_info.model_dump(mode="json"), CLIENT_TTL)
+
+    # -- authorization -------------------------------------------------------------------
+
+    async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
+        origin = request_origin.get()
+        if not resource_matches(params.resource, origin):
+            raise AuthorizeError(
+                "invalid_target",
+                f"This server is the resource {resource_of(origin)}; the request named {params.resource}.",
+            )
+        pending = secrets.token_urlsafe(24)
+        record = {
+            "client_id": client.client_id,
+            "client_name": client.client_name,
+            "redirect_uri": str(params.redirect_uri),
+            "explicit": params.redirect_uri_provided_explicitly,
+            "code_challenge": params.code_challenge,
+            "state": params.state,
+            "scopes": params.scopes or list(SCOPES),
+            "resource": resource_of(origin),
+        }
+        await self._put(f"pending:{self._id(pending)}", record, PENDING_TTL)
+        return f"{origin}/oauth/sign-in?request={pending}"
+
+    async def pending(self, request_id: str) -> dict[str, Any] | None:
+        """The authorization request waiting for the person's sign-in (the page shows who asks)."""
+        return await self._get(f"pending:{self._id(request_id)}")
+
+    async def complete(self, request_id: str, *, api_key: str, tenant: str, read_only: bool) -> str | None:
+        """Seal the key into a new grant and issue a code; the client's redirect URL, or None if the request expired.
+
+        The pending request is taken (single use), so a second submit of the same page does nothing.
+        """
+        pending = await self._take(f"pending:{self._id(request_id)}")
+        if pending is None:
+            return None
+        scopes = [READ] if read_only else [s for s in SCOPES if s in pending["scopes"]] or [READ]
+        grant_id = secrets.token_urlsafe(18)
+        grant = {
+            "sealed": self.sealer.seal(grant_id, api_key),
+            "tenant": tenant,
+            "client_id": pending["client_id"],
+            "scopes": scopes,
+            "created": time.time(),
+        }
+        await self._put(f"grant:{grant_id}", grant, REFRESH_TTL)
+        code = CODE_PREFIX + secrets.token_urlsafe(32)
+        _redact.remember(code)
+        await self._put(
+            f"code:{self._id(code)}",
+            {
+                "grant_id": grant_id,
+                "client_id": pending["client_id"],
+                "scopes": scopes,
+                "code_challenge": pending["code_challenge"],
+                "redirect_uri": pending["redirect_uri"],
+                "explicit": pending["explicit"],
+                "resource": pending["resource"],
+                "expires_at": time.time() + CODE_TTL.total_seconds(),
+                "subject": tenant,
+            },
+            CODE_TTL,
+        )
+        from mcp.server.auth.provider import construct_redirect_uri
+
+        return construct_redirect_uri(pending["redirect_uri"], code=code, state=pending["state"])
+
+    async def cancel(self, request_id: str) -> None:
+        """The person pressed Cancel: the request is used up."""
+        await self._take(f"pending:{self._id(request_id)}")
+
+    async def load_authorization_code(self, client: OAuthClientInformationFull, authorization_code: str) -> Code | None:
+        raw = await self._get(f"code:{self._id(authorization_code)}")
+        if raw is None:
+            return None
+        return Code(
+            code=authorization_code,
+            scopes=raw["scopes"],
+            expires_at=raw["expires_at"],
+            client_id=raw["client_id"],
+            code_challenge=raw["code_challenge"],
+            redirect_uri=AnyUrl(raw["redirect_uri"]),
+            redirect_uri_provided_explicitly=raw["explicit"],
+            resource=raw["resource"],
+            subject=raw["subject"],
+            grant_id=raw["grant_id"],
+        )
+
+    async def exchange_authorization_code(
+        self, client: OAuthClientInformationFull, authorization_code: Code
+    ) -> OAuthToken:
+        if await self._take(f"code:{self._id(authorization_code.code)}") is None:
+            raise TokenError("invalid_grant", "This authorization code was already used or has expired.")
+        return await self._issue(
+            authorization_code.grant_id, client.client_id, authorization_code.scopes, authorization_code.resource
+        )
+
+    # -- tokens ----------------------------------------------------------------------------
+
+    async def _issue(self, grant_id: str, client_id: str, scopes: list[str], resource: str | None) -> OAuthToken:
+        grant = await self._get(f"grant:{grant_id}")
+        if grant is None:
+            raise TokenError("invalid_grant", "This sign-in was revoked or has expired: sign in again.")
+        await self._put(f"grant:{grant_id}", grant, REFRESH_TTL)  # a grant in use lives as long as its refresh token
+        access = ACCESS_PREFIX + secrets.token_urlsafe(32)
+        refresh = REFRESH_PREFIX + secrets.token_urlsafe(32)
+        _redact.remember(access, refresh)
+        common = {"grant_id": grant_id, "client_id": client_id, "scopes": scopes, "resource": resource}
+        expires_at = int(time.time() + ACCESS_TTL.total_seconds())
+        await self._put(f"access:{self._id(access)}", {**common, "expires_at": expires_at}, ACCESS_TTL)
+        await self._put(f"refresh:{self._id(refresh)}", common, REFRESH_TTL)
+        return OAuthToken(
+            access_token=access,
+            token_type="Bearer",  # noqa: S106 - the scheme's name, not a secret
+            expires_in=int(ACCESS_TTL.total_seconds()),
+            scope=" ".join(scopes),
+            refresh_token=refresh,
+        )
+
+    async def load_refresh_token(self, client: OAuthClientInformationFull, refresh_token: str) -> Refresh | None:
+        if not refresh_token.startswith(REFRESH_PREFIX):
+            return None
+        digest = self._id(refresh_token)
+        raw = await self._get(f"refresh:{digest}")
+        if raw is None:
+            spent = await self._get(f"spent:{digest}")
+            if spent is not None:  # a rotated-away token came back: someone else holds a copy
+                await self._revoke_grant(spent["grant_id"])
+            return None
+        return Refresh(
+            token=refresh_token,
+            client_id=raw["client_id"],
+            scopes=raw["scopes"],
+            resource=raw["resource"],
+            grant_id=raw["grant_id"],
+        )
+
+    async def exchange_refresh_token(
+        self, client: OAuthClientInformationFull, refresh_token: Refresh, scopes: list[str]
+    ) -> OAuthToken:
+        digest = self._id(refresh_token.token)
+        if await self._take(f"refresh:{digest}") is None:
+            raise TokenError("invalid_grant", "This refresh token was already used: sign in again.")
+        await self._put(f"spent:{digest}", {"grant_id": refresh_token.grant_id}, REFRESH_TTL)
+        origin = request_origin.get()
+        return await self._issue(
+            refresh_token.grant_id, client.client_id, scopes, refresh_token.resource or resource_of(origin)
+        )
+
+    async def load_access_token(self, token: str) -> Access | None:
+        if not token.startswith(ACCESS_PREFIX):
+            return None
+        raw = await self._get(f"access:{self._id(token)}")
+        if raw is None or raw["expires_at"] < time.time():
+            return None
+        grant = await self._get(f"grant:{raw['grant_id']}")
+        if grant is None:
+            return None
+        return Access(
+            token=token,
+            client_id=raw["client_id"],
+            scopes=raw["scopes"],
+            expires_at=raw["expires_at"],
+            resource=raw["resource"],
+            subject=grant["tenant"],
+            grant_id=raw["grant_id"],
+        )
+
+    async def revoke_token(self, token: Access | Refresh) -> None:
+        """Revoking either token ends the grant: every token of it stops working and the sealed key is deleted."""
+        prefix = "access" if isinstance(token, AccessToken) else "refresh"
+        await self._take(f"{prefix}:{self._id(token.token)}")
+        await self._revoke_grant(token.grant_id)
+
+    async def _revoke_grant(self, grant_id: str) -> None:
+        await self._take(f"grant:{grant_id}")
+
+    async def exchange_identity_assertion(self, client: OAuthClientInformationFull, params: Any) -> OAuthToken:
+        raise TokenError("unsupported_grant_type", "This server does not accept identity assertions.")
+
+    # -- the resource server's side ----------------------------------------------------------
+
+    async def resolve(self, token: str, origin: str) -> tuple[str, list[str]] | None:
+        """The Kupe key and rights behind a live access token issued for this server, or None."""
+        access = await self.load_access_token(token)
+        if access is None or not resource_matches(access.resource, origin):
+            return None
+        grant = await self._get(f"grant:{access.grant_id}")
+        if grant is None:
+            return None
+        key = self.sealer.open(access.grant_id, grant["sealed"])
+        if key is None:
+            return None
+        return key, list(access.scopes)
