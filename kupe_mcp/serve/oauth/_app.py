@@ -27,9 +27,8 @@ from urllib.parse import urlsplit
 
 from mcp.server.auth.handlers.authorize import AuthorizationHandler
 from mcp.server.auth.handlers.register import RegistrationHandler
-from mcp.server.auth.handlers.revoke import RevocationHandler
 from mcp.server.auth.handlers.token import TokenErrorResponse, TokenHandler
-from mcp.server.auth.middleware.client_auth import ClientAuthenticator
+from mcp.server.auth.middleware.client_auth import AuthenticationError, ClientAuthenticator
 from mcp.server.auth.settings import ClientRegistrationOptions
 from pydantic import SecretStr
 from starlette.middleware.cors import CORSMiddleware
@@ -187,7 +186,21 @@ class OAuthServer:
         sdk_authorize = AuthorizationHandler(grants)
         token = _ResourceCheckedTokenHandler(grants, authenticator)
         register = RegistrationHandler(grants, options=ClientRegistrationOptions(enabled=True))
-        revoke = RevocationHandler(grants, authenticator)
+
+        async def revoke(request: Request) -> Response:
+            """RFC 7009. The SDK's handler requires a ``client_secret`` field even from public clients (CIMD,
+            ``none``), which send none; this one authenticates the same way and needs only ``token``."""
+            try:
+                client = await authenticator.authenticate_request(request)
+            except AuthenticationError as exc:
+                return JSONResponse({"error": "invalid_client", "error_description": exc.message}, status_code=401)
+            value = (await request.form()).get("token")
+            if not isinstance(value, str) or not value:
+                return JSONResponse({"error": "invalid_request", "error_description": "token is required"}, 400)
+            token = await grants.load_access_token(value) or await grants.load_refresh_token(client, value)
+            if token is not None and token.client_id == client.client_id:
+                await grants.revoke_token(token)
+            return Response(status_code=200, headers={"cache-control": "no-store"})
 
         def cors(handler: Callable[[Request], Awaitable[Response]], methods: list[str]) -> ASGIApp:
             return CORSMiddleware(
@@ -220,7 +233,7 @@ class OAuthServer:
                 Route("/authorize", authorize, methods=["GET", "POST"]),
                 Route("/token", cors(token.handle, ["POST", "OPTIONS"]), methods=["POST", "OPTIONS"]),
                 Route("/register", cors(register.handle, ["POST", "OPTIONS"]), methods=["POST", "OPTIONS"]),
-                Route("/revoke", cors(revoke.handle, ["POST", "OPTIONS"]), methods=["POST", "OPTIONS"]),
+                Route("/revoke", cors(revoke, ["POST", "OPTIONS"]), methods=["POST", "OPTIONS"]),
                 Route("/oauth/sign-in", self._sign_in, methods=["GET", "POST"]),
             ]
         )
