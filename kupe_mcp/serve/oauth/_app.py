@@ -30,6 +30,7 @@ from mcp.server.auth.handlers.register import RegistrationHandler
 from mcp.server.auth.handlers.token import TokenErrorResponse, TokenHandler
 from mcp.server.auth.middleware.client_auth import AuthenticationError, ClientAuthenticator
 from mcp.server.auth.settings import ClientRegistrationOptions
+from mcp.server.transport_security import RequestBodyLimitMiddleware
 from pydantic import SecretStr
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -61,7 +62,7 @@ logger = logging.getLogger("kupe_mcp.oauth")
 
 
 CSRF_COOKIE = "kupe_oauth_csrf"
-_MAX_FORM = 8192
+_MAX_BODY = 64 * 1024
 _PATHS = {
     "/.well-known/oauth-protected-resource",
     "/.well-known/oauth-protected-resource/mcp",
@@ -108,7 +109,8 @@ class OAuthServer:
         self.documents = ClientDocuments(allow_private=options.documents_allow_private, verify=options.documents_verify)
         self.grants = Grants(server.state, server.state_keys, self.documents)
         self.passkey = options.passkey
-        self._router = self._build_router()
+        # Every OAuth body is a small form or JSON document (a registration, a token request, the sign-in form).
+        self._router = RequestBodyLimitMiddleware(self._build_router(), _MAX_BODY)
 
     def __repr__(self) -> str:
         return f"OAuthServer(public_base={self.public_base!r})"
@@ -311,8 +313,6 @@ class OAuthServer:
         origin = (request.headers.get("origin") or "").lower().rstrip("/")
         if origin != request_origin.get().lower():
             return _message("Sign-in refused", "This form must be sent from this server's own sign-in page.", 403)
-        if int(request.headers.get("content-length") or 0) > _MAX_FORM:
-            return _message("Sign-in refused", "The form is too large.", 413)
         form = await request.form()
         request_id, csrf, key = (str(form.get(name) or "") for name in ("request", "csrf", "api_key"))
         cookie = request.cookies.get(CSRF_COOKIE, "")
