@@ -41,11 +41,13 @@ def served() -> Iterator[Served]:
 
 
 @asynccontextmanager
-async def connected(served: Served, person: Person, storage: MemoryTokens | None = None) -> AsyncIterator[Client]:
+async def connected(
+    served: Served, person: Person, storage: MemoryTokens | None = None, mode: str = "auto"
+) -> AsyncIterator[Client]:
     auth = oauth_client(served.mcp_url, person, storage=storage)
     async with (
         httpx2.AsyncClient(auth=auth, timeout=30) as http,
-        Client(streamable_http_client(served.mcp_url, http_client=http)) as mcp,
+        Client(streamable_http_client(served.mcp_url, http_client=http), mode=mode) as mcp,
     ):
         yield mcp
 
@@ -102,10 +104,12 @@ async def test_authorization_server_metadata_offers_code_with_pkce_s256_cimd_dcr
     assert meta["client_id_metadata_document_supported"] is True
 
 
-async def test_a_client_registered_by_dcr_signs_in_and_calls_tools_as_that_tenant(served: Served) -> None:
+async def test_a_client_registered_by_dcr_signs_in_and_calls_tools_as_that_tenant(
+    served: Served, client_mode: str
+) -> None:
     person = Person(DEMO_API_KEY)
     storage = MemoryTokens()
-    async with connected(served, person, storage) as mcp:
+    async with connected(served, person, storage, client_mode) as mcp:
         me = await call(mcp, "whoami")
     assert me["user_id"] == DEMO_USER
     assert storage.client is not None
@@ -195,11 +199,11 @@ async def test_revoking_the_token_ends_the_grant_deletes_the_sealed_key_and_the_
 
 
 async def test_a_read_only_grant_refuses_place_call_with_a_sentence_naming_the_missing_right(
-    served: Served,
+    served: Served, client_mode: str
 ) -> None:
     person = Person(DEMO_API_KEY, read_only=True)
     storage = MemoryTokens()
-    async with connected(served, person, storage) as mcp:
+    async with connected(served, person, storage, client_mode) as mcp:
         me = await call(mcp, "whoami")
         refused = await fail(mcp, "place_call", phone_number="+919876543210", agent_id=DEMO_AGENT_ID)
     assert me["user_id"] == DEMO_USER
