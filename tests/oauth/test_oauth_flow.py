@@ -381,6 +381,8 @@ async def test_a_code_is_redeemed_once_and_only_with_its_pkce_verifier(served: S
     assert wrong.json()["error"] == "invalid_grant"
     assert right.status_code == 200
     assert right.json()["token_type"] == "Bearer"
+    assert right.headers["content-type"] == "application/json"
+    assert right.headers["cache-control"] == "no-store"
     assert again.json()["error"] == "invalid_grant"
 
 
@@ -407,3 +409,49 @@ async def test_the_kupe_key_appears_in_no_response_token_log_line_or_store_dump_
     assert all(DEMO_API_KEY not in text for text in seen)
     assert '"sealed"' in dump or "'sealed'" in dump
     assert len(caplog.records) > 10  # the log was captured, at DEBUG
+
+
+async def test_the_oauth_endpoints_refuse_a_host_name_the_server_does_not_answer_to(served: Served) -> None:
+    async with httpx2.AsyncClient() as http:
+        rebound = await http.get(
+            f"{served.base_url}/.well-known/oauth-authorization-server", headers={"host": "evil.example"}
+        )
+        named = await http.get(f"{served.base_url}/.well-known/oauth-authorization-server")
+    assert rebound.status_code == 421
+    assert named.status_code == 200
+
+
+async def test_the_passkey_hook_is_offered_on_the_page_and_leads_on_to_the_app() -> None:
+    from kupe_mcp.serve.oauth import OAuthOptions, PasskeyOffer
+
+    started: list[tuple[str, str]] = []
+
+    async def start(tenant: str, continue_url: str) -> str:
+        started.append((tenant, continue_url))
+        return "https://passkeys.example/enrol?next=1"
+
+    offer = PasskeyOffer(label="Also set up a passkey to approve calls", start=start)
+    with serve(options=OAuthOptions(passkey=offer)) as served:
+        url, _ = await authorization_url(served)
+        async with httpx2.AsyncClient() as http:
+            page_url = (await http.get(url)).headers["location"]
+            page = await http.get(page_url)
+            fields = dict(re.findall(r'<input type=hidden name=(\w+) value="([^"]*)"', page.text))
+            answer = await http.post(
+                f"{served.base_url}/oauth/sign-in",
+                data={**fields, "api_key": DEMO_API_KEY, "action": "allow", "passkey": "1"},
+                headers={"origin": served.base_url},
+            )
+    assert "<input type=checkbox name=passkey value=1> <span>Also set up a passkey to approve calls</span>" in page.text
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "https://passkeys.example/enrol?next=1"
+    assert started[0][0] == f"user:{DEMO_USER}"
+    assert started[0][1].startswith(f"{CALLBACK}?code=kmcp_ac_")
+
+
+async def test_without_a_passkey_hook_the_page_offers_no_passkey(served: Served) -> None:
+    url, _ = await authorization_url(served)
+    async with httpx2.AsyncClient() as http:
+        page = await http.get((await http.get(url)).headers["location"])
+    assert "name=read_only" in page.text
+    assert "passkey" not in page.text
