@@ -18,6 +18,7 @@ request's ``x-api-key`` (what static-key clients send), plus the grant's rights 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import ssl
 from collections.abc import Awaitable, Callable
@@ -62,6 +63,7 @@ logger = logging.getLogger("kupe_mcp.oauth")
 
 
 CSRF_COOKIE = "kupe_oauth_csrf"
+_HOST = re.compile(r"[A-Za-z0-9.-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 _MAX_BODY = 64 * 1024
 _PATHS = {
     "/.well-known/oauth-protected-resource",
@@ -120,8 +122,11 @@ class OAuthServer:
     def origin_of(self, scope: Scope) -> str:
         if self.public_base:
             return self.public_base.rstrip("/")
-        host = _header(scope, b"host") or "localhost"
-        return f"{scope.get('scheme', 'http')}://{host}"
+        host = _header(scope, b"host")
+        if not _HOST.fullmatch(host):  # it is echoed into headers and metadata: nothing but a host[:port]
+            host = "localhost"
+        scheme = "https" if scope.get("scheme") == "https" else "http"
+        return f"{scheme}://{host}"
 
     def _host_allowed(self, scope: Scope) -> bool:
         if self.hosts is None:
@@ -345,6 +350,7 @@ class OAuthServer:
         url = await self.grants.complete(request_id, api_key=key, tenant=tenant, read_only=bool(form.get("read_only")))
         if url is None:
             return _expired()
+        logger.info("OAuth sign-in: a new grant for %s, client %s.", tenant, pending["client_id"])
         if self.passkey is not None and form.get("passkey"):
             url = await self.passkey.start(tenant, url)
         return RedirectResponse(url, status_code=303, headers=HEADERS)

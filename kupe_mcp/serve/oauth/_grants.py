@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextvars
 import ipaddress
+import logging
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
@@ -64,6 +65,8 @@ REFRESH_TTL = timedelta(days=30)
 CODE_TTL = timedelta(minutes=5)
 PENDING_TTL = timedelta(minutes=15)
 CLIENT_TTL = timedelta(days=365)
+
+logger = logging.getLogger("kupe_mcp.oauth")
 
 request_origin: contextvars.ContextVar[str] = contextvars.ContextVar("kupe_oauth_origin", default="")
 """This server's public origin for the request being handled (set by the routes; see ``_app.origin_of``)."""
@@ -364,7 +367,8 @@ class Grants:
         await self._revoke_grant(token.grant_id)
 
     async def _revoke_grant(self, grant_id: str) -> None:
-        await self._take(f"grant:{grant_id}")
+        if await self._take(f"grant:{grant_id}") is not None:
+            logger.info("OAuth grant revoked; its sealed Kupe key is deleted.")
 
     async def exchange_identity_assertion(self, client: OAuthClientInformationFull, params: Any) -> OAuthToken:
         raise TokenError("unsupported_grant_type", "This server does not accept identity assertions.")
