@@ -7,6 +7,9 @@ HTTP has two modes:
   API key), used for that request only; a request with neither gets 401 before MCP sees it.
   With ``KUPE_MCP_TOKEN`` set as well, ``Authorization: Bearer`` must carry that token (it is
   consumed here and never sent to Kupe) and the Kupe key comes as ``x-api-key``.
+  Without ``KUPE_MCP_TOKEN`` and with ``KUPE_OAUTH`` on (the default), the server is also its own OAuth 2.1
+  authorization server (``kupe_mcp.serve.oauth``): an access token stands for the Kupe key the person sealed into
+  their grant on the sign-in page, and a 401 names the protected-resource metadata.
 * single-tenant (server credentials set): clients present ``KUPE_MCP_TOKEN`` as a
   Bearer token. Without a token the server only listens on loopback.
 
