@@ -455,3 +455,29 @@ async def test_without_a_passkey_hook_the_page_offers_no_passkey(served: Served)
         page = await http.get((await http.get(url)).headers["location"])
     assert "name=read_only" in page.text
     assert "passkey" not in page.text
+
+
+async def test_registering_and_asking_to_authorize_store_nothing_until_someone_signs_in(served: Served) -> None:
+    store = served.server.state
+    assert isinstance(store, MemoryStore)
+    async with httpx2.AsyncClient() as http:
+        for _ in range(20):  # a flood of registrations and authorization requests
+            url, _ = await authorization_url(served)
+            assert (await http.get(url)).status_code == 302
+    assert store._values == {}
+    await sign_in((await authorization_url(served))[0], DEMO_API_KEY)
+    assert sorted(k.split(":")[0] for (_, k) in store._values) == ["code", "grant"]
+
+
+async def test_a_registered_client_id_that_was_tampered_with_is_unknown(served: Served) -> None:
+    url, registered = await authorization_url(served)
+    client_id = registered["client_id"]
+    body, _, tag = client_id.rpartition(".")
+    forged = url.replace(client_id, f"{body}.{'0' * len(tag)}")
+    async with httpx2.AsyncClient() as http:
+        genuine = await http.get(url)
+        refused = await http.get(forged)
+    assert client_id.startswith("kdcr_")
+    assert genuine.status_code == 302
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "invalid_request"

@@ -329,7 +329,6 @@ class OAuthServer:
         if pending is None:
             return _expired()
         if form.get("action") == "deny":
-            await self.grants.cancel(request_id)
             from mcp.server.auth.provider import construct_redirect_uri
 
             denied = construct_redirect_uri(
@@ -423,7 +422,7 @@ def _message(title: str, sentence: str, status: int) -> Response:
 def _expired() -> Response:
     return _message(
         "Sign-in expired",
-        "This sign-in link has expired or was already used: go back to your app and connect again.",
+        "This sign-in link has expired: go back to your app and connect again.",
         400,
     )
 

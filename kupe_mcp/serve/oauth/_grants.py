@@ -11,13 +11,21 @@ its value (``StateKeys.token_id``, an HMAC under KUPE_STATE_SECRET), never the v
 * ``grant:<id>``: the sealed key; every token is checked against it, so deleting it (revocation)
   ends them all at once, and the key is gone with it.
 
-All of it lives under one store namespace, so replicas sharing a Redis share every grant.
+All of it lives under one store namespace, so replicas sharing a Redis share every grant. Nothing is
+written before a person has signed in with a working Kupe key: a registered client (DCR) is its own
+signed ``client_id`` (``kdcr_<metadata>.<tag>``, its secret an HMAC of it), and an authorization request
+waiting for the sign-in travels sealed in the page's URL. So a flood of registrations or authorization
+requests costs no storage, cannot evict anyone's approvals from a bounded store, and every replica
+recognises what another handed out.
 """
 
 from __future__ import annotations
 
+import base64
 import contextvars
+import hmac
 import ipaddress
+import json
 import logging
 import secrets
 import time
@@ -40,7 +48,7 @@ from pydantic import AnyUrl
 from kupe_mcp import _redact
 from kupe_mcp.serve.oauth._cimd import ClientDocumentRefused, ClientDocuments, is_document_client_id
 from kupe_mcp.serve.oauth._scope import READ, WRITE
-from kupe_mcp.serve.oauth._seal import Sealer
+from kupe_mcp.serve.oauth._seal import Sealer, Signer
 from kupe_mcp.state import StateKeys, StateStore
 
 __all__ = [
@@ -64,7 +72,10 @@ ACCESS_TTL = timedelta(hours=1)
 REFRESH_TTL = timedelta(days=30)
 CODE_TTL = timedelta(minutes=5)
 PENDING_TTL = timedelta(minutes=15)
-CLIENT_TTL = timedelta(days=365)
+CLIENT_PREFIX = "kdcr_"
+MAX_REDIRECT_URIS = 10
+MAX_URI = 2048
+MAX_STATE = 1024
 
 logger = logging.getLogger("kupe_mcp.oauth")
 
@@ -153,6 +164,8 @@ class Grants:
         self.keys = keys
         self.documents = documents
         self.sealer = Sealer(keys.secret)
+        self._client_ids = Signer(keys.secret, "client-id")
+        self._client_secrets = Signer(keys.secret, "client-secret")
 
     def __repr__(self) -> str:
         return f"Grants(store={self.store.describe()!r})"
@@ -180,18 +193,67 @@ class Grants:
             except ClientDocumentRefused:
                 return None  # /authorize shows the reason first (see _app); the token endpoint only says "invalid"
             return LenientClient.model_validate(document.model_dump())
-        raw = await self._get(f"client:{client_id}")
-        return LenientClient.model_validate(raw) if raw else None
+        return self._registered(client_id)
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
-        for uri in client_info.redirect_uris or []:
-            if not redirect_allowed(str(uri)):
+        """Dynamic Client Registration, stored nowhere: the ``client_id`` becomes the signed registration.
+
+        The SDK's handler answers with this very object, so the id and secret set here are what the client gets.
+        """
+        uris = [str(u) for u in client_info.redirect_uris or []]
+        if len(uris) > MAX_REDIRECT_URIS or any(len(u) > MAX_URI for u in uris):
+            raise RegistrationError(
+                "invalid_redirect_uri",
+                f"Register at most {MAX_REDIRECT_URIS} redirect URIs of at most {MAX_URI} characters each.",
+            )
+        for uri in uris:
+            if not redirect_allowed(uri):
                 raise RegistrationError(
                     "invalid_redirect_uri",
                     f"The redirect URI {uri} is not allowed: use https, http on a loopback address, "
                     "or the app's own scheme.",
                 )
-        await self._put(f"client:{client_info.client_id}", client_info.model_dump(mode="json"), CLIENT_TTL)
+        record = {
+            "r": uris,
+            "m": client_info.token_endpoint_auth_method,
+            "g": client_info.grant_types,
+            "t": client_info.response_types,
+            "n": (client_info.client_name or "")[:120] or None,
+            "s": client_info.scope,
+            "i": client_info.client_id_issued_at,
+        }
+        body = base64.urlsafe_b64encode(json.dumps(record, separators=(",", ":")).encode()).decode().rstrip("=")
+        client_id = f"{CLIENT_PREFIX}{body}.{self._client_ids.tag(body)[:32]}"
+        client_info.client_id = client_id
+        if client_info.client_secret is not None:
+            client_info.client_secret = self._client_secrets.tag(client_id)
+
+    def _registered(self, client_id: str) -> LenientClient | None:
+        """The client a ``kdcr_`` id describes, when this server (or a replica with the same secret) signed it."""
+        if not client_id.startswith(CLIENT_PREFIX) or "." not in client_id:
+            return None
+        body, _, tag = client_id[len(CLIENT_PREFIX) :].rpartition(".")
+        if not hmac.compare_digest(tag.encode(), self._client_ids.tag(body)[:32].encode()):
+            return None
+        try:
+            raw = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        except ValueError:
+            return None
+        secret = self._client_secrets.tag(client_id) if raw.get("m") not in (None, "none") else None
+        return LenientClient.model_validate(
+            {
+                "client_id": client_id,
+                "client_secret": secret,
+                "client_secret_expires_at": 0 if secret else None,
+                "client_id_issued_at": raw.get("i"),
+                "redirect_uris": raw.get("r"),
+                "token_endpoint_auth_method": raw.get("m"),
+                "grant_types": raw.get("g") or ["authorization_code", "refresh_token"],
+                "response_types": raw.get("t") or ["code"],
+                "client_name": raw.get("n"),
+                "scope": raw.get("s"),
+            }
+        )
 
     # -- authorization -------------------------------------------------------------------
 
@@ -202,7 +264,8 @@ class Grants:
                 "invalid_target",
                 f"This server is the resource {resource_of(origin)}; the request named {params.resource}.",
             )
-        pending = secrets.token_urlsafe(24)
+        if params.state is not None and len(params.state) > MAX_STATE:
+            raise AuthorizeError("invalid_request", f"state may be at most {MAX_STATE} characters.")
         record = {
             "client_id": client.client_id,
             "client_name": client.client_name,
@@ -212,20 +275,25 @@ class Grants:
             "state": params.state,
             "scopes": params.scopes or list(SCOPES),
             "resource": resource_of(origin),
+            "expires": time.time() + PENDING_TTL.total_seconds(),
         }
-        await self._put(f"pending:{self._id(pending)}", record, PENDING_TTL)
-        return f"{origin}/oauth/sign-in?request={pending}"
+        request_id = self.sealer.seal("pending", json.dumps(record, separators=(",", ":")))
+        return f"{origin}/oauth/sign-in?request={request_id}"
 
     async def pending(self, request_id: str) -> dict[str, Any] | None:
-        """The authorization request waiting for the person's sign-in (the page shows who asks)."""
-        return await self._get(f"pending:{self._id(request_id)}")
+        """The authorization request waiting for the person's sign-in (the page shows who asks), None when expired.
+
+        It travels sealed in the page's URL and form, so nothing is stored before someone signs in.
+        """
+        opened = self.sealer.open("pending", request_id)
+        if opened is None:
+            return None
+        record: dict[str, Any] = json.loads(opened)
+        return record if record["expires"] > time.time() else None
 
     async def complete(self, request_id: str, *, api_key: str, tenant: str, read_only: bool) -> str | None:
-        """Seal the key into a new grant and issue a code; the client's redirect URL, or None if the request expired.
-
-        The pending request is taken (single use), so a second submit of the same page does nothing.
-        """
-        pending = await self._take(f"pending:{self._id(request_id)}")
+        """Seal the key into a new grant and issue a code; the client's redirect URL, or None if the request expired."""
+        pending = await self.pending(request_id)
         if pending is None:
             return None
         scopes = [READ] if read_only else [s for s in SCOPES if s in pending["scopes"]] or [READ]
@@ -258,10 +326,6 @@ class Grants:
         from mcp.server.auth.provider import construct_redirect_uri
 
         return construct_redirect_uri(pending["redirect_uri"], code=code, state=pending["state"])
-
-    async def cancel(self, request_id: str) -> None:
-        """The person pressed Cancel: the request is used up."""
-        await self._take(f"pending:{self._id(request_id)}")
 
     async def load_authorization_code(self, client: OAuthClientInformationFull, authorization_code: str) -> Code | None:
         raw = await self._get(f"code:{self._id(authorization_code)}")

@@ -1,12 +1,15 @@
 """Sealing a person's Kupe key at rest: AES-GCM per grant, under a key derived from KUPE_STATE_SECRET.
 
 The state store (memory, SQLite or Redis) only ever holds the ciphertext. The grant id is bound in
-as associated data, so a sealed key copied onto another grant's record does not open.
+as associated data, so a sealed key copied onto another grant's record does not open. ``Signer`` tags
+what the server hands out instead of storing it (registered client ids, their secrets).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -14,7 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-__all__ = ["Sealer"]
+__all__ = ["Sealer", "Signer"]
 
 _INFO = b"kupe-app-mcp/oauth/grant-key/v1"
 
@@ -42,3 +45,17 @@ class Sealer:
 
     def __repr__(self) -> str:
         return "Sealer()"
+
+
+class Signer:
+    """HMAC-SHA256 tags under a key derived from KUPE_STATE_SECRET for one ``purpose`` (each purpose its own key)."""
+
+    def __init__(self, secret: bytes, purpose: str) -> None:
+        info = f"kupe-app-mcp/oauth/{purpose}/v1".encode()
+        self._key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret)
+
+    def tag(self, data: str) -> str:
+        return hmac.new(self._key, data.encode(), hashlib.sha256).hexdigest()
+
+    def __repr__(self) -> str:
+        return "Signer()"
