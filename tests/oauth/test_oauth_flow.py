@@ -481,3 +481,24 @@ async def test_a_registered_client_id_that_was_tampered_with_is_unknown(served: 
     assert genuine.status_code == 302
     assert refused.status_code == 400
     assert refused.json()["error"] == "invalid_request"
+
+
+async def test_cancel_on_the_page_sends_the_app_access_denied_and_issues_nothing(served: Served) -> None:
+    url, _ = await authorization_url(served)
+    async with httpx2.AsyncClient() as http:
+        page = await http.get((await http.get(url)).headers["location"])
+        fields = dict(re.findall(r'<input type=hidden name=(\w+) value="([^"]*)"', page.text))
+        answer = await http.post(
+            f"{served.base_url}/oauth/sign-in",
+            data={**fields, "api_key": "", "action": "deny"},
+            headers={"origin": served.base_url},
+        )
+    query = parse_qs(urlsplit(answer.headers["location"]).query)
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith(f"{CALLBACK}?")
+    assert query["error"] == ["access_denied"]
+    assert query["state"] == ["s1"]
+    assert "code" not in query
+    store = served.server.state
+    assert isinstance(store, MemoryStore)
+    assert store._values == {}
