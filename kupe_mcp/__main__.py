@@ -229,16 +229,39 @@ def _print_connect_help(host: str, port: int, settings: Any, multi_tenant: bool)
     from kupe_mcp._redact import redact_url
 
     backend = "the embedded Kupe sandbox" if settings.sandbox else redact_url(settings.base_url)
+    oauth = multi_tenant and settings.oauth and not settings.mcp_token
+    public = f"{settings.approval_base_url}/mcp" if oauth and settings.approval_base_url else url
     lines = [
         f"kupe-app-mcp {__version__}: MCP over streamable HTTP at {url} (Kupe backend: {backend})",
         "",
         "Connect with:",
-        f"  MCP Inspector:  npx @modelcontextprotocol/inspector  (transport 'Streamable HTTP', URL {url})",
-        f"  Claude Code:    claude mcp add --transport http kupe {url}",
-        "  Claude Desktop (claude_desktop_config.json):",
-        "    " + json.dumps({"mcpServers": {"kupe": {"command": "npx", "args": ["-y", "mcp-remote", url]}}}),
     ]
-    if multi_tenant:
+    if oauth:
+        lines += [
+            f"  Claude Code:    claude mcp add --transport http kupe {public}   then /mcp, pick kupe, Authenticate",
+            f"  VS Code:        code --add-mcp '{json.dumps({'name': 'kupe', 'type': 'http', 'url': public})}'",
+            f"  Cursor:         ~/.cursor/mcp.json {json.dumps({'mcpServers': {'kupe': {'url': public}}})}",
+            "  Claude Desktop (claude_desktop_config.json):",
+            "    " + json.dumps({"mcpServers": {"kupe": {"command": "npx", "args": ["-y", "mcp-remote", public]}}}),
+            f"  claude.ai / ChatGPT: a custom connector with the URL {public} (they connect from the internet: "
+            "it must be public https)",
+            f"  MCP Inspector:  npx @modelcontextprotocol/inspector  (transport 'Streamable HTTP', URL {public})",
+            "Each opens a browser page of this server where the person signs in once with their Kupe App API key",
+            "(Kupe App dashboard: Settings -> API keys). Clients that can set headers may send x-api-key instead.",
+        ]
+        if not settings.approval_base_url and not is_loopback_host(host):
+            lines.append(
+                "Behind a proxy or on a real hostname, set KUPE_APPROVAL_BASE_URL=https://<that host> so sign-in "
+                "links and the OAuth issuer name it."
+            )
+    else:
+        lines += [
+            f"  MCP Inspector:  npx @modelcontextprotocol/inspector  (transport 'Streamable HTTP', URL {url})",
+            f"  Claude Code:    claude mcp add --transport http kupe {url}",
+            "  Claude Desktop (claude_desktop_config.json):",
+            "    " + json.dumps({"mcpServers": {"kupe": {"command": "npx", "args": ["-y", "mcp-remote", url]}}}),
+        ]
+    if multi_tenant and not oauth:
         lines.append(
             "No server credentials: each client must send its own Kupe key as the x-api-key header "
             "(or as Authorization: Bearer <key>)."
@@ -246,6 +269,12 @@ def _print_connect_help(host: str, port: int, settings: Any, multi_tenant: bool)
     elif settings.mcp_token:
         lines.append("Clients must send KUPE_MCP_TOKEN as 'Authorization: Bearer <token>'.")
     print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def is_loopback_host(host: str) -> bool:
+    from kupe_mcp.serve.transports import is_loopback
+
+    return is_loopback(host)
 
 
 if __name__ == "__main__":

@@ -434,7 +434,8 @@ SETTINGS: tuple[Setting, ...] = (
         "KUPE_APPROVAL_BASE_URL",
         "approval_base_url",
         "url",
-        "public origin of the approval page behind a proxy (links use it; its POSTs must come from it)",
+        "public origin of the server behind a proxy: approval and OAuth sign-in pages and the OAuth issuer use it "
+        "(their POSTs must come from it)",
         "",
         shown_default="the request's own address",
         example="e.g. https://mcp.example.com",
@@ -452,6 +453,15 @@ SETTINGS: tuple[Setting, ...] = (
         "mcp_token",
         "secret",
         "Bearer token HTTP clients must present when the server holds credentials",
+    ),
+    Setting(
+        "KUPE_OAUTH",
+        "oauth",
+        "bool",
+        "multi-tenant HTTP: `on` makes the server its own OAuth 2.1 sign-in (people paste their Kupe App API key "
+        "once on its page); static keys (`x-api-key`) keep working either way",
+        "on",
+        example="on or off",
     ),
     Setting(
         "KUPE_ALLOWED_HOSTS",
@@ -529,6 +539,7 @@ class Settings(BaseModel):
     read_only: bool = False
     exclude_tools: tuple[str, ...] = ()
     mcp_token: SecretStr | None = None
+    oauth: bool = True
     sandbox: bool = False
     upload_roots: tuple[str, ...] = ()
     max_upload_mb: float = Field(default=25.0, gt=0, le=1024)

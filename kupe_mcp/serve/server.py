@@ -247,6 +247,12 @@ class KupeMCP(KupeServer, ContextualResourceList):
             if name == CARD_ANSWER_TOOL and context is not None:
                 # The card's buttons are the only caller: without MCP Apps there is no card, so no answer to give.
                 require_client_extension(context.request_context, APPS_EXTENSION)
+            from kupe_mcp.serve.oauth._scope import missing_right
+
+            read_only_tool = bool(tool.annotations and tool.annotations.read_only_hint)
+            refusal = missing_right(context.headers if context else None, name, read_only_tool=read_only_tool)
+            if refusal:
+                raise ToolError(refusal)
             known = tool.parameters.get("properties", {})
             unknown = sorted(set(arguments) - set(known))
             if unknown:

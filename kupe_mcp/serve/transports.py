@@ -7,6 +7,9 @@ HTTP has two modes:
   API key), used for that request only; a request with neither gets 401 before MCP sees it.
   With ``KUPE_MCP_TOKEN`` set as well, ``Authorization: Bearer`` must carry that token (it is
   consumed here and never sent to Kupe) and the Kupe key comes as ``x-api-key``.
+  Without ``KUPE_MCP_TOKEN`` and with ``KUPE_OAUTH`` on (the default), the server is also its own OAuth 2.1
+  authorization server (``kupe_mcp.serve.oauth``): an access token stands for the Kupe key the person sealed into
+  their grant on the sign-in page, and a 401 names the protected-resource metadata.
 * single-tenant (server credentials set): clients present ``KUPE_MCP_TOKEN`` as a
   Bearer token. Without a token the server only listens on loopback.
 
@@ -52,15 +55,22 @@ def is_loopback(host: str) -> bool:
 class AuthGate:
     """ASGI middleware that refuses MCP requests without the credentials the mode requires."""
 
-    def __init__(self, app: ASGIApp, *, multi_tenant: bool, mcp_token: str | None) -> None:
+    def __init__(self, app: ASGIApp, *, multi_tenant: bool, mcp_token: str | None, oauth: Any = None) -> None:
         self.app = app
         self.multi_tenant = multi_tenant
         self._token = mcp_token.encode() if mcp_token else None
+        # kupe_mcp.serve.oauth.OAuthServer when KUPE_OAUTH is on: access tokens become the grant's Kupe key.
+        self.oauth = oauth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") == "OPTIONS":
             await self.app(scope, receive, send)
             return
+        if self.oauth is not None:
+            admitted = await self.oauth.admit(scope, send)
+            if admitted is None:
+                return
+            scope = admitted
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         problem = self._problem(headers)
         if problem is None:
@@ -72,13 +82,14 @@ class AuthGate:
             await self.app(scope, receive, send)
             return
         body = json.dumps({"error": "unauthorized", "error_description": problem}).encode()
+        challenge = self.oauth.challenge(scope) if self.oauth is not None else b'Bearer realm="kupe-app-mcp"'
         await send(
             {
                 "type": "http.response.start",
                 "status": 401,
                 "headers": [
                     (b"content-type", b"application/json"),
-                    (b"www-authenticate", b'Bearer realm="kupe-app-mcp"'),
+                    (b"www-authenticate", challenge),
                     (b"content-length", str(len(body)).encode()),
                 ],
             }
@@ -94,6 +105,10 @@ class AuthGate:
                 headers.pop("authorization", None)
             if credentials_from_headers(headers):
                 return None
+            if self.oauth is not None:
+                return (
+                    "Sign in: connect with an MCP client that supports OAuth, or send your Kupe API key as x-api-key."
+                )
             return "Send your Kupe API key as the x-api-key header or as Authorization: Bearer <key>."
         if self._token is None:
             return None
@@ -234,10 +249,14 @@ class Landing:
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
 
 
-def http_app(server: KupeServer, settings: Settings, *, host: str, multi_tenant: bool) -> Any:
+def http_app(
+    server: KupeServer, settings: Settings, *, host: str, multi_tenant: bool, oauth_options: Any = None
+) -> Any:
     """The streamable-HTTP ASGI app at ``/mcp``, stateless, behind the auth gate, plus ``/healthz``.
 
-    Raises ConfigError when serving server credentials on a non-loopback address without KUPE_MCP_TOKEN.
+    Multi-tenant with KUPE_OAUTH on (and no KUPE_MCP_TOKEN) adds the OAuth sign-in (``kupe_mcp.serve.oauth``;
+    ``oauth_options`` are its test-only knobs and hooks). Raises ConfigError when serving server credentials on a
+    non-loopback address without KUPE_MCP_TOKEN.
     """
     token = settings.mcp_token.get_secret_value() if settings.mcp_token else None
     if not multi_tenant and token is None and not is_loopback(host):
@@ -257,11 +276,21 @@ def http_app(server: KupeServer, settings: Settings, *, host: str, multi_tenant:
         host=host,
         transport_security=transport_security(host, settings),
     )
-    gated = AuthGate(close_client_on_shutdown(app, server), multi_tenant=multi_tenant, mcp_token=token)
+    oauth = None
+    if multi_tenant and settings.oauth and token is None:
+        from kupe_mcp.serve.oauth import OAuthServer
+
+        oauth = OAuthServer(server, settings, host=host, options=oauth_options)
+    gated = AuthGate(close_client_on_shutdown(app, server), multi_tenant=multi_tenant, mcp_token=token, oauth=oauth)
     server.approvals.served_over_http = True
     base = settings.approval_base_url
     page = approval_routes(server.approvals.store, public_base=base, hosts=page_hosts(host, base))
-    if multi_tenant:
+    if oauth is not None:
+        auth = (
+            "Connect an MCP client that supports OAuth (claude.ai, Claude Code, VS Code, Cursor, ChatGPT): it opens "
+            "a page where you sign in once with your Kupe App API key. Or send the key as the x-api-key header."
+        )
+    elif multi_tenant:
         auth = (
             "Each request must carry its own Kupe API key as the x-api-key header (or as Authorization: Bearer <key>)."
         )
@@ -269,7 +298,8 @@ def http_app(server: KupeServer, settings: Settings, *, host: str, multi_tenant:
         auth = "Clients must present the server's MCP token as Authorization: Bearer <token>."
     else:
         auth = "This server uses its own Kupe credentials; it listens on loopback only."
-    return ApprovalsFirst(page, HealthCheck(Landing(gated, path="/mcp", auth=auth)))
+    served = ApprovalsFirst(page, HealthCheck(Landing(gated, path="/mcp", auth=auth)))
+    return oauth.routes(served) if oauth is not None else served
 
 
 class ApprovalsFirst:
