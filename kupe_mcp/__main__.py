@@ -226,7 +226,10 @@ async def _run_http(app: Any, host: str, port: int, announce: Any) -> None:
 
 def _print_connect_help(host: str, port: int, settings: Any, multi_tenant: bool) -> None:
     url = f"http://{host}:{port}/mcp"
+    import shlex
+
     from kupe_mcp._redact import redact_url
+    from kupe_mcp.install import claude_code_add_http, mcp_remote_config
 
     backend = "the embedded Kupe sandbox" if settings.sandbox else redact_url(settings.base_url)
     lines = [
@@ -234,9 +237,9 @@ def _print_connect_help(host: str, port: int, settings: Any, multi_tenant: bool)
         "",
         "Connect with:",
         f"  MCP Inspector:  npx @modelcontextprotocol/inspector  (transport 'Streamable HTTP', URL {url})",
-        f"  Claude Code:    claude mcp add --transport http kupe {url}",
+        f"  Claude Code:    {shlex.join(claude_code_add_http('kupe', url))}",
         "  Claude Desktop (claude_desktop_config.json):",
-        "    " + json.dumps({"mcpServers": {"kupe": {"command": "npx", "args": ["-y", "mcp-remote", url]}}}),
+        "    " + json.dumps(mcp_remote_config("kupe", url)),
     ]
     if multi_tenant:
         lines.append(

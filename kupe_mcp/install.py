@@ -336,9 +336,7 @@ def run_install(
         print(f"# {client.title}: {path}", file=out)
         print(_snippet(client, name, shown), file=out)
         if client.name == "claude-code":
-            env = [f"--env=KUPE_API_KEY={KEY_PLACEHOLDER}"] if shown.env else []
-            line = ["claude", "mcp", "add", "--scope", "user", *env, name, "--", shown.command, *shown.args]
-            print(f"# or: {shlex.join(line)}", file=out)
+            print(f"# or: {shlex.join(claude_code_add(name, shown))}", file=out)
         return 0
 
     check(client, path)  # refuse a broken file before asking anyone for a key
@@ -352,6 +350,80 @@ def run_install(
         if key:
             print(f"The API key is stored in {path}; keep that file private.", file=sys.stderr)
     return 0
+
+
+def claude_code_add(name: str, entry: Entry) -> list[str]:
+    """``claude mcp add`` for a stdio entry, user scope.
+
+    Claude Code's ``--env`` takes any number of values: ``--env KEY=VALUE kupe -- …`` would read the server's name as a
+    second variable and then miss it ("missing required argument"). Each variable is written ``--env=KEY=VALUE``, one
+    value, so the name stays the name.
+    """
+    env = [f"--env={key}={value}" for key, value in entry.env.items()]
+    return ["claude", "mcp", "add", "--scope", "user", *env, name, "--", entry.command, *entry.args]
+
+
+def claude_code_add_http(name: str, url: str) -> list[str]:
+    """``claude mcp add`` for a server already serving streamable HTTP at ``url``."""
+    return ["claude", "mcp", "add", "--transport", "http", name, url]
+
+
+def mcp_remote_config(name: str, url: str) -> dict[str, Any]:
+    """A stdio-only client's (Claude Desktop's) entry for an HTTP server, through the ``mcp-remote`` bridge."""
+    return {"mcpServers": {name: {"command": "npx", "args": ["-y", "mcp-remote", url]}}}
+
+
+def by_hand(root: str = "/path/to/kupe-app-mcp", url: str = "http://127.0.0.1:8765/mcp") -> str:
+    """The README's "By hand" section: what ``install`` writes for a checkout at ``root``, from the same code.
+
+    ``python -m kupe_mcp._docs`` puts it between its markers in README.md, and a test fails when it is stale.
+    """
+    command = f"{root}/.venv/bin/kupe-app-mcp"
+    keyed = Entry(command, (), {"KUPE_API_KEY": KEY_PLACEHOLDER})
+    vscode = Entry(command, (), {"KUPE_API_KEY": f"${{input:{VSCODE_INPUT_ID}}}"})
+    http_vscode = {"servers": {"kupe": {"type": "http", "url": url}}}
+    inspector = ["npx", "@modelcontextprotocol/inspector", ".venv/bin/kupe-app-mcp", "--sandbox"]
+    fence = "```"
+    return "\n".join(
+        [
+            f"What `install` writes, for a checkout at `{root}` (run `make .venv/.installed` there first). Replace",
+            f"`{KEY_PLACEHOLDER}` with your key, or let `install` ask for it.",
+            "",
+            "**Claude Desktop** and **Cursor**:",
+            "",
+            f"{fence}json",
+            _snippet(CLIENTS["claude-desktop"], "kupe", keyed),
+            fence,
+            "",
+            "**Claude Code** (the second line over HTTP, while `make run` serves):",
+            "",
+            f"{fence}sh",
+            shlex.join(claude_code_add("kupe", keyed)),
+            shlex.join(claude_code_add_http("kupe", url)),
+            fence,
+            "",
+            "**VS Code** (`.vscode/mcp.json`; VS Code asks for the key itself):",
+            "",
+            f"{fence}json",
+            _snippet(CLIENTS["vscode"], "kupe", vscode),
+            fence,
+            "",
+            f"For HTTP: `{json.dumps(http_vscode)}`.",
+            "",
+            "**Codex** (`~/.codex/config.toml`):",
+            "",
+            f"{fence}toml",
+            _snippet(CLIENTS["codex"], "kupe", keyed),
+            fence,
+            "",
+            '`--runner uvx` writes `"command": "uvx", "args": ["kupe-app-mcp"]` instead of the absolute path, once the',
+            "package is on PyPI.",
+            "",
+            f"**MCP Inspector**: `{shlex.join(inspector)}`, or connect it to",
+            f'`{url}` with transport "Streamable HTTP" while `make run` is serving.',
+            "",
+        ]
+    )
 
 
 def _snippet(client: Client, name: str, entry: Entry) -> str:
