@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kupe_mcp import __version__
@@ -46,6 +46,25 @@ def _serve_parser(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(row.flag, dest=row.field, default=None, metavar=row.flag.lstrip("-").upper(), help=text)
 
 
+def settings_help(width: int = 100) -> str:
+    """Every row of the settings table for ``serve --help``: variable, flag, default, meaning."""
+    import textwrap
+
+    from kupe_mcp.config import SETTINGS
+
+    lines = [
+        "settings (environment variable, flag, default; a flag wins over its variable, an empty variable is unset):"
+    ]
+    for row in SETTINGS:
+        names = ", ".join(name for name in (row.env, row.flag) if name)
+        default = (row.shown_default or row.default).replace("`", "").replace("— ", "none ")
+        head = f"{names}" + (f"  (default: {default})" if default else "") + ("  (secret)" if row.secret else "")
+        lines += textwrap.wrap(head, width, initial_indent=" " * 2, subsequent_indent=" " * 6)
+        lines += textwrap.wrap(row.plain_meaning, width, initial_indent=" " * 6, subsequent_indent=" " * 6)
+    lines += ["", "The Kupe API key is read from the environment only: KUPE_API_KEY=<key> kupe-app-mcp"]
+    return "\n".join(lines)
+
+
 def _cli_value(row: Setting, raw: str) -> Any:
     try:
         return row.read(raw, row.flag)
@@ -53,15 +72,39 @@ def _cli_value(row: Setting, raw: str) -> Any:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser whose epilog is written only when help is shown (``serve``'s lists every setting)."""
+
+    def __init__(self, *args: Any, epilog_from: Callable[[], str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.epilog_from = epilog_from
+
+    def format_help(self) -> str:
+        if self.epilog_from is not None:
+            self.epilog = self.epilog_from()
+        return super().format_help()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kupe-app-mcp",
         description="MCP server for the Kupe App voice-agent platform (api.kupe.in).",
-        epilog="Serving is the default command: `kupe-app-mcp serve --help` lists every setting and flag.",
+        epilog="Serving is the default command. Pass the Kupe API key in the environment:\n"
+        "  KUPE_API_KEY=<key> kupe-app-mcp\n"
+        "or try it without one: kupe-app-mcp --sandbox. `kupe-app-mcp serve --help` lists every setting\n"
+        "with its environment variable, flag and default.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"kupe-app-mcp {__version__}")
-    sub = parser.add_subparsers(dest="command")
-    _serve_parser(sub.add_parser("serve", help="serve MCP (the default command)"))
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    _serve_parser(
+        sub.add_parser(
+            "serve",
+            help="serve MCP (the default command)",
+            epilog_from=settings_help,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+    )
     sandbox = sub.add_parser("sandbox-api", help="serve the embedded Kupe sandbox REST API alone")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8766)
@@ -134,7 +177,10 @@ def sandboxed_hours(settings: Any) -> Any:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from kupe_mcp.config import SETTINGS, Settings
+    from kupe_mcp.config import SETTINGS, Settings, unknown_variables
+
+    for line in unknown_variables(os.environ):
+        print(f"kupe-app-mcp: warning: {line}", file=sys.stderr, flush=True)
 
     cli = {row.field: getattr(args, row.field, None) for row in SETTINGS if row.flag and row.field}
     settings = sandboxed_hours(Settings.from_env(os.environ, cli=cli))
