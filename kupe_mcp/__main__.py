@@ -136,9 +136,18 @@ def _configure_logging(level: str) -> None:
     # sse_starlette logs every SSE chunk, i.e. every tool result, at DEBUG: results are the person's
     # data (numbers, transcripts, a new key's secret), not the operator's log.
     logging.getLogger("sse_starlette").setLevel(logging.INFO)
+    logging.getLogger("mcp.server.streamable_http").addFilter(_stateless_noise)
     from kupe_mcp._redact import install
 
     install()
+
+
+def _stateless_noise(record: logging.LogRecord) -> bool:
+    """The SDK logs ``Terminating session: None`` at INFO after every stateless request: a DEBUG line, not news."""
+    if record.levelno == logging.INFO and record.getMessage() == "Terminating session: None":
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -192,6 +201,7 @@ def _serve(args: argparse.Namespace) -> int:
             "No Kupe credentials: set KUPE_API_KEY (or KUPE_BEARER_TOKEN), "
             "or pass --sandbox to try the embedded sandbox."
         )
+    listening = listen(args.host, args.port) if http else None  # a taken port is said before anything starts
     store = _state_store(settings, "http" if http else "stdio")
     client = _client(settings)
     from kupe_mcp.server import create_server
@@ -205,10 +215,57 @@ def _serve(args: argparse.Namespace) -> int:
     from kupe_mcp.transports import http_app
 
     app = http_app(server, settings, host=args.host, multi_tenant=multi_tenant)
-    anyio.run(
-        _run_http, app, args.host, args.port, lambda: _print_connect_help(args.host, args.port, settings, multi_tenant)
-    )
+    anyio.run(_run_http, app, listening, lambda: _print_connect_help(args.host, args.port, settings, multi_tenant))
     return 0
+
+
+def listen(host: str, port: int) -> Any:
+    """A socket bound to ``host:port`` for uvicorn, or ConfigError saying in one sentence what to do instead.
+
+    Bound here rather than by uvicorn, whose refusal is a bare ``[Errno 98]`` after the app has started.
+    """
+    import errno
+    import socket
+
+    def bound(at: int) -> socket.socket:
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host.strip("[]"), at))
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    try:
+        sock = bound(port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+            raise ConfigError(
+                f"{host} is not an address of this machine: choose one with --host (e.g. 127.0.0.1, or 0.0.0.0 for "
+                "every interface; make run HOST=…)."
+            ) from None
+        free = next((p for p in range(port + 1, min(port + 21, 65536)) if _free(bound, p)), None)
+        other = f"--port {free} (make run PORT={free})" if free else "another --port (make run PORT=…)"
+        if exc.errno == errno.EACCES:
+            raise ConfigError(
+                f"Port {port} on {host} needs privileges this user does not have: choose {other}."
+            ) from None
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"Port {port} on {host} is already in use, perhaps by another kupe-app-mcp: stop it or choose {other}."
+            ) from None
+        raise ConfigError(f"Cannot listen on {host} port {port} ({exc.strerror}): choose {other}.") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _free(bound: Callable[[int], Any], port: int) -> bool:
+    try:
+        bound(port).close()
+    except OSError:
+        return False
+    return True
 
 
 def _state_store(settings: Any, transport: Any) -> Any:
@@ -253,8 +310,8 @@ async def _run_stdio(server: Any) -> None:
         await server.aclose()
 
 
-async def _run_http(app: Any, host: str, port: int, announce: Any) -> None:
-    """Serve until interrupted; ``announce`` runs once the port is bound (never when binding fails).
+async def _run_http(app: Any, sock: Any, announce: Any) -> None:
+    """Serve on the bound ``sock`` until interrupted; ``announce`` runs once uvicorn has started.
 
     The app's lifespan closes the Kupe client.
     """
@@ -266,8 +323,9 @@ async def _run_http(app: Any, host: str, port: int, announce: Any) -> None:
             if self.started:
                 announce()
 
+    host, port = sock.getsockname()[:2]
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
-    await Server(config).serve()
+    await Server(config).serve(sockets=[sock])
 
 
 def _print_connect_help(host: str, port: int, settings: Any, multi_tenant: bool) -> None:
