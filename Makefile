@@ -38,12 +38,20 @@ NPM_INSTALL := npm install --no-save --no-audit --no-fund --loglevel=error
 
 .PHONY: run test lint typecheck unit bench eval demo bundle node-tools redis-server chromium sandbox-api clean
 
-$(BIN)/python:
+# make test, make unit and make bundle need npm for their Node tools: when those are not installed yet, say so before
+# building .venv or running ruff and mypy (an order-only prerequisite of the first step, so -j keeps the order too).
+PREREQUISITES := $(if $(filter test unit bundle node-tools,$(MAKECMDGOALS)),prerequisites)
+
+.PHONY: prerequisites
+prerequisites:
+	@if [ ! -f $(NODE_TOOLS_STAMP) ] || [ ! -f $(MCPB_STAMP) ]; then $(MAKE) --no-print-directory need-npm; fi
+
+$(BIN)/python: | $(PREREQUISITES)
 	@echo "==> first use: creating $(VENV) with $(PY)"
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
+$(STAMP): $(BIN)/python pyproject.toml | $(PREREQUISITES)
 	@echo "==> installing kupe-app-mcp and its dependencies into $(VENV) (about a minute the first time)"
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
