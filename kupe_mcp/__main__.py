@@ -215,7 +215,9 @@ def _serve(args: argparse.Namespace) -> int:
     from kupe_mcp.transports import http_app
 
     app = http_app(server, settings, host=args.host, multi_tenant=multi_tenant)
-    anyio.run(_run_http, app, listening, lambda: _print_connect_help(args.host, args.port, settings, multi_tenant))
+    assert listening is not None  # bound above for http
+    port = listening.getsockname()[1]  # --port 0 takes a free one: say which
+    anyio.run(_run_http, app, listening, lambda: _print_connect_help(args.host, port, settings, multi_tenant))
     return 0
 
 
