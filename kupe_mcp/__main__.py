@@ -201,24 +201,28 @@ def _serve(args: argparse.Namespace) -> int:
             "No Kupe credentials: set KUPE_API_KEY (or KUPE_BEARER_TOKEN), "
             "or pass --sandbox to try the embedded sandbox."
         )
-    listening = listen(args.host, args.port) if http else None  # a taken port is said before anything starts
-    store = _state_store(settings, "http" if http else "stdio")
-    client = _client(settings)
-    from kupe_mcp.server import create_server
+    # The port is bound first: a taken one is said before anything starts (and closed if anything else fails).
+    listening = listen(args.host, args.port) if http else None
+    try:
+        store = _state_store(settings, "http" if http else "stdio")
+        client = _client(settings)
+        from kupe_mcp.server import create_server
 
-    server = create_server(settings, client, multi_tenant=multi_tenant, state=store)
-    import anyio
+        server = create_server(settings, client, multi_tenant=multi_tenant, state=store)
+        import anyio
 
-    if not http:
-        anyio.run(_run_stdio, server)
+        if listening is None:
+            anyio.run(_run_stdio, server)
+            return 0
+        from kupe_mcp.transports import http_app
+
+        app = http_app(server, settings, host=args.host, multi_tenant=multi_tenant)
+        port = listening.getsockname()[1]  # --port 0 takes a free one: say which
+        anyio.run(_run_http, app, listening, lambda: _print_connect_help(args.host, port, settings, multi_tenant))
         return 0
-    from kupe_mcp.transports import http_app
-
-    app = http_app(server, settings, host=args.host, multi_tenant=multi_tenant)
-    assert listening is not None  # bound above for http
-    port = listening.getsockname()[1]  # --port 0 takes a free one: say which
-    anyio.run(_run_http, app, listening, lambda: _print_connect_help(args.host, port, settings, multi_tenant))
-    return 0
+    finally:
+        if listening is not None:
+            listening.close()
 
 
 def listen(host: str, port: int) -> Any:
