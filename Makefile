@@ -44,12 +44,20 @@ NPM_INSTALL := npm install --no-save --no-audit --no-fund --loglevel=error
 
 .PHONY: run test lint typecheck unit bench eval demo bundle node-tools redis-server chromium sandbox-api clean
 
-$(BIN)/python:
+# make test, make unit and make bundle need npm for their Node tools: when those are not installed yet, say so before
+# building .venv or running ruff and mypy (an order-only prerequisite of the first step, so -j keeps the order too).
+PREREQUISITES := $(if $(filter test unit bundle node-tools,$(MAKECMDGOALS)),prerequisites)
+
+.PHONY: prerequisites
+prerequisites:
+	@if [ ! -f $(NODE_TOOLS_STAMP) ] || [ ! -f $(MCPB_STAMP) ]; then $(MAKE) --no-print-directory need-npm; fi
+
+$(BIN)/python: | $(PREREQUISITES)
 	@echo "==> first use: creating $(VENV) with $(PY)"
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
+$(STAMP): $(BIN)/python pyproject.toml | $(PREREQUISITES)
 	@echo "==> installing kupe-app-mcp and its dependencies into $(VENV) (about a minute the first time)"
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
@@ -82,11 +90,19 @@ redis-server:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
 	  else echo "make test: redis-server is missing and this is not root: sudo apt-get install -y redis-server"; fi; }
 
+# make bench and make eval rewrite their sections of $(REPORT). bench works on a copy ($(REPORT).partial) and moves it
+# over the report only once every step has run, so a failed run leaves the report as it was. BENCH_FLAGS=--smoke and
+# EVAL_FLAGS=--smoke run each step with a few requests (tests/test_reports.py does, into a temporary report).
+REPORT ?= BENCHMARKS.md
+BENCH_FLAGS ?=
+EVAL_FLAGS ?=
+
 bench: $(STAMP) redis-server ## cold start, per-call overhead, throughput, context cost, RSS, state store, replicas (a report)
-	$(BIN)/python -m tests.bench --out BENCHMARKS.md
-	$(BIN)/python -m tests.bench.state --write BENCHMARKS.md
-	$(BIN)/python -m tests.bench.replicas --write BENCHMARKS.md
-	$(BIN)/python -m tests.bench.state --append BENCHMARKS.md
+	@if [ -f $(REPORT) ]; then cp $(REPORT) $(REPORT).partial; else rm -f $(REPORT).partial; fi
+	$(BIN)/python -m tests.bench --out $(REPORT).partial $(BENCH_FLAGS)
+	$(BIN)/python -m tests.bench.state --write $(REPORT).partial $(BENCH_FLAGS)
+	$(BIN)/python -m tests.bench.replicas --write $(REPORT).partial $(BENCH_FLAGS)
+	@mv $(REPORT).partial $(REPORT)
 
 EVAL_STAMP := $(VENV)/.installed-eval
 $(EVAL_STAMP): $(STAMP)
@@ -94,7 +110,7 @@ $(EVAL_STAMP): $(STAMP)
 	@touch $@
 
 eval: $(EVAL_STAMP) ## do users' requests find their tool? top-1/top-3 per toolset into BENCHMARKS.md (a report)
-	$(BIN)/python -m tests.eval --out BENCHMARKS.md
+	$(BIN)/python -m tests.eval --out $(REPORT) $(EVAL_FLAGS)
 
 node-tools: $(NODE_TOOLS_STAMP) $(MCPB_STAMP)
 

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kupe_mcp import __version__
@@ -46,6 +46,25 @@ def _serve_parser(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(row.flag, dest=row.field, default=None, metavar=row.flag.lstrip("-").upper(), help=text)
 
 
+def settings_help(width: int = 100) -> str:
+    """Every row of the settings table for ``serve --help``: variable, flag, default, meaning."""
+    import textwrap
+
+    from kupe_mcp.config import SETTINGS
+
+    lines = [
+        "settings (environment variable, flag, default; a flag wins over its variable, an empty variable is unset):"
+    ]
+    for row in SETTINGS:
+        names = ", ".join(name for name in (row.env, row.flag) if name)
+        default = (row.shown_default or row.default).replace("`", "").replace("— ", "none ")
+        head = f"{names}" + (f"  (default: {default})" if default else "") + ("  (secret)" if row.secret else "")
+        lines += textwrap.wrap(head, width, initial_indent=" " * 2, subsequent_indent=" " * 6)
+        lines += textwrap.wrap(row.plain_meaning, width, initial_indent=" " * 6, subsequent_indent=" " * 6)
+    lines += ["", "The Kupe API key is read from the environment only: KUPE_API_KEY=<key> kupe-app-mcp"]
+    return "\n".join(lines)
+
+
 def _cli_value(row: Setting, raw: str) -> Any:
     try:
         return row.read(raw, row.flag)
@@ -53,15 +72,39 @@ def _cli_value(row: Setting, raw: str) -> Any:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser whose epilog is written only when help is shown (``serve``'s lists every setting)."""
+
+    def __init__(self, *args: Any, epilog_from: Callable[[], str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.epilog_from = epilog_from
+
+    def format_help(self) -> str:
+        if self.epilog_from is not None:
+            self.epilog = self.epilog_from()
+        return super().format_help()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kupe-app-mcp",
         description="MCP server for the Kupe App voice-agent platform (api.kupe.in).",
-        epilog="Serving is the default command: `kupe-app-mcp serve --help` lists every setting and flag.",
+        epilog="Serving is the default command. Pass the Kupe API key in the environment:\n"
+        "  KUPE_API_KEY=<key> kupe-app-mcp\n"
+        "or try it without one: kupe-app-mcp --sandbox. `kupe-app-mcp serve --help` lists every setting\n"
+        "with its environment variable, flag and default.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"kupe-app-mcp {__version__}")
-    sub = parser.add_subparsers(dest="command")
-    _serve_parser(sub.add_parser("serve", help="serve MCP (the default command)"))
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    _serve_parser(
+        sub.add_parser(
+            "serve",
+            help="serve MCP (the default command)",
+            epilog_from=settings_help,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+    )
     sandbox = sub.add_parser("sandbox-api", help="serve the embedded Kupe sandbox REST API alone")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8766)
@@ -93,9 +136,18 @@ def _configure_logging(level: str) -> None:
     # sse_starlette logs every SSE chunk, i.e. every tool result, at DEBUG: results are the person's
     # data (numbers, transcripts, a new key's secret), not the operator's log.
     logging.getLogger("sse_starlette").setLevel(logging.INFO)
+    logging.getLogger("mcp.server.streamable_http").addFilter(_stateless_noise)
     from kupe_mcp._redact import install
 
     install()
+
+
+def _stateless_noise(record: logging.LogRecord) -> bool:
+    """The SDK logs ``Terminating session: None`` at INFO after every stateless request: a DEBUG line, not news."""
+    if record.levelno == logging.INFO and record.getMessage() == "Terminating session: None":
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -134,7 +186,10 @@ def sandboxed_hours(settings: Any) -> Any:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from kupe_mcp.config import SETTINGS, Settings
+    from kupe_mcp.config import SETTINGS, Settings, unknown_variables
+
+    for line in unknown_variables(os.environ):
+        print(f"kupe-app-mcp: warning: {line}", file=sys.stderr, flush=True)
 
     cli = {row.field: getattr(args, row.field, None) for row in SETTINGS if row.flag and row.field}
     settings = sandboxed_hours(Settings.from_env(os.environ, cli=cli))
@@ -146,23 +201,77 @@ def _serve(args: argparse.Namespace) -> int:
             "No Kupe credentials: set KUPE_API_KEY (or KUPE_BEARER_TOKEN), "
             "or pass --sandbox to try the embedded sandbox."
         )
-    store = _state_store(settings, "http" if http else "stdio")
-    client = _client(settings)
-    from kupe_mcp.serve.server import create_server
+    # The port is bound first: a taken one is said before anything starts (and closed if anything else fails).
+    listening = listen(args.host, args.port) if http else None
+    try:
+        store = _state_store(settings, "http" if http else "stdio")
+        client = _client(settings)
+        from kupe_mcp.serve.server import create_server
 
-    server = create_server(settings, client, multi_tenant=multi_tenant, state=store)
-    import anyio
+        server = create_server(settings, client, multi_tenant=multi_tenant, state=store)
+        import anyio
 
-    if not http:
-        anyio.run(_run_stdio, server)
+        if listening is None:
+            anyio.run(_run_stdio, server)
+            return 0
+        from kupe_mcp.serve.transports import http_app
+
+        app = http_app(server, settings, host=args.host, multi_tenant=multi_tenant)
+        port = listening.getsockname()[1]  # --port 0 takes a free one: say which
+        anyio.run(_run_http, app, listening, lambda: _print_connect_help(args.host, port, settings, multi_tenant))
         return 0
-    from kupe_mcp.serve.transports import http_app
+    finally:
+        if listening is not None:
+            listening.close()
 
-    app = http_app(server, settings, host=args.host, multi_tenant=multi_tenant)
-    anyio.run(
-        _run_http, app, args.host, args.port, lambda: _print_connect_help(args.host, args.port, settings, multi_tenant)
-    )
-    return 0
+
+def listen(host: str, port: int) -> Any:
+    """A socket bound to ``host:port`` for uvicorn, or ConfigError saying in one sentence what to do instead.
+
+    Bound here rather than by uvicorn, whose refusal is a bare ``[Errno 98]`` after the app has started.
+    """
+    import errno
+    import socket
+
+    def bound(at: int) -> socket.socket:
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host.strip("[]"), at))
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    try:
+        sock = bound(port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+            raise ConfigError(
+                f"{host} is not an address of this machine: choose one with --host (e.g. 127.0.0.1, or 0.0.0.0 for "
+                "every interface; make run HOST=…)."
+            ) from None
+        free = next((p for p in range(port + 1, min(port + 21, 65536)) if _free(bound, p)), None)
+        other = f"--port {free} (make run PORT={free})" if free else "another --port (make run PORT=…)"
+        if exc.errno == errno.EACCES:
+            raise ConfigError(
+                f"Port {port} on {host} needs privileges this user does not have: choose {other}."
+            ) from None
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"Port {port} on {host} is already in use, perhaps by another kupe-app-mcp: stop it or choose {other}."
+            ) from None
+        raise ConfigError(f"Cannot listen on {host} port {port} ({exc.strerror}): choose {other}.") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _free(bound: Callable[[int], Any], port: int) -> bool:
+    try:
+        bound(port).close()
+    except OSError:
+        return False
+    return True
 
 
 def _state_store(settings: Any, transport: Any) -> Any:
@@ -207,8 +316,8 @@ async def _run_stdio(server: Any) -> None:
         await server.aclose()
 
 
-async def _run_http(app: Any, host: str, port: int, announce: Any) -> None:
-    """Serve until interrupted; ``announce`` runs once the port is bound (never when binding fails).
+async def _run_http(app: Any, sock: Any, announce: Any) -> None:
+    """Serve on the bound ``sock`` until interrupted; ``announce`` runs once uvicorn has started.
 
     The app's lifespan closes the Kupe client.
     """
@@ -220,13 +329,17 @@ async def _run_http(app: Any, host: str, port: int, announce: Any) -> None:
             if self.started:
                 announce()
 
+    host, port = sock.getsockname()[:2]
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
-    await Server(config).serve()
+    await Server(config).serve(sockets=[sock])
 
 
 def _print_connect_help(host: str, port: int, settings: Any, multi_tenant: bool) -> None:
     url = f"http://{host}:{port}/mcp"
+    import shlex
+
     from kupe_mcp._redact import redact_url
+    from kupe_mcp.dist.install import claude_code_add_http, mcp_remote_config
 
     backend = "the embedded Kupe sandbox" if settings.sandbox else redact_url(settings.base_url)
     oauth = multi_tenant and settings.oauth and not settings.mcp_token
@@ -238,11 +351,11 @@ def _print_connect_help(host: str, port: int, settings: Any, multi_tenant: bool)
     ]
     if oauth:
         lines += [
-            f"  Claude Code:    claude mcp add --transport http kupe {public}   then /mcp, pick kupe, Authenticate",
+            f"  Claude Code:    {shlex.join(claude_code_add_http('kupe', public))}  then /mcp to sign in",
             f"  VS Code:        code --add-mcp '{json.dumps({'name': 'kupe', 'type': 'http', 'url': public})}'",
             f"  Cursor:         ~/.cursor/mcp.json {json.dumps({'mcpServers': {'kupe': {'url': public}}})}",
             "  Claude Desktop (claude_desktop_config.json):",
-            "    " + json.dumps({"mcpServers": {"kupe": {"command": "npx", "args": ["-y", "mcp-remote", public]}}}),
+            "    " + json.dumps(mcp_remote_config("kupe", public)),
             f"  claude.ai / ChatGPT: a custom connector with the URL {public} (they connect from the internet: "
             "it must be public https)",
             f"  MCP Inspector:  npx @modelcontextprotocol/inspector  (transport 'Streamable HTTP', URL {public})",
@@ -257,9 +370,9 @@ def _print_connect_help(host: str, port: int, settings: Any, multi_tenant: bool)
     else:
         lines += [
             f"  MCP Inspector:  npx @modelcontextprotocol/inspector  (transport 'Streamable HTTP', URL {url})",
-            f"  Claude Code:    claude mcp add --transport http kupe {url}",
+            f"  Claude Code:    {shlex.join(claude_code_add_http('kupe', url))}",
             "  Claude Desktop (claude_desktop_config.json):",
-            "    " + json.dumps({"mcpServers": {"kupe": {"command": "npx", "args": ["-y", "mcp-remote", url]}}}),
+            "    " + json.dumps(mcp_remote_config("kupe", url)),
         ]
     if multi_tenant and not oauth:
         lines.append(

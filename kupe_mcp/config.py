@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_CALLING_HOURS",
     "DEFAULT_TOOLSETS",
     "SETTINGS",
+    "TOOL_VARIABLES",
     "CallingWindow",
     "Credentials",
     "Setting",
@@ -35,6 +36,7 @@ __all__ = [
     "parse_calling_hours",
     "parse_destination_prefixes",
     "setting",
+    "unknown_variables",
 ]
 
 DEFAULT_BASE_URL = "https://api.kupe.in"
@@ -508,6 +510,33 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(None, None, "text", "HTTP bind address", "127.0.0.1", flag="--host"),
     Setting(None, None, "int", "HTTP port", "8765", flag="--port", example="e.g. 8765"),
 )
+
+
+TOOL_VARIABLES = ("KUPE_MCPB", "KUPE_NODE", "KUPE_NODE_TOOLS")
+"""``KUPE_*`` variables that are not settings: where the Node tools are, set by ``make test`` for the tests that start
+the MCP Inspector, the conformance suite and mcpb. The server never reads them, and start-up does not warn about them,
+since a developer's shell may keep them."""
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """One sentence per ``KUPE_*`` variable in ``environ`` that is no setting, naming the closest setting if any.
+
+    A misspelt variable is otherwise silently ignored: a toolsets variable missing its last letter serves the
+    default toolsets.
+    """
+    known = {row.env for row in SETTINGS if row.env} | set(TOOL_VARIABLES)
+    strays = sorted(name for name in environ if name.startswith("KUPE_") and name not in known)
+    if not strays:
+        return []
+    import difflib
+
+    names = [row.env for row in SETTINGS if row.env]
+    out = []
+    for name in strays:
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.7)
+        hint = f"did you mean {close[0]}?" if close else "`kupe-app-mcp serve --help` lists every setting."
+        out.append(f"{name} is not a kupe-app-mcp setting and is ignored: {hint}")
+    return out
 
 
 def setting(name: str) -> Setting:

@@ -59,9 +59,11 @@ _DETAIL_MAX = 300
 
 
 def _clip(text: str, limit: int = _DETAIL_MAX) -> str:
-    """Keep a server-supplied detail short enough to read in one line."""
+    """A server-supplied detail, short enough to read, on one line and in quotes: Kupe's words are data in ours."""
+    from kupe_mcp._untrusted import quoted  # only when an error is written: start-up does not pay for it
+
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return quoted(text if len(text) <= limit else text[: limit - 1] + "…") if text else ""
 
 
 class KupeError(Exception):

@@ -9,6 +9,7 @@ import mcp_types as types
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.prompts.base import Message, UserMessage
 
+from kupe_mcp._untrusted import blockquote, quoted
 from kupe_mcp.errors import KupeError
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._sessions import transcript_markdown
@@ -47,16 +48,17 @@ def register_prompts(server: MCPServer[Any]) -> None:
         try:
             found = await client.call_session(str(UUID(request_id)))
         except (KupeError, ValueError) as exc:
-            return [UserMessage(f"Could not load call {request_id}: {exc}")]
+            return [UserMessage(f"Could not load call {quoted(request_id)}: {exc}")]
         session = found.to_json() if found else {"request_id": request_id}
         prompt_note = ""
         if agent_id := session.get("agent_id"):
             try:
                 agent = (await client.get_agent(str(agent_id))).to_json()
                 config = agent.get("configurations", {}).get("model_config") or {}
-                prompt_note = f"\n\nThe agent's system prompt was:\n\n{config.get('system_prompt', '(none)')}"
+                shown = blockquote(str(config.get("system_prompt") or "(none)"))
+                prompt_note = "\n\nThe agent's system prompt was (quoted as data):\n\n" + "\n".join(shown)
             except KupeError:
-                prompt_note = f"\n\n(The agent {agent_id} could not be loaded; judge the call on its own.)"
+                prompt_note = f"\n\n(The agent {quoted(agent_id)} could not be loaded; judge the call on its own.)"
         transcript = types.EmbeddedResource(
             type="resource",
             resource=types.TextResourceContents(uri=uri, mime_type="text/markdown", text=transcript_markdown(session)),

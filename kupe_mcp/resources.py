@@ -19,6 +19,7 @@ import mcp_types as types
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 
+from kupe_mcp._untrusted import one_line
 from kupe_mcp.errors import KupeError, NotFound
 from kupe_mcp.safety.channels import my_approval
 from kupe_mcp.toolsets._context import kupe
@@ -147,14 +148,14 @@ async def recent_resources(ctx: Context) -> list[types.Resource]:
             found.append(
                 types.Resource(
                     uri=f"kupe://agents/{a['id']}",
-                    name=f"agent: {a.get('name', a['id'])}",
+                    name=f"agent: {one_line(str(a.get('name', a['id'])))}",
                     mime_type="application/json",
                 )
             )
     for c in calls:
         if isinstance(c, dict) and c.get("request_id"):
             rid = c["request_id"]
-            label = " ".join(str(c[k]) for k in ("target_number", "status", "created_at") if c.get(k))
+            label = " ".join(one_line(str(c[k])) for k in ("target_number", "status", "created_at") if c.get(k))
             found.append(
                 types.Resource(
                     uri=f"kupe://calls/{rid}/transcript",

@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel, SecretStr
 
 from kupe_mcp.__main__ import _parse, _parser
-from kupe_mcp.config import SETTINGS, Credentials, Setting, Settings
+from kupe_mcp.config import SETTINGS, TOOL_VARIABLES, Credentials, Setting, Settings, unknown_variables
 from kupe_mcp.dist.docs import (
     SETTINGS_BEGIN,
     SETTINGS_END,
@@ -114,6 +114,52 @@ def test_serve_help_lists_every_flag_with_its_variable() -> None:
             assert row.flag in text
             if row.env:
                 assert f"env {row.env}" in text
+
+
+def test_serve_help_lists_every_setting_with_its_variable_flag_default_and_meaning() -> None:
+    (sub,) = (a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    text = sub.choices["serve"].format_help()
+    settings = " ".join(text.split("settings (environment variable")[1].split())
+    for row in SETTINGS:
+        names = ", ".join(n for n in (row.env, row.flag) if n)
+        assert names in settings, row.name
+        default = (row.shown_default or row.default).replace("`", "").split(" ")[0]
+        if default and default != "—":
+            assert f"{names} (default: {default}" in settings, row.name
+        assert " ".join(row.plain_meaning.split()) in settings, row.name
+
+
+def test_the_top_level_help_says_how_to_pass_the_api_key(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        _parse(["--help"])
+    text = capsys.readouterr().out
+    assert "KUPE_API_KEY=<key> kupe-app-mcp" in text
+    assert "serve --help` lists every setting" in text
+
+
+def test_a_misspelt_variable_is_named_with_the_setting_it_is_closest_to() -> None:
+    assert unknown_variables({"KUPE_TOOLSET": "all", "KUPE_TOOLSETS": "all", "HOME": "/root"}) == [
+        "KUPE_TOOLSET is not a kupe-app-mcp setting and is ignored: did you mean KUPE_TOOLSETS?"
+    ]
+    assert unknown_variables({"KUPE_FROBNICATE": "1"}) == [
+        "KUPE_FROBNICATE is not a kupe-app-mcp setting and is ignored: `kupe-app-mcp serve --help` lists every setting."
+    ]
+
+
+def test_settings_and_the_test_tools_variables_are_not_warned_about() -> None:
+    environ = {row.env: "x" for row in SETTINGS if row.env} | dict.fromkeys(TOOL_VARIABLES, "/x")
+    assert unknown_variables(environ) == []
+
+
+def test_every_kupe_variable_the_project_reads_is_a_setting_or_a_test_tools_variable() -> None:
+    import re
+
+    read = set()
+    for path in [ROOT / "Makefile", *(ROOT / "kupe_mcp").rglob("*.py"), ROOT / "tests" / "_node.py"]:
+        read |= set(re.findall(r"\bKUPE_[A-Z_]+[A-Z]\b", path.read_text()))
+    assert read
+    assert read <= {row.env for row in SETTINGS if row.env} | set(TOOL_VARIABLES)
+    assert set(TOOL_VARIABLES) <= read  # each exception is still used
 
 
 def test_cli_only_options_parse_with_their_rows_defaults() -> None:

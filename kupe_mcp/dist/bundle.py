@@ -5,12 +5,18 @@
 host's uv installs Python and the dependencies. ``user_config`` comes from the settings table, so the bundle's
 options say what README and ``--help`` say; every option has a default because an unset one would reach the server
 as the literal text ``${user_config.NAME}``.
+
+Only what git tracks is packed (``git ls-files``, as the files are in the work tree): an untracked ``.env.local`` or a
+note under ``kupe_mcp/`` never ships. Outside a git checkout (a source archive, or no git), the package's own kinds of
+file are packed instead (``PACKAGE_FILES``: ``*.py``, ``*.html``, ``py.typed``), and the build says so.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,9 +24,12 @@ from typing import Any
 from kupe_mcp import __version__
 from kupe_mcp.config import Setting, setting
 
-__all__ = ["BUNDLE_SETTINGS", "build", "manifest"]
+__all__ = ["BUNDLE_SETTINGS", "PACKAGE_FILES", "build", "bundle_files", "manifest"]
 
 ROOT = Path(__file__).resolve().parents[2]  # kupe_mcp/dist/bundle.py -> the checkout
+TOP_FILES = ("pyproject.toml", "README.md")
+PACKAGE_FILES = ("*.py", "*.html", "py.typed")
+"""What the package is made of: without git, only these are packed from ``kupe_mcp/``."""
 
 # The settings a Claude Desktop user is offered, by env name; the rest keep their defaults.
 BUNDLE_SETTINGS: tuple[tuple[str, str, str], ...] = (
@@ -94,19 +103,61 @@ def manifest() -> dict[str, Any]:
     }
 
 
-def build(out: Path) -> Path:
+def _tracked(root: Path) -> list[str] | None:
+    """The files git tracks under ``root`` (relative paths), or None when ``root`` is not the top of a checkout."""
+    try:
+        top = subprocess.run(  # noqa: S603
+            ["git", "-C", str(root), "rev-parse", "--show-toplevel"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        if Path(top).resolve() != root.resolve():
+            return None
+        listed = subprocess.run(  # noqa: S603
+            ["git", "-C", str(root), "ls-files", "-z", "--", *TOP_FILES, "kupe_mcp"],  # noqa: S607
+            capture_output=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return [name for name in listed.decode().split("\0") if name]
+
+
+def bundle_files(root: Path = ROOT) -> tuple[list[str], bool]:
+    """The files to pack (relative to ``root``, sorted) and whether git chose them.
+
+    Tracked files deleted from the work tree are left out; without git, ``PACKAGE_FILES`` under ``kupe_mcp/``.
+    """
+    tracked = _tracked(root)
+    if tracked is not None:
+        return sorted(name for name in tracked if (root / name).is_file()), True
+    package = [
+        path.relative_to(root).as_posix()
+        for path in (root / "kupe_mcp").rglob("*")
+        if path.is_file()
+        and any(fnmatch.fnmatch(path.name, pattern) for pattern in PACKAGE_FILES)
+        and not any(part.startswith(".") or part == "__pycache__" for part in path.relative_to(root).parts)
+    ]
+    return sorted([*(name for name in TOP_FILES if (root / name).is_file()), *package]), False
+
+
+def build(out: Path, root: Path = ROOT) -> Path:
     """Lay the bundle's files out in ``out`` (emptied first): manifest, pyproject, README and the package."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     (out / "manifest.json").write_text(json.dumps(manifest(), indent=2, ensure_ascii=False) + "\n")
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(ROOT / name, out / name)
-    shutil.copytree(
-        ROOT / "kupe_mcp",
-        out / "kupe_mcp",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.sqlite3"),
-    )
+    files, from_git = bundle_files(root)
+    if not from_git:
+        print(
+            f"{root} is not a git checkout: packing pyproject.toml, README.md and kupe_mcp's "
+            f"{', '.join(PACKAGE_FILES)} only.",
+            file=sys.stderr,
+        )
+    for name in files:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / name, out / name)
     return out
 
 

@@ -26,7 +26,7 @@ from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.sandbox import DEMO_API_KEY, SandboxSettings, create_app
 from kupe_mcp.serve.server import build_client, create_server
 
-__all__ = ["main", "run_demo"]
+__all__ = ["AGENT", "CALL", "CAMPAIGN", "FAQ", "RECIPIENTS", "main", "run_demo"]
 
 Write = Callable[[str], None]
 
@@ -41,6 +41,26 @@ PROMPT = (
     "You are Asha, the front desk of Acme Dental. Greet {{name}} warmly, confirm their appointment on "
     "{{date}}, answer questions from the clinic's knowledge base, and offer to reschedule if needed."
 )
+
+
+# The tour's data, declared once: the README's screenshots (tests/browser/test_screenshots.py) show the same.
+AGENT: dict[str, Any] = {
+    "name": "Acme Dental front desk",
+    "system_prompt": PROMPT,
+    "welcome_message": "Hello {{name}}, this is Asha from Acme Dental.",
+    "model_name": "gpt-4.1-mini",
+    "temperature": 0.4,
+    "tts_model_name": "bulbul:v2",
+    "voice_name": "Anushka",
+    "tts_language": "en-IN",
+}
+CALL: dict[str, Any] = {"phone_number": "+91 98765 43210", "variable_values": {"name": "Priya", "date": "Tuesday 10am"}}
+CAMPAIGN = "Appointment reminders"
+RECIPIENTS: list[dict[str, Any]] = [
+    {"phone_number": "+91 98765 43211", "variables": {"name": "Ravi", "date": "Wed 11am"}},
+    {"phone_number": "+91 98765 43212", "variables": {"name": "Meera", "date": "Wed 3pm"}},
+    {"phone_number": "+91 98765 43213", "variables": {"name": "Arjun", "date": "Thu 9am"}},
+]
 
 
 class Tour:
@@ -112,18 +132,7 @@ async def run_demo(write: Write, *, call_step_s: float = 0.5) -> dict[str, int]:
         models = await tour.call("list_providers", "Read the LLM catalog", kind="model", page_size=5)
         tour.say("models: " + ", ".join(str(r.get("model_name")) for r in models["items"]))
 
-        agent = await tour.call(
-            "create_agent",
-            "Create and configure a voice agent",
-            name="Acme Dental front desk",
-            system_prompt=PROMPT,
-            welcome_message="Hello {{name}}, this is Asha from Acme Dental.",
-            model_name="gpt-4.1-mini",
-            temperature=0.4,
-            tts_model_name="bulbul:v2",
-            voice_name="Anushka",
-            tts_language="en-IN",
-        )
+        agent = await tour.call("create_agent", "Create and configure a voice agent", **AGENT)
         agent_id = agent["agent"]["id"]
         config = agent["configurations"]
         tour.say(
@@ -153,10 +162,9 @@ async def run_demo(write: Write, *, call_step_s: float = 0.5) -> dict[str, int]:
         started = await tour.call(
             "place_call",
             "Place an outbound call (the person confirms first)",
-            phone_number="+91 98765 43210",
             agent_id=agent_id,
             phone_number_id=line["id"],
-            variable_values={"name": "Priya", "date": "Tuesday 10am"},
+            **CALL,
         )
         request_id = started["request_id"]
         tour.say(f"placed: request_id {request_id}")
@@ -172,7 +180,7 @@ async def run_demo(write: Write, *, call_step_s: float = 0.5) -> dict[str, int]:
         batch = await tour.call(
             "create_batch",
             "Create a three-number campaign",
-            name="Appointment reminders",
+            name=CAMPAIGN,
             phone_number_id=line["id"],
             agent_id=agent_id,
             variable_names=["name", "date"],
@@ -182,11 +190,7 @@ async def run_demo(write: Write, *, call_step_s: float = 0.5) -> dict[str, int]:
             "add_batch_recipients",
             "Add recipients (every number is checked)",
             batch_id=batch_id,
-            recipients=[
-                {"phone_number": "+91 98765 43211", "variables": {"name": "Ravi", "date": "Wed 11am"}},
-                {"phone_number": "+91 98765 43212", "variables": {"name": "Meera", "date": "Wed 3pm"}},
-                {"phone_number": "+91 98765 43213", "variables": {"name": "Arjun", "date": "Thu 9am"}},
-            ],
+            recipients=RECIPIENTS,
         )
         tour.say(f"submitted {added.get('submitted')}, rejected {len(added.get('rejected') or [])}")
         await tour.call("start_batch", "Start the campaign (the person confirms first)", batch_id=batch_id)

@@ -3,7 +3,10 @@
 Each client keeps its servers in a different file and shape (JSON ``mcpServers``, VS Code's ``servers`` + ``inputs``,
 Codex's TOML ``[mcp_servers.NAME]``). The installer changes only this server's entry, leaves every other entry and
 setting as it was, writes nothing when the entry is already current, keeps a timestamped backup of a file it changes,
-and refuses a file it cannot parse (one sentence, file untouched).
+and refuses a file it cannot parse (one sentence, file untouched). JSON files are read as JSONC too (VS Code's and
+Cursor's ``//`` comments and trailing commas, through ``json5``) and written back as plain JSON: their comments are
+not kept, which ``install`` says, and the backup keeps them. The file and its backups end readable by their owner only
+(0600), since they hold API keys; a symlinked file is written through the link, at its target.
 
 The entry runs the server the way it is installed right now: the absolute path of this environment's
 ``kupe-app-mcp`` executable (works from a checkout, no PyPI release needed), ``uvx --from <checkout>``, or
@@ -17,6 +20,7 @@ import argparse
 import getpass
 import json
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -151,16 +155,37 @@ VSCODE_INPUT = {
 # --- reading, merging and writing one file ------------------------------------------------------------------------
 
 
+def is_plain_json(text: str) -> bool:
+    """True when ``text`` is strict JSON: no comments or trailing commas a rewrite would drop."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
+def _parse_json(path: Path, text: str) -> Any:
+    """JSON, or JSONC as VS Code and Cursor keep it (comments, trailing commas), read by ``json5``."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    import json5
+
+    try:
+        return json5.loads(text)
+    except ValueError as exc:
+        found = re.match(r"<string>:(\d+) (.+) at column (\d+)$", str(exc))
+        where = f"line {found[1]}, column {found[3]}: {found[2]}" if found else str(exc).splitlines()[0]
+        raise ConfigError(
+            f"{path} is not valid JSON or JSONC ({where}): fix or move it and run install again; nothing was changed."
+        ) from None
+
+
 def _load_json(path: Path, text: str, servers_key: str) -> dict[str, Any]:
     if not text.strip():
         return {}
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}): fix or move it and run install "
-            "again; nothing was changed."
-        ) from None
+    data = _parse_json(path, text)
     if not isinstance(data, dict) or not isinstance(data.get(servers_key, {}), dict):
         raise ConfigError(
             f"{path} does not hold a JSON object with a {servers_key!r} object: fix or move it and run install "
@@ -220,22 +245,41 @@ def _merge_toml(client: Client, path: Path, text: str, name: str, entry: Entry) 
     return out if out.endswith("\n") else out + "\n"
 
 
+PRIVATE = 0o600
+"""Client config files hold API keys (ours and other servers'): the file and every backup end owner-only."""
+
+
+def _target(path: Path) -> Path:
+    """Where ``path``'s bytes live: a symlink's target (written in place, the link kept), else ``path``."""
+    return path.resolve() if path.is_symlink() else path
+
+
+def _private_copy(source: Path, backup: Path) -> None:
+    """Copy ``source`` to a new ``backup`` that is owner-only from its first byte."""
+    fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(source.read_bytes())
+    os.chmod(backup, PRIVATE)  # whatever the umask left
+
+
 def _write(path: Path, text: str) -> Path | None:
-    """Replace ``path`` with ``text`` atomically; back the old file up first. Returns the backup's path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Replace ``path``'s content with ``text`` atomically, owner-only; back the old file up first (owner-only too).
+
+    A symlink is followed: its target is replaced and the link stays a link. Returns the backup's path.
+    """
+    target = _target(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
     backup = None
-    mode = 0o600  # the file may hold an API key
-    if path.exists():
+    if target.exists():
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         backup = path.with_name(f"{path.name}.{stamp}.bak")
-        shutil.copy2(path, backup)
-        mode = path.stat().st_mode & 0o777
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        _private_copy(target, backup)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")  # created 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        os.chmod(tmp, PRIVATE)
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -247,6 +291,10 @@ class Outcome:
     path: Path
     changed: bool
     backup: Path | None
+    dropped_comments: bool = False
+    """The old file was JSONC: its comments (and trailing commas) are only in the backup now."""
+    made_private: bool = False
+    """The file was readable by others and is owner-only now."""
 
 
 def check(client: Client, path: Path) -> None:
@@ -261,17 +309,22 @@ def install(client: Client, path: Path, name: str, entry: Entry) -> Outcome:
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     merge = _merge_toml if client.format == "toml" else _merge_json
     new = merge(client, path, text, name, entry)
-    if text and _same(client, text, new):
-        return Outcome(path, changed=False, backup=None)
-    return Outcome(path, changed=True, backup=_write(path, new))
+    if text and _same(client, path, text, new):
+        target = _target(path)
+        wide = bool(target.stat().st_mode & 0o077)
+        if wide:
+            os.chmod(target, PRIVATE)
+        return Outcome(path, changed=False, backup=None, made_private=wide)
+    dropped = client.format == "json" and bool(text.strip()) and not is_plain_json(text)
+    return Outcome(path, changed=True, backup=_write(path, new), dropped_comments=dropped)
 
 
-def _same(client: Client, old: str, new: str) -> bool:
+def _same(client: Client, path: Path, old: str, new: str) -> bool:
     if client.format == "toml":
         import tomllib
 
         return tomllib.loads(old) == tomllib.loads(new)
-    return bool(json.loads(old) == json.loads(new))
+    return bool(_parse_json(path, old) == json.loads(new))
 
 
 # --- the command ---------------------------------------------------------------------------------------------------
@@ -336,22 +389,101 @@ def run_install(
         print(f"# {client.title}: {path}", file=out)
         print(_snippet(client, name, shown), file=out)
         if client.name == "claude-code":
-            env = [f"--env=KUPE_API_KEY={KEY_PLACEHOLDER}"] if shown.env else []
-            line = ["claude", "mcp", "add", "--scope", "user", *env, name, "--", shown.command, *shown.args]
-            print(f"# or: {shlex.join(line)}", file=out)
+            print(f"# or: {shlex.join(claude_code_add(name, shown))}", file=out)
         return 0
 
     check(client, path)  # refuse a broken file before asking anyone for a key
     key = None if args.sandbox or client.secret_input else _api_key(environ, ask)
     outcome = install(client, path, name, entry_with(key))
     if not outcome.changed:
-        print(f"{client.title}: {name!r} in {path} is already current; nothing was changed.", file=sys.stderr)
+        private = " (it is now readable by you only: it holds API keys)" if outcome.made_private else ""
+        print(f"{client.title}: {name!r} in {path} is already current; nothing else changed{private}.", file=sys.stderr)
     else:
         saved = f" (the previous file is saved as {outcome.backup})" if outcome.backup else ""
         print(f"{client.title}: wrote {name!r} to {path}{saved}. Restart {client.title} to load it.", file=sys.stderr)
+        if outcome.dropped_comments:
+            print(
+                f"{path} had comments or trailing commas (JSONC); install writes plain JSON, so they are only in "
+                f"{outcome.backup} now.",
+                file=sys.stderr,
+            )
         if key:
             print(f"The API key is stored in {path}; keep that file private.", file=sys.stderr)
     return 0
+
+
+def claude_code_add(name: str, entry: Entry) -> list[str]:
+    """``claude mcp add`` for a stdio entry, user scope.
+
+    Claude Code's ``--env`` takes any number of values: ``--env KEY=VALUE kupe -- …`` would read the server's name as a
+    second variable and then miss it ("missing required argument"). Each variable is written ``--env=KEY=VALUE``, one
+    value, so the name stays the name.
+    """
+    env = [f"--env={key}={value}" for key, value in entry.env.items()]
+    return ["claude", "mcp", "add", "--scope", "user", *env, name, "--", entry.command, *entry.args]
+
+
+def claude_code_add_http(name: str, url: str) -> list[str]:
+    """``claude mcp add`` for a server already serving streamable HTTP at ``url``."""
+    return ["claude", "mcp", "add", "--transport", "http", name, url]
+
+
+def mcp_remote_config(name: str, url: str) -> dict[str, Any]:
+    """A stdio-only client's (Claude Desktop's) entry for an HTTP server, through the ``mcp-remote`` bridge."""
+    return {"mcpServers": {name: {"command": "npx", "args": ["-y", "mcp-remote", url]}}}
+
+
+def by_hand(root: str = "/path/to/kupe-app-mcp", url: str = "http://127.0.0.1:8765/mcp") -> str:
+    """The README's "By hand" section: what ``install`` writes for a checkout at ``root``, from the same code.
+
+    ``python -m kupe_mcp.dist.docs`` puts it between its markers in README.md, and a test fails when it is stale.
+    """
+    command = f"{root}/.venv/bin/kupe-app-mcp"
+    keyed = Entry(command, (), {"KUPE_API_KEY": KEY_PLACEHOLDER})
+    vscode = Entry(command, (), {"KUPE_API_KEY": f"${{input:{VSCODE_INPUT_ID}}}"})
+    http_vscode = {"servers": {"kupe": {"type": "http", "url": url}}}
+    inspector = ["npx", "@modelcontextprotocol/inspector", ".venv/bin/kupe-app-mcp", "--sandbox"]
+    fence = "```"
+    return "\n".join(
+        [
+            f"What `install` writes, for a checkout at `{root}` (run `make .venv/.installed` there first). Replace",
+            f"`{KEY_PLACEHOLDER}` with your key, or let `install` ask for it.",
+            "",
+            "**Claude Desktop** and **Cursor**:",
+            "",
+            f"{fence}json",
+            _snippet(CLIENTS["claude-desktop"], "kupe", keyed),
+            fence,
+            "",
+            "**Claude Code** (the second line over HTTP, while `make run` serves):",
+            "",
+            f"{fence}sh",
+            shlex.join(claude_code_add("kupe", keyed)),
+            shlex.join(claude_code_add_http("kupe", url)),
+            fence,
+            "",
+            "**VS Code** (`.vscode/mcp.json`; VS Code asks for the key itself):",
+            "",
+            f"{fence}json",
+            _snippet(CLIENTS["vscode"], "kupe", vscode),
+            fence,
+            "",
+            f"For HTTP: `{json.dumps(http_vscode)}`.",
+            "",
+            "**Codex** (`~/.codex/config.toml`):",
+            "",
+            f"{fence}toml",
+            _snippet(CLIENTS["codex"], "kupe", keyed),
+            fence,
+            "",
+            '`--runner uvx` writes `"command": "uvx", "args": ["kupe-app-mcp"]` instead of the absolute path, once the',
+            "package is on PyPI.",
+            "",
+            f"**MCP Inspector**: `{shlex.join(inspector)}`, or connect it to",
+            f'`{url}` with transport "Streamable HTTP" while `make run` is serving.',
+            "",
+        ]
+    )
 
 
 def _snippet(client: Client, name: str, entry: Entry) -> str:

@@ -9,12 +9,12 @@ what will be dialled changes the question, and the SDK never reuses an answer to
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 from uuid import UUID
 
 from mcp.server.mcpserver import Context
 
+from kupe_mcp._untrusted import one_line, quoted
 from kupe_mcp.client import KupeClient
 from kupe_mcp.errors import KupeError
 from kupe_mcp.safety.agent import agent_facts, label
@@ -25,26 +25,6 @@ __all__ = ["money", "one_line", "preview", "question", "quoted"]
 
 SAMPLE_ROWS = 5
 COST_SAMPLE = 20
-_UNSAFE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
-_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def one_line(text: str) -> str:
-    """``text`` with every control, format and line-separator character escaped: it stays on one line."""
-    out = []
-    for ch in text:
-        if ch == "\\":
-            out.append("\\\\")
-        elif unicodedata.category(ch) in _UNSAFE:
-            out.append(_SHORT.get(ch) or f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def quoted(value: Any) -> str:
-    """Outside text as data: in double quotes, escaped by ``one_line`` (quotes too)."""
-    return '"' + one_line(str(value)).replace('"', '\\"') + '"'
 
 
 def _values(values: dict[str, Any] | None) -> str:

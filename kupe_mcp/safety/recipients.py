@@ -9,6 +9,7 @@ from typing import Any
 
 from mcp.server.mcpserver.exceptions import ToolError
 
+from kupe_mcp._untrusted import quoted
 from kupe_mcp.errors import CallRefused
 from kupe_mcp.safety.rules import CallGuards
 
@@ -35,18 +36,18 @@ def recipients_from_csv(name: str, data: bytes) -> list[RecipientRow]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ToolError(f"{name} is not UTF-8 text: save it as a UTF-8 CSV and try again.") from None
+        raise ToolError(f"{quoted(name)} is not UTF-8 text: save it as a UTF-8 CSV and try again.") from None
     reader = csv.DictReader(io.StringIO(text))
     columns = {c.strip().lower(): c for c in reader.fieldnames or [] if c}
     phone = next((columns[c] for c in _PHONE_COLUMNS if c in columns), None)
     if phone is None:
         raise ToolError(
-            f"{name} has no phone column: name one to_phonenumber (or phone_number), one column per variable."
+            f"{quoted(name)} has no phone column: name one to_phonenumber (or phone_number), one column per variable."
         )
     rows: list[RecipientRow] = []
     for index, record in enumerate(reader, start=2):
         if len(rows) >= MAX_CSV_ROWS:
-            raise ToolError(f"{name} has more than {MAX_CSV_ROWS} rows: split it into several files.")
+            raise ToolError(f"{quoted(name)} has more than {MAX_CSV_ROWS} rows: split it into several files.")
         variables = {
             k.strip(): v.strip() for k, v in record.items() if k and k != phone and isinstance(v, str) and v.strip()
         }

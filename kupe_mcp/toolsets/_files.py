@@ -3,7 +3,8 @@
 A model can ask for any path; only files under the configured roots (default: the
 working directory) are read, after resolving symlinks and ``..``, only if Kupe supports
 their type (judged by name before a byte is read), and only up to a size limit. Kupe's
-list of supported formats is fetched once per server and cached (``FormatsCache``).
+list of supported formats is fetched once per server and cached (``FormatsCache``); while
+it cannot be read, nothing is uploaded (fail closed: an unchecked type is never sent).
 A refusal is a KupeError sentence, so it reaches the model as isError.
 """
 
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from kupe_mcp._untrusted import quoted
 from kupe_mcp.errors import KupeAPIError, KupeError
 
 if TYPE_CHECKING:
@@ -82,38 +84,51 @@ def _strings(values: Iterable[Any]) -> list[str]:
 
 
 def check_type(filename: str, formats: UploadFormats | None) -> None:
-    """Refuse a file name whose type Kupe does not accept (no check when the formats are unknown)."""
+    """Refuse a file name whose type Kupe does not accept (``None``: a caller that checks no type, e.g. a CSV)."""
     if formats is not None and not formats.accepts(filename):
-        raise FileRefused(f"{filename} is not a file type Kupe's knowledge base accepts: use one of {formats.named()}.")
+        raise FileRefused(
+            f"{quoted(filename)} is not a file type Kupe's knowledge base accepts: use one of {formats.named()}."
+        )
 
 
 class FormatsCache:
     """Kupe's supported upload formats, fetched on first use and kept for the life of the server."""
 
     def __init__(self) -> None:
-        self._known = False
         self._formats: UploadFormats | None = None
         self._lock = anyio.Lock()
 
-    async def get(self, client: KupeClient) -> UploadFormats | None:
-        """The formats, or None when Kupe does not say (then Kupe itself judges each upload)."""
-        if self._known:
+    async def get(self, client: KupeClient) -> UploadFormats:
+        """The formats; FileRefused (nothing uploaded) while Kupe's list cannot be read or names no type.
+
+        Fails closed: a type nobody has checked is never sent. A failure is not kept, so the next upload asks again.
+        """
+        if self._formats is not None:
             return self._formats
         async with self._lock:
-            if self._known:
+            if self._formats is not None:
                 return self._formats
             try:
                 formats = UploadFormats.parse((await client.supported_file_formats()).to_json())
             except KupeAPIError as exc:
-                if exc.status in (401, 403, 429) or exc.status >= 500:
-                    logger.warning("Could not read Kupe's supported formats, not checking this upload: %s", exc)
-                    return None
-                logger.warning("Kupe has no supported-formats list, uploads are not checked: %s", exc)
-                formats = None
+                logger.warning("Could not read Kupe's supported formats, refusing the upload: %s", exc)
+                raise FileRefused(
+                    f"Kupe's list of accepted file types could not be read (HTTP {exc.status}), so nothing was "
+                    "uploaded: try again in a minute."
+                ) from None
             except KupeError as exc:
-                logger.warning("Could not read Kupe's supported formats, not checking this upload: %s", exc)
-                return None
-            self._formats, self._known = formats, True
+                logger.warning("Could not read Kupe's supported formats, refusing the upload: %s", exc)
+                raise FileRefused(
+                    "Kupe's list of accepted file types could not be read (Kupe did not answer), so nothing was "
+                    "uploaded: try again in a minute."
+                ) from None
+            if formats is None:
+                logger.warning("Kupe's supported-formats answer names no file type, refusing the upload")
+                raise FileRefused(
+                    "Kupe's list of accepted file types names none, so nothing was uploaded: read "
+                    "kupe://files/supported-formats and try again later."
+                )
+            self._formats = formats
             return formats
 
 
@@ -127,11 +142,11 @@ def confine(path: str, roots: tuple[str, ...]) -> Path:
     if not any(real == root or real.is_relative_to(root) for root in allowed):
         where = ", ".join(str(r) for r in allowed)
         raise FileRefused(
-            f"{path} is outside the folders kupe-app-mcp may read ({where}): move it there, "
+            f"{quoted(path)} is outside the folders kupe-app-mcp may read ({where}): move it there, "
             "set KUPE_UPLOAD_ROOTS, or pass the text as content."
         )
     if not real.is_file():
-        raise FileRefused(f"{path} is not a readable file: check the path.")
+        raise FileRefused(f"{quoted(path)} is not a readable file: check the path.")
     return real
 
 
@@ -144,6 +159,6 @@ def read_upload(
     size = real.stat().st_size
     if size > max_bytes:
         raise FileRefused(
-            f"{path} is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB upload limit (KUPE_MAX_UPLOAD_MB)."
+            f"{quoted(path)} is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB upload limit (KUPE_MAX_UPLOAD_MB)."
         )
     return real.name, real.read_bytes()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from typing import Generic, TypeVar
 import anyio
 from mcp.server.mcpserver import Context
 
+from kupe_mcp._untrusted import quoted
 from kupe_mcp.errors import KupeAPIError, KupeError
 
 __all__ = [
@@ -76,6 +78,9 @@ FINAL_STATUSES = frozenset(
 _RETRYABLE_4XX = frozenset({408, 425, 429})
 
 
+_STATUS_WORD = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
 def _norm(status: object) -> str:
     return "_".join(str(status or "").strip().lower().replace("-", " ").split())
 
@@ -86,8 +91,14 @@ def is_final(status: object) -> bool:
 
 
 def status_words(status: object) -> str:
-    """A status as a person would say it: ``in_progress`` -> ``in progress``."""
-    return _norm(status).replace("_", " ") or "unknown"
+    """A status as a person would say it: ``in_progress`` -> ``in progress``.
+
+    It goes into progress messages and our sentences, so anything but a short status word is shown quoted (data).
+    """
+    norm = _norm(status)
+    if not norm:
+        return "unknown"
+    return norm.replace("_", " ") if _STATUS_WORD.fullmatch(norm) else quoted(status)
 
 
 def clock_words(seconds: float) -> str:

@@ -290,7 +290,7 @@ async def main() -> None:
             await mcp.call_tool("get_agent", {"agent_id": sys.argv[3]})
         profile = cProfile.Profile()
         profile.enable()
-        for _ in range(200):
+        for _ in range(int(sys.argv[4])):
             await mcp.call_tool("get_agent", {"agent_id": sys.argv[3]})
         profile.disable()
     out = io.StringIO()
@@ -300,10 +300,13 @@ anyio.run(main)
 """
 
 
-def call_profile(base: str) -> str:
-    """cProfile of 200 in-process ``tools/call get_agent`` (memory transport), top functions by own time."""
+def call_profile(base: str, calls: int = 200) -> str:
+    """cProfile of ``calls`` in-process ``tools/call get_agent`` (memory transport), top functions by own time."""
     done = subprocess.run(  # noqa: S603
-        [PY, "-c", PROFILE_CALLS, base, DEMO_API_KEY, DEMO_AGENT_ID], capture_output=True, text=True, check=True
+        [PY, "-c", PROFILE_CALLS, base, DEMO_API_KEY, DEMO_AGENT_ID, str(calls)],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     lines = done.stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if "ncalls" in line)
@@ -337,7 +340,7 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
-def run(runs: int, calls: int, seconds: float) -> str:
+def run(runs: int, calls: int, seconds: float, profile_calls: int = 200) -> str:
     lines: list[str] = []
     out = lines.append
     info = machine()
@@ -411,7 +414,7 @@ def run(runs: int, calls: int, seconds: float) -> str:
         finally:
             server.terminate()
             server.wait(timeout=30)
-        calls_profile = call_profile(base)
+        calls_profile = call_profile(base, profile_calls)
     profile = phase_profile(runs)
     imports = heaviest_imports()
 
@@ -435,9 +438,10 @@ def run(runs: int, calls: int, seconds: float) -> str:
     out("## Commands")
     out("")
     out("```sh")
-    out("make bench   # = .venv/bin/python -m tests.bench --out BENCHMARKS.md")
-    out("#              then python -m tests.bench.state --write BENCHMARKS.md  (the state store section)")
-    out("#              then python -m tests.bench.replicas --write BENCHMARKS.md  (the replicas section)")
+    out("make bench   # = .venv/bin/python -m tests.bench --out BENCHMARKS.md.partial  (a copy of the report)")
+    out("#              then python -m tests.bench.state --write BENCHMARKS.md.partial  (the state store section)")
+    out("#              then python -m tests.bench.replicas --write BENCHMARKS.md.partial  (the replicas section)")
+    out("#              then mv BENCHMARKS.md.partial BENCHMARKS.md  (only when every step ran)")
     out(f"# runs per figure: {runs}; calls per latency sample: {calls}; seconds per throughput run: {seconds}")
     out("# kupe-app-mcp: python -m kupe_mcp (stdio; KUPE_BASE_URL=<sandbox-api on loopback>, KUPE_API_KEY=<demo key>)")
     out("#            python -m kupe_mcp --transport http --port <free>   (same env)")
@@ -514,7 +518,10 @@ def run(runs: int, calls: int, seconds: float) -> str:
         f"what kupe-app-mcp adds on top of the SDK and the Kupe request is {own:+.2f} ms (argument and answer models, "
         "the client's request path and output-schema serialisation).")  # fmt: skip
     out("")
-    out("Where a call's time goes: cProfile of 200 in-process `tools/call get_agent` (memory transport, same sandbox):")
+    out(
+        f"Where a call's time goes: cProfile of {profile_calls} in-process `tools/call get_agent` (memory transport, "
+        "same sandbox):"
+    )
     out("")
     out("```")
     out(calls_profile)
@@ -577,6 +584,8 @@ def run(runs: int, calls: int, seconds: float) -> str:
     return "\n".join(lines)
 
 
+SMOKE_HELP = "each figure from a few requests, to show the report still builds (make test); the figures mean nothing"
+
 KEPT_SECTIONS = ("state", "replicas", "eval")
 """Sections other commands write (tests/bench/state.py, tests/bench/replicas.py, ``make eval``): kept by ``--out``."""
 
@@ -616,8 +625,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=12, help="runs per cold-start and throughput figure (>= 10)")
     parser.add_argument("--calls", type=int, default=300, help="timed calls per latency figure")
     parser.add_argument("--seconds", type=float, default=1.0, help="length of one throughput run")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = parser.parse_args(argv)
-    report = run(args.runs, args.calls, args.seconds)
+    report = run(1, 5, 0.05, profile_calls=10) if args.smoke else run(args.runs, args.calls, args.seconds)
     if args.out:
         args.out.write_text(report + "\n" + kept_eval_section(args.out))
         print(f"wrote {args.out}", file=sys.stderr)

@@ -32,6 +32,7 @@ from tests.bench.__main__ import (
     KUPE,
     MCP_HEADERS,
     PY,
+    SMOKE_HELP,
     call_body,
     clean_env,
     free_port,
@@ -170,8 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--write", type=Path, help="replace (or add) this section of a Markdown report")
     parser.add_argument("--seconds", type=float, default=SECONDS)
     parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = parser.parse_args(argv)
-    text = report(args.seconds, args.runs)
+    text = report(0.1, 1) if args.smoke else report(args.seconds, args.runs)
     print(text)
     if args.write is not None:
         replace_section(args.write, SECTION, text)

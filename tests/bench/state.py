@@ -24,7 +24,7 @@ import anyio
 from kupe_mcp.safety.rules import Recent, Slot
 from kupe_mcp.safety.state import StateStore, open_store
 from tests._redis import RedisServer
-from tests.bench.__main__ import replace_section
+from tests.bench.__main__ import SMOKE_HELP, replace_section
 
 CALLS = 2000
 TARGET_MS = 1.0
@@ -104,8 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write", type=Path, help="replace (or add) this section of a Markdown report")
     parser.add_argument("--calls", type=int, default=CALLS)
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = parser.parse_args(argv)
-    text = report(args.calls)
+    text = report(20 if args.smoke else args.calls)
     print(text)
     if args.write is not None:
         replace_section(args.write, "state", text)

@@ -1,12 +1,12 @@
 """The approval page in a real browser (Debian's headless Chromium, driven by Playwright), served by the real HTTP
 transport in front of the sandbox: what the person sees, and that only their click dials, exactly once.
 
-Screenshots land under each test's temp dir; ``UPDATE_SCREENSHOTS=1`` also refreshes the ones in docs/.
+Screenshots land under each test's temp dir only: the values here carry markup on purpose, so they are never the
+README's pictures (tests/browser/test_screenshots.py makes those from the demo tour's data).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -34,7 +34,6 @@ pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 HAVE_CHROMIUM = Path(CHROMIUM).exists()
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 INDIA = "+919876543210"
 CREATE_CALL = ("POST", "/api/call/create_call")
 ARGS: dict[str, Any] = {
@@ -92,12 +91,6 @@ def shot(page: Page, tmp_path: Path, name: str) -> Any:
     return page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
 
 
-def keep(tmp_path: Path, name: str) -> None:
-    if os.environ.get("UPDATE_SCREENSHOTS"):
-        DOCS.mkdir(exist_ok=True)
-        shutil.copy(tmp_path / f"{name}.png", DOCS / f"{name}.png")
-
-
 async def test_the_page_shows_what_will_be_dialled_and_approve_dials_exactly_once(
     served: Served, browser: Browser, tmp_path: Path
 ) -> None:
@@ -122,7 +115,6 @@ async def test_the_page_shows_what_will_be_dialled_and_approve_dials_exactly_onc
     await page.keyboard.press("Tab")
     assert await page.evaluate("document.activeElement.textContent") == "Decline"
     await shot(page, tmp_path, "approval-page")
-    keep(tmp_path, "approval-page")
     assert served.calls_placed() == 0
 
     await page.get_by_role("button", name="Approve").click()

@@ -9,8 +9,6 @@ must reach the app-only tool, after which wait_for_approval dials exactly once.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ from playwright.async_api import Browser
 
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
 from tests._mcp import call
-from tests.browser.test_approval_page import DOCS, browser
+from tests.browser.test_approval_page import browser
 from tests.conftest import ServerFactory
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -91,9 +89,6 @@ async def test_the_card_shows_the_call_and_its_approve_reaches_the_app_only_tool
             shown = await view.locator("main").inner_text()
             background = await view.locator("body").evaluate("b => getComputedStyle(b).backgroundColor")
             await page.screenshot(path=str(tmp_path / "apps-approval-card.png"), full_page=True)
-            if os.environ.get("UPDATE_SCREENSHOTS"):
-                DOCS.mkdir(exist_ok=True)
-                shutil.copy(tmp_path / "apps-approval-card.png", DOCS / "apps-approval-card.png")
             assert sandbox_app.state.sandbox.request_log.count(CREATE_CALL) == 0
             await view.get_by_role("button", name="Approve").click()
             await view.get_by_text("Approved. The assistant will now dial.").wait_for()
@@ -147,8 +142,6 @@ async def test_the_call_view_shows_steps_summary_and_the_transcript_as_text_bubb
     images = await view.locator("img").count()
     summary = await view.locator("#summary").inner_text()
     await page.screenshot(path=str(tmp_path / "apps-call-card.png"), full_page=True)
-    if os.environ.get("UPDATE_SCREENSHOTS"):
-        shutil.copy(tmp_path / "apps-call-card.png", DOCS / "apps-call-card.png")
     assert tools["wait_for_call"].meta == {"ui": {"resourceUri": "ui://kupe/call-card.html"}}
     assert steps == ["queued", "ringing", "in progress", "completed"]
     assert current == 0  # a completed call: every step done, none current

@@ -18,7 +18,7 @@ from playwright.async_api import Browser, FrameLocator
 from kupe_mcp.client import KupeClient
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
 from tests._mcp import call, say_yes
-from tests.browser.test_approval_page import browser, keep
+from tests.browser.test_approval_page import browser
 from tests.browser.test_apps_card import HOST_PAGE
 from tests.conftest import ServerFactory
 
@@ -70,7 +70,6 @@ async def test_the_campaign_view_shows_counts_a_bar_per_state_and_failures_with_
     injected = await view.locator("img, b").count()
     background = await view.locator("body").evaluate("b => getComputedStyle(b).backgroundColor")
     await page.screenshot(path=str(tmp_path / "apps-batch-progress.png"), full_page=True)
-    keep(tmp_path, "apps-batch-progress")
     assert title == "Campaign Diwali <b>reminders</b>"
     assert meta == "completed · 6 of 6 done"
     assert counts["completed"] == "4"
@@ -106,7 +105,6 @@ async def test_the_usage_view_draws_cost_per_service_and_period_as_inline_svg_wi
     injected = await view.locator("b").count()
     meta = await view.locator("#meta").inner_text()
     await page.screenshot(path=str(tmp_path / "apps-usage-chart.png"), full_page=True)
-    keep(tmp_path, "apps-usage-chart")
     services = sorted(data["by_service"], key=lambda k: -data["by_service"][k])
     assert tools["get_usage_summary"].meta == {"ui": {"resourceUri": "ui://kupe/usage-chart.html"}}
     assert service_labels == services  # biggest first, the markup-like name as text

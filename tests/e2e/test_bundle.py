@@ -6,8 +6,10 @@ skip (the manifest checks that need no Node still run).
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -19,7 +21,7 @@ from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
 from kupe_mcp.config import SETTINGS, Settings
-from kupe_mcp.dist.bundle import BUNDLE_SETTINGS, build, manifest
+from kupe_mcp.dist.bundle import BUNDLE_SETTINGS, PACKAGE_FILES, build, bundle_files, manifest
 from tests._node import node_binary, node_env
 
 TOOLS = os.environ.get("KUPE_NODE_TOOLS")
@@ -32,6 +34,69 @@ def _substituted(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)  # noqa: S603, S607
+
+
+def _checkout(root: Path) -> None:
+    """A small project: tracked package files, then what a developer leaves lying around."""
+    for name, text in {
+        "pyproject.toml": "[project]\nname = 'x'\n",
+        "README.md": "# x\n",
+        "kupe_mcp/__init__.py": "",
+        "kupe_mcp/py.typed": "",
+        "kupe_mcp/views/card.html": "<p>card</p>",
+    }.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    _git(root, "init", "-q")
+    _git(root, "add", ".")
+    _git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "x")
+    (root / "kupe_mcp" / ".env.local").write_text("KUPE_API_KEY=kupe_sk_TESTSECRET_untracked\n")
+    (root / "kupe_mcp" / "notes.md").write_text("my notes\n")
+    (root / "kupe_mcp" / "scratch.py").write_text("print('not yet added')\n")
+    (root / "kupe_mcp" / "__pycache__").mkdir()
+    (root / "kupe_mcp" / "__pycache__" / "x.pyc").write_bytes(b"\0")
+
+
+TRACKED = ["README.md", "kupe_mcp/__init__.py", "kupe_mcp/py.typed", "kupe_mcp/views/card.html", "pyproject.toml"]
+
+
+def test_the_bundle_packs_only_what_git_tracks(tmp_path: Path) -> None:
+    root = tmp_path / "checkout"
+    root.mkdir()
+    _checkout(root)
+
+    out = build(tmp_path / "bundle", root)
+
+    packed = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert packed == sorted(["manifest.json", *TRACKED])
+
+
+def test_outside_a_git_checkout_only_the_packages_own_kinds_of_file_are_packed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "archive"
+    root.mkdir()
+    _checkout(root)
+    shutil.rmtree(root / ".git")
+
+    files, from_git = bundle_files(root)
+
+    assert from_git is False
+    assert files == sorted([*TRACKED, "kupe_mcp/scratch.py"])  # a .py is package-shaped; notes and dot-files are not
+    build(tmp_path / "bundle", root)
+    assert f"{root} is not a git checkout" in capsys.readouterr().err
+
+
+def test_the_fallback_kinds_of_file_cover_everything_git_tracks_in_the_package() -> None:
+    files, from_git = bundle_files()
+    assert from_git is True
+    package = [name for name in files if name.startswith("kupe_mcp/")]
+    assert any(name.endswith(".html") for name in package)
+    assert all(any(fnmatch.fnmatch(Path(name).name, p) for p in PACKAGE_FILES) for name in package)
 
 
 def test_the_manifest_is_0_4_uv_with_the_api_key_sensitive() -> None:

@@ -49,6 +49,19 @@ def test_without_credentials_or_sandbox_stdio_exits_2_with_one_line_saying_what_
     assert done.stdout == ""
 
 
+def test_a_misspelt_kupe_variable_is_warned_about_at_start_and_the_test_tools_ones_are_not() -> None:
+    env = clean_env(KUPE_TOOLSET="all", KUPE_NODE="/x/node", KUPE_NODE_TOOLS="/x", KUPE_MCPB="/x/mcpb")
+    done = subprocess.run(  # noqa: S603
+        [*KUPE, "--sandbox"], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if "warning" in line]
+    assert warnings == [
+        "kupe-app-mcp: warning: KUPE_TOOLSET is not a kupe-app-mcp setting and is ignored: did you mean KUPE_TOOLSETS?"
+    ]
+    assert done.stdout == ""
+
+
 def test_unknown_toolset_exits_2_listing_the_valid_ones() -> None:
     done = subprocess.run(  # noqa: S603
         [*KUPE, "--sandbox", "--toolsets", "agents,nope"], env=clean_env(), capture_output=True, text=True, timeout=60

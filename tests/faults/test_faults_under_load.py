@@ -53,7 +53,7 @@ CREATE_CALL = ("POST", "/api/call/create_call")
 NO_CALL_LIMITS: dict[str, Any] = {"calling_hours": "off", "max_calls_per_hour": 100_000}
 # The 500 is Kupe's "the handler failed" answer: not retried on purpose (tests/integration/test_retries_over_loopback).
 NOT_TRANSIENT = "500"
-SANDBOX_500 = "(500: Internal Server Error (sandbox fault))"
+SANDBOX_500 = '(500: "Internal Server Error (sandbox fault)")'
 VALUES = {"name": "Load", "appointment_date": "today"}  # the demo agent's prompt placeholders
 
 

@@ -16,6 +16,7 @@ from mcp.client.stdio import StdioServerParameters
 
 from kupe_mcp.__main__ import _parse, main
 from kupe_mcp.dist.install import CLIENTS, KEY_PLACEHOLDER, entry_command, run_install
+from kupe_mcp.errors import ConfigError
 
 KEY = "kupe_live_0123456789abcdef"
 
@@ -158,6 +159,94 @@ def test_a_new_file_is_created_private_with_its_folders(tmp_path: Path) -> None:
     assert json.loads(path.read_text())["mcpServers"]["kupe"]["env"]["KUPE_API_KEY"] == KEY
     assert path.stat().st_mode & 0o777 == 0o600
     assert _backups(path) == []
+
+
+VSCODE_JSONC = """{
+  // my servers
+  "servers": {
+    "other": { "type": "stdio", "command": "other", }, /* kept */
+  },
+}
+"""
+
+
+def test_vscode_reads_jsonc_and_says_its_comments_are_only_in_the_backup(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "mcp.json"
+    path.write_text(VSCODE_JSONC)
+
+    assert main(["install", "vscode", "--config", str(path)]) == 0
+
+    data = json.loads(path.read_text())
+    assert data["servers"]["other"] == {"type": "stdio", "command": "other"}
+    assert data["servers"]["kupe"]["env"] == {"KUPE_API_KEY": "${input:kupe-api-key}"}
+    (backup,) = _backups(path)
+    assert backup.read_text() == VSCODE_JSONC
+    err = capsys.readouterr().err
+    assert (
+        f"{path} had comments or trailing commas (JSONC); install writes plain JSON, so they are only in {backup}"
+        in err
+    )
+    assert main(["install", "vscode", "--config", str(path)]) == 0  # now plain JSON and current: nothing to say
+    assert "comments" not in capsys.readouterr().err
+    assert len(_backups(path)) == 1
+
+
+def test_a_jsonc_file_that_is_still_broken_is_refused_with_its_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "mcp.json"
+    path.write_text('{\n  // servers\n  "servers": {"a": }\n}\n')
+    with pytest.raises(ConfigError, match=r"is not valid JSON or JSONC \(line 3, column 20: Unexpected \"}\"\)"):
+        _run(_args("vscode", path))
+
+
+def test_a_file_others_could_read_and_its_backup_end_readable_by_the_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "claude_desktop_config.json"
+    path.write_text(EXISTING["claude-desktop"])
+    path.chmod(0o644)
+
+    _run(_args("claude-desktop", path))
+
+    assert path.stat().st_mode & 0o777 == 0o600
+    (backup,) = _backups(path)
+    assert backup.stat().st_mode & 0o777 == 0o600
+
+
+def test_an_unchanged_entry_in_a_file_others_could_read_is_made_private(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "mcp.json"
+    _run(_args("cursor", path))
+    path.chmod(0o644)
+
+    _run(_args("cursor", path))
+
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert "it is now readable by you only" in capsys.readouterr().err
+    assert _backups(path) == []
+
+
+def test_a_symlinked_config_is_written_at_its_target_and_stays_a_link(tmp_path: Path) -> None:
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    target = dotfiles / "cursor-mcp.json"
+    target.write_text(EXISTING["cursor"])
+    target.chmod(0o644)
+    link = tmp_path / ".cursor" / "mcp.json"
+    link.parent.mkdir()
+    link.symlink_to(target)
+
+    _run(_args("cursor", link))
+
+    assert link.is_symlink()
+    assert link.resolve() == target
+    assert json.loads(target.read_text())["mcpServers"]["kupe"]["env"] == {"KUPE_API_KEY": KEY}
+    assert target.stat().st_mode & 0o777 == 0o600
+    (backup,) = _backups(link)
+    assert not backup.is_symlink()
+    assert backup.read_text() == EXISTING["cursor"]
+    assert backup.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in dotfiles.iterdir()) == ["cursor-mcp.json"]  # no temp file left behind
 
 
 def test_the_key_is_asked_for_without_echo_when_not_in_the_environment(

@@ -306,7 +306,7 @@ async def test_a_wrong_api_key_is_authentication_failed_pointing_at_kupe_api_key
         with pytest.raises(AuthenticationFailed) as caught:
             await kupe.me()
     assert str(caught.value) == (
-        "Kupe rejected the credentials (401: Invalid or revoked API key): "
+        'Kupe rejected the credentials (401: "Invalid or revoked API key"): '
         "check KUPE_API_KEY (or KUPE_BEARER_TOKEN) and that the key has not been revoked."
     )
     assert caught.value.status == 401
@@ -322,7 +322,7 @@ async def test_a_scoped_key_outside_its_scope_is_permission_denied_naming_the_ro
             await kupe.list_model_providers()
     assert str(caught.value) == (
         "This API key lacks the scope for GET /api/v1/providers/model "
-        "(403: Forbidden: API Key does not have required scopes): "
+        '(403: "Forbidden: API Key does not have required scopes"): '
         "ask the key's owner to grant it, or use a key that has it."
     )
 
@@ -334,8 +334,8 @@ async def test_a_billing_write_with_an_api_key_is_permission_denied_asking_for_a
         with pytest.raises(PermissionDenied) as caught:
             await kupe.request("POST", "/api/v1/billing/credit-balance", json_body={"amount_usd": 5})
     assert str(caught.value) == (
-        "Kupe denied POST /api/v1/billing/credit-balance (403: API keys may only read /api/v1/billing/** (GET); "
-        "billing writes require a Bearer session): "
+        'Kupe denied POST /api/v1/billing/credit-balance (403: "API keys may only read /api/v1/billing/** (GET); '
+        'billing writes require a Bearer session"): '
         "this needs a role or a Bearer session the current credentials do not have."
     )
 
@@ -350,8 +350,8 @@ async def test_a_wallet_grant_is_denied_to_an_api_key_but_allowed_to_an_admin_se
         balance = (await kupe.my_wallet()).balance_usd
         assert balance is not None
     assert str(caught.value) == (
-        f"Kupe denied POST /api/v1/wallets/{wallet_id}/grants (403: Wallet and organization changes require "
-        "a Bearer session with org_admin or super_admin role): "
+        f'Kupe denied POST /api/v1/wallets/{wallet_id}/grants (403: "Wallet and organization changes require '
+        'a Bearer session with org_admin or super_admin role"): '
         "this needs a role or a Bearer session the current credentials do not have."
     )
     async with make_client(shared_server, api_key=None, bearer_token=DEMO_BEARER_TOKEN) as admin:
@@ -368,7 +368,7 @@ async def test_create_call_without_credit_is_insufficient_credits_pointing_at_th
             await kupe.create_call("+14155555005", workflow_id=str(uuid.uuid4()))
     assert str(caught.value) == (
         "Kupe refused POST /api/call/create_call because the account is out of credits "
-        "(402: Insufficient credits: wallet balance is 0.00 USD; add credits to place calls): "
+        '(402: "Insufficient credits: wallet balance is 0.00 USD; add credits to place calls"): '
         "check the balance with get_credit_balance and top up the wallet in the Kupe dashboard."
     )
     assert _attempts(shared_server, "POST", CALL_PATH) == before + 1  # a 402 is final: never retried
@@ -380,7 +380,7 @@ async def test_an_unknown_agent_is_not_found_naming_the_route(shared_server: San
         with pytest.raises(NotFound) as caught:
             await kupe.get_agent(missing)
     assert str(caught.value) == (
-        f"Kupe found nothing at GET /api/v1/agents/{missing} (404: Agent {missing} not found): "
+        f'Kupe found nothing at GET /api/v1/agents/{missing} (404: "Agent {missing} not found"): '
         "check the id; list the objects first to get a valid one."
     )
 
@@ -396,7 +396,7 @@ async def test_changing_an_active_agent_conflicts_until_forced(shared_server: Sa
         forced = await kupe.update_agent(agent_id, {"agent_model_config": {"temperature": 0.2}}, force_update=True)
     assert str(caught.value) == (
         f"Kupe refused PUT /api/v1/agents/{agent_id} because the agent is active "
-        "(400: Agent is active; pass force_update=true to change its configuration): "
+        '(400: "Agent is active; pass force_update=true to change its configuration"): '
         "pass force_update=true to change it anyway (live calls may pick up the change), or deactivate it first."
     )
     assert unchanged.configurations is not None
@@ -433,7 +433,7 @@ async def test_an_unreachable_destination_is_call_initiation_failed_with_both_id
         session = js(await kupe.call_session(error.request_id))
     assert str(error) == (
         f"Kupe could not start the call (request_id {error.request_id}, call_session_id {error.call_session_id}): "
-        "Destination unreachable: carrier rejected the number. Check the number and the caller line, then try again."
+        '"Destination unreachable: carrier rejected the number". Check the number and the caller line, then try again.'
     )
     assert session["id"] == error.call_session_id
     assert session["status"] == "failed"
@@ -448,11 +448,11 @@ async def test_body_validation_is_invalid_request_naming_the_field(shared_server
             await kupe.update_agent(DEMO_AGENT_ID, {"agent_model_config": {"model_name": "gpt-99"}}, force_update=True)
     assert str(unprocessable.value) == (
         "Kupe rejected POST /api/v1/agents as invalid "
-        "(422: agent.name: Field required): fix the named field and try again."
+        '(422: "agent.name: Field required"): fix the named field and try again.'
     )
     assert str(bad.value) == (
-        f"Kupe rejected PUT /api/v1/agents/{DEMO_AGENT_ID} as invalid (400: Unknown LLM model 'gpt-99' in "
-        "agent_model_config.model_name; see GET /api/v1/providers/model for valid codes): "
+        f"Kupe rejected PUT /api/v1/agents/{DEMO_AGENT_ID} as invalid (400: \"Unknown LLM model 'gpt-99' in "
+        'agent_model_config.model_name; see GET /api/v1/providers/model for valid codes"): '
         "fix the named field and try again."
     )
     assert (unprocessable.value.status, bad.value.status) == (422, 400)
@@ -480,7 +480,7 @@ async def test_an_id_with_slashes_stays_inside_its_route_and_cannot_escape_a_key
             await kupe.get_agent(hostile)
     assert caught.value.path == "/api/v1/agents/..%2F..%2Fbilling%2Fcredit-balance"
     assert str(caught.value) == (
-        "Kupe found nothing at GET /api/v1/agents/..%2F..%2Fbilling%2Fcredit-balance (404: Not Found): "
+        'Kupe found nothing at GET /api/v1/agents/..%2F..%2Fbilling%2Fcredit-balance (404: "Not Found"): '
         "check the id; list the objects first to get a valid one."
     )
     assert shared_server.sandbox.request_log[-1] == ("GET", "/api/v1/agents/../../billing/credit-balance")

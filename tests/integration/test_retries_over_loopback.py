@@ -126,7 +126,7 @@ async def test_a_503_that_never_clears_gives_up_after_three_attempts_with_growin
         with pytest.raises(ServerError) as caught:
             await kupe.me()
     assert str(caught.value) == (
-        "Kupe failed to handle GET /api/v1/me (503: Service Unavailable (sandbox fault)): "
+        'Kupe failed to handle GET /api/v1/me (503: "Service Unavailable (sandbox fault)"): '
         "this is on Kupe's side; retry later, or report it to Kupe support with the request id."
     )
     assert _attempts(server, "GET", ME_PATH) == 3
@@ -142,7 +142,7 @@ async def test_a_500_is_not_retried_even_on_a_get(server: SandboxServer) -> None
         with pytest.raises(ServerError) as caught:
             await kupe.me()
     assert str(caught.value) == (
-        "Kupe failed to handle GET /api/v1/me (500: Internal Server Error (sandbox fault)): "
+        'Kupe failed to handle GET /api/v1/me (500: "Internal Server Error (sandbox fault)"): '
         "this is on Kupe's side; retry later, or report it to Kupe support with the request id."
     )
     assert _attempts(server, "GET", ME_PATH) == 1
@@ -157,7 +157,7 @@ async def test_a_429_on_a_post_is_rate_limited_at_once_with_the_retry_after_hint
             await kupe.create_call("+14155556006", agent_id=DEMO_AGENT_ID)
     assert str(caught.value) == (
         "Kupe is rate limiting POST /api/call/create_call "
-        "(429: Too Many Requests: rate limit exceeded (sandbox fault)): retry after 1s."
+        '(429: "Too Many Requests: rate limit exceeded (sandbox fault)"): retry after 1s.'
     )
     assert caught.value.retry_after == 1.0
     assert _attempts(server, "POST", CALL_PATH) == 1

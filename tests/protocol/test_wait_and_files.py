@@ -278,13 +278,13 @@ async def test_a_file_type_kupe_does_not_support_is_refused_before_any_upload_na
     async with Client(world.server, mode=client_mode) as mcp:
         for name in ("logo.png", "tool.exe"):
             text = await fail(mcp, "upload_knowledge_file", path=str(roots / name))
-            assert f"{name} is not a file type Kupe's knowledge base accepts" in text
+            assert f'"{name}" is not a file type Kupe\'s knowledge base accepts' in text
             assert ".md" in text
             assert ".txt" in text
             assert ". " not in text  # one sentence
             assert text.endswith(".")
         inline = await fail(mcp, "upload_knowledge_file", content="hello", filename="notes.docx")
-        assert "notes.docx is not a file type" in inline
+        assert '"notes.docx" is not a file type' in inline
     assert world.requests(UPLOAD) == 0
 
 
@@ -299,6 +299,43 @@ async def test_a_supported_file_uploads_and_the_formats_are_fetched_once(
         await fail(mcp, "upload_knowledge_file", path=str(roots / "logo.png"))
     assert world.requests(UPLOAD) == 2
     assert world.requests(FORMATS) == 1
+
+
+def formats_answering(app: Any, status: int, body: Any) -> Any:
+    """``app`` with its supported-formats route answering ``status`` and ``body`` instead."""
+    from starlette.responses import JSONResponse
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == FORMATS[1]:
+            await JSONResponse(body, status_code=status)(scope, receive, send)
+            return
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "why"),
+    [
+        (503, {"detail": "down"}, "could not be read (HTTP 503)"),
+        (401, {"detail": "no"}, "could not be read (HTTP 401)"),
+        (404, {"detail": "Not Found"}, "could not be read (HTTP 404)"),
+        (200, {"data": {}}, "names none"),
+    ],
+)
+async def test_an_upload_is_refused_in_one_sentence_while_the_accepted_types_cannot_be_read(
+    world: World, roots: Path, client_mode: str, status: int, body: Any, why: str
+) -> None:
+    server = create_server(
+        Settings(toolsets=("all",), upload_roots=(str(roots),)), make_kupe(formats_answering(world.app, status, body))
+    )
+    async with Client(server, mode=client_mode) as mcp:
+        for arguments in ({"path": str(roots / "tool.exe")}, {"content": "x", "filename": "notes.xyz"}):
+            text = await fail(mcp, "upload_knowledge_file", **arguments)
+            assert f"Kupe's list of accepted file types {why}, so nothing was uploaded" in text
+            assert text.endswith(".")
+            assert ". " not in text  # one sentence
+    assert world.requests(UPLOAD) == 0
 
 
 async def test_a_file_over_the_size_limit_is_refused_before_any_upload(
