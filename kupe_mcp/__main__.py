@@ -137,7 +137,7 @@ def _configure_logging(level: str) -> None:
     # data (numbers, transcripts, a new key's secret), not the operator's log.
     logging.getLogger("sse_starlette").setLevel(logging.INFO)
     logging.getLogger("mcp.server.streamable_http").addFilter(_stateless_noise)
-    from kupe_mcp._redact import install
+    from kupe_mcp.text.redact import install
 
     install()
 
@@ -338,8 +338,8 @@ def _print_connect_help(host: str, port: int, settings: Any, multi_tenant: bool)
     url = f"http://{host}:{port}/mcp"
     import shlex
 
-    from kupe_mcp._redact import redact_url
     from kupe_mcp.dist.install import claude_code_add_http, mcp_remote_config
+    from kupe_mcp.text.redact import redact_url
 
     backend = "the embedded Kupe sandbox" if settings.sandbox else redact_url(settings.base_url)
     oauth = multi_tenant and settings.oauth and not settings.mcp_token

@@ -60,7 +60,7 @@ _DETAIL_MAX = 300
 
 def _clip(text: str, limit: int = _DETAIL_MAX) -> str:
     """A server-supplied detail, short enough to read, on one line and in quotes: Kupe's words are data in ours."""
-    from kupe_mcp._untrusted import quoted  # only when an error is written: start-up does not pay for it
+    from kupe_mcp.text.untrusted import quoted  # only when an error is written: start-up does not pay for it
 
     text = " ".join(text.split())
     return quoted(text if len(text) <= limit else text[: limit - 1] + "…") if text else ""

@@ -9,8 +9,8 @@ import mcp_types as types
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.prompts.base import Message, UserMessage
 
-from kupe_mcp._untrusted import blockquote, quoted
 from kupe_mcp.errors import KupeError
+from kupe_mcp.text.untrusted import blockquote, quoted
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._sessions import transcript_markdown
 

@@ -19,9 +19,9 @@ import mcp_types as types
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 
-from kupe_mcp._untrusted import one_line
 from kupe_mcp.errors import KupeError, NotFound
 from kupe_mcp.safety.channels import my_approval
+from kupe_mcp.text.untrusted import one_line
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._sessions import transcript_markdown
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from mcp.server.mcpserver.exceptions import ToolError
 
-from kupe_mcp._untrusted import blockquote, fenced, one_line, quoted
 from kupe_mcp.errors import api_error_for
 from kupe_mcp.safety.recipients import recipients_from_csv
+from kupe_mcp.text.untrusted import blockquote, fenced, one_line, quoted
 from kupe_mcp.toolsets._files import FileRefused, UploadFormats, check_type, confine
 from kupe_mcp.toolsets._sessions import transcript_lines, transcript_markdown
 from kupe_mcp.toolsets._wait import status_words

@@ -28,7 +28,6 @@ import anyio
 import httpx2
 
 from kupe_mcp import __version__
-from kupe_mcp._redact import redact, redact_url
 from kupe_mcp.config import DEFAULT_BASE_URL, Credentials
 from kupe_mcp.errors import (
     KupeAPIError,
@@ -37,6 +36,7 @@ from kupe_mcp.errors import (
     UnexpectedResponse,
     api_error_for,
 )
+from kupe_mcp.text.redact import redact, redact_url
 
 __all__ = ["KupeHTTP", "RetryPolicy"]
 

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
-from kupe_mcp import _redact
+from kupe_mcp.text import redact as _redact
 
 __all__ = [
     "Approval",

@@ -30,9 +30,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route, Router
 
-from kupe_mcp import _redact
 from kupe_mcp._loopback import LoopbackServer
 from kupe_mcp.safety.approvals import Approval, ApprovalProblem, ApprovalStore
+from kupe_mcp.text import redact as _redact
 
 __all__ = ["COOKIE", "ApprovalDesk", "ApprovalListener", "approval_routes", "page_hosts", "render_page"]
 

@@ -14,12 +14,12 @@ from uuid import UUID
 
 from mcp.server.mcpserver import Context
 
-from kupe_mcp._untrusted import one_line, quoted
 from kupe_mcp.client import KupeClient
 from kupe_mcp.errors import KupeError
 from kupe_mcp.safety.agent import agent_facts, label
 from kupe_mcp.safety.context import guards_of, kupe
 from kupe_mcp.safety.subjects import Subject
+from kupe_mcp.text.untrusted import one_line, quoted
 
 __all__ = ["money", "one_line", "preview", "question", "quoted"]
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from kupe_mcp._untrusted import quoted
 from kupe_mcp.errors import CallRefused
 from kupe_mcp.safety.rules import CallGuards
+from kupe_mcp.text.untrusted import quoted
 
 __all__ = ["MAX_CSV_ROWS", "RecipientRow", "recipients_from_csv", "screen_recipients"]
 

@@ -20,7 +20,6 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kupe_mcp import _redact
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.errors import KupeAPIError, UnexpectedResponse
@@ -28,6 +27,7 @@ from kupe_mcp.safety.approvals import MemoryApprovals, StateApprovals
 from kupe_mcp.safety.page import ApprovalDesk
 from kupe_mcp.safety.rules import CallGuards
 from kupe_mcp.safety.state import StateKeys, StateStore
+from kupe_mcp.text import redact as _redact
 from kupe_mcp.toolsets._files import FormatsCache
 from kupe_mcp.toolsets._wait import Pacing
 

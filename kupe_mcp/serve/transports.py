@@ -32,11 +32,11 @@ from typing import Any
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kupe_mcp import _redact
 from kupe_mcp.config import Settings
 from kupe_mcp.errors import ConfigError
 from kupe_mcp.safety.page import approval_routes, page_hosts
 from kupe_mcp.serve.runtime import KupeServer, close_client_on_shutdown, credentials_from_headers
+from kupe_mcp.text import redact as _redact
 
 __all__ = ["AuthGate", "HealthCheck", "Landing", "http_app", "is_loopback", "transport_security"]
 

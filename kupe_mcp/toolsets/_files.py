@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from kupe_mcp._untrusted import quoted
 from kupe_mcp.errors import KupeAPIError, KupeError
+from kupe_mcp.text.untrusted import quoted
 
 if TYPE_CHECKING:
     from kupe_mcp.client import KupeClient

@@ -6,14 +6,14 @@ turns arrive as a list of ``{role, text}`` (or ``speaker``/``content``) objects,
 plain text; ``transcript_lines`` reads either, one line per turn (a turn's own line
 breaks escaped, so no turn can pass for another speaker's). In the Markdown form every
 piece of the call is outside text kept as data: facts quoted, the summary and the
-transcript block-quoted, the analysis fenced (``kupe_mcp._untrusted``).
+transcript block-quoted, the analysis fenced (``kupe_mcp.text.untrusted``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from kupe_mcp._untrusted import blockquote, fenced, one_line, quoted
+from kupe_mcp.text.untrusted import blockquote, fenced, one_line, quoted
 
 __all__ = ["HEAVY_KEYS", "light_session", "transcript_lines", "transcript_markdown"]
 

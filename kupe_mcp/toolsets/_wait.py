@@ -26,8 +26,8 @@ from typing import Generic, TypeVar
 import anyio
 from mcp.server.mcpserver import Context
 
-from kupe_mcp._untrusted import quoted
 from kupe_mcp.errors import KupeAPIError, KupeError
+from kupe_mcp.text.untrusted import quoted
 
 __all__ = [
     "FINAL_STATUSES",

@@ -14,8 +14,8 @@ from uuid import UUID
 from mcp.server.mcpserver import Context
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
 
-from kupe_mcp._redact import remember
 from kupe_mcp.client import Ack, ApiKey, Earnings, FeatureFlags, KeyExists, NewApiKey, WalletDetail
+from kupe_mcp.text.redact import remember
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._shape import Page, View, Written, page_of

@@ -10,7 +10,6 @@ import pytest
 from mcp.client import Client
 from pydantic import SecretStr
 
-from kupe_mcp import _redact
 from kupe_mcp._loopback import LoopbackServer
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
@@ -19,6 +18,7 @@ from kupe_mcp.sandbox import DEMO_API_KEY, DEMO_BEARER_TOKEN, SandboxServer, San
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
 from kupe_mcp.serve.server import build_client, create_server
 from kupe_mcp.serve.transports import http_app
+from kupe_mcp.text import redact as _redact
 from tests._approvals import SECRET_FIELD, answer_page
 from tests._mcp import call, fail
 

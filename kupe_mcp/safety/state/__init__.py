@@ -50,9 +50,9 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from kupe_mcp import _redact
 from kupe_mcp.errors import ConfigError
 from kupe_mcp.safety.rules import Recent, Slot
+from kupe_mcp.text import redact as _redact
 
 __all__ = [
     "SLOT_TTL",

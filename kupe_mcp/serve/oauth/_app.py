@@ -39,7 +39,6 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route, Router, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kupe_mcp import _redact
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.errors import AuthenticationFailed, KupeAPIError, KupeConnectionError, PermissionDenied
 from kupe_mcp.safety.page import page_hosts
@@ -56,6 +55,7 @@ from kupe_mcp.serve.oauth._grants import (
 from kupe_mcp.serve.oauth._page import HEADERS, render_message, render_sign_in
 from kupe_mcp.serve.oauth._scope import GRANT_SCOPE_HEADER
 from kupe_mcp.serve.runtime import KupeServer, looks_like_jwt
+from kupe_mcp.text import redact as _redact
 
 __all__ = ["GRANT_SCOPE_HEADER", "OAuthOptions", "OAuthServer", "PasskeyOffer"]
 

@@ -45,11 +45,11 @@ from mcp.server.auth.provider import (
 from mcp.shared.auth import InvalidRedirectUriError, OAuthClientInformationFull, OAuthToken
 from pydantic import AnyUrl
 
-from kupe_mcp import _redact
 from kupe_mcp.safety.state import StateKeys, StateStore
 from kupe_mcp.serve.oauth._cimd import ClientDocumentRefused, ClientDocuments, is_document_client_id
 from kupe_mcp.serve.oauth._scope import READ, WRITE
 from kupe_mcp.serve.oauth._seal import Sealer, Signer
+from kupe_mcp.text import redact as _redact
 
 __all__ = [
     "ACCESS_PREFIX",
