@@ -77,19 +77,24 @@ class Toolset:
         *,
         title: str,
         read_only: bool,
-        destructive: bool = False,
-        idempotent: bool = False,
+        destructive: bool | None = None,
+        idempotent: bool | None = None,
         open_world: bool = True,
         name: str | None = None,
     ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
         """Declare a tool. The docstring is its description: say when to use it, what it changes, where ids come from.
 
-        ``destructive`` and ``idempotent`` only mean something for write tools; a read-only
-        tool is recorded as non-destructive and idempotent whatever is passed.
+        A write tool must say whether it is ``destructive`` and ``idempotent``: a default of
+        "not destructive" would tell hosts to skip their confirmation for a tool that deletes.
+        A read-only tool is non-destructive and idempotent by definition and passes neither.
         """
 
         def decorator(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             tool_name = name or fn.__name__
+            if read_only and (destructive is not None or idempotent is not None):
+                raise TypeError(f"{tool_name} is read-only: it takes no destructive= or idempotent=.")
+            if not read_only and (destructive is None or idempotent is None):
+                raise TypeError(f"{tool_name} changes things: declare both destructive= and idempotent=.")
             description = inspect.cleandoc(fn.__doc__ or "")
             wrapped = _convert_errors(tool_name, fn)
             self.tools.append(
@@ -100,8 +105,8 @@ class Toolset:
                     title=title,
                     description=description,
                     read_only=read_only,
-                    destructive=False if read_only else destructive,
-                    idempotent=True if read_only else idempotent,
+                    destructive=bool(destructive),
+                    idempotent=read_only or bool(idempotent),
                     open_world=open_world,
                 )
             )

@@ -9,7 +9,6 @@ sandbox's request log, i.e. from what really arrived on the server socket.
 from __future__ import annotations
 
 import logging
-import random
 import socket
 
 import anyio
@@ -43,34 +42,43 @@ def _attempts(server: SandboxServer, method: str, path: str) -> int:
     return server.sandbox.request_log.count((method, path))
 
 
-def _predict(seed: int, rate: float, kinds: tuple[str, ...], calls: int, attempts: int) -> list[tuple[int, bool]]:
-    """(tries, succeeded) per call, replaying the sandbox's seeded fault draws for a run of sequential GETs."""
-    rng = random.Random(seed)
-    plan = []
-    for _ in range(calls):
-        tries = 0
-        while True:
-            tries += 1
-            faulted = rng.random() < rate and rng.choice(kinds) is not None
-            if not faulted:
-                plan.append((tries, True))
-                break
-            if tries == attempts:
-                plan.append((tries, False))
-                break
-    return plan
+class ScriptedFaults(Sleeps):
+    """Back-offs recorded, never waited for; each one sets whether the next attempt meets a 503.
+
+    The script is one tuple per call, one entry per attempt the sandbox should see:
+    ``"503"`` for a fault, ``"ok"`` for an answer. The client's retry loop is then observed
+    against a sequence the test states, not one it recomputes.
+    """
+
+    def __init__(self, server: SandboxServer) -> None:
+        super().__init__()
+        self.server = server
+        self.pending: list[str] = []
+
+    def start(self, attempts: tuple[str, ...]) -> None:
+        self.pending = list(attempts)
+        self._next()
+
+    def _next(self) -> None:
+        fault = self.pending.pop(0) if self.pending else "ok"
+        self.server.sandbox.settings.fault_rate = 1.0 if fault == "503" else 0.0
+
+    async def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+        self._next()
 
 
-async def test_gets_ride_out_seeded_503s_with_exactly_the_attempts_the_fault_sequence_predicts() -> None:
-    seed, rate, calls = 20260101, 0.5, 16
-    plan = _predict(seed, rate, ("503",), calls, attempts=3)
-    assert any(tries > 1 and ok for tries, ok in plan), "the seed must produce at least one recovered GET"
-    settings = SandboxSettings(call_step_s=0, fault_rate=rate, fault_kinds=("503",), seed=seed)
-    sleeps = Sleeps()
+async def test_gets_ride_out_scripted_503s_with_exactly_the_attempts_the_script_allows() -> None:
+    script = [("503", "ok"), ("ok",), ("503", "503", "503"), ("503", "503", "ok"), ("ok",), ("503", "503", "503")]
+    # (attempts seen by the server, succeeded): the third 503 in a row is the last try.
+    expected = [(2, True), (1, True), (3, False), (3, True), (1, True), (3, False)]
+    settings = SandboxSettings(call_step_s=0, fault_rate=0.0, fault_kinds=("503",))
     outcomes: list[tuple[int, bool]] = []
     with SandboxServer(settings) as server:
-        async with make_client(server, sleep=sleeps) as kupe:
-            for _ in range(calls):
+        faults = ScriptedFaults(server)
+        async with make_client(server, sleep=faults) as kupe:
+            for attempts in script:
+                faults.start(attempts)
                 before = _attempts(server, "GET", ME_PATH)
                 try:
                     me = await kupe.me()
@@ -79,10 +87,10 @@ async def test_gets_ride_out_seeded_503s_with_exactly_the_attempts_the_fault_seq
                 else:
                     assert me.user_id == DEMO_USER_ID
                     outcomes.append((_attempts(server, "GET", ME_PATH) - before, True))
-        assert server.sandbox.faults_injected == sum(tries - ok for tries, ok in plan)
-    assert outcomes == plan  # failures are ServerError (503) after the third try, successes are the demo user
-    assert len(sleeps) == sum(tries - 1 for tries, _ in plan)
-    assert all(0 < delay <= 0.5 for delay in sleeps)
+        assert server.sandbox.faults_injected == 9
+    assert outcomes == expected
+    assert len(faults) == 7  # one back-off before every retry, none after the last try
+    assert all(0 < delay <= 0.5 for delay in faults)
 
 
 @pytest.mark.parametrize("kind", ["503", "429", "html", "reset"])

@@ -44,9 +44,11 @@ async def test_grant_cap_and_adjust_with_a_bearer_session_move_the_wallet(serve:
 
 
 async def test_org_pricing_changes_show_in_earnings(serve: Serve) -> None:
+    # The seeded org has one billed call at 20% markup and 10% commission; the new rates must change what it earned.
     async with serve(admin, credentials=SESSION) as mcp:
         orgs = await call(mcp, "list_org_wallets")
         members = await call(mcp, "list_org_member_wallets", org_id=DEMO_ORG_ID)
+        before = await call(mcp, "get_earnings", period="all")
         await call(mcp, "set_org_business_model", org_id=DEMO_ORG_ID, org_type="distributor")
         await call(mcp, "set_org_commission", org_id=DEMO_ORG_ID, commission_percentage=12.5)
         await call(mcp, "set_org_markup", org_id=DEMO_ORG_ID, markup_percentage=30)
@@ -55,9 +57,13 @@ async def test_org_pricing_changes_show_in_earnings(serve: Serve) -> None:
         theirs = await call(mcp, "get_org_earnings", org_id=DEMO_ORG_ID, period="all")
     assert DEMO_ORG_ID in {w["org_id"] for w in orgs["items"]}
     assert DEMO_USER_ID in {m["user_id"] for m in members["items"]}
-    assert mine["org_type"] == "distributor"
-    assert breakdown["period"] == "year"
-    assert theirs["org_id"] == DEMO_ORG_ID
+    billed = before["billed_usage_usd"]
+    assert billed > 0
+    assert (before["org_type"], mine["org_type"]) == ("channel_partner", "distributor")
+    assert before["total_earnings_usd"] == pytest.approx(billed * 0.30, abs=1e-4)
+    assert mine["total_earnings_usd"] == pytest.approx(billed * 0.425, abs=1e-4)
+    assert theirs["total_earnings_usd"] == mine["total_earnings_usd"]
+    assert sum(b["total_earnings_usd"] for b in breakdown["buckets"]) == pytest.approx(billed * 0.425, abs=1e-4)
 
 
 async def test_feature_flags_update_and_read_back(serve: Serve) -> None:
