@@ -6,7 +6,6 @@ A refused or declined call never reaches Kupe: each such test checks the sandbox
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -29,18 +28,16 @@ from kupe_mcp.errors import KupeTimeout
 from kupe_mcp.safety.rules import TOKEN_TTL_S
 from kupe_mcp.sandbox import DEMO_API_KEY, NO_CREDIT_API_KEY, SandboxServer, SandboxSettings
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, DEMO_USER_ID, IN_PHONE_ID
-from kupe_mcp.serve.runtime import KupeServer
 from kupe_mcp.serve.server import build_client, create_server
 from kupe_mcp.serve.transports import http_app
-from tests._clock import FakeClock
-from tests._mcp import call, fail, plain_demo_agent
+from tests._mcp import call, fail
+from tests._safety import CREATE_CALL, Setup
 from tests.conftest import ServerFactory, make_kupe
 
 pytestmark = pytest.mark.anyio
 
 INDIA = "+919876543210"
 US = "+14155552671"
-CREATE_CALL = ("POST", "/api/call/create_call")
 
 
 @dataclass
@@ -58,46 +55,7 @@ class Person:
         return types.ElicitResult(action=self.action)
 
 
-@dataclass
-class Setup:
-    """A server on the sandbox with a fake clock, and how to connect to it with or without a person."""
-
-    server: KupeServer
-    app: Any
-    mode: str
-    clock: FakeClock
-
-    @asynccontextmanager
-    async def client(self, person: Person | None = None) -> AsyncIterator[Client]:
-        async with Client(self.server, mode=self.mode, elicitation_callback=person) as client:
-            yield client
-
-    @property
-    def log(self) -> list[tuple[str, str]]:
-        return list(self.app.state.sandbox.request_log)
-
-    def calls_placed(self) -> int:
-        return self.log.count(CREATE_CALL)
-
-    def writes_since(self, mark: int) -> list[tuple[str, str]]:
-        return [(m, p) for m, p in self.log[mark:] if m != "GET"]
-
-
 DEMO_VALUES = {"name": "Ada", "appointment_date": "Friday"}  # for servers on their own sandbox (seeded prompt)
-
-
-@pytest.fixture
-def setup(make_server: ServerFactory, sandbox_app: Any, client_mode: str) -> Any:
-    """``setup(**settings)``: a server (calling hours off unless given) whose guards run on a fake clock."""
-
-    def build(**overrides: Any) -> Setup:
-        plain_demo_agent(sandbox_app)
-        server = make_server(**overrides)
-        clock = FakeClock()
-        server.guards.clock = clock
-        return Setup(server, sandbox_app, client_mode, clock)
-
-    return build
 
 
 async def agent_named(mcp: Client, name: str = "Asha") -> str:
