@@ -3,8 +3,9 @@
 Tools name their page with ``view=`` (``kupe_mcp.toolsets._apps``); this module says what each
 page is (its file, name, title and description) and builds the Apps extension that serves them.
 Each page's own script speaks to the host through ``kupeView`` from ``views/bridge.js``, spliced in
-where the page says ``<!-- kupe:bridge -->`` when the resource is read: one copy of the bridge,
-and no page file is opened until a host asks for it.
+where the page says ``<!-- kupe:bridge -->`` when the resource is read (likewise the shared style,
+``views/base.css``, at ``<!-- kupe:base -->``): one copy of each, and no page file is opened until
+a host asks for it.
 """
 
 from __future__ import annotations
@@ -20,9 +21,15 @@ from kupe_mcp.toolsets._apps import APPROVAL_CARD, BATCH_PROGRESS, CALL_CARD, US
 if TYPE_CHECKING:
     from mcp.server.apps import Apps
 
-__all__ = ["BRIDGE_MARK", "PAGES", "Page", "apps", "page_html"]
+__all__ = ["PAGES", "SHARED", "Page", "apps", "page_html"]
 
 BRIDGE_MARK = "<!-- kupe:bridge -->"
+BASE_MARK = "<!-- kupe:base -->"
+# What every page shares, by the mark it stands at: the file in kupe_mcp/serve/views and how it is wrapped.
+SHARED = {
+    BASE_MARK: ("base.css", "<style>\n{}</style>"),  # the host's theme variables, and the page's base font
+    BRIDGE_MARK: ("bridge.js", "<script>\n{}</script>"),  # kupeView: the host protocol
+}
 
 
 @dataclass(frozen=True)
@@ -49,13 +56,14 @@ PAGES = (
 
 
 def page_html(file: str) -> str:
-    """The page as a host gets it: its own markup and script with the shared bridge spliced in once."""
+    """The page as a host gets it: its own markup, style and script, with each shared piece spliced in once."""
     views = files("kupe_mcp.serve") / "views"
     html = (views / file).read_text(encoding="utf-8")
-    if html.count(BRIDGE_MARK) != 1:
-        raise ValueError(f"{file} must say {BRIDGE_MARK} exactly once, where the shared bridge goes.")
-    bridge = (views / "bridge.js").read_text(encoding="utf-8")
-    return html.replace(BRIDGE_MARK, f"<script>\n{bridge}</script>")
+    for mark, (shared, wrap) in SHARED.items():
+        if html.count(mark) != 1:
+            raise ValueError(f"{file} must say {mark} exactly once, where {shared} goes.")
+        html = html.replace(mark, wrap.format((views / shared).read_text(encoding="utf-8")))
+    return html
 
 
 class _PageResource(Resource):

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import anyio
 import pytest
 
-from kupe_mcp.client import RetryPolicy
+from kupe_mcp.client import KupeClient, RetryPolicy
 from kupe_mcp.errors import (
     CallOutcomeUnknown,
     KupeConnectionError,
@@ -40,6 +42,21 @@ def _faults(server: SandboxServer, kind: str, rate: float = 1.0) -> None:
 
 def _attempts(server: SandboxServer, method: str, path: str) -> int:
     return server.sandbox.request_log.count((method, path))
+
+
+E = TypeVar("E", bound=Exception)
+
+
+async def fails_under(
+    server: SandboxServer, kind: str, expected: type[E], request: Callable[[KupeClient], Awaitable[object]]
+) -> tuple[E, Sleeps]:
+    """Fault every request with ``kind``, send ``request`` on a fresh client: the error it raised, and the back-offs."""
+    _faults(server, kind)
+    sleeps = Sleeps()
+    async with make_client(server, sleep=sleeps) as kupe:
+        with pytest.raises(expected) as caught:
+            await request(kupe)
+    return caught.value, sleeps
 
 
 class ScriptedFaults(Sleeps):
@@ -128,12 +145,8 @@ async def test_an_idempotent_put_is_retried_through_a_503_and_applied(server: Sa
 async def test_a_503_that_never_clears_gives_up_after_three_attempts_with_growing_back_off(
     server: SandboxServer,
 ) -> None:
-    _faults(server, "503")
-    sleeps = Sleeps()
-    async with make_client(server, sleep=sleeps) as kupe:
-        with pytest.raises(ServerError) as caught:
-            await kupe.me()
-    assert str(caught.value) == (
+    error, sleeps = await fails_under(server, "503", ServerError, lambda kupe: kupe.me())
+    assert str(error) == (
         "Kupe failed to handle GET /api/v1/me (503: Service Unavailable (sandbox fault)): "
         "this is on Kupe's side; retry later, or report it to Kupe support with the request id."
     )
@@ -144,12 +157,8 @@ async def test_a_503_that_never_clears_gives_up_after_three_attempts_with_growin
 
 
 async def test_a_500_is_not_retried_even_on_a_get(server: SandboxServer) -> None:
-    _faults(server, "500")
-    sleeps = Sleeps()
-    async with make_client(server, sleep=sleeps) as kupe:
-        with pytest.raises(ServerError) as caught:
-            await kupe.me()
-    assert str(caught.value) == (
+    error, sleeps = await fails_under(server, "500", ServerError, lambda kupe: kupe.me())
+    assert str(error) == (
         "Kupe failed to handle GET /api/v1/me (500: Internal Server Error (sandbox fault)): "
         "this is on Kupe's side; retry later, or report it to Kupe support with the request id."
     )
@@ -158,16 +167,14 @@ async def test_a_500_is_not_retried_even_on_a_get(server: SandboxServer) -> None
 
 
 async def test_a_429_on_a_post_is_rate_limited_at_once_with_the_retry_after_hint(server: SandboxServer) -> None:
-    _faults(server, "429")
-    sleeps = Sleeps()
-    async with make_client(server, sleep=sleeps) as kupe:
-        with pytest.raises(RateLimited) as caught:
-            await kupe.create_call("+14155556006", agent_id=DEMO_AGENT_ID)
-    assert str(caught.value) == (
+    error, sleeps = await fails_under(
+        server, "429", RateLimited, lambda kupe: kupe.create_call("+14155556006", agent_id=DEMO_AGENT_ID)
+    )
+    assert str(error) == (
         "Kupe is rate limiting POST /api/call/create_call "
         "(429: Too Many Requests: rate limit exceeded (sandbox fault)): retry after 1s."
     )
-    assert caught.value.retry_after == 1.0
+    assert error.retry_after == 1.0
     assert _attempts(server, "POST", CALL_PATH) == 1
     assert sleeps == []
 
@@ -191,24 +198,17 @@ async def test_an_html_502_fails_a_post_at_once_as_unexpected_response(server: S
 
 
 async def test_an_html_502_that_never_clears_ends_a_get_as_unexpected_response(server: SandboxServer) -> None:
-    _faults(server, "html")
-    sleeps = Sleeps()
-    async with make_client(server, sleep=sleeps) as kupe:
-        with pytest.raises(UnexpectedResponse) as caught:
-            await kupe.list_agents()
-    assert caught.value.status == 502
-    assert "GET /api/v1/agents with HTTP 502 and an HTML error page" in str(caught.value)
+    error, sleeps = await fails_under(server, "html", UnexpectedResponse, lambda kupe: kupe.list_agents())
+    assert error.status == 502
+    assert "GET /api/v1/agents with HTTP 502 and an HTML error page" in str(error)
     assert _attempts(server, "GET", "/api/v1/agents") == 3
     assert len(sleeps) == 2
 
 
 async def test_a_reset_during_create_call_is_reported_once_as_may_have_reached(server: SandboxServer) -> None:
-    _faults(server, "reset")
-    sleeps = Sleeps()
-    async with make_client(server, sleep=sleeps) as kupe:
-        with pytest.raises(CallOutcomeUnknown) as caught:
-            await kupe.create_call("+14155557007", agent_id=DEMO_AGENT_ID)
-    error = caught.value
+    error, sleeps = await fails_under(
+        server, "reset", CallOutcomeUnknown, lambda kupe: kupe.create_call("+14155557007", agent_id=DEMO_AGENT_ID)
+    )
     assert error.may_have_reached is True
     assert (error.method, error.path) == ("POST", CALL_PATH)
     assert str(error) == (
@@ -221,12 +221,8 @@ async def test_a_reset_during_create_call_is_reported_once_as_may_have_reached(s
 
 
 async def test_a_reset_that_never_clears_ends_a_get_as_a_connection_error(server: SandboxServer) -> None:
-    _faults(server, "reset")
-    sleeps = Sleeps()
-    async with make_client(server, sleep=sleeps) as kupe:
-        with pytest.raises(KupeConnectionError) as caught:
-            await kupe.me()
-    assert str(caught.value) == (
+    error, sleeps = await fails_under(server, "reset", KupeConnectionError, lambda kupe: kupe.me())
+    assert str(error) == (
         "No answer from Kupe for GET /api/v1/me: the connection was dropped. "
         "Check KUPE_BASE_URL and the network, then retry."
     )

@@ -7,7 +7,7 @@ from importlib.resources import files
 import pytest
 
 from kupe_mcp.config import Settings
-from kupe_mcp.serve.apps import BRIDGE_MARK, PAGES, apps, page_html
+from kupe_mcp.serve.apps import PAGES, SHARED, apps, page_html
 from kupe_mcp.serve.server import selected_tools
 from kupe_mcp.toolsets import APP_TOOLS, TOOLSETS, app_tools_for
 
@@ -16,22 +16,24 @@ pytestmark = pytest.mark.anyio
 VIEWS = files("kupe_mcp.serve") / "views"
 
 
-def test_each_page_file_leaves_the_host_protocol_to_the_shared_bridge() -> None:
-    bridge = (VIEWS / "bridge.js").read_text(encoding="utf-8")
-    assert "ui/initialize" in bridge
+def test_each_page_file_leaves_the_host_protocol_and_theme_to_the_shared_pieces() -> None:
+    assert "ui/initialize" in (VIEWS / "bridge.js").read_text(encoding="utf-8")
     for page in PAGES:
         own = (VIEWS / page.file).read_text(encoding="utf-8")
-        assert own.count(BRIDGE_MARK) == 1, page.file
+        assert all(own.count(mark) == 1 for mark in SHARED), page.file
+        assert "--color-background-primary" not in own, page.file
         assert "postMessage" not in own, page.file
         assert "ui/initialize" not in own, page.file
 
 
-def test_a_read_page_carries_the_bridge_once_ahead_of_its_own_script() -> None:
+def test_a_read_page_carries_each_shared_piece_once_and_the_bridge_ahead_of_its_own_script() -> None:
     bridge = (VIEWS / "bridge.js").read_text(encoding="utf-8")
+    style = (VIEWS / "base.css").read_text(encoding="utf-8")
     for page in PAGES:
         html = page_html(page.file)
-        assert BRIDGE_MARK not in html
-        assert html.count(bridge) == 1, page.file
+        assert not any(mark in html for mark in SHARED), page.file
+        assert (html.count(bridge), html.count(style)) == (1, 1), page.file
+        assert html.index(style) < html.index("</head>"), page.file
         assert html.index(bridge) < html.index('kupeView("'), page.file
 
 
