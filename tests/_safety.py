@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from mcp.client import Client
 from mcp.client.session import ElicitationFnT
+from pydantic import SecretStr
 
+from kupe_mcp._loopback import LoopbackServer
+from kupe_mcp.config import Credentials, Settings
+from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer, SandboxSettings
 from kupe_mcp.serve.runtime import KupeServer
+from kupe_mcp.serve.server import build_client, create_server
+from kupe_mcp.serve.transports import http_app
 from tests._clock import FakeClock
 from tests._mcp import plain_demo_agent
 
@@ -57,3 +63,21 @@ def safety_setup(make_server: Callable[..., KupeServer], app: Any, mode: str) ->
         return Setup(server, app, mode, clock)
 
     return build
+
+
+@contextmanager
+def calls_over_http() -> Iterator[tuple[KupeServer, SandboxServer, str]]:
+    """The calls toolset over streamable HTTP (single tenant, loopback) on a sandbox that listens on loopback too.
+
+    Yields the server, the sandbox and the server's base URL (the MCP endpoint is ``/mcp`` under it).
+    """
+    with SandboxServer(SandboxSettings(call_step_s=0)) as sandbox:
+        config = Settings(
+            base_url=sandbox.base_url,
+            credentials=Credentials(api_key=SecretStr(DEMO_API_KEY)),
+            toolsets=("calls",),
+            calling_hours="off",
+        )
+        server = create_server(config, build_client(config))
+        with LoopbackServer(http_app(server, config, host="127.0.0.1", multi_tenant=False), lifespan="on") as srv:
+            yield server, sandbox, srv.base_url
