@@ -10,21 +10,16 @@ from typing import Any
 
 import pytest
 from mcp.client import Client
-from mcp_types import ToolAnnotations
 
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
 from kupe_mcp.sandbox._seed import DEMO_USER_ID
 from kupe_mcp.serve.server import selected_tools
+from kupe_mcp.toolsets import APP_TOOLS, app_tools_for
 from tests._mcp import call, fail
 from tests.conftest import ServerFactory
 
 pytestmark = pytest.mark.anyio
-
-# The card's buttons change an approval's state, the same way each time, and reach nothing outside the server.
-APPROVAL_BUTTONS = ToolAnnotations(
-    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
-)
 
 
 async def test_whoami_answers_with_the_sandbox_user(mcp: Client) -> None:
@@ -36,11 +31,13 @@ async def test_every_listed_tool_has_a_description_annotations_and_a_compact_sch
     tools = (await mcp.list_tools()).tools
     app_only = [t.name for t in tools if (t.meta or {}).get("ui", {}).get("visibility") == ["app"]]
     assert app_only == ["answer_call_approval"]  # the approval card's buttons; hosts do not offer it to the model
-    declared = {s.name: s.annotations for s in selected_tools(Settings(toolsets=("all",)), api_key_auth=True)}
-    assert {t.name for t in tools} == {*declared, "answer_call_approval"}
+    selected = selected_tools(Settings(toolsets=("all",)), api_key_auth=True)
+    declared = {s.name: s for s in [*selected, *app_tools_for(APP_TOOLS, selected)]}
+    assert {t.name for t in tools} == set(declared)
     for tool in tools:
         assert len(tool.description or "") > 30, tool.name
-        assert tool.annotations == declared.get(tool.name, APPROVAL_BUTTONS), tool.name
+        assert tool.annotations == declared[tool.name].annotations, tool.name
+        assert tool.meta == declared[tool.name].meta, tool.name
         assert '"title"' not in json.dumps(tool.input_schema), tool.name
 
 

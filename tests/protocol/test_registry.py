@@ -8,7 +8,7 @@ from pydantic import SecretStr
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.errors import ConfigError
 from kupe_mcp.serve.server import create_server, selected_tools
-from kupe_mcp.toolsets import TOOLSETS, Toolset, validate_registry
+from kupe_mcp.toolsets import APP_TOOLS, TOOLSETS, Toolset, validate_registry
 
 
 def test_registry_declarations_have_unique_snake_case_names_descriptions_and_toolsets() -> None:
@@ -66,6 +66,13 @@ WRITE_TOOLS = {
 def test_every_write_tool_declares_the_reviewed_destructive_and_idempotent_values() -> None:
     writes = {s.name: (s.destructive, s.idempotent) for t in TOOLSETS for s in t.tools if not s.read_only}
     assert writes == WRITE_TOOLS
+
+
+def test_the_approval_cards_button_is_a_local_idempotent_non_destructive_app_only_write() -> None:
+    (button,) = APP_TOOLS.tools
+    assert button.name == "answer_call_approval"
+    assert (button.read_only, button.destructive, button.idempotent, button.open_world) == (False, False, True, False)
+    assert button.meta == {"ui": {"resourceUri": "ui://kupe/approval-card.html", "visibility": ["app"]}}
 
 
 def test_every_read_only_tool_is_annotated_non_destructive_and_idempotent() -> None:
