@@ -166,26 +166,23 @@ async def test_a_forged_post_from_another_page_is_refused(served: Served, browse
     # that posts a guessed answer to the approval URL.
     await page.goto(out["approval_url"])
     hostile = await browser.new_page()
-    await hostile.set_content(
-        f"<form id=f method=post action='{out['approval_url']}'>"
-        "<input name=answer value=approve><input name=secret value=guessed></form>"
-    )
-    async with hostile.expect_navigation():
-        await hostile.evaluate("document.getElementById('f').submit()")
-    assert "Refused" in await hostile.inner_text("body")
-    record = await served.server.approvals.store.get(out["approval_id"])
-    assert record is not None
-    assert record.status == "pending"
+
+    async def post_from_hostile_page(secret: str) -> str:
+        """The hostile page submits an approving form to the approval URL; the approval's status afterwards."""
+        await hostile.set_content(
+            f"<form id=f method=post action='{out['approval_url']}'>"
+            f"<input name=answer value=approve><input name=secret value='{secret}'></form>"
+        )
+        async with hostile.expect_navigation():
+            await hostile.evaluate("document.getElementById('f').submit()")
+        assert "Refused" in await hostile.inner_text("body")
+        record = await served.server.approvals.store.get(out["approval_id"])
+        assert record is not None
+        return record.status
+
+    assert await post_from_hostile_page("guessed") == "pending"
     # The same form, with the right secret but from a foreign origin, is refused too.
-    secret = record.secret
-    await hostile.set_content(
-        f"<form id=f method=post action='{out['approval_url']}'>"
-        f"<input name=answer value=approve><input name=secret value='{secret}'></form>"
-    )
-    async with hostile.expect_navigation():
-        await hostile.evaluate("document.getElementById('f').submit()")
-    assert "Refused" in await hostile.inner_text("body")
     record = await served.server.approvals.store.get(out["approval_id"])
     assert record is not None
-    assert record.status == "pending"
+    assert await post_from_hostile_page(record.secret) == "pending"
     assert served.calls_placed() == 0
