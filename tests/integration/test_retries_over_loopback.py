@@ -230,9 +230,13 @@ async def test_a_reset_that_never_clears_ends_a_get_as_a_connection_error(server
     assert len(sleeps) == 2
 
 
+def stalling(stall_s: float = 1.0) -> SandboxServer:
+    """A sandbox that holds every answer back for ``stall_s``, longer than each test client waits."""
+    return SandboxServer(SandboxSettings(call_step_s=0, fault_rate=1.0, fault_kinds=("stall",), stall_s=stall_s))
+
+
 async def test_a_stalled_get_times_out_and_is_retried() -> None:
-    settings = SandboxSettings(call_step_s=0, fault_rate=1.0, fault_kinds=("stall",), stall_s=1.0)
-    with SandboxServer(settings) as server:
+    with stalling() as server:
         sleeps = Sleeps(server.sandbox)
         async with make_client(server, sleep=sleeps, timeout_s=0.3) as kupe:
             me = await kupe.me()
@@ -242,8 +246,7 @@ async def test_a_stalled_get_times_out_and_is_retried() -> None:
 
 
 async def test_a_stalled_create_call_times_out_once_and_says_the_call_may_have_been_placed() -> None:
-    settings = SandboxSettings(call_step_s=0, fault_rate=1.0, fault_kinds=("stall",), stall_s=1.0)
-    with SandboxServer(settings) as server:
+    with stalling() as server:
         sleeps = Sleeps(server.sandbox)
         async with make_client(server, sleep=sleeps, timeout_s=0.3) as kupe:
             with pytest.raises(CallOutcomeUnknown) as caught:
@@ -286,8 +289,7 @@ async def test_a_create_call_the_client_gave_up_on_is_still_placed_when_the_stal
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.ERROR, logger="uvicorn.error")
-    settings = SandboxSettings(call_step_s=0, fault_rate=1.0, fault_kinds=("stall",), stall_s=0.5)
-    with SandboxServer(settings) as server:
+    with stalling(0.5) as server:
         async with make_client(server, timeout_s=0.2) as kupe:
             with pytest.raises(CallOutcomeUnknown):
                 await kupe.create_call("+14155558118", agent_id=DEMO_AGENT_ID)
