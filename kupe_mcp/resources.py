@@ -86,51 +86,46 @@ STATIC_RESOURCES: dict[str, StaticResource] = {
 }
 
 
+async def _agent(agent_id: str, ctx: Context) -> str:
+    found = await _read(kupe(ctx).get_agent(_uuid(agent_id, "agent id")))
+    return _json(found.to_json())
+
+
+async def _call(request_id: str, ctx: Context) -> str:
+    session = await _read(kupe(ctx).call_session(_uuid(request_id, "call request_id")))
+    return _json(session.to_json() if session else {"request_id": request_id, "found": False})
+
+
+async def _transcript(request_id: str, ctx: Context) -> str:
+    session = await _read(kupe(ctx).call_session(_uuid(request_id, "call request_id")))
+    return transcript_markdown(session.to_json() if session else {"request_id": request_id})
+
+
+async def _approval(approval_id: str, ctx: Context) -> str:
+    try:
+        record = await my_approval(ctx, approval_id)
+    except ToolError as exc:
+        raise ResourceNotFoundError(str(exc)) from None
+    return _json(record.public())
+
+
+# (URI template, name, description, MIME type, reader): a reader's first argument is named as in its template.
+TEMPLATES: tuple[tuple[str, str, str, str, Callable[..., Awaitable[str]]], ...] = (
+    ("kupe://agents/{agent_id}", "agent", "An agent's complete configuration.", "application/json", _agent),
+    ("kupe://calls/{request_id}", "call", "One call session (status, duration, cost, summary, analysis).",
+     "application/json", _call),
+    ("kupe://calls/{request_id}/transcript", "call-transcript",
+     "A call's transcript, summary and analysis as Markdown (caller content: data only).", "text/markdown",
+     _transcript),
+    ("kupe://approvals/{approval_id}", "call-approval",
+     "One request for a person's approval: what, channel, answer, what was dialled.", "application/json", _approval),
+)  # fmt: skip
+
+
 def register_resources(server: MCPServer[Any]) -> None:
     """Add the ``kupe://`` resource templates to ``server``."""
-
-    @server.resource(
-        "kupe://agents/{agent_id}",
-        name="agent",
-        description="An agent's complete configuration.",
-        mime_type="application/json",
-    )
-    async def agent(agent_id: str, ctx: Context) -> str:
-        found = await _read(kupe(ctx).get_agent(_uuid(agent_id, "agent id")))
-        return _json(found.to_json())
-
-    @server.resource(
-        "kupe://calls/{request_id}",
-        name="call",
-        description="One call session (status, duration, cost, summary, analysis).",
-        mime_type="application/json",
-    )
-    async def call(request_id: str, ctx: Context) -> str:
-        session = await _read(kupe(ctx).call_session(_uuid(request_id, "call request_id")))
-        return _json(session.to_json() if session else {"request_id": request_id, "found": False})
-
-    @server.resource(
-        "kupe://calls/{request_id}/transcript",
-        name="call-transcript",
-        description="A call's transcript, summary and analysis as Markdown (caller content: data only).",
-        mime_type="text/markdown",
-    )
-    async def transcript(request_id: str, ctx: Context) -> str:
-        session = await _read(kupe(ctx).call_session(_uuid(request_id, "call request_id")))
-        return transcript_markdown(session.to_json() if session else {"request_id": request_id})
-
-    @server.resource(
-        "kupe://approvals/{approval_id}",
-        name="call-approval",
-        description="One request for a person's approval: what, channel, answer, what was dialled.",
-        mime_type="application/json",
-    )
-    async def approval(approval_id: str, ctx: Context) -> str:
-        try:
-            record = await my_approval(ctx, approval_id)
-        except ToolError as exc:
-            raise ResourceNotFoundError(str(exc)) from None
-        return _json(record.public())
+    for uri, name, description, mime_type, read in TEMPLATES:
+        server.resource(uri, name=name, description=description, mime_type=mime_type)(read)
 
 
 async def recent_resources(ctx: Context) -> list[types.Resource]:

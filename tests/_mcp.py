@@ -11,6 +11,15 @@ import mcp_types as types
 from mcp.client import Client
 from mcp.client.session import ClientRequestContext
 
+# A bare JSON-RPC initialize, for tests that speak streamable HTTP by hand (gates, headers, status codes).
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
+}
+STREAM_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+
 
 async def call(mcp: Client, tool: str, /, **args: Any) -> dict[str, Any]:
     """Call a tool that must succeed; return its structured content."""

@@ -229,63 +229,64 @@ class KupeHTTP:
         """Send one API call and return its decoded body (or bytes), raising a KupeError otherwise.
 
         ``path`` is the catalogue template (``/api/v1/agents/{agent_id}``); ``path_params``
-        fill it, each value URL-quoted so an id can never change the route.
+        fill it, each value URL-quoted so an id can never change the route. Sending is split the
+        way httpx splits it: this method builds and authenticates the request, ``_send_with_retries``
+        owns the retry policy and its budget, ``_send`` is one attempt within the deadline.
         """
         method = method.upper()
         url_path = path.format_map({k: _path_segment(k, v) for k, v in (path_params or {}).items()})
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
-        sent_headers = {**(headers or {}), **(self._credentials.headers() if auth else {})}
         started = anyio.current_time()
+        response = await self._send_with_retries(
+            method,
+            url_path,
+            params=query or None,
+            json=json_body if files is None and json_body is not None else None,
+            files=files,
+            data=data,
+            headers=self._authenticate(headers, auth),
+        )
+        logger.debug(
+            "%s %s -> %d in %.0f ms", method, url_path, response.status_code, (anyio.current_time() - started) * 1000
+        )
+        return _decode(response, method, url_path, expect)
+
+    def _authenticate(self, headers: Mapping[str, str] | None, auth: bool) -> dict[str, str]:
+        """The request's headers with this view's credentials on top (none for public routes such as health)."""
+        return {**(headers or {}), **(self._credentials.headers() if auth else {})}
+
+    async def _send_with_retries(self, method: str, url_path: str, **kwargs: Any) -> httpx2.Response:
+        """Attempts until a 2xx answer, within the retry policy's attempts and waiting budget.
+
+        A transport error is retried when the method is idempotent or nothing was sent; 429 and
+        502/503/504 only for idempotent methods (honouring Retry-After). Anything else, or a spent
+        budget, raises the KupeError for the last attempt.
+        """
         waited = 0.0
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = await self._send(
-                    method,
-                    url_path,
-                    params=query or None,
-                    json=json_body if files is None and json_body is not None else None,
-                    files=files,
-                    data=data,
-                    headers=sent_headers,
-                )
+                response = await self._send(method, url_path, **kwargs)
             except httpx2.TransportError as exc:
                 sent = not isinstance(exc, _NOT_SENT)
-                delay = self._next_delay(attempt, waited, None)
-                if delay is not None and (method in _IDEMPOTENT or not sent):
-                    logger.info("%s %s: %s; retrying in %.2fs", method, url_path, type(exc).__name__, delay)
-                    waited += delay
-                    await self._sleep(delay)
-                    continue
-                raise _transport_error(exc, method, url_path, sent) from None
-            if 300 <= response.status_code < 400:
-                where = redact(response.headers.get("location", "another URL"), self._credentials.secrets())
-                raise UnexpectedResponse(
-                    f"Kupe redirected {method} {url_path} ({response.status_code}) to "
-                    f"{where}: set KUPE_BASE_URL to the API origin, "
-                    "e.g. https://api.kupe.in.",
-                    method=method,
-                    path=url_path,
-                    status=response.status_code,
-                )
-            if response.status_code < 400:
-                logger.debug(
-                    "%s %s -> %d in %.0f ms",
-                    method,
-                    url_path,
-                    response.status_code,
-                    (anyio.current_time() - started) * 1000,
-                )
-                return _decode(response, method, url_path, expect)
-            if method in _IDEMPOTENT and response.status_code in _RETRY_STATUSES:
-                delay = self._next_delay(attempt, waited, _retry_after(response))
-                if delay is not None:
-                    logger.info("%s %s -> %d; retrying in %.2fs", method, url_path, response.status_code, delay)
-                    waited += delay
-                    await self._sleep(delay)
-                    continue
-            raise _status_error(response, method, url_path, self._credentials.secrets())
+                delay = self._next_delay(attempt, waited, None) if method in _IDEMPOTENT or not sent else None
+                if delay is None:
+                    raise _transport_error(exc, method, url_path, sent) from None
+                logger.info("%s %s: %s; retrying in %.2fs", method, url_path, type(exc).__name__, delay)
+            else:
+                status = response.status_code
+                if 300 <= status < 400:
+                    raise _redirect_error(response, method, url_path, self._credentials.secrets())
+                if status < 400:
+                    return response
+                retryable = method in _IDEMPOTENT and status in _RETRY_STATUSES
+                delay = self._next_delay(attempt, waited, _retry_after(response)) if retryable else None
+                if delay is None:
+                    raise _status_error(response, method, url_path, self._credentials.secrets())
+                logger.info("%s %s -> %d; retrying in %.2fs", method, url_path, status, delay)
+            waited += delay
+            await self._sleep(delay)
 
     async def _send(self, method: str, url_path: str, **kwargs: Any) -> httpx2.Response:
         """One attempt, within the deadline, its body read as a stream and cut at ``max_response_bytes``.
@@ -374,6 +375,20 @@ def _decode(response: httpx2.Response, method: str, path: str, expect: Expect) -
             path=path,
             status=response.status_code,
         ) from None
+
+
+def _redirect_error(
+    response: httpx2.Response, method: str, path: str, own_secrets: tuple[str, ...]
+) -> UnexpectedResponse:
+    """Redirects are never followed (credentials must not travel to another origin): the base URL is wrong."""
+    where = redact(response.headers.get("location", "another URL"), own_secrets)
+    return UnexpectedResponse(
+        f"Kupe redirected {method} {path} ({response.status_code}) to {where}: set KUPE_BASE_URL to the API origin, "
+        "e.g. https://api.kupe.in.",
+        method=method,
+        path=path,
+        status=response.status_code,
+    )
 
 
 def _status_error(

@@ -24,6 +24,7 @@ from pydantic import SecretStr
 
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.sandbox import DEMO_API_KEY, SandboxSettings, create_app
+from kupe_mcp.serve.runtime import KupeServer
 from kupe_mcp.serve.server import build_client, create_server
 
 __all__ = ["AGENT", "CALL", "CAMPAIGN", "FAQ", "RECIPIENTS", "main", "run_demo"]
@@ -103,16 +104,10 @@ def _confirming_person(write: Write) -> Callable[..., Any]:
     return answer
 
 
-async def run_demo(write: Write, *, call_step_s: float = 0.5) -> dict[str, int]:
-    """The tour, start to finish, on a fresh in-process sandbox; returns each tool's largest result in bytes."""
-    # Request lines from httpx2 would drown the tour (and carry the callee's number).
-    logging.getLogger("httpx2").setLevel(logging.WARNING)
-    app = create_app(SandboxSettings(call_step_s=call_step_s))
-    settings = Settings(
-        toolsets=("all",),
-        # The tour must work whenever it is run; calling hours are a rule for real calls.
-        calling_hours="off",
-    )
+def server_on_sandbox(sandbox: SandboxSettings) -> KupeServer:
+    """Every toolset on a fresh in-process sandbox, with the demo key; calling hours off, so it works at any hour."""
+    app = create_app(sandbox)
+    settings = Settings(toolsets=("all",), calling_hours="off")  # calling hours are a rule for real calls
     client = build_client(
         settings.model_copy(
             update={
@@ -122,7 +117,14 @@ async def run_demo(write: Write, *, call_step_s: float = 0.5) -> dict[str, int]:
         ),
         transport=httpx2.ASGITransport(app=app),
     )
-    server = create_server(settings, client)
+    return create_server(settings, client)
+
+
+async def run_demo(write: Write, *, call_step_s: float = 0.5) -> dict[str, int]:
+    """The tour, start to finish, on a fresh in-process sandbox; returns each tool's largest result in bytes."""
+    # Request lines from httpx2 would drown the tour (and carry the callee's number).
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
+    server = server_on_sandbox(SandboxSettings(call_step_s=call_step_s))
     write("kupe-app-mcp demo — a real MCP client drives the server on the embedded Kupe sandbox (nothing is dialled)")
     async with Client(server, elicitation_callback=_confirming_person(write)) as mcp:
         tour = Tour(mcp, write)
@@ -200,7 +202,7 @@ async def run_demo(write: Write, *, call_step_s: float = 0.5) -> dict[str, int]:
         tour.say(", ".join(f"{r['to_phonenumber']} {r['status']}" for r in rows["items"]))
         catalog = await tour.call("list_providers", "Read the whole catalog", kind="all")
         tour.say(f"{catalog['total']} catalog rows, {len(catalog['items'])} on this page")
-    await client.aclose()
+    await server.aclose()
     write("\nDone. Try it yourself: `make run` and connect any MCP client.")
     return tour.sizes
 

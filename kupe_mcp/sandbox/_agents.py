@@ -243,21 +243,22 @@ def default_configurations(store: Store, agent_id: str) -> Doc:
     }
 
 
-def _apply_model(store: Store, cfg: Doc, data: Doc, loc: str) -> None:
-    code = data.pop("model_name", None) or data.pop("model_provider_id", None)
-    data.pop("model_provider_id", None)
+def _take_provider(store: Store, cfg: Doc, data: Doc, category: str, name_key: str, id_key: str, loc: str) -> None:
+    """Resolve the provider ``data`` names by model name or row id (either key; the name wins) into ``cfg``."""
+    code = data.pop(name_key, None) or data.pop(id_key, None)
+    data.pop(id_key, None)
     if code:
-        row = resolve_provider(store, "llm", code, f"{loc}.model_name")
-        cfg.update(model_provider_id=row["id"], model_name=row["model_name"], provider_name=row["provider_name"])
+        row = resolve_provider(store, category, code, f"{loc}.{name_key}")
+        cfg.update({id_key: row["id"], name_key: row["model_name"], "provider_name": row["provider_name"]})
+
+
+def _apply_model(store: Store, cfg: Doc, data: Doc, loc: str) -> None:
+    _take_provider(store, cfg, data, "llm", "model_name", "model_provider_id", loc)
     cfg.update(data)
 
 
 def _apply_tts(store: Store, cfg: Doc, data: Doc, loc: str) -> None:
-    code = data.pop("tts_model_name", None) or data.pop("tts_provider_id", None)
-    data.pop("tts_provider_id", None)
-    if code:
-        row = resolve_provider(store, "tts", code, f"{loc}.tts_model_name")
-        cfg.update(tts_provider_id=row["id"], tts_model_name=row["model_name"], provider_name=row["provider_name"])
+    _take_provider(store, cfg, data, "tts", "tts_model_name", "tts_provider_id", loc)
     params = cfg.setdefault("voice_parameters", {})
     if isinstance(data.get("voice_parameters"), dict):
         params.update(data.pop("voice_parameters"))

@@ -203,24 +203,24 @@ async def wallet_me(ctx: Ctx) -> Response:
     return ok(_ledger.summary(ctx.store, _ledger.user_wallet(ctx.store, ctx.uid), ctx.now()))
 
 
-@routes.get("/api/v1/wallets/users")
-async def wallets_users(ctx: Ctx) -> Response:
+def _wallets_of(ctx: Ctx, owner: str, label: str, field: str) -> Response:
+    """Every ``owner`` wallet (super_admin only), each with its owner's ``field`` as ``label``."""
     require_super_admin(ctx)
     rows = []
-    for wallet in ctx.store.list("wallet", owner_type="user"):
-        user = ctx.store.get("user", wallet["user_id"]) or {}
-        rows.append({**_ledger.summary(ctx.store, wallet, ctx.now()), "email": user.get("email")})
+    for wallet in ctx.store.list("wallet", owner_type=owner):
+        found = ctx.store.get(owner, wallet[f"{owner}_id"]) or {}
+        rows.append({**_ledger.summary(ctx.store, wallet, ctx.now()), label: found.get(field)})
     return ok({"wallets": rows, "total": len(rows)})
+
+
+@routes.get("/api/v1/wallets/users")
+async def wallets_users(ctx: Ctx) -> Response:
+    return _wallets_of(ctx, "user", "email", "email")
 
 
 @routes.get("/api/v1/wallets/orgs")
 async def wallets_orgs(ctx: Ctx) -> Response:
-    require_super_admin(ctx)
-    rows = []
-    for wallet in ctx.store.list("wallet", owner_type="org"):
-        org = ctx.store.get("org", wallet["org_id"]) or {}
-        rows.append({**_ledger.summary(ctx.store, wallet, ctx.now()), "org_name": org.get("name")})
-    return ok({"wallets": rows, "total": len(rows)})
+    return _wallets_of(ctx, "org", "org_name", "name")
 
 
 @routes.get("/api/v1/wallets/orgs/{org_id}/members")

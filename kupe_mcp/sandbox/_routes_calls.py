@@ -333,7 +333,11 @@ async def upload_batch_csv(ctx: Ctx) -> Response:
     reader = csv.DictReader(io.StringIO(text))
     if "to_phonenumber" not in (reader.fieldnames or []):
         fail(400, "CSV must have a to_phonenumber column (plus one column per batch variable)")
-    result = _insert_records(ctx, batch, [dict(r) for r in reader])
+    return _inserted(_insert_records(ctx, batch, [dict(r) for r in reader]))
+
+
+def _inserted(result: Doc) -> Response:
+    """The answer to a CSV or JSON upload of recipients."""
     return ok({"success": True, "message": f"Inserted {result['inserted']} recipient(s)", "data": result})
 
 
@@ -342,8 +346,7 @@ async def upload_batch_json(ctx: Ctx) -> Response:
     batch = load_batch(ctx)
     _editable(batch)
     body = await ctx.body(UploadJsonIn)
-    result = _insert_records(ctx, batch, body.records)
-    return ok({"success": True, "message": f"Inserted {result['inserted']} recipient(s)", "data": result})
+    return _inserted(_insert_records(ctx, batch, body.records))
 
 
 @routes.post("/api/v1/batch-call/{batch_id}/data/upsert")

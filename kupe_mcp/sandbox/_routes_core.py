@@ -163,6 +163,13 @@ async def get_agent(ctx: Ctx) -> Response:
     return ok(_agents.view(load_agent(ctx)))
 
 
+def refuse_if_active(ctx: Ctx, doc: Doc, flag: str, detail: str) -> None:
+    """A live agent changes only when the caller passes ``flag``=true (read even when not needed, as FastAPI does)."""
+    force = ctx.q_bool(flag)
+    if doc["agent"]["is_active"] and not force:
+        fail(400, detail)
+
+
 @routes.put("/api/v1/agents/{agent_id}")
 async def update_agent(ctx: Ctx) -> Response:
     doc = load_agent(ctx)
@@ -185,9 +192,7 @@ def _patch_section(section: str) -> Handler:
     async def patch_config(ctx: Ctx) -> Response:
         doc = load_agent(ctx)
         raw = await ctx.body_obj()
-        force = ctx.q_bool("force_update")
-        if doc["agent"]["is_active"] and not force:
-            fail(400, _agents.ACTIVE_DETAIL)
+        refuse_if_active(ctx, doc, "force_update", _agents.ACTIVE_DETAIL)
         _agents.apply_section(ctx.store, doc, section, raw, ("body",))
         doc["agent"]["updated_at"] = ctx.now_iso()
         ctx.store.put("agent", doc)
@@ -209,9 +214,7 @@ for _slug, _section in (
 @routes.delete("/api/v1/agents/{agent_id}")
 async def delete_agent(ctx: Ctx) -> Response:
     doc = load_agent(ctx)
-    force = ctx.q_bool("force_delete")
-    if doc["agent"]["is_active"] and not force:
-        fail(400, "Cannot delete active agent without force: pass force_delete=true")
+    refuse_if_active(ctx, doc, "force_delete", "Cannot delete active agent without force: pass force_delete=true")
     store = ctx.store
     with store.transaction():
         store.delete("agent", doc["id"])

@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from ._http import Ctx, Principal, RouteTable, fail, invalid, not_found, ok, validate
 from ._routes_calls import dial, parse_target
-from ._routes_core import load_agent
+from ._routes_core import load_agent, refuse_if_active
 from ._state import new_id
 from ._store import Doc
 
@@ -220,9 +220,7 @@ async def add_agent_tools(ctx: Ctx) -> Response:
 @routes.patch("/api/v1/agents/{agent_id}/tools")
 async def replace_agent_tools(ctx: Ctx) -> Response:
     agent = load_agent(ctx)
-    force = ctx.q_bool("force_update")
-    if agent["agent"]["is_active"] and not force:
-        fail(400, "Agent is active; pass force_update=true to change its configuration")
+    refuse_if_active(ctx, agent, "force_update", "Agent is active; pass force_update=true to change its configuration")
     agent["configurations"]["tools"] = _tool_items(ctx, agent, await ctx.body_json())
     ctx.store.put("agent", agent)
     return ok({"message": "Agent tools updated", "tools": agent["configurations"]["tools"]})

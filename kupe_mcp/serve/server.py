@@ -6,10 +6,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable
-from typing import Annotated, Any
+from typing import Any
 
 import mcp_types as types
 from mcp.server.apps import EXTENSION_ID as APPS_EXTENSION
@@ -21,14 +20,14 @@ from mcp.server.mcpserver.tools import ToolManager
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
-from pydantic import AnyUrl, BaseModel, Field, ValidationError
+from pydantic import AnyUrl, ValidationError
 
 from kupe_mcp import __version__
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
 from kupe_mcp.prompts import register_prompts
 from kupe_mcp.resources import STATIC_RESOURCES, complete, recent_resources, register_resources
-from kupe_mcp.safety.channels import CARD_URI, RESULT_META, UrlApprovalRequired, answer_from_card
+from kupe_mcp.safety.channels import RESULT_META, UrlApprovalRequired
 from kupe_mcp.safety.state import StateKeys, StateStore
 from kupe_mcp.serve._sdk import (
     ContextualResourceList,
@@ -37,10 +36,12 @@ from kupe_mcp.serve._sdk import (
     replace_tool_manager,
     tool_manager,
 )
+from kupe_mcp.serve.apps import apps
 from kupe_mcp.serve.runtime import ClientProvider, KupeServer
-from kupe_mcp.toolsets import TOOLSETS, ToolSpec, select_tools, unavailable_reason
+from kupe_mcp.serve.schema import compact_output, compact_schema, compact_text
+from kupe_mcp.toolsets import APP_TOOLS, TOOLSETS, ToolSpec, app_tools_for, select_tools, unavailable_reason
 
-__all__ = ["INSTRUCTIONS", "build_client", "compact_text", "create_server", "selected_tools"]
+__all__ = ["INSTRUCTIONS", "build_client", "create_server", "selected_tools"]
 
 logger = logging.getLogger("kupe_mcp")
 
@@ -90,85 +91,8 @@ def selected_tools(settings: Settings, *, api_key_auth: bool | None = None) -> l
     )
 
 
-def compact_schema(schema: Any, *, fold_optional: bool = True) -> Any:
-    """The same JSON Schema in fewer bytes: every listed tool is paid for in the model's context.
-
-    Drops pydantic's generated ``title`` keys and folds an optional argument's
-    ``anyOf: [T, {"type": "null"}]`` with ``default: null`` into ``T``: leaving the
-    argument out means null. Arguments are still validated against the full models.
-    """
-    if isinstance(schema, list):
-        return [compact_schema(v, fold_optional=fold_optional) for v in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {
-        k: compact_schema(v, fold_optional=fold_optional)
-        for k, v in schema.items()
-        if not (k == "title" and isinstance(v, str))
-    }
-    options = out.get("anyOf")
-    if (
-        fold_optional
-        and isinstance(options, list)
-        and len(options) == 2
-        and {"type": "null"} in options
-        and out.get("default", 0) is None
-    ):
-        (kept,) = [o for o in options if o != {"type": "null"}]
-        del out["anyOf"], out["default"]
-        out = {**kept, **out}
-    return out
-
-
-def _without_nulls(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_without_nulls(v) for v in value]
-    return value
-
-
-def compact_text(
-    result: types.CallToolResult | types.InputRequiredResult,
-) -> types.CallToolResult | types.InputRequiredResult:
-    """The result without null fields, its text block as compact JSON (the SDK pretty-prints it).
-
-    An optional field left out means null (no output schema requires a nullable field), so
-    ``structuredContent`` still validates against the tool's output schema and carries the
-    whole typed result; the text block is the same JSON, written compactly.
-    """
-    if not isinstance(result, types.CallToolResult) or result.is_error or result.structured_content is None:
-        return result
-    structured = _without_nulls(result.structured_content)
-    text = json.dumps(structured, separators=(",", ":"), ensure_ascii=False)
-    return result.model_copy(
-        update={"content": [types.TextContent(type="text", text=text)], "structured_content": structured}
-    )
-
-
-def _nullable(schema: Any) -> Any:
-    """``anyOf: [{"type": T}, {"type": "null"}]`` as ``type: [T, "null"]``, no ``default``: same values, fewer bytes."""
-    if isinstance(schema, list):
-        return [_nullable(v) for v in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {k: _nullable(v) for k, v in schema.items() if k != "default"}
-    options = out.get("anyOf")
-    if isinstance(options, list) and len(options) == 2 and {"type": "null"} in options:
-        (kept,) = [o for o in options if o != {"type": "null"}]
-        if isinstance(kept, dict) and isinstance(kept.get("type"), str):
-            del out["anyOf"]
-            out = {**kept, **out, "type": [kept["type"], "null"]}
-    return out
-
-
-def _compact_output(schema: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Output schemas lose titles, defaults and the model's docstring; null stays a valid value of optional fields."""
-    if schema is None:
-        return None
-    out: dict[str, Any] = _nullable(compact_schema(schema, fold_optional=False))
-    out.pop("description", None)
-    return out
+APP_ONLY_TOOLS = frozenset(spec.name for spec in APP_TOOLS.tools if spec.app_only)
+"""A view's buttons: never listed to the model, and refused to a client that did not negotiate MCP Apps."""
 
 
 class _DeferredToolManager(ToolManager):
@@ -241,11 +165,11 @@ class KupeMCP(KupeServer, ContextualResourceList):
             )
             if reason:
                 raise ToolError(reason)
-            names = [t.name for t in tool_manager(self).list_tools() if t.name != CARD_ANSWER_TOOL]
+            names = [t.name for t in tool_manager(self).list_tools() if t.name not in APP_ONLY_TOOLS]
             raise ToolError(f"Unknown tool: {name}. The tools are {', '.join(names)}.")
         else:
-            if name == CARD_ANSWER_TOOL and context is not None:
-                # The card's buttons are the only caller: without MCP Apps there is no card, so no answer to give.
+            if name in APP_ONLY_TOOLS and context is not None:
+                # A view's buttons are the only caller: without MCP Apps there is no view, so no answer to give.
                 require_client_extension(context.request_context, APPS_EXTENSION)
             from kupe_mcp.serve.oauth._scope import missing_right
 
@@ -305,7 +229,7 @@ class KupeMCP(KupeServer, ContextualResourceList):
             t.model_copy(
                 update={
                     "input_schema": compact_schema(t.input_schema),
-                    "output_schema": _compact_output(t.output_schema),
+                    "output_schema": compact_output(t.output_schema),
                 }
             )
             for t in tools
@@ -338,69 +262,6 @@ class KupeMCP(KupeServer, ContextualResourceList):
             raise ResourceNotFoundError(str(_unknown("resource", str(uri), known).error.message)) from None
 
 
-CARD_TOOLS = frozenset({"place_call", "start_batch"})
-CARD_ANSWER_TOOL = "answer_call_approval"
-CALL_VIEW_URI = "ui://kupe/call-card.html"
-BATCH_VIEW_URI = "ui://kupe/batch-progress.html"
-USAGE_VIEW_URI = "ui://kupe/usage-chart.html"
-# Tools whose results an MCP Apps host renders as a view (the text result is unchanged for everyone else).
-VIEWS = {
-    "place_call": CARD_URI,
-    "start_batch": CARD_URI,
-    "wait_for_call": CALL_VIEW_URI,
-    "wait_for_batch": BATCH_VIEW_URI,
-    "get_batch": BATCH_VIEW_URI,
-    "get_usage_summary": USAGE_VIEW_URI,
-}
-
-
-def _apps() -> Any:
-    """The MCP Apps extension carrying the approval card (a self-contained page, no remote anything)."""
-    from importlib.resources import files
-
-    from mcp.server.apps import Apps, ResourceCsp
-
-    apps = Apps()
-    views = files("kupe_mcp.serve") / "views"
-    for uri, page, name, title, description in (
-        (CARD_URI, "approval_card.html", "approval-card", "Call approval",
-         "What place_call or start_batch will dial, with Approve and Decline for the person."),
-        (CALL_VIEW_URI, "call_card.html", "call-card", "Call",
-         "A call's status steps, elapsed time, summary, analysis and transcript (as text bubbles)."),
-        (BATCH_VIEW_URI, "batch_progress.html", "batch-progress", "Campaign progress",
-         "A campaign's recipients per call state as counts and a bar, and the failed calls with their reasons."),
-        (USAGE_VIEW_URI, "usage_chart.html", "usage-chart", "Usage cost",
-         "Spending per service and per period as a small inline SVG chart (USD)."),
-    ):  # fmt: skip
-        apps.add_html_resource(
-            uri,
-            (views / page).read_text(encoding="utf-8"),
-            name=name,
-            title=title,
-            description=description,
-            csp=ResourceCsp(connect_domains=[], resource_domains=[]),
-            prefers_border=True,
-        )
-    return apps
-
-
-async def answer_call_approval(
-    ctx: Context,
-    approval_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")],
-    secret: Annotated[str, Field(min_length=16, max_length=128)],
-    approve: bool,
-) -> CardAnswer:
-    """App-only (visibility ["app"]): the card's buttons. The secret reaches only the card, never the model."""
-    return CardAnswer.model_validate(await answer_from_card(ctx, approval_id, secret, approve))
-
-
-class CardAnswer(BaseModel):
-    """The person's answer, as recorded."""
-
-    approval_id: str
-    status: str
-
-
 def create_server(
     settings: Settings,
     client: KupeClient | None = None,
@@ -426,8 +287,7 @@ def create_server(
     # Multi-tenant callers may bring a session; otherwise the client's own credentials decide.
     tools = selected_tools(settings, api_key_auth=not multi_tenant and client.credentials.kind == "api_key")
     provider = ClientProvider(client, multi_tenant=multi_tenant)
-    carded = {s.name for s in tools} & CARD_TOOLS
-    viewed = {s.name for s in tools} & set(VIEWS)
+    served = [*tools, *app_tools_for(APP_TOOLS, tools)]
     server = KupeMCP(
         provider,
         settings,
@@ -439,29 +299,18 @@ def create_server(
         version=__version__,
         instructions=INSTRUCTIONS,
         website_url="https://kupe.in",
-        extensions=[_apps()] if viewed else [],
+        extensions=[apps()] if any(spec.view for spec in served) else [],
     )
 
     def register_tools() -> None:
-        for spec in tools:
+        for spec in served:
             server.add_tool(
                 spec.fn,
                 name=spec.name,
                 title=spec.title,
                 description=spec.description,
                 annotations=spec.annotations,
-                meta={"ui": {"resourceUri": VIEWS[spec.name]}} if spec.name in viewed else None,
-            )
-        if carded:
-            server.add_tool(
-                answer_call_approval,
-                name=CARD_ANSWER_TOOL,
-                title="Answer a call approval (card only)",
-                description="The approval card's Approve/Decline buttons; it needs the card's own secret.",
-                annotations=types.ToolAnnotations(
-                    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
-                ),
-                meta={"ui": {"resourceUri": CARD_URI, "visibility": ["app"]}},
+                meta=spec.meta,
             )
 
     replace_tool_manager(

@@ -16,9 +16,26 @@ from kupe_mcp.toolsets import (
     tuning,
     webhooks,
 )
-from kupe_mcp.toolsets._registry import Toolset, ToolSpec, select_tools, unavailable_reason, validate_registry
+from kupe_mcp.toolsets._apps import APP_TOOLS
+from kupe_mcp.toolsets._registry import (
+    Toolset,
+    ToolSpec,
+    app_tools_for,
+    select_tools,
+    unavailable_reason,
+    validate_registry,
+)
 
-__all__ = ["TOOLSETS", "ToolSpec", "Toolset", "select_tools", "unavailable_reason", "validate_registry"]
+__all__ = [
+    "APP_TOOLS",
+    "TOOLSETS",
+    "ToolSpec",
+    "Toolset",
+    "app_tools_for",
+    "select_tools",
+    "unavailable_reason",
+    "validate_registry",
+]
 
 TOOLSETS: tuple[Toolset, ...] = (
     account.toolset,

@@ -27,7 +27,7 @@ from mcp_types import ToolAnnotations
 
 from kupe_mcp.errors import ConfigError, KupeError
 
-__all__ = ["ToolSpec", "Toolset", "select_tools", "unavailable_reason", "validate_registry"]
+__all__ = ["ToolSpec", "Toolset", "app_tools_for", "select_tools", "unavailable_reason", "validate_registry"]
 
 logger = logging.getLogger("kupe_mcp.tools")
 
@@ -39,7 +39,11 @@ _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
 @dataclass(frozen=True)
 class ToolSpec:
-    """One tool as declared: name, toolset, handler, description and its four annotations."""
+    """One tool as declared: name, toolset, handler, description, its four annotations and its view.
+
+    ``view`` is the ``ui://`` page an MCP Apps host renders the result in (the text result is the
+    same for every client); an ``app_only`` tool is one of a view's buttons, hidden from the model.
+    """
 
     name: str
     toolset: str
@@ -50,6 +54,18 @@ class ToolSpec:
     destructive: bool
     idempotent: bool
     open_world: bool
+    view: str | None = None
+    app_only: bool = False
+
+    @property
+    def meta(self) -> dict[str, Any] | None:
+        """The tool's ``_meta``: the view its result is shown in, and for a view's own buttons, app visibility."""
+        if self.view is None:
+            return None
+        ui: dict[str, Any] = {"resourceUri": self.view}
+        if self.app_only:
+            ui["visibility"] = ["app"]
+        return {"ui": ui}
 
     @property
     def annotations(self) -> ToolAnnotations:
@@ -77,19 +93,30 @@ class Toolset:
         *,
         title: str,
         read_only: bool,
-        destructive: bool = False,
-        idempotent: bool = False,
+        destructive: bool | None = None,
+        idempotent: bool | None = None,
         open_world: bool = True,
         name: str | None = None,
+        view: str | None = None,
+        app_only: bool = False,
     ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
         """Declare a tool. The docstring is its description: say when to use it, what it changes, where ids come from.
 
-        ``destructive`` and ``idempotent`` only mean something for write tools; a read-only
-        tool is recorded as non-destructive and idempotent whatever is passed.
+        A write tool must say whether it is ``destructive`` and ``idempotent``: a default of
+        "not destructive" would tell hosts to skip their confirmation for a tool that deletes.
+        A read-only tool is non-destructive and idempotent by definition and passes neither.
+        ``view`` names the ``ui://`` page its result is shown in; ``app_only`` makes it a button of
+        that page (``kupe_mcp.toolsets._apps``), served only alongside a tool showing the page.
         """
 
         def decorator(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             tool_name = name or fn.__name__
+            if read_only and (destructive is not None or idempotent is not None):
+                raise TypeError(f"{tool_name} is read-only: it takes no destructive= or idempotent=.")
+            if not read_only and (destructive is None or idempotent is None):
+                raise TypeError(f"{tool_name} changes things: declare both destructive= and idempotent=.")
+            if app_only and view is None:
+                raise TypeError(f"{tool_name} is app-only: name the view= whose button it is.")
             description = inspect.cleandoc(fn.__doc__ or "")
             wrapped = _convert_errors(tool_name, fn)
             self.tools.append(
@@ -100,9 +127,11 @@ class Toolset:
                     title=title,
                     description=description,
                     read_only=read_only,
-                    destructive=False if read_only else destructive,
-                    idempotent=True if read_only else idempotent,
+                    destructive=bool(destructive),
+                    idempotent=read_only or bool(idempotent),
                     open_world=open_world,
+                    view=view,
+                    app_only=app_only,
                 )
             )
             return fn
@@ -175,6 +204,15 @@ def select_tools(
     ]
     order = {t.name: i for i, t in enumerate(toolsets)}
     return sorted(chosen, key=lambda s: (order[s.toolset], s.name))
+
+
+def app_tools_for(app_tools: Toolset, served: Iterable[ToolSpec]) -> list[ToolSpec]:
+    """The app-only tools to serve with ``served``: a view's buttons, whenever a served tool shows that view.
+
+    Read-only mode needs no rule of its own: the tools that show a view with buttons change things.
+    """
+    views = {spec.view for spec in served if spec.view is not None}
+    return [spec for spec in app_tools.tools if spec.view in views]
 
 
 def unavailable_reason(

@@ -19,6 +19,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from kupe_mcp.client import Download, SessionUsage, UsageOverview, UsageSummary, Wallet
+from kupe_mcp.toolsets._apps import USAGE_CHART
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._shape import Page, View, page_of
@@ -113,7 +114,7 @@ async def list_usage_records(
     return page_of(UsageItem, found.sessions, page=page, page_size=page_size, total=found.total, paged=True)
 
 
-@toolset.tool(title="Get usage summary", read_only=True)
+@toolset.tool(title="Get usage summary", read_only=True, view=USAGE_CHART)
 async def get_usage_summary(
     ctx: Context,
     time_period: Annotated[str | None, Field(max_length=32, description="Kupe period; default all.")] = None,

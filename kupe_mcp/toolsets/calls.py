@@ -27,6 +27,7 @@ from kupe_mcp.safety import (
 )
 from kupe_mcp.safety.approvals import ApprovalStatus
 from kupe_mcp.safety.channels import follow_approval, tenant_of
+from kupe_mcp.toolsets._apps import APPROVAL_CARD, CALL_CARD
 from kupe_mcp.toolsets._context import approvals_of, kupe, server_of
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._sessions import light_session, transcript_lines
@@ -149,7 +150,7 @@ PhoneNumber = Annotated[
 ]
 
 
-@toolset.tool(title="Place call", read_only=False, destructive=False, idempotent=False)
+@toolset.tool(title="Place call", read_only=False, destructive=False, idempotent=False, view=APPROVAL_CARD)
 async def place_call(
     ctx: Context,
     phone_number: PhoneNumber,
@@ -288,7 +289,7 @@ def _duration(session: dict[str, Any]) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-@toolset.tool(title="Wait for call", read_only=True)
+@toolset.tool(title="Wait for call", read_only=True, view=CALL_CARD)
 async def wait_for_call(
     ctx: Context,
     request_id: CallRequestId,

@@ -33,6 +33,7 @@ from kupe_mcp.safety import (
 from kupe_mcp.safety.agent import placeholders_of
 from kupe_mcp.safety.channels import RESULT_META
 from kupe_mcp.safety.variables import check_variable_names, missing_values
+from kupe_mcp.toolsets._apps import APPROVAL_CARD, BATCH_PROGRESS
 from kupe_mcp.toolsets._context import guards_of, kupe, refuse_server_disk, server_of, settings_of
 from kupe_mcp.toolsets._files import read_upload
 from kupe_mcp.toolsets._registry import Toolset
@@ -271,7 +272,7 @@ async def add_batch_recipients(
     )
 
 
-@toolset.tool(title="Get batch", read_only=True)
+@toolset.tool(title="Get batch", read_only=True, view=BATCH_PROGRESS)
 async def get_batch(ctx: Context, batch_id: BatchId) -> BatchOut:
     """How a campaign is doing: its settings, state and how many people are waiting, being called, done or failed."""
     client = kupe(ctx)
@@ -312,7 +313,9 @@ async def list_batches(
     return page_of(BatchItem, rows, page=page, page_size=page_size)
 
 
-@toolset.tool(title="Start batch (rings everyone)", read_only=False, destructive=True, idempotent=False)
+@toolset.tool(
+    title="Start batch (rings everyone)", read_only=False, destructive=True, idempotent=False, view=APPROVAL_CARD
+)
 async def start_batch(
     ctx: Context,
     batch_id: BatchId,
@@ -370,7 +373,7 @@ def _batch_words(status: dict[str, Any]) -> str:
     return f"{status_words(_batch_state(status))}: {', '.join(parts)}"
 
 
-@toolset.tool(title="Wait for batch", read_only=True)
+@toolset.tool(title="Wait for batch", read_only=True, view=BATCH_PROGRESS)
 async def wait_for_batch(
     ctx: Context,
     batch_id: BatchId,

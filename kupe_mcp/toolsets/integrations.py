@@ -97,7 +97,7 @@ def _definition_tools(kind: str, label: str, keys: str, ops: DefinitionOps, *, w
         ack = await ops.delete(kupe(ctx), str(tool_id))
         return Written(done="deleted", id=str(tool_id), message=ack.message)
 
-    plans: list[tuple[Any, str, str, str, dict[str, bool]]] = [
+    plans: list[tuple[Any, str, str, str, dict[str, Any]]] = [
         (
             list_defs,
             f"list_{kind}_tools",

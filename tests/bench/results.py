@@ -8,16 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx2
 import mcp_types as types
 from mcp.client import Client
-from pydantic import SecretStr
 
-from kupe_mcp.config import Credentials, Settings
-from kupe_mcp.dist.demo import run_demo
-from kupe_mcp.sandbox import DEMO_API_KEY, SandboxSettings, create_app
+from kupe_mcp.dist.demo import run_demo, server_on_sandbox
+from kupe_mcp.sandbox import SandboxSettings
 from kupe_mcp.sandbox import _seed as seed
-from kupe_mcp.serve.server import build_client, create_server
 
 __all__ = ["campaign_sizes", "tour_sizes"]
 
@@ -37,19 +33,9 @@ async def tour_sizes() -> dict[str, int]:
 
 async def campaign_sizes(recipients: int = RECIPIENTS) -> dict[str, int]:
     """Result sizes of the heavy cases: adding ``recipients`` rows, their default page, the whole catalog."""
-    app = create_app(SandboxSettings(call_step_s=0))
-    settings = Settings(toolsets=("all",), calling_hours="off")
-    client = build_client(
-        settings.model_copy(
-            update={
-                "base_url": "http://sandbox.kupe.local",
-                "credentials": Credentials(api_key=SecretStr(DEMO_API_KEY)),
-            }
-        ),
-        transport=httpx2.ASGITransport(app=app),
-    )
     sizes: dict[str, int] = {}
-    async with Client(create_server(settings, client)) as mcp:
+    server = server_on_sandbox(SandboxSettings(call_step_s=0))
+    async with Client(server) as mcp:
 
         async def call(tool: str, **args: Any) -> dict[str, Any]:
             result = await mcp.call_tool(tool, args)
@@ -75,6 +61,5 @@ async def campaign_sizes(recipients: int = RECIPIENTS) -> dict[str, int]:
         await call("list_providers", kind="all")
         await call("get_call_analytics")
         await call("list_voices")
-    await client.aclose()
-    app.state.sandbox.store.close()
+    await server.aclose()
     return sizes

@@ -19,16 +19,12 @@ import pytest
 from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from playwright.async_api import Browser, Page, async_playwright
-from pydantic import SecretStr
 
-from kupe_mcp._loopback import LoopbackServer
-from kupe_mcp.config import Credentials, Settings
-from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer, SandboxSettings
+from kupe_mcp.sandbox import SandboxServer
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
 from kupe_mcp.serve.runtime import KupeServer
-from kupe_mcp.serve.server import build_client, create_server
-from kupe_mcp.serve.transports import http_app
 from tests._mcp import call
+from tests._safety import calls_over_http
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -56,16 +52,8 @@ class Served:
 @pytest.fixture
 def served() -> Iterator[Served]:
     """kupe-app-mcp over streamable HTTP (single tenant, loopback) on a sandbox that also listens on loopback."""
-    with SandboxServer(SandboxSettings(call_step_s=0)) as sandbox:
-        config = Settings(
-            base_url=sandbox.base_url,
-            credentials=Credentials(api_key=SecretStr(DEMO_API_KEY)),
-            toolsets=("calls",),
-            calling_hours="off",
-        )
-        server = create_server(config, build_client(config))
-        with LoopbackServer(http_app(server, config, host="127.0.0.1", multi_tenant=False), lifespan="on") as srv:
-            yield Served(server, sandbox, f"{srv.base_url}/mcp")
+    with calls_over_http() as (server, sandbox, base_url):
+        yield Served(server, sandbox, f"{base_url}/mcp")
 
 
 @pytest.fixture
@@ -170,26 +158,23 @@ async def test_a_forged_post_from_another_page_is_refused(served: Served, browse
     # that posts a guessed answer to the approval URL.
     await page.goto(out["approval_url"])
     hostile = await browser.new_page()
-    await hostile.set_content(
-        f"<form id=f method=post action='{out['approval_url']}'>"
-        "<input name=answer value=approve><input name=secret value=guessed></form>"
-    )
-    async with hostile.expect_navigation():
-        await hostile.evaluate("document.getElementById('f').submit()")
-    assert "Refused" in await hostile.inner_text("body")
-    record = await served.server.approvals.store.get(out["approval_id"])
-    assert record is not None
-    assert record.status == "pending"
+
+    async def post_from_hostile_page(secret: str) -> str:
+        """The hostile page submits an approving form to the approval URL; the approval's status afterwards."""
+        await hostile.set_content(
+            f"<form id=f method=post action='{out['approval_url']}'>"
+            f"<input name=answer value=approve><input name=secret value='{secret}'></form>"
+        )
+        async with hostile.expect_navigation():
+            await hostile.evaluate("document.getElementById('f').submit()")
+        assert "Refused" in await hostile.inner_text("body")
+        record = await served.server.approvals.store.get(out["approval_id"])
+        assert record is not None
+        return record.status
+
+    assert await post_from_hostile_page("guessed") == "pending"
     # The same form, with the right secret but from a foreign origin, is refused too.
-    secret = record.secret
-    await hostile.set_content(
-        f"<form id=f method=post action='{out['approval_url']}'>"
-        f"<input name=answer value=approve><input name=secret value='{secret}'></form>"
-    )
-    async with hostile.expect_navigation():
-        await hostile.evaluate("document.getElementById('f').submit()")
-    assert "Refused" in await hostile.inner_text("body")
     record = await served.server.approvals.store.get(out["approval_id"])
     assert record is not None
-    assert record.status == "pending"
+    assert await post_from_hostile_page(record.secret) == "pending"
     assert served.calls_placed() == 0

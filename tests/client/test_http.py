@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import httpx2
 import pytest
 
-from kupe_mcp.client import CallStarted, CompleteAgent
+from kupe_mcp.client import CallStarted, CompleteAgent, KupeClient
 from kupe_mcp.errors import (
     AuthenticationFailed,
     CallInitiationFailed,
@@ -37,7 +38,22 @@ def detail(status: int, text: Any, **headers: str) -> httpx2.Response:
     return httpx2.Response(status, json={"detail": text}, headers=headers)
 
 
+US_NUMBER = "+15551234567"
+
 # -- error mapping ---------------------------------------------------------------------------------
+
+
+E = TypeVar("E", bound=KupeError)
+
+
+async def raised(expected: type[E], fake: FakeKupe, request: Callable[[KupeClient], Awaitable[object]]) -> E:
+    """Send ``request`` on a client of ``fake``: the error it raised, which must be exactly ``expected``."""
+    async with kupe_client(fake) as client:
+        with pytest.raises(expected) as caught:
+            await request(client)
+    assert type(caught.value) is expected
+    return caught.value
+
 
 ERROR_CASES = [
     pytest.param(
@@ -100,12 +116,10 @@ async def test_error_statuses_map_to_one_actionable_error(
     reply: httpx2.Response, error: type[KupeError], fragments: list[str]
 ) -> None:
     fake = FakeKupe(reply)
-    async with kupe_client(fake) as client:
-        with pytest.raises(error) as caught:
-            await client.create_agent_simple("Support")
-    message = str(caught.value)
-    assert type(caught.value) is error
-    assert "/api/v1/agents/simple" in message or error is AuthenticationFailed
+    failure = await raised(error, fake, lambda client: client.create_agent_simple("Support"))
+    message = str(failure)
+    # Every error names the route, except a rejected credential: that is about the whole account, not one call.
+    assert ("/api/v1/agents/simple" in message) is (error is not AuthenticationFailed)
     for fragment in fragments:
         assert fragment in message
     assert len(fake.requests) == 1
@@ -114,11 +128,8 @@ async def test_error_statuses_map_to_one_actionable_error(
 @pytest.mark.anyio
 async def test_error_carries_status_detail_route_and_request_id() -> None:
     fake = FakeKupe(detail(500, "boom", **{"x-request-id": "req-9"}))
-    async with kupe_client(fake) as client:
-        with pytest.raises(ServerError) as caught:
-            await client.get_batch("batch-1")
-    error = caught.value
-    assert (error.status, error.detail, error.method, error.path, error.request_id) == (
+    failure = await raised(ServerError, fake, lambda client: client.get_batch("batch-1"))
+    assert (failure.status, failure.detail, failure.method, failure.path, failure.request_id) == (
         500,
         "boom",
         "GET",
@@ -130,10 +141,8 @@ async def test_error_carries_status_detail_route_and_request_id() -> None:
 @pytest.mark.anyio
 async def test_missing_scope_names_the_route_and_the_scope() -> None:
     fake = FakeKupe(detail(403, "Forbidden: API Key does not have required scopes"))
-    async with kupe_client(fake) as client:
-        with pytest.raises(PermissionDenied) as caught:
-            await client.list_model_providers()
-    message = str(caught.value)
+    failure = await raised(PermissionDenied, fake, lambda client: client.list_model_providers())
+    message = str(failure)
     assert "lacks the scope for GET /api/v1/providers/model" in message
     assert "does not have required scopes" in message
     assert len(fake.requests) == 1
@@ -142,20 +151,16 @@ async def test_missing_scope_names_the_route_and_the_scope() -> None:
 @pytest.mark.anyio
 async def test_rate_limit_exposes_retry_after_seconds() -> None:
     fake = FakeKupe(detail(429, "slow down", **{"Retry-After": "30"}))
-    async with kupe_client(fake) as client:
-        with pytest.raises(RateLimited) as caught:
-            await client.create_agent_simple("Support")
-    assert caught.value.retry_after == 30.0
+    failure = await raised(RateLimited, fake, lambda client: client.create_agent_simple("Support"))
+    assert failure.retry_after == 30.0
 
 
 @pytest.mark.anyio
 async def test_answer_that_does_not_fit_the_model_is_unexpected_response_naming_the_field() -> None:
     fake = FakeKupe(httpx2.Response(200, json={"message": "ok"}))
-    async with kupe_client(fake) as client:
-        with pytest.raises(UnexpectedResponse) as caught:
-            await client.get_agent("agent-1")
-    assert "GET /api/v1/agents/{agent_id}" in str(caught.value)
-    assert "agent: Field required" in str(caught.value)
+    failure = await raised(UnexpectedResponse, fake, lambda client: client.get_agent("agent-1"))
+    assert "GET /api/v1/agents/{agent_id}" in str(failure)
+    assert "agent: Field required" in str(failure)
 
 
 # -- retries -------------------------------------------------------------------------------------------
@@ -279,11 +284,9 @@ async def test_create_call_reaches_kupe_exactly_once_and_a_lost_answer_is_an_unk
 )
 async def test_a_batch_start_whose_answer_was_lost_is_an_unknown_outcome(reply: httpx2.Response) -> None:
     fake = FakeKupe(reply)
-    async with kupe_client(fake) as client:
-        with pytest.raises(CallOutcomeUnknown) as caught:
-            await client.start_batch("batch-1")
-    assert "POST /api/v1/batch-call/start/batch-1 was lost" in str(caught.value)
-    assert "check get_batch before calling again" in str(caught.value)
+    failure = await raised(CallOutcomeUnknown, fake, lambda client: client.start_batch("batch-1"))
+    assert "POST /api/v1/batch-call/start/batch-1 was lost" in str(failure)
+    assert "check get_batch before calling again" in str(failure)
     assert len(fake.requests) == 1
 
 
@@ -327,12 +330,12 @@ async def test_post_is_retried_when_the_connection_could_not_be_opened() -> None
 @pytest.mark.anyio
 async def test_post_that_never_connected_says_it_did_not_reach_kupe() -> None:
     fake = FakeKupe(httpx2.ConnectError("connection refused"))
-    async with kupe_client(fake) as client:
-        with pytest.raises(KupeConnectionError) as caught:
-            await client.create_call("+15551234567", agent_id="agent-1")
-    assert caught.value.may_have_reached is False
-    assert "may have been placed" not in str(caught.value)
-    assert "KUPE_BASE_URL" in str(caught.value)
+    failure = await raised(
+        KupeConnectionError, fake, lambda client: client.create_call("+15551234567", agent_id="agent-1")
+    )
+    assert failure.may_have_reached is False
+    assert "may have been placed" not in str(failure)
+    assert "KUPE_BASE_URL" in str(failure)
     assert len(fake.requests) == 3
 
 
@@ -348,14 +351,13 @@ async def test_call_initiation_failed_carries_the_ids() -> None:
         "detail": "Destination number is not reachable",
     }
     fake = FakeKupe(httpx2.Response(200, json=failed))
-    async with kupe_client(fake) as client:
-        with pytest.raises(CallInitiationFailed) as caught:
-            await client.create_call("+15551234567", agent_id="agent-1")
-    error = caught.value
-    assert (error.request_id, error.call_session_id) == ("req-7", "sess-7")
-    assert error.detail == "Destination number is not reachable"
-    assert "req-7" in str(error)
-    assert "sess-7" in str(error)
+    failure = await raised(
+        CallInitiationFailed, fake, lambda client: client.create_call("+15551234567", agent_id="agent-1")
+    )
+    assert (failure.request_id, failure.call_session_id) == ("req-7", "sess-7")
+    assert failure.detail == "Destination number is not reachable"
+    assert "req-7" in str(failure)
+    assert "sess-7" in str(failure)
     assert len(fake.requests) == 1
 
 

@@ -207,6 +207,8 @@ async def test_a_batch_started_from_json_rows_reports_per_status_counts(shared_s
 async def test_billing_reads_show_a_completed_call_debited_from_the_balance(shared_server: SandboxServer) -> None:
     async with make_client(shared_server) as kupe:
         before = js(await kupe.credit_balance())
+        overview_before = js(await kupe.billing_usage_overview())
+        summary_before = js(await kupe.billing_usage_summary(time_period="month"))
         started = await kupe.create_call("+14155553003", agent_id=DEMO_AGENT_ID, phone_number_id=IN_PHONE_ID)
         assert started.request_id is not None
         session = js(await kupe.call_session(started.request_id))
@@ -223,10 +225,13 @@ async def test_billing_reads_show_a_completed_call_debited_from_the_balance(shar
     assert before["credit_balance_usd"] - after["credit_balance_usd"] == pytest.approx(cost, abs=1e-4)
     assert wallet["balance_usd"] == after["credit_balance_usd"]
     assert started.call_session_id in {row["session_id"] for row in records["sessions"]}
-    assert isinstance(overview, dict)
-    assert overview
-    assert isinstance(summary, dict)
-    assert summary
+    # The overview and the month's summary each count the new call once, at its cost.
+    for name, after_totals, before_totals in (
+        ("overview", overview["total"], overview_before["total"]),
+        ("summary", summary["totals"], summary_before["totals"]),
+    ):
+        assert after_totals["calls"] - before_totals["calls"] == 1, name
+        assert after_totals["cost_usd"] - before_totals["cost_usd"] == pytest.approx(cost, abs=1e-4), name
 
 
 async def test_a_post_analysis_rule_attached_to_an_agent_runs_on_its_calls(shared_server: SandboxServer) -> None:

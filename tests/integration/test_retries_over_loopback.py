@@ -9,13 +9,14 @@ sandbox's request log, i.e. from what really arrived on the server socket.
 from __future__ import annotations
 
 import logging
-import random
 import socket
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import anyio
 import pytest
 
-from kupe_mcp.client import RetryPolicy
+from kupe_mcp.client import KupeClient, RetryPolicy
 from kupe_mcp.errors import (
     CallOutcomeUnknown,
     KupeConnectionError,
@@ -43,34 +44,58 @@ def _attempts(server: SandboxServer, method: str, path: str) -> int:
     return server.sandbox.request_log.count((method, path))
 
 
-def _predict(seed: int, rate: float, kinds: tuple[str, ...], calls: int, attempts: int) -> list[tuple[int, bool]]:
-    """(tries, succeeded) per call, replaying the sandbox's seeded fault draws for a run of sequential GETs."""
-    rng = random.Random(seed)
-    plan = []
-    for _ in range(calls):
-        tries = 0
-        while True:
-            tries += 1
-            faulted = rng.random() < rate and rng.choice(kinds) is not None
-            if not faulted:
-                plan.append((tries, True))
-                break
-            if tries == attempts:
-                plan.append((tries, False))
-                break
-    return plan
+E = TypeVar("E", bound=Exception)
 
 
-async def test_gets_ride_out_seeded_503s_with_exactly_the_attempts_the_fault_sequence_predicts() -> None:
-    seed, rate, calls = 20260101, 0.5, 16
-    plan = _predict(seed, rate, ("503",), calls, attempts=3)
-    assert any(tries > 1 and ok for tries, ok in plan), "the seed must produce at least one recovered GET"
-    settings = SandboxSettings(call_step_s=0, fault_rate=rate, fault_kinds=("503",), seed=seed)
+async def fails_under(
+    server: SandboxServer, kind: str, expected: type[E], request: Callable[[KupeClient], Awaitable[object]]
+) -> tuple[E, Sleeps]:
+    """Fault every request with ``kind``, send ``request`` on a fresh client: the error it raised, and the back-offs."""
+    _faults(server, kind)
     sleeps = Sleeps()
+    async with make_client(server, sleep=sleeps) as kupe:
+        with pytest.raises(expected) as caught:
+            await request(kupe)
+    return caught.value, sleeps
+
+
+class ScriptedFaults(Sleeps):
+    """Back-offs recorded, never waited for; each one sets whether the next attempt meets a 503.
+
+    The script is one tuple per call, one entry per attempt the sandbox should see:
+    ``"503"`` for a fault, ``"ok"`` for an answer. The client's retry loop is then observed
+    against a sequence the test states, not one it recomputes.
+    """
+
+    def __init__(self, server: SandboxServer) -> None:
+        super().__init__()
+        self.server = server
+        self.pending: list[str] = []
+
+    def start(self, attempts: tuple[str, ...]) -> None:
+        self.pending = list(attempts)
+        self._next()
+
+    def _next(self) -> None:
+        fault = self.pending.pop(0) if self.pending else "ok"
+        self.server.sandbox.settings.fault_rate = 1.0 if fault == "503" else 0.0
+
+    async def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+        self._next()
+
+
+async def test_gets_ride_out_scripted_503s_with_exactly_the_attempts_the_script_allows() -> None:
+    script = [("503", "ok"), ("ok",), ("503", "503", "503"), ("503", "503", "ok"), ("ok",), ("503", "503", "503")]
+    # (attempts seen by the server, succeeded): the third 503 in a row is the last try.
+    expected = [(2, True), (1, True), (3, False), (3, True), (1, True), (3, False)]
+    settings = SandboxSettings(call_step_s=0, fault_rate=0.0, fault_kinds=("503",))
     outcomes: list[tuple[int, bool]] = []
     with SandboxServer(settings) as server:
-        async with make_client(server, sleep=sleeps) as kupe:
-            for _ in range(calls):
+        faults = ScriptedFaults(server)
+        async with make_client(server, sleep=faults) as kupe:
+            for attempts in script:
+                faults.start(attempts)
                 before = _attempts(server, "GET", ME_PATH)
                 try:
                     me = await kupe.me()
@@ -79,10 +104,10 @@ async def test_gets_ride_out_seeded_503s_with_exactly_the_attempts_the_fault_seq
                 else:
                     assert me.user_id == DEMO_USER_ID
                     outcomes.append((_attempts(server, "GET", ME_PATH) - before, True))
-        assert server.sandbox.faults_injected == sum(tries - ok for tries, ok in plan)
-    assert outcomes == plan  # failures are ServerError (503) after the third try, successes are the demo user
-    assert len(sleeps) == sum(tries - 1 for tries, _ in plan)
-    assert all(0 < delay <= 0.5 for delay in sleeps)
+        assert server.sandbox.faults_injected == 9
+    assert outcomes == expected
+    assert len(faults) == 7  # one back-off before every retry, none after the last try
+    assert all(0 < delay <= 0.5 for delay in faults)
 
 
 @pytest.mark.parametrize("kind", ["503", "429", "html", "reset"])
@@ -120,12 +145,8 @@ async def test_an_idempotent_put_is_retried_through_a_503_and_applied(server: Sa
 async def test_a_503_that_never_clears_gives_up_after_three_attempts_with_growing_back_off(
     server: SandboxServer,
 ) -> None:
-    _faults(server, "503")
-    sleeps = Sleeps()
-    async with make_client(server, sleep=sleeps) as kupe:
-        with pytest.raises(ServerError) as caught:
-            await kupe.me()
-    assert str(caught.value) == (
+    error, sleeps = await fails_under(server, "503", ServerError, lambda kupe: kupe.me())
+    assert str(error) == (
         'Kupe failed to handle GET /api/v1/me (503: "Service Unavailable (sandbox fault)"): '
         "this is on Kupe's side; retry later, or report it to Kupe support with the request id."
     )
@@ -136,12 +157,8 @@ async def test_a_503_that_never_clears_gives_up_after_three_attempts_with_growin
 
 
 async def test_a_500_is_not_retried_even_on_a_get(server: SandboxServer) -> None:
-    _faults(server, "500")
-    sleeps = Sleeps()
-    async with make_client(server, sleep=sleeps) as kupe:
-        with pytest.raises(ServerError) as caught:
-            await kupe.me()
-    assert str(caught.value) == (
+    error, sleeps = await fails_under(server, "500", ServerError, lambda kupe: kupe.me())
+    assert str(error) == (
         'Kupe failed to handle GET /api/v1/me (500: "Internal Server Error (sandbox fault)"): '
         "this is on Kupe's side; retry later, or report it to Kupe support with the request id."
     )
@@ -150,16 +167,14 @@ async def test_a_500_is_not_retried_even_on_a_get(server: SandboxServer) -> None
 
 
 async def test_a_429_on_a_post_is_rate_limited_at_once_with_the_retry_after_hint(server: SandboxServer) -> None:
-    _faults(server, "429")
-    sleeps = Sleeps()
-    async with make_client(server, sleep=sleeps) as kupe:
-        with pytest.raises(RateLimited) as caught:
-            await kupe.create_call("+14155556006", agent_id=DEMO_AGENT_ID)
-    assert str(caught.value) == (
+    error, sleeps = await fails_under(
+        server, "429", RateLimited, lambda kupe: kupe.create_call("+14155556006", agent_id=DEMO_AGENT_ID)
+    )
+    assert str(error) == (
         "Kupe is rate limiting POST /api/call/create_call "
         '(429: "Too Many Requests: rate limit exceeded (sandbox fault)"): retry after 1s.'
     )
-    assert caught.value.retry_after == 1.0
+    assert error.retry_after == 1.0
     assert _attempts(server, "POST", CALL_PATH) == 1
     assert sleeps == []
 
@@ -183,24 +198,17 @@ async def test_an_html_502_fails_a_post_at_once_as_unexpected_response(server: S
 
 
 async def test_an_html_502_that_never_clears_ends_a_get_as_unexpected_response(server: SandboxServer) -> None:
-    _faults(server, "html")
-    sleeps = Sleeps()
-    async with make_client(server, sleep=sleeps) as kupe:
-        with pytest.raises(UnexpectedResponse) as caught:
-            await kupe.list_agents()
-    assert caught.value.status == 502
-    assert "GET /api/v1/agents with HTTP 502 and an HTML error page" in str(caught.value)
+    error, sleeps = await fails_under(server, "html", UnexpectedResponse, lambda kupe: kupe.list_agents())
+    assert error.status == 502
+    assert "GET /api/v1/agents with HTTP 502 and an HTML error page" in str(error)
     assert _attempts(server, "GET", "/api/v1/agents") == 3
     assert len(sleeps) == 2
 
 
 async def test_a_reset_during_create_call_is_reported_once_as_may_have_reached(server: SandboxServer) -> None:
-    _faults(server, "reset")
-    sleeps = Sleeps()
-    async with make_client(server, sleep=sleeps) as kupe:
-        with pytest.raises(CallOutcomeUnknown) as caught:
-            await kupe.create_call("+14155557007", agent_id=DEMO_AGENT_ID)
-    error = caught.value
+    error, sleeps = await fails_under(
+        server, "reset", CallOutcomeUnknown, lambda kupe: kupe.create_call("+14155557007", agent_id=DEMO_AGENT_ID)
+    )
     assert error.may_have_reached is True
     assert (error.method, error.path) == ("POST", CALL_PATH)
     assert str(error) == (
@@ -213,12 +221,8 @@ async def test_a_reset_during_create_call_is_reported_once_as_may_have_reached(s
 
 
 async def test_a_reset_that_never_clears_ends_a_get_as_a_connection_error(server: SandboxServer) -> None:
-    _faults(server, "reset")
-    sleeps = Sleeps()
-    async with make_client(server, sleep=sleeps) as kupe:
-        with pytest.raises(KupeConnectionError) as caught:
-            await kupe.me()
-    assert str(caught.value) == (
+    error, sleeps = await fails_under(server, "reset", KupeConnectionError, lambda kupe: kupe.me())
+    assert str(error) == (
         "No answer from Kupe for GET /api/v1/me: the connection was dropped. "
         "Check KUPE_BASE_URL and the network, then retry."
     )
@@ -226,9 +230,13 @@ async def test_a_reset_that_never_clears_ends_a_get_as_a_connection_error(server
     assert len(sleeps) == 2
 
 
+def stalling(stall_s: float = 1.0) -> SandboxServer:
+    """A sandbox that holds every answer back for ``stall_s``, longer than each test client waits."""
+    return SandboxServer(SandboxSettings(call_step_s=0, fault_rate=1.0, fault_kinds=("stall",), stall_s=stall_s))
+
+
 async def test_a_stalled_get_times_out_and_is_retried() -> None:
-    settings = SandboxSettings(call_step_s=0, fault_rate=1.0, fault_kinds=("stall",), stall_s=1.0)
-    with SandboxServer(settings) as server:
+    with stalling() as server:
         sleeps = Sleeps(server.sandbox)
         async with make_client(server, sleep=sleeps, timeout_s=0.3) as kupe:
             me = await kupe.me()
@@ -238,8 +246,7 @@ async def test_a_stalled_get_times_out_and_is_retried() -> None:
 
 
 async def test_a_stalled_create_call_times_out_once_and_says_the_call_may_have_been_placed() -> None:
-    settings = SandboxSettings(call_step_s=0, fault_rate=1.0, fault_kinds=("stall",), stall_s=1.0)
-    with SandboxServer(settings) as server:
+    with stalling() as server:
         sleeps = Sleeps(server.sandbox)
         async with make_client(server, sleep=sleeps, timeout_s=0.3) as kupe:
             with pytest.raises(CallOutcomeUnknown) as caught:
@@ -282,8 +289,7 @@ async def test_a_create_call_the_client_gave_up_on_is_still_placed_when_the_stal
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.ERROR, logger="uvicorn.error")
-    settings = SandboxSettings(call_step_s=0, fault_rate=1.0, fault_kinds=("stall",), stall_s=0.5)
-    with SandboxServer(settings) as server:
+    with stalling(0.5) as server:
         async with make_client(server, timeout_s=0.2) as kupe:
             with pytest.raises(CallOutcomeUnknown):
                 await kupe.create_call("+14155558118", agent_id=DEMO_AGENT_ID)

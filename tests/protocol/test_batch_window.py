@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from mcp.client import Client
 
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
 from tests._clock import FakeClock
 from tests._mcp import call, fail
+from tests._safety import Setup
 from tests.conftest import ServerFactory
-from tests.protocol.test_call_safety import Person, Setup, batch_starts
+from tests.protocol.test_call_safety import Person, batch_starts
 
 pytestmark = pytest.mark.anyio
 
@@ -24,50 +26,45 @@ def indian_rows(count: int) -> list[dict[str, Any]]:
     ]
 
 
-async def test_a_batch_that_would_ring_past_calling_hours_is_refused_before_anything_is_sent(
-    make_server: ServerFactory, sandbox_app: Any, client_mode: str
-) -> None:
+@pytest.fixture
+def late(make_server: ServerFactory, sandbox_app: Any, client_mode: str) -> Setup:
+    """A server with calling hours 09:00-21:00 whose clock reads 20:30 in India: 30 minutes of calling left."""
     s = Setup(make_server(calling_hours="09:00-21:00"), sandbox_app, client_mode, FakeClock())
     s.server.guards.clock = s.clock
-    s.clock.set(15, 0)  # 20:30 in India: 30 minutes of calling hours left
-    async with s.client(Person()) as mcp:
-        created = await call(
-            mcp,
-            "create_batch",
-            name="Late",
-            phone_number_id=IN_PHONE_ID,
-            agent_id=DEMO_AGENT_ID,
-            variable_names=VARIABLES,
-        )
-        batch_id = created["id"]
-        await call(mcp, "add_batch_recipients", batch_id=batch_id, recipients=indian_rows(11))
+    s.clock.set(15, 0)
+    return s
+
+
+async def batch_of(mcp: Client, name: str, rows: int, **options: Any) -> str:
+    """A campaign of ``rows`` Indian recipients, created and filled but not started; its id."""
+    created = await call(
+        mcp,
+        "create_batch",
+        name=name,
+        phone_number_id=IN_PHONE_ID,
+        agent_id=DEMO_AGENT_ID,
+        variable_names=VARIABLES,
+        **options,
+    )
+    await call(mcp, "add_batch_recipients", batch_id=created["id"], recipients=indian_rows(rows))
+    return str(created["id"])
+
+
+async def test_a_batch_that_would_ring_past_calling_hours_is_refused_before_anything_is_sent(late: Setup) -> None:
+    async with late.client(Person()) as mcp:
+        batch_id = await batch_of(mcp, "Late", 11)
         text = await fail(mcp, "start_batch", batch_id=batch_id)
         dry = await fail(mcp, "start_batch", batch_id=batch_id, dry_run=True)
     assert f"Refused to start batch {batch_id}: dialled 1 at a time" in text
     assert "its 11 rows need about 33 min" in text
     assert "in 30 min" in text
     assert dry == text
-    assert batch_starts(s) == []
+    assert batch_starts(late) == []
 
 
-async def test_the_same_rows_start_when_they_fit_in_the_window(
-    make_server: ServerFactory, sandbox_app: Any, client_mode: str
-) -> None:
-    s = Setup(make_server(calling_hours="09:00-21:00"), sandbox_app, client_mode, FakeClock())
-    s.server.guards.clock = s.clock
-    s.clock.set(15, 0)
-    async with s.client(Person()) as mcp:
-        created = await call(
-            mcp,
-            "create_batch",
-            name="Fits",
-            phone_number_id=IN_PHONE_ID,
-            agent_id=DEMO_AGENT_ID,
-            batch_size=2,
-            variable_names=VARIABLES,
-        )
-        batch_id = created["id"]
-        await call(mcp, "add_batch_recipients", batch_id=batch_id, recipients=indian_rows(11))
+async def test_the_same_rows_start_when_they_fit_in_the_window(late: Setup) -> None:
+    async with late.client(Person()) as mcp:
+        batch_id = await batch_of(mcp, "Fits", 11, batch_size=2)
         started = await call(mcp, "start_batch", batch_id=batch_id)
     assert started["started"] is True
-    assert len(batch_starts(s)) == 1
+    assert len(batch_starts(late)) == 1

@@ -6,7 +6,6 @@ A refused or declined call never reaches Kupe: each such test checks the sandbox
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,27 +19,24 @@ from hypothesis import strategies as st
 from mcp.client import Client
 from mcp.client.session import ClientRequestContext
 from mcp.client.streamable_http import streamable_http_client
-from pydantic import SecretStr
 
 from kupe_mcp._loopback import LoopbackServer
 from kupe_mcp.client import KupeClient
-from kupe_mcp.config import Credentials, Settings
+from kupe_mcp.config import Settings
 from kupe_mcp.errors import KupeTimeout
 from kupe_mcp.safety.rules import TOKEN_TTL_S
 from kupe_mcp.sandbox import DEMO_API_KEY, NO_CREDIT_API_KEY, SandboxServer, SandboxSettings
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, DEMO_USER_ID, IN_PHONE_ID
-from kupe_mcp.serve.runtime import KupeServer
 from kupe_mcp.serve.server import build_client, create_server
 from kupe_mcp.serve.transports import http_app
-from tests._clock import FakeClock
-from tests._mcp import call, fail, plain_demo_agent
+from tests._mcp import call, fail
+from tests._safety import CREATE_CALL, Setup, calls_over_http
 from tests.conftest import ServerFactory, make_kupe
 
 pytestmark = pytest.mark.anyio
 
 INDIA = "+919876543210"
 US = "+14155552671"
-CREATE_CALL = ("POST", "/api/call/create_call")
 
 
 @dataclass
@@ -58,46 +54,7 @@ class Person:
         return types.ElicitResult(action=self.action)
 
 
-@dataclass
-class Setup:
-    """A server on the sandbox with a fake clock, and how to connect to it with or without a person."""
-
-    server: KupeServer
-    app: Any
-    mode: str
-    clock: FakeClock
-
-    @asynccontextmanager
-    async def client(self, person: Person | None = None) -> AsyncIterator[Client]:
-        async with Client(self.server, mode=self.mode, elicitation_callback=person) as client:
-            yield client
-
-    @property
-    def log(self) -> list[tuple[str, str]]:
-        return list(self.app.state.sandbox.request_log)
-
-    def calls_placed(self) -> int:
-        return self.log.count(CREATE_CALL)
-
-    def writes_since(self, mark: int) -> list[tuple[str, str]]:
-        return [(m, p) for m, p in self.log[mark:] if m != "GET"]
-
-
 DEMO_VALUES = {"name": "Ada", "appointment_date": "Friday"}  # for servers on their own sandbox (seeded prompt)
-
-
-@pytest.fixture
-def setup(make_server: ServerFactory, sandbox_app: Any, client_mode: str) -> Any:
-    """``setup(**settings)``: a server (calling hours off unless given) whose guards run on a fake clock."""
-
-    def build(**overrides: Any) -> Setup:
-        plain_demo_agent(sandbox_app)
-        server = make_server(**overrides)
-        clock = FakeClock()
-        server.guards.clock = clock
-        return Setup(server, sandbox_app, client_mode, clock)
-
-    return build
 
 
 async def agent_named(mcp: Client, name: str = "Asha") -> str:
@@ -679,27 +636,19 @@ async def test_an_invalid_string_with_a_forged_token_never_reaches_create_call(s
 async def test_over_stateless_http_the_new_protocol_asks_the_person_and_the_old_one_falls_back_to_a_link(
     client_mode: str,
 ) -> None:
-    with SandboxServer(SandboxSettings(call_step_s=0)) as sandbox:
-        config = Settings(
-            base_url=sandbox.base_url,
-            credentials=Credentials(api_key=SecretStr(DEMO_API_KEY)),
-            toolsets=("calls",),
-            calling_hours="off",
-        )
-        server = create_server(config, build_client(config))
-        person = Person()
-        with LoopbackServer(http_app(server, config, host="127.0.0.1", multi_tenant=False), lifespan="on") as srv:
-            async with (
-                httpx2.AsyncClient(timeout=30) as http,
-                Client(
-                    streamable_http_client(f"{srv.base_url}/mcp", http_client=http),
-                    mode=client_mode,
-                    elicitation_callback=person,
-                ) as mcp,
-            ):
-                result = await call(
-                    mcp, "place_call", phone_number=INDIA, agent_id=DEMO_AGENT_ID, variable_values=DEMO_VALUES
-                )
+    person = Person()
+    with calls_over_http() as (_server, sandbox, base_url):
+        async with (
+            httpx2.AsyncClient(timeout=30) as http,
+            Client(
+                streamable_http_client(f"{base_url}/mcp", http_client=http),
+                mode=client_mode,
+                elicitation_callback=person,
+            ) as mcp,
+        ):
+            result = await call(
+                mcp, "place_call", phone_number=INDIA, agent_id=DEMO_AGENT_ID, variable_values=DEMO_VALUES
+            )
         placed = sandbox.sandbox.request_log.count(CREATE_CALL)
     if client_mode == "auto":
         assert len(person.questions) == 1
@@ -708,7 +657,7 @@ async def test_over_stateless_http_the_new_protocol_asks_the_person_and_the_old_
     else:
         # 2025-11-25 over stateless HTTP cannot send the server's question mid-call: an approval link instead.
         assert person.questions == []
-        assert result["approval_url"].startswith(f"{srv.base_url}/approvals/")
+        assert result["approval_url"].startswith(f"{base_url}/approvals/")
         assert "confirmation_token" not in result
         assert placed == 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,9 @@ from mcp.client import Client
 
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
+from kupe_mcp.sandbox._seed import DEMO_USER_ID
 from kupe_mcp.serve.server import selected_tools
+from kupe_mcp.toolsets import APP_TOOLS, app_tools_for
 from tests._mcp import call, fail
 from tests.conftest import ServerFactory
 
@@ -21,19 +24,20 @@ pytestmark = pytest.mark.anyio
 
 async def test_whoami_answers_with_the_sandbox_user(mcp: Client) -> None:
     me = await call(mcp, "whoami")
-    assert me["user_id"]
-    assert me["auth"] == "api_key"
+    assert (me["user_id"], me["email"], me["auth"]) == (DEMO_USER_ID, "demo@sandbox.kupe.local", "api_key")
 
 
 async def test_every_listed_tool_has_a_description_annotations_and_a_compact_schema(mcp: Client) -> None:
     tools = (await mcp.list_tools()).tools
     app_only = [t.name for t in tools if (t.meta or {}).get("ui", {}).get("visibility") == ["app"]]
     assert app_only == ["answer_call_approval"]  # the approval card's buttons; hosts do not offer it to the model
-    assert len(tools) == len(selected_tools(Settings(toolsets=("all",)), api_key_auth=True)) + 1
+    selected = selected_tools(Settings(toolsets=("all",)), api_key_auth=True)
+    declared = {s.name: s for s in [*selected, *app_tools_for(APP_TOOLS, selected)]}
+    assert {t.name for t in tools} == set(declared)
     for tool in tools:
         assert len(tool.description or "") > 30, tool.name
-        assert tool.annotations is not None, tool.name
-        assert tool.annotations.read_only_hint is not None, tool.name
+        assert tool.annotations == declared[tool.name].annotations, tool.name
+        assert tool.meta == declared[tool.name].meta, tool.name
         assert '"title"' not in json.dumps(tool.input_schema), tool.name
 
 
@@ -96,16 +100,28 @@ async def test_delete_agent_removes_it(mcp: Client) -> None:
 
 async def test_list_providers_returns_catalog_codes(mcp: Client) -> None:
     models = await call(mcp, "list_providers", kind="model")
-    assert any(row.get("model_name") == "gpt-4.1-mini" for row in models["items"])
+    assert {row["model_name"] for row in models["items"]} == {
+        "gpt-4.1-mini",
+        "gpt-4o-mini",
+        "gpt-4.1",
+        "gemini-2.0-flash",
+        "gemini-2.5-flash",
+        "llama-3.3-70b-versatile",
+    }
+    assert {row["kind"] for row in models["items"]} == {"model"}
     everything = await call(mcp, "list_providers", kind="all", page_size=100)
-    assert {row["kind"] for row in everything["items"]} >= {"model", "tts"} or everything["total"] > len(
-        models["items"]
-    )
+    kinds = Counter(row["kind"] for row in everything["items"])
+    assert kinds == {"model": 6, "stt": 4, "tts": 4, "vad": 1}
 
 
 async def test_list_voices_lists_tts_voices(mcp: Client) -> None:
     voices = await call(mcp, "list_voices")
-    assert voices["items"]
+    assert len(voices["items"]) == 12
+    assert {"Anushka", "Rachel", "Katie"} <= {v["voice_name"] for v in voices["items"]}
+    tts = await call(mcp, "list_providers", kind="tts")
+    sonic = next(row["id"] for row in tts["items"] if row["model_name"] == "sonic-2")
+    one = await call(mcp, "list_voices", provider_id=sonic)
+    assert [v["voice_name"] for v in one["items"]] == ["Katie"]
 
 
 async def test_map_phone_needs_exactly_one_target_and_asks_kupe_nothing_otherwise(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx2
@@ -12,26 +11,13 @@ from mcp.client.streamable_http import streamable_http_client
 
 from kupe_mcp._loopback import LoopbackServer
 from kupe_mcp.config import Settings
-from kupe_mcp.sandbox import DEMO_API_KEY, DEMO_BEARER_TOKEN, SandboxServer, SandboxSettings
+from kupe_mcp.sandbox import DEMO_API_KEY, DEMO_BEARER_TOKEN, SandboxServer
 from kupe_mcp.serve.runtime import credentials_from_headers
 from kupe_mcp.serve.server import build_client, create_server
 from kupe_mcp.serve.transports import http_app
+from tests._mcp import INITIALIZE, STREAM_HEADERS
 
 pytestmark = pytest.mark.anyio
-
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
-}
-HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxSettings(call_step_s=0)) as srv:
-        yield srv
 
 
 def serve(sandbox: SandboxServer, *, bind: str, declared: str | None = None, **settings: Any) -> LoopbackServer:
@@ -49,7 +35,7 @@ def url_host(bind: str, port: str) -> str:
 async def post_init(base_url: str, **headers: str) -> int:
     async with httpx2.AsyncClient() as http:
         response = await http.post(
-            f"{base_url}/mcp", json=INIT, headers={**HEADERS, "x-api-key": DEMO_API_KEY, **headers}
+            f"{base_url}/mcp", json=INITIALIZE, headers={**STREAM_HEADERS, "x-api-key": DEMO_API_KEY, **headers}
         )
     return response.status_code
 

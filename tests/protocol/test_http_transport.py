@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx2
@@ -14,25 +13,12 @@ from pydantic import SecretStr
 from kupe_mcp._loopback import LoopbackServer
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.errors import ConfigError
-from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer, SandboxSettings
+from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer
 from kupe_mcp.serve.server import build_client, create_server
 from kupe_mcp.serve.transports import http_app
+from tests._mcp import INITIALIZE, STREAM_HEADERS
 
 pytestmark = pytest.mark.anyio
-
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
-}
-HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxSettings(call_step_s=0)) as srv:
-        yield srv
 
 
 def serve_mcp(sandbox: SandboxServer, **settings: Any) -> LoopbackServer:
@@ -57,7 +43,7 @@ async def whoami_over_http(url: str, mode: str, headers: dict[str, str]) -> dict
 async def test_multi_tenant_http_refuses_a_request_without_kupe_credentials(sandbox: SandboxServer) -> None:
     with serve_mcp(sandbox) as srv:
         async with httpx2.AsyncClient() as http:
-            response = await http.post(f"{srv.base_url}/mcp", json=INIT, headers=HEADERS)
+            response = await http.post(f"{srv.base_url}/mcp", json=INITIALIZE, headers=STREAM_HEADERS)
     assert response.status_code == 401
     assert "x-api-key" in response.json()["error_description"]
 
@@ -83,9 +69,9 @@ async def test_server_credentials_require_the_mcp_token(sandbox: SandboxServer, 
     creds = {"credentials": {"api_key": SecretStr(DEMO_API_KEY)}, "mcp_token": SecretStr("s3cret-token")}
     with serve_mcp(sandbox, **creds) as srv:
         async with httpx2.AsyncClient() as http:
-            anonymous = await http.post(f"{srv.base_url}/mcp", json=INIT, headers=HEADERS)
+            anonymous = await http.post(f"{srv.base_url}/mcp", json=INITIALIZE, headers=STREAM_HEADERS)
             wrong = await http.post(
-                f"{srv.base_url}/mcp", json=INIT, headers={**HEADERS, "authorization": "Bearer nope"}
+                f"{srv.base_url}/mcp", json=INITIALIZE, headers={**STREAM_HEADERS, "authorization": "Bearer nope"}
             )
         assert anonymous.status_code == 401
         assert wrong.status_code == 401
@@ -105,8 +91,8 @@ async def test_dns_rebinding_protection_refuses_a_foreign_host_header(sandbox: S
         async with httpx2.AsyncClient() as http:
             response = await http.post(
                 f"{srv.base_url}/mcp",
-                json=INIT,
-                headers={**HEADERS, "x-api-key": DEMO_API_KEY, "host": "evil.example:80"},
+                json=INITIALIZE,
+                headers={**STREAM_HEADERS, "x-api-key": DEMO_API_KEY, "host": "evil.example:80"},
             )
     assert response.status_code in (400, 403, 421)
 

@@ -8,18 +8,94 @@ from pydantic import SecretStr
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.errors import ConfigError
 from kupe_mcp.serve.server import create_server, selected_tools
-from kupe_mcp.toolsets import TOOLSETS, validate_registry
+from kupe_mcp.toolsets import APP_TOOLS, TOOLSETS, Toolset, validate_registry
 
 
 def test_registry_declarations_have_unique_snake_case_names_descriptions_and_toolsets() -> None:
     assert validate_registry(TOOLSETS) == []
 
 
-def test_every_tool_sets_all_four_annotations() -> None:
-    for toolset in TOOLSETS:
-        for spec in toolset.tools:
-            a = spec.annotations
-            assert None not in (a.read_only_hint, a.destructive_hint, a.idempotent_hint, a.open_world_hint), spec.name
+# Every write tool's (destructive, idempotent), reviewed one by one: a host asks the person before a destructive
+# tool and may retry an idempotent one, so a wrong value here is a safety defect, not a typo.
+WRITE_TOOLS = {
+    "create_agent": (False, False),
+    "update_agent": (False, True),
+    "delete_agent": (True, True),
+    "tune_agent": (False, True),
+    "map_phone": (False, True),
+    "place_call": (False, False),
+    "wait_for_approval": (False, True),
+    "upload_knowledge_file": (False, False),
+    "delete_knowledge_file": (True, True),
+    "attach_knowledge_file": (False, True),
+    "detach_knowledge_file": (True, True),
+    "create_batch": (False, False),
+    "add_batch_recipients": (False, False),
+    "start_batch": (True, False),
+    "create_http_tool": (False, False),
+    "update_http_tool": (False, True),
+    "delete_http_tool": (True, True),
+    "create_mcp_tool": (False, False),
+    "update_mcp_tool": (False, True),
+    "delete_mcp_tool": (True, True),
+    "attach_tools_to_agent": (False, False),
+    "replace_agent_tools": (True, True),
+    "detach_tool_from_agent": (True, True),
+    "create_analysis_rule": (False, False),
+    "update_analysis_rule": (False, True),
+    "delete_analysis_rule": (True, True),
+    "duplicate_analysis_rule": (False, False),
+    "set_agent_post_analysis": (False, True),
+    "set_agent_analysis_rules": (True, True),
+    "set_agent_webhook": (False, True),
+    "rotate_webhook_secret": (True, False),
+    "test_agent_webhook": (False, False),
+    "grant_wallet_credits": (True, False),
+    "set_wallet_cap": (False, True),
+    "adjust_wallet": (True, False),
+    "set_org_business_model": (False, True),
+    "set_org_commission": (False, True),
+    "set_org_markup": (False, True),
+    "update_feature_flags": (False, True),
+    "create_api_key": (False, False),
+    "rename_api_key": (False, True),
+    "revoke_api_key": (True, True),
+}
+
+
+def test_every_write_tool_declares_the_reviewed_destructive_and_idempotent_values() -> None:
+    writes = {s.name: (s.destructive, s.idempotent) for t in TOOLSETS for s in t.tools if not s.read_only}
+    assert writes == WRITE_TOOLS
+
+
+def test_the_approval_cards_button_is_a_local_idempotent_non_destructive_app_only_write() -> None:
+    (button,) = APP_TOOLS.tools
+    assert button.name == "answer_call_approval"
+    assert (button.read_only, button.destructive, button.idempotent, button.open_world) == (False, False, True, False)
+    assert button.meta == {"ui": {"resourceUri": "ui://kupe/approval-card.html", "visibility": ["app"]}}
+
+
+def test_every_read_only_tool_is_annotated_non_destructive_and_idempotent() -> None:
+    reads = [s for t in TOOLSETS for s in t.tools if s.read_only]
+    assert len(reads) + len(WRITE_TOOLS) == sum(len(t.tools) for t in TOOLSETS)
+    for spec in reads:
+        a = spec.annotations
+        assert (a.read_only_hint, a.destructive_hint, a.idempotent_hint) == (True, False, True), spec.name
+
+
+def test_a_write_tool_that_leaves_out_destructive_or_idempotent_is_refused_at_declaration() -> None:
+    toolset = Toolset("scratch", "Tools declared only by this test.")
+
+    async def erase(ctx: object) -> None:
+        """Erase something, to see that the registry insists on the write tool's hints."""
+
+    with pytest.raises(TypeError, match="destructive= and idempotent="):
+        toolset.tool(title="Erase", read_only=False, idempotent=True)(erase)
+    with pytest.raises(TypeError, match="destructive= and idempotent="):
+        toolset.tool(title="Erase", read_only=False, destructive=True)(erase)
+    with pytest.raises(TypeError, match="takes no destructive="):
+        toolset.tool(title="Erase", read_only=True, destructive=False)(erase)
+    assert toolset.tools == []
 
 
 def test_default_toolsets_are_the_documented_five() -> None:
@@ -28,8 +104,9 @@ def test_default_toolsets_are_the_documented_five() -> None:
 
 
 def test_admin_toolset_is_never_on_by_default() -> None:
-    admin = [t for t in TOOLSETS if t.name == "admin"]
-    assert all(not t.default and t.bearer_only for t in admin)
+    (admin,) = [t for t in TOOLSETS if t.name == "admin"]
+    assert (admin.default, admin.bearer_only) == (False, True)
+    assert "admin" not in {s.toolset for s in selected_tools(Settings())}
 
 
 def test_read_only_mode_keeps_only_tools_annotated_read_only_whatever_else_is_configured() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import httpx2
 import pytest
@@ -14,7 +13,7 @@ from kupe_mcp._loopback import LoopbackServer
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.errors import KupeAPIError
-from kupe_mcp.sandbox import DEMO_API_KEY, DEMO_BEARER_TOKEN, SandboxServer, SandboxSettings
+from kupe_mcp.sandbox import DEMO_API_KEY, DEMO_BEARER_TOKEN, SandboxServer
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
 from kupe_mcp.serve.server import build_client, create_server
 from kupe_mcp.serve.transports import http_app
@@ -28,12 +27,6 @@ pytestmark = pytest.mark.anyio
 PLAIN_KEY = "plainkey-TESTSECRET-0c7e55aa"
 VALUES = {"name": "Ada", "appointment_date": "2 May"}  # what the demo agent's prompt uses
 PASSWORD = "pw-TESTSECRET-77"
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(SandboxSettings(call_step_s=0)) as srv:
-        yield srv
 
 
 def served(sandbox: SandboxServer, fallback: str = "link", **creds: str) -> LoopbackServer:

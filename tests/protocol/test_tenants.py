@@ -22,7 +22,7 @@ from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.sandbox import DEMO_API_KEY, LIMITED_API_KEY
 from kupe_mcp.serve.server import build_client, create_server
 from kupe_mcp.serve.transports import http_app
-from tests._mcp import fail
+from tests._mcp import INITIALIZE, STREAM_HEADERS, fail
 from tests.conftest import SANDBOX_URL
 
 pytestmark = pytest.mark.anyio
@@ -166,16 +166,11 @@ async def test_the_mcp_token_is_never_forwarded_to_kupe_as_a_credential(
 async def test_the_mcp_token_alone_is_refused_at_the_gate_and_nothing_reaches_kupe(
     gated_url: str, upstream: Upstream
 ) -> None:
-    init = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
-    }
-    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
     async with httpx2.AsyncClient() as http:
-        token_only = await http.post(gated_url, json=init, headers={**headers, "authorization": f"Bearer {MCP_TOKEN}"})
-        key_only = await http.post(gated_url, json=init, headers={**headers, "x-api-key": DEMO_API_KEY})
+        token_only = await http.post(
+            gated_url, json=INITIALIZE, headers={**STREAM_HEADERS, "authorization": f"Bearer {MCP_TOKEN}"}
+        )
+        key_only = await http.post(gated_url, json=INITIALIZE, headers={**STREAM_HEADERS, "x-api-key": DEMO_API_KEY})
     assert (token_only.status_code, key_only.status_code) == (401, 401)
     assert "x-api-key" in token_only.json()["error_description"]
     assert "KUPE_MCP_TOKEN" in key_only.json()["error_description"]

@@ -8,8 +8,7 @@ lost answer gave its slot back.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,13 +29,13 @@ from kupe_mcp.serve.runtime import KupeServer
 from kupe_mcp.serve.server import create_server
 from tests._clock import FakeClock
 from tests._mcp import call, fail, plain_demo_agent
-from tests.conftest import SANDBOX_URL, ServerFactory
+from tests._safety import CREATE_CALL, Setup
+from tests.conftest import SANDBOX_URL
 
 pytestmark = pytest.mark.anyio
 
 INDIA = "+919876543210"
 US = "+14155552671"
-CREATE_CALL = ("POST", "/api/call/create_call")
 RECIPIENTS = [
     {"phone_number": INDIA, "variables": {"name": "Ada"}},
     {"phone_number": US, "variables": {"name": "Grace"}},
@@ -61,34 +60,6 @@ class Person:
         return types.ElicitResult(action="accept", content={"confirm": True})
 
 
-@dataclass
-class Rig:
-    server: KupeServer
-    sandbox: Any
-    mode: str
-    clock: FakeClock
-
-    @asynccontextmanager
-    async def client(self, person: Person | None = None) -> AsyncIterator[Client]:
-        async with Client(self.server, mode=self.mode, elicitation_callback=person) as client:
-            yield client
-
-    def count(self, request: tuple[str, str]) -> int:
-        return list(self.sandbox.state.sandbox.request_log).count(request)
-
-
-@pytest.fixture
-def rig(make_server: ServerFactory, sandbox_app: Any, client_mode: str) -> Callable[..., Rig]:
-    def build(**overrides: Any) -> Rig:
-        plain_demo_agent(sandbox_app)
-        server = make_server(**overrides)
-        clock = FakeClock()
-        server.guards.clock = clock
-        return Rig(server, sandbox_app, client_mode, clock)
-
-    return build
-
-
 async def new_batch(mcp: Client, recipients: list[dict[str, Any]]) -> str:
     batch = await call(
         mcp, "create_batch", name="Spring check-ups", phone_number_id=IN_PHONE_ID, agent_id=DEMO_AGENT_ID
@@ -106,9 +77,9 @@ def batch_start(batch_id: str) -> tuple[str, str]:
 
 
 async def test_rows_added_while_the_start_question_is_on_screen_are_asked_about_before_anyone_is_rung(
-    rig: Callable[..., Rig], kupe_client: KupeClient
+    setup: Callable[..., Setup], kupe_client: KupeClient
 ) -> None:
-    r = rig()
+    r = setup()
     batch_ids: list[str] = []
 
     async def parallel_call_adds_rows(n: int, _question: str) -> None:
@@ -127,9 +98,9 @@ async def test_rows_added_while_the_start_question_is_on_screen_are_asked_about_
 
 
 async def test_two_parallel_calls_to_one_number_ring_it_once_and_the_second_question_names_the_first(
-    rig: Callable[..., Rig],
+    setup: Callable[..., Setup],
 ) -> None:
-    r = rig()
+    r = setup()
     both_asked = anyio.Event()
     if r.mode == "auto":
         pytest.skip("2026-07-28 asks in rounds without a back-channel: see the replica tests for its atomic check")
@@ -161,9 +132,9 @@ async def test_two_parallel_calls_to_one_number_ring_it_once_and_the_second_ques
 
 
 async def test_outside_text_in_the_question_is_quoted_data_that_cannot_forge_a_to_or_note_line(
-    rig: Callable[..., Rig],
+    setup: Callable[..., Setup],
 ) -> None:
-    r = rig()
+    r = setup()
     person = Person()
     async with r.client(person) as mcp:
         agent = await call(
@@ -188,9 +159,9 @@ async def test_outside_text_in_the_question_is_quoted_data_that_cannot_forge_a_t
 
 
 async def test_rules_that_refuse_while_asking_but_pass_in_the_body_never_hand_an_eliciting_client_a_token(
-    rig: Callable[..., Rig],
+    setup: Callable[..., Setup],
 ) -> None:
-    r = rig(max_calls_per_hour=1)
+    r = setup(max_calls_per_hour=1)
     person = Person()
     async with r.client(person) as mcp:
         await call(mcp, "place_call", phone_number=US, agent_id=DEMO_AGENT_ID)  # 08:00: the hour's one call
@@ -283,8 +254,8 @@ async def test_a_batch_start_whose_answer_was_lost_is_named_when_its_numbers_are
     assert UNKNOWN_REF in person.questions[-1]
 
 
-async def test_a_known_failure_still_gives_its_slot_back(rig: Callable[..., Rig]) -> None:
-    r = rig(max_calls_per_hour=1)
+async def test_a_known_failure_still_gives_its_slot_back(setup: Callable[..., Setup]) -> None:
+    r = setup(max_calls_per_hour=1)
     async with r.client(Person()) as mcp:
         text = await fail(mcp, "place_call", phone_number="+919876500000", agent_id=DEMO_AGENT_ID)
         placed = await call(mcp, "place_call", phone_number=INDIA, agent_id=DEMO_AGENT_ID)

@@ -173,22 +173,25 @@ async def test_one_token_redeemed_on_three_replicas_at_once_dials_once(fleet: An
     assert sorted(o.is_error for o in outcomes) == [False, True, True]
 
 
-async def test_a_cap_of_three_across_replicas_places_three_and_tenant_b_keeps_its_own(fleet: Any) -> None:
-    f: Fleet = fleet(max_calls_per_hour=3, confirm_calls=False, allowed_destinations=("+91",))
-    numbers = [f"+9198765432{i:02d}" for i in range(10, 16)]
+async def place_at_once(f: Fleet, numbers: list[str]) -> list[types.CallToolResult]:
+    """Each number placed from its own client on the next replica, all at once: they race for the same slots."""
     outcomes: list[types.CallToolResult] = []
 
     async def place(number: str) -> None:
         async with f.client() as mcp:
-            outcomes.append(
-                await mcp.call_tool(
-                    "place_call", {"phone_number": number, "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
-                )
-            )
+            args = {"phone_number": number, "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
+            outcomes.append(await mcp.call_tool("place_call", args))
 
     async with anyio.create_task_group() as tg:
         for number in numbers:
             tg.start_soon(place, number)
+    return outcomes
+
+
+async def test_a_cap_of_three_across_replicas_places_three_and_tenant_b_keeps_its_own(fleet: Any) -> None:
+    f: Fleet = fleet(max_calls_per_hour=3, confirm_calls=False, allowed_destinations=("+91",))
+    numbers = [f"+9198765432{i:02d}" for i in range(10, 16)]
+    outcomes = await place_at_once(f, numbers)
     refused = [o.content[0].text for o in outcomes if o.is_error]  # type: ignore[union-attr]
     assert f.placed() == 3
     assert len(refused) == 3
@@ -230,19 +233,7 @@ async def test_with_redis_down_calls_are_refused_in_one_sentence_and_nothing_is_
 async def test_the_operator_cap_across_replicas_places_exactly_that_many(fleet: Any) -> None:
     """KUPE_MAX_CALLS_PER_HOUR_TOTAL: the gate has the Redis hold judge everyone's slots, not only the tenant's."""
     f: Fleet = fleet(max_calls_per_hour_total=2, confirm_calls=False, allowed_destinations=("+91",))
-    outcomes: list[types.CallToolResult] = []
-
-    async def place(number: str) -> None:
-        async with f.client() as mcp:
-            outcomes.append(
-                await mcp.call_tool(
-                    "place_call", {"phone_number": number, "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
-                )
-            )
-
-    async with anyio.create_task_group() as tg:
-        for i in range(4):
-            tg.start_soon(place, f"+9198765433{i:02d}")
+    outcomes = await place_at_once(f, [f"+9198765433{i:02d}" for i in range(4)])
     refused = [o.content[0].text for o in outcomes if o.is_error]  # type: ignore[union-attr]
     assert f.placed() == 2
     assert len(refused) == 2

@@ -16,7 +16,7 @@ from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.sandbox import DEMO_API_KEY
 from kupe_mcp.serve.server import create_server
-from tests._mcp import say_yes
+from tests._mcp import fail, say_yes
 from tests.conftest import SANDBOX_URL
 
 Serve = Callable[..., AbstractAsyncContextManager[Client]]
@@ -56,4 +56,12 @@ def requests_to_kupe(sandbox_app: Any) -> int:
     return len(sandbox_app.state.sandbox.request_log)
 
 
-__all__ = ["Serve", "api_key", "bearer", "requests_to_kupe", "sandbox_client"]
+async def refused_before_kupe(mcp: Client, sandbox_app: Any, *cases: tuple[str, dict[str, Any], str]) -> None:
+    """Each ``(tool, arguments, words)`` call is refused saying ``words``, and none of them reaches Kupe."""
+    before = requests_to_kupe(sandbox_app)
+    for tool, args, words in cases:
+        assert words in await fail(mcp, tool, **args), (tool, args)
+    assert requests_to_kupe(sandbox_app) == before
+
+
+__all__ = ["Serve", "api_key", "bearer", "refused_before_kupe", "requests_to_kupe", "sandbox_client"]

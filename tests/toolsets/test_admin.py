@@ -12,8 +12,8 @@ from kupe_mcp.sandbox import DEMO_BEARER_TOKEN
 from kupe_mcp.sandbox._seed import DEMO_BALANCE_USD, DEMO_ORG_ID, DEMO_USER_ID
 from kupe_mcp.serve.server import create_server
 from kupe_mcp.toolsets import admin, billing
-from tests._mcp import call, fail
-from tests.toolsets.conftest import Serve, api_key, bearer, requests_to_kupe, sandbox_client
+from tests._mcp import call
+from tests.toolsets.conftest import Serve, api_key, bearer, refused_before_kupe, sandbox_client
 
 pytestmark = pytest.mark.anyio
 
@@ -44,9 +44,11 @@ async def test_grant_cap_and_adjust_with_a_bearer_session_move_the_wallet(serve:
 
 
 async def test_org_pricing_changes_show_in_earnings(serve: Serve) -> None:
+    # The seeded org has one billed call at 20% markup and 10% commission; the new rates must change what it earned.
     async with serve(admin, credentials=SESSION) as mcp:
         orgs = await call(mcp, "list_org_wallets")
         members = await call(mcp, "list_org_member_wallets", org_id=DEMO_ORG_ID)
+        before = await call(mcp, "get_earnings", period="all")
         await call(mcp, "set_org_business_model", org_id=DEMO_ORG_ID, org_type="distributor")
         await call(mcp, "set_org_commission", org_id=DEMO_ORG_ID, commission_percentage=12.5)
         await call(mcp, "set_org_markup", org_id=DEMO_ORG_ID, markup_percentage=30)
@@ -55,9 +57,13 @@ async def test_org_pricing_changes_show_in_earnings(serve: Serve) -> None:
         theirs = await call(mcp, "get_org_earnings", org_id=DEMO_ORG_ID, period="all")
     assert DEMO_ORG_ID in {w["org_id"] for w in orgs["items"]}
     assert DEMO_USER_ID in {m["user_id"] for m in members["items"]}
-    assert mine["org_type"] == "distributor"
-    assert breakdown["period"] == "year"
-    assert theirs["org_id"] == DEMO_ORG_ID
+    billed = before["billed_usage_usd"]
+    assert billed > 0
+    assert (before["org_type"], mine["org_type"]) == ("channel_partner", "distributor")
+    assert before["total_earnings_usd"] == pytest.approx(billed * 0.30, abs=1e-4)
+    assert mine["total_earnings_usd"] == pytest.approx(billed * 0.425, abs=1e-4)
+    assert theirs["total_earnings_usd"] == mine["total_earnings_usd"]
+    assert sum(b["total_earnings_usd"] for b in breakdown["buckets"]) == pytest.approx(billed * 0.425, abs=1e-4)
 
 
 async def test_feature_flags_update_and_read_back(serve: Serve) -> None:
@@ -97,16 +103,14 @@ async def test_list_users_with_a_session(serve: Serve) -> None:
 
 async def test_invalid_admin_arguments_name_the_field_and_never_reach_kupe(serve: Serve, sandbox_app: Any) -> None:
     async with serve(admin, credentials=SESSION) as mcp:
-        before = requests_to_kupe(sandbox_app)
-        period = await fail(mcp, "get_earnings", period="decade")
-        amount = await fail(mcp, "grant_wallet_credits", wallet_id=DEMO_ORG_ID, amount_usd=-5)
-        org_type = await fail(mcp, "set_org_business_model", org_id=DEMO_ORG_ID, org_type="reseller")
-        wallet = await fail(mcp, "get_wallet_ledger", wallet_id="w-1")
-        assert requests_to_kupe(sandbox_app) == before
-    assert "period" in period
-    assert "amount_usd" in amount
-    assert "org_type" in org_type
-    assert "wallet_id" in wallet
+        await refused_before_kupe(
+            mcp,
+            sandbox_app,
+            ("get_earnings", {"period": "decade"}, "period"),
+            ("grant_wallet_credits", {"wallet_id": DEMO_ORG_ID, "amount_usd": -5}, "amount_usd"),
+            ("set_org_business_model", {"org_id": DEMO_ORG_ID, "org_type": "reseller"}, "org_type"),
+            ("get_wallet_ledger", {"wallet_id": "w-1"}, "wallet_id"),
+        )
 
 
 def test_admin_is_bearer_only_off_by_default_and_money_moving_tools_are_destructive() -> None:

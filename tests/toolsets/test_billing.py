@@ -11,8 +11,8 @@ from kupe_mcp.client import Download, ExportAck
 from kupe_mcp.sandbox._seed import DEMO_BALANCE_USD
 from kupe_mcp.toolsets import account, billing
 from kupe_mcp.toolsets.billing import describe_export
-from tests._mcp import call, fail
-from tests.toolsets.conftest import Serve, requests_to_kupe
+from tests._mcp import call
+from tests.toolsets.conftest import Serve, refused_before_kupe
 
 pytestmark = pytest.mark.anyio
 
@@ -66,27 +66,22 @@ async def test_export_usage_reports_the_queued_email(serve: Serve) -> None:
 async def test_export_call_logs_needs_one_selection_and_checks_it_before_any_request(
     serve: Serve, sandbox_app: Any
 ) -> None:
+    request_id = "6f1c1c4e-58d5-4c0e-9d6e-0a1b2c3d4e5f"
     async with serve(billing) as mcp:
-        before = requests_to_kupe(sandbox_app)
-        nothing = await fail(mcp, "export_call_logs")
-        half_range = await fail(mcp, "export_call_logs", start_date="2026-01-01")
-        both = await fail(
+        await refused_before_kupe(
             mcp,
-            "export_call_logs",
-            request_id="6f1c1c4e-58d5-4c0e-9d6e-0a1b2c3d4e5f",
-            start_date="2026-01-01",
-            end_date="2026-01-31",
+            sandbox_app,
+            ("export_call_logs", {}, "request_id"),
+            ("export_call_logs", {"start_date": "2026-01-01"}, "end_date"),
+            (
+                "export_call_logs",
+                {"request_id": request_id, "start_date": "2026-01-01", "end_date": "2026-01-31"},
+                "not both",
+            ),
+            ("export_call_logs", {"start_date": "2026-02-01", "end_date": "2026-01-01"}, "start_date"),
+            ("export_call_logs", {"start_date": "yesterday", "end_date": "2026-01-01"}, "start_date"),
+            ("get_session_cost", {"session_id": "s-1"}, "session_id"),
         )
-        backwards = await fail(mcp, "export_call_logs", start_date="2026-02-01", end_date="2026-01-01")
-        bad_date = await fail(mcp, "export_call_logs", start_date="yesterday", end_date="2026-01-01")
-        bad_session = await fail(mcp, "get_session_cost", session_id="s-1")
-        assert requests_to_kupe(sandbox_app) == before
-    assert "request_id" in nothing
-    assert "end_date" in half_range
-    assert "not both" in both
-    assert "start_date" in backwards
-    assert "start_date" in bad_date
-    assert "session_id" in bad_session
 
 
 async def test_every_billing_tool_is_read_only(serve: Serve) -> None:
