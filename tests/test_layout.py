@@ -15,7 +15,7 @@ FLOORS = {
     "__init__": 0,
     "config": 0,
     "errors": 0,
-    "_redact": 0,
+    "text": 0,
     "_loopback": 0,
     "client": 1,
     "safety": 2,
@@ -26,7 +26,7 @@ FLOORS = {
     "dist": 5,
     "__main__": 6,
 }
-SANDBOX_MAY_IMPORT = {"__init__", "config", "errors", "_redact", "_loopback", "sandbox"}
+SANDBOX_MAY_IMPORT = {"__init__", "config", "errors", "text", "_loopback", "sandbox"}
 
 
 def _part(module: str) -> str:

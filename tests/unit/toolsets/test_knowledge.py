@@ -27,7 +27,7 @@ async def test_upload_with_both_a_path_and_content_is_refused_before_kupe_is_ask
 
 async def test_upload_of_a_type_kupe_does_not_accept_is_refused_without_sending_the_file() -> None:
     kupe = Kupe(FORMATS)
-    with pytest.raises(KupeError, match=r"notes\.exe is not a file type .* use one of \.md, \.pdf"):
+    with pytest.raises(KupeError, match=r"\"notes\.exe\" is not a file type .* use one of \.md, \.pdf"):
         await upload_knowledge_file(tool_context(kupe), content="MZ", filename="notes.exe")
     assert kupe.sent == ["GET /api/v1/files/supported-formats"]
 
