@@ -16,6 +16,7 @@ import json
 import mimetypes
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from kupe_mcp.client._endpoint import DATA, Request, endpoint, list_in, object_in
 from kupe_mcp.client._http import KupeHTTP
@@ -39,6 +40,7 @@ from kupe_mcp.client._responses import (
     ApiKey,
     Batch,
     BatchWrite,
+    CallLog,
     CallSession,
     CreditBalance,
     Download,
@@ -84,7 +86,20 @@ _WRITE_LOST = "so it may have taken effect: check before repeating it."
 # The list envelopes Kupe uses, route by route (a bare array is always accepted too).
 _ROWS = list_in("items", "data", "results")
 _AGENTS = list_in("agents", "items", "data")
-_SESSIONS = list_in("sessions", "items", "calls", "data", single=True)
+
+
+def same_id(ours: str, theirs: str) -> bool:
+    """Whether two request ids name the same call, as Kupe compares them.
+
+    The spec types ``request_id`` as a plain string; Kupe issues UUIDs and stores them as such, so two
+    spellings of one UUID (case, braces, hyphens) are one id, and anything else must match exactly.
+    """
+    if ours == theirs:
+        return True
+    try:
+        return UUID(ours.strip()) == UUID(theirs.strip())
+    except ValueError:
+        return False
 
 
 def _only_if(flag: bool) -> bool | None:
@@ -464,7 +479,7 @@ class KupeClient(KupeHTTP):
 
     # -- Call analytics ---------------------------------------------------------------------------
 
-    @endpoint("GET", "/api/v1/call-analytics", list[CallSession], envelope=_SESSIONS)
+    @endpoint("GET", "/api/v1/call-analytics", CallLog)
     def call_analytics(
         self,
         *,
@@ -476,7 +491,8 @@ class KupeClient(KupeHTTP):
         organization_ids: str | list[str] | None = None,
         owner_user_ids: str | list[str] | None = None,
     ) -> Request:
-        """Call sessions: one (``request_id``; bare, in ``data`` or a one-item list), a page, or the full log."""
+        """Call sessions with Kupe's total: one (``request_id``; bare, in ``data`` or a one-item list), a page, or
+        the full log."""
         params = {
             "request_id": request_id,
             "page": page,
@@ -494,8 +510,8 @@ class KupeClient(KupeHTTP):
         A row naming another request_id is never taken for it; a lone row that names none but
         carries a status is (Kupe answered the one session without echoing its id).
         """
-        sessions = await self.call_analytics(request_id=request_id)
-        match = [s for s in sessions if s.request_id == request_id]
+        sessions = (await self.call_analytics(request_id=request_id)).items
+        match = [s for s in sessions if s.request_id is not None and same_id(s.request_id, request_id)]
         if match:
             return match[0]
         unnamed = [s for s in sessions if s.request_id is None and s.status is not None]

@@ -150,12 +150,12 @@ async def test_rate_limit_exposes_retry_after_seconds() -> None:
 
 @pytest.mark.anyio
 async def test_answer_that_does_not_fit_the_model_is_unexpected_response_naming_the_field() -> None:
-    fake = FakeKupe(httpx2.Response(200, json={"message": "ok"}))
+    fake = FakeKupe(httpx2.Response(200, json={"message": "ok", "email": "a@example.com"}))
     async with kupe_client(fake) as client:
         with pytest.raises(UnexpectedResponse) as caught:
-            await client.get_agent("agent-1")
-    assert "GET /api/v1/agents/{agent_id}" in str(caught.value)
-    assert "agent: Field required" in str(caught.value)
+            await client.me()
+    assert "GET /api/v1/me" in str(caught.value)
+    assert "user_id is missing" in str(caught.value)
 
 
 # -- retries -------------------------------------------------------------------------------------------
