@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.server import create_server
-from tests._mcp import call
+from tests._mcp import call, fail
 
 pytestmark = pytest.mark.anyio
 
@@ -36,7 +36,7 @@ Routes = Mapping[tuple[str, str], Any]
 async def serving(
     routes: Routes, sent: list[httpx2.Request] | None = None, *, bearer: bool = False
 ) -> AsyncIterator[Client]:
-    """An MCP client on a server whose Kupe answers ``routes[(method, path)]`` (a body, or a function of the request)."""
+    """An MCP client on a server whose Kupe answers ``routes[(method, path)]``: a body, a Response or a function."""
 
     def handler(request: httpx2.Request) -> httpx2.Response:
         if sent is not None:
@@ -45,7 +45,7 @@ async def serving(
         if answer is None:
             return httpx2.Response(404, json={"detail": f"no route {request.method} {request.url.path}"})
         body = answer(request) if callable(answer) else answer
-        return httpx2.Response(200, json=body)
+        return body if isinstance(body, httpx2.Response) else httpx2.Response(200, json=body)
 
     credentials = (
         Credentials(bearer_token=SecretStr("kupe_test_token"))
@@ -186,3 +186,12 @@ async def test_update_feature_flags_is_not_reported_failed_for_an_odd_flag_in_th
         out = await call(mcp, "update_feature_flags", user_id=USER_ID, flags={"outbound": True})
     assert out["feature_flags"] == {"outbound": True}  # results leave nulls out
     assert [r.method for r in sent] == ["PUT"]
+
+
+async def test_a_502_from_test_outgoing_points_at_the_agents_url_not_at_retrying_kupe() -> None:
+    failed = httpx2.Response(502, json={"detail": "POST https://crm.example/kupe answered 404"})
+    async with serving({("POST", f"/api/v1/webhooks/agents/{AGENT_ID}/test-outgoing"): failed}) as mcp:
+        text = await fail(mcp, "test_agent_webhook", agent_id=AGENT_ID)
+    assert "call-ended URL" in text
+    assert "set_agent_webhook" in text
+    assert "retry later" not in text
