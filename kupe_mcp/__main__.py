@@ -151,16 +151,23 @@ def _serve(args: argparse.Namespace) -> int:
     from kupe_mcp.server import create_server
 
     server = create_server(settings, client, multi_tenant=multi_tenant, state=store)
+    # With fixed credentials, a wrong KUPE_BASE_URL or key is said at start-up, not as "404" on the first call.
+    check = client.check_backend() if not settings.sandbox and not multi_tenant else None
     import anyio
 
     if not http:
-        anyio.run(_run_stdio, server)
+        anyio.run(_run_stdio, server, check)
         return 0
     from kupe_mcp.transports import http_app
 
     app = http_app(server, settings, host=args.host, multi_tenant=multi_tenant)
     anyio.run(
-        _run_http, app, args.host, args.port, lambda: _print_connect_help(args.host, args.port, settings, multi_tenant)
+        _run_http,
+        app,
+        args.host,
+        args.port,
+        lambda: _print_connect_help(args.host, args.port, settings, multi_tenant),
+        check,
     )
     return 0
 
@@ -200,19 +207,34 @@ def _client(settings: Any) -> Any:
     return build_client(sandboxed, transport=httpx2.ASGITransport(app=create_app(SandboxSettings())))
 
 
-async def _run_stdio(server: Any) -> None:
+async def _run_stdio(server: Any, check: Any = None) -> None:
+    """Serve over stdio; ``check`` (the start-up check) runs at once beside it, so its verdict is logged now."""
+    import anyio
+
     try:
-        await server.run_stdio_async()
+        async with anyio.create_task_group() as tasks:
+            if check is not None:
+                tasks.start_soon(check.problem)
+            await server.run_stdio_async()
+            tasks.cancel_scope.cancel()
     finally:
         await server.aclose()
 
 
-async def _run_http(app: Any, host: str, port: int, announce: Any) -> None:
+async def _run_http(app: Any, host: str, port: int, announce: Any, check: Any = None) -> None:
     """Serve until interrupted; ``announce`` runs once the port is bound (never when binding fails).
 
-    The app's lifespan closes the Kupe client.
+    The app's lifespan closes the Kupe client. ``check`` (the start-up check) runs at once beside it.
     """
+    import anyio
     import uvicorn
+
+    if check is not None:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(check.problem)
+            await _run_http(app, host, port, announce)
+            tasks.cancel_scope.cancel()
+        return
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: Any = None) -> None:

@@ -29,6 +29,7 @@ from kupe_mcp.client._models import (
     PhoneNumber,
     SearchResult,
 )
+from kupe_mcp.client._probe import BackendCheck
 from kupe_mcp.client._responses import (
     Ack,
     AgentPage,
@@ -133,6 +134,16 @@ def _agent(agent_id: str, **rest: Any) -> Request:
 
 class KupeClient(KupeHTTP):
     """The Kupe App REST API (``https://api.kupe.in``), typed."""
+
+    def check_backend(self, *, recheck_s: float = 30.0) -> BackendCheck:
+        """Hold every request behind the start-up check (``/health``, then ``/api/v1/me``); returns the check.
+
+        Served with fixed credentials only: kupe-app-mcp then says at once, in the log and in the first
+        tool result, when KUPE_BASE_URL is not Kupe or the key is refused (instead of "404: check the id").
+        """
+        check = BackendCheck(self, recheck_s=recheck_s)
+        self._gate = check.problem
+        return check
 
     # -- Service and current user -------------------------------------------------
 
