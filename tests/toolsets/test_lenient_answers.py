@@ -150,15 +150,14 @@ async def test_create_agent_keeps_the_agent_when_kupe_accepted_the_settings_with
     assert out["configurations"]["model_config"]["system_prompt"] == "Hi"
 
 
-@pytest.mark.parametrize("asked", ["call-abc-123", RID.upper()])
-async def test_a_request_id_is_a_plain_string_matched_as_kupe_matches_it(asked: str) -> None:
-    rid = "call-abc-123" if asked == "call-abc-123" else RID
-    body = [{**SESSION, "request_id": rid}]
+@pytest.mark.parametrize(("asked", "stored"), [("call-abc-123", "call-abc-123"), (RID, RID.upper())])
+async def test_a_request_id_is_a_plain_string_matched_as_kupe_matches_it(asked: str, stored: str) -> None:
+    body = [{**SESSION, "request_id": stored}]
     async with serving(get("/api/v1/call-analytics", body)) as mcp:
         analytics = await call(mcp, "get_call_analytics", request_id=asked)
         transcript = await call(mcp, "get_call_transcript", request_id=asked)
         waited = await call(mcp, "wait_for_call", request_id=asked, timeout_s=5)
-    assert [i["request_id"] for i in analytics["items"]] == [rid]
+    assert [i["request_id"] for i in analytics["items"]] == [stored]
     assert transcript["summary"] == "Confirmed Tuesday."
     assert (waited["done"], waited["status"]) == (True, "completed")
 
