@@ -212,9 +212,13 @@ def _validated(shape: Any, body: Any, method: str, path: str) -> Any:
             )
         return value
     error = first if first is not None else {"loc": (), "msg": "unreadable", "input": body, "type": ""}
+    broke = f"{_where(error['loc'])} {_got(error)} ({error['msg']})"
+    if method == "GET":
+        advice = "the API may have changed; report this to the kupe-app-mcp maintainers."
+    else:  # a 2xx to a write: the change was made, only its answer is unreadable
+        advice = "Kupe accepted the request, so the change was made: read the object back instead of repeating it."
     raise UnexpectedResponse(
-        f"Kupe answered {method} {path} with a body kupe-app-mcp cannot read: {_where(error['loc'])} "
-        f"{_got(error)} ({error['msg']}): the API may have changed; report this to the kupe-app-mcp maintainers.",
+        f"Kupe answered {method} {path} with a body kupe-app-mcp cannot read ({broke}): {advice}",
         method=method,
         path=path,
         status=200,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx2
@@ -423,3 +424,28 @@ async def test_a_redirect_is_an_unexpected_response_naming_the_base_url_setting(
             await client.me()
     assert "KUPE_BASE_URL" in str(err.value)
     assert len(fake.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_an_odd_value_is_left_out_and_logged_by_field_and_type_and_the_rest_is_read(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    body = {"success": True, "data": {"id": "b-1", "batch_name": "Reminders", "batch_size": {"max": 5}}}
+    async with kupe_client(FakeKupe(httpx2.Response(200, json=body))) as client:
+        with caplog.at_level(logging.WARNING, logger="kupe_mcp.client"):
+            batch = await client.get_batch("b-1")
+    assert (batch.id, batch.batch_name, batch.batch_size) == ("b-1", "Reminders", None)
+    [record] = [r for r in caplog.records if r.name == "kupe_mcp.client"]
+    assert "batch_size (got an object)" in record.getMessage()
+    assert "max" not in record.getMessage()
+
+
+@pytest.mark.anyio
+async def test_an_unreadable_answer_to_a_write_says_the_change_was_made() -> None:
+    fake = FakeKupe(httpx2.Response(200, json=["saved"]))
+    async with kupe_client(fake) as client:
+        with pytest.raises(UnexpectedResponse) as caught:
+            await client.update_agent("agent-1", {"agent": {"name": "x"}})
+    assert "the body got a list" in str(caught.value)
+    assert "the change was made" in str(caught.value)
+    assert "report this" not in str(caught.value)
