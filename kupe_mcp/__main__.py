@@ -209,16 +209,20 @@ def _serve(args: argparse.Namespace) -> int:
         from kupe_mcp.serve.server import create_server
 
         server = create_server(settings, client, multi_tenant=multi_tenant, state=store)
+        # With fixed credentials, a wrong KUPE_BASE_URL or key is said at start-up, not as "404" on the first call.
+        check = client.check_backend() if not settings.sandbox and not multi_tenant else None
         import anyio
 
         if listening is None:
-            anyio.run(_run_stdio, server)
+            anyio.run(_run_stdio, server, check)
             return 0
         from kupe_mcp.serve.transports import http_app
 
         app = http_app(server, settings, host=args.host, multi_tenant=multi_tenant)
         port = listening.getsockname()[1]  # --port 0 takes a free one: say which
-        anyio.run(_run_http, app, listening, lambda: _print_connect_help(args.host, port, settings, multi_tenant))
+        anyio.run(
+            _run_http, app, listening, lambda: _print_connect_help(args.host, port, settings, multi_tenant), check
+        )
         return 0
     finally:
         if listening is not None:
@@ -309,19 +313,34 @@ def _client(settings: Any) -> Any:
     return build_client(sandboxed, transport=httpx2.ASGITransport(app=create_app(SandboxSettings())))
 
 
-async def _run_stdio(server: Any) -> None:
+async def _run_stdio(server: Any, check: Any = None) -> None:
+    """Serve over stdio; ``check`` (the start-up check) runs at once beside it, so its verdict is logged now."""
+    import anyio
+
     try:
-        await server.run_stdio_async()
+        async with anyio.create_task_group() as tasks:
+            if check is not None:
+                tasks.start_soon(check.problem)
+            await server.run_stdio_async()
+            tasks.cancel_scope.cancel()
     finally:
         await server.aclose()
 
 
-async def _run_http(app: Any, sock: Any, announce: Any) -> None:
+async def _run_http(app: Any, sock: Any, announce: Any, check: Any = None) -> None:
     """Serve on the bound ``sock`` until interrupted; ``announce`` runs once uvicorn has started.
 
-    The app's lifespan closes the Kupe client.
+    The app's lifespan closes the Kupe client. ``check`` (the start-up check) runs at once beside it.
     """
+    import anyio
     import uvicorn
+
+    if check is not None:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(check.problem)
+            await _run_http(app, sock, announce)
+            tasks.cancel_scope.cancel()
+        return
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: Any = None) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 import mcp_types as types
 from mcp.server.mcpserver import Context, MCPServer
@@ -46,7 +45,7 @@ def register_prompts(server: MCPServer[Any]) -> None:
         uri = f"kupe://calls/{request_id}/transcript"
         client = kupe(ctx)
         try:
-            found = await client.call_session(str(UUID(request_id)))
+            found = await client.call_session(request_id.strip())
         except (KupeError, ValueError) as exc:
             return [UserMessage(f"Could not load call {quoted(request_id)}: {exc}")]
         session = found.to_json() if found else {"request_id": request_id}

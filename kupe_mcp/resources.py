@@ -43,6 +43,14 @@ def _uuid(value: str, what: str) -> str:
         raise ResourceNotFoundError(f"{value!r} is not a {what}: use an id from the list tools.") from None
 
 
+def _request_id(value: str) -> str:
+    """A call's request_id: a plain string in Kupe's spec (UUIDs today), so only emptiness is refused."""
+    text = value.strip()
+    if not text or len(text) > 128:
+        raise ResourceNotFoundError(f"{value!r} is not a call request_id: use an id from get_call_analytics.")
+    return text
+
+
 async def _read(fetch: Awaitable[Any]) -> Any:
     """Kupe errors as resource errors (their sentence reaches the client)."""
     try:
@@ -92,12 +100,12 @@ async def _agent(agent_id: str, ctx: Context) -> str:
 
 
 async def _call(request_id: str, ctx: Context) -> str:
-    session = await _read(kupe(ctx).call_session(_uuid(request_id, "call request_id")))
+    session = await _read(kupe(ctx).call_session(_request_id(request_id)))
     return _json(session.to_json() if session else {"request_id": request_id, "found": False})
 
 
 async def _transcript(request_id: str, ctx: Context) -> str:
-    session = await _read(kupe(ctx).call_session(_uuid(request_id, "call request_id")))
+    session = await _read(kupe(ctx).call_session(_request_id(request_id)))
     return transcript_markdown(session.to_json() if session else {"request_id": request_id})
 
 
@@ -134,7 +142,7 @@ async def recent_resources(ctx: Context) -> list[types.Resource]:
     found: list[types.Resource] = []
     try:
         agents = [a.to_json() for a in (await client.list_agents_summary(page=1, page_size=RECENT)).items]
-        calls = [c.to_json() for c in await client.call_analytics(page=1, page_size=RECENT)]
+        calls = [c.to_json() for c in (await client.call_analytics(page=1, page_size=RECENT)).items]
     except KupeError as exc:
         logger.info("resources/list could not fetch recent objects: %s", exc)
         return found
@@ -176,7 +184,7 @@ async def complete(ctx: Context, argument: str, value: str) -> list[str]:
                 and (str(r["id"]).startswith(prefix) or prefix in str(r.get("name", "")).lower())
             ][:20]
         if argument == "request_id":
-            rows = [c.to_json() for c in await client.call_analytics(page=1, page_size=50)]
+            rows = [c.to_json() for c in (await client.call_analytics(page=1, page_size=50)).items]
             return [
                 str(r["request_id"])
                 for r in rows

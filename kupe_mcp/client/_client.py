@@ -16,6 +16,7 @@ import json
 import mimetypes
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from kupe_mcp.client._endpoint import DATA, Request, endpoint, list_in, object_in
 from kupe_mcp.client._http import KupeHTTP
@@ -28,6 +29,7 @@ from kupe_mcp.client._models import (
     PhoneNumber,
     SearchResult,
 )
+from kupe_mcp.client._probe import BackendCheck
 from kupe_mcp.client._responses import (
     Ack,
     AgentPage,
@@ -39,6 +41,7 @@ from kupe_mcp.client._responses import (
     ApiKey,
     Batch,
     BatchWrite,
+    CallLog,
     CallSession,
     CreditBalance,
     Download,
@@ -84,7 +87,20 @@ _WRITE_LOST = "so it may have taken effect: check before repeating it."
 # The list envelopes Kupe uses, route by route (a bare array is always accepted too).
 _ROWS = list_in("items", "data", "results")
 _AGENTS = list_in("agents", "items", "data")
-_SESSIONS = list_in("sessions", "items", "calls", "data", single=True)
+
+
+def same_id(ours: str, theirs: str) -> bool:
+    """Whether two request ids name the same call, as Kupe compares them.
+
+    The spec types ``request_id`` as a plain string; Kupe issues UUIDs and stores them as such, so two
+    spellings of one UUID (case, braces, hyphens) are one id, and anything else must match exactly.
+    """
+    if ours == theirs:
+        return True
+    try:
+        return UUID(ours.strip()) == UUID(theirs.strip())
+    except ValueError:
+        return False
 
 
 def _only_if(flag: bool) -> bool | None:
@@ -118,6 +134,16 @@ def _agent(agent_id: str, **rest: Any) -> Request:
 
 class KupeClient(KupeHTTP):
     """The Kupe App REST API (``https://api.kupe.in``), typed."""
+
+    def check_backend(self, *, recheck_s: float = 30.0) -> BackendCheck:
+        """Hold every request behind the start-up check (``/health``, then ``/api/v1/me``); returns the check.
+
+        Served with fixed credentials only: kupe-app-mcp then says at once, in the log and in the first
+        tool result, when KUPE_BASE_URL is not Kupe or the key is refused (instead of "404: check the id").
+        """
+        check = BackendCheck(self, recheck_s=recheck_s)
+        self._gate = check.problem
+        return check
 
     # -- Service and current user -------------------------------------------------
 
@@ -464,7 +490,7 @@ class KupeClient(KupeHTTP):
 
     # -- Call analytics ---------------------------------------------------------------------------
 
-    @endpoint("GET", "/api/v1/call-analytics", list[CallSession], envelope=_SESSIONS)
+    @endpoint("GET", "/api/v1/call-analytics", CallLog)
     def call_analytics(
         self,
         *,
@@ -476,7 +502,8 @@ class KupeClient(KupeHTTP):
         organization_ids: str | list[str] | None = None,
         owner_user_ids: str | list[str] | None = None,
     ) -> Request:
-        """Call sessions: one (``request_id``; bare, in ``data`` or a one-item list), a page, or the full log."""
+        """Call sessions with Kupe's total: one (``request_id``; bare, in ``data`` or a one-item list), a page, or
+        the full log."""
         params = {
             "request_id": request_id,
             "page": page,
@@ -494,8 +521,8 @@ class KupeClient(KupeHTTP):
         A row naming another request_id is never taken for it; a lone row that names none but
         carries a status is (Kupe answered the one session without echoing its id).
         """
-        sessions = await self.call_analytics(request_id=request_id)
-        match = [s for s in sessions if s.request_id == request_id]
+        sessions = (await self.call_analytics(request_id=request_id)).items
+        match = [s for s in sessions if s.request_id is not None and same_id(s.request_id, request_id)]
         if match:
             return match[0]
         unnamed = [s for s in sessions if s.request_id is None and s.status is not None]

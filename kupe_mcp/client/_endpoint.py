@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ R = TypeVar("R")
 C = TypeVar("C", bound="KupeHTTP")
 
 _ENDPOINT_ATTR = "__kupe_endpoint__"
+logger = logging.getLogger("kupe_mcp.client")
 
 
 @dataclass(frozen=True)
@@ -57,18 +59,35 @@ def _as_is(body: Any) -> Any:
     return body
 
 
+# Keys of Kupe's success envelope itself; any other top-level key beside ``data`` is kept with the payload.
+_ENVELOPE_KEYS = frozenset({"success", "message", "data", "detail"})
+
+
 def _data(body: Any) -> Any:
-    """``{"success"|"message", "data": X}`` -> X; anything else as it came."""
-    if isinstance(body, dict) and "data" in body and set(body) <= {"success", "message", "data", "detail"}:
-        return body["data"] if body["data"] is not None else {}
-    return body
+    """``{"success"|"message", "data": X, ...}`` -> X; anything else as it came.
+
+    Kupe's success envelopes are open objects (``KupeSuccessResponse``, the 201 of batch create), so a
+    top-level key beside ``data`` (``count``, ``timestamp``) must not hide the payload: it is kept with it
+    (an object payload's own keys win; a list payload comes back as ``{"items": [...], **extras}``).
+    """
+    if not (isinstance(body, dict) and "data" in body):
+        return body
+    inner = body["data"]
+    extras = {k: v for k, v in body.items() if k not in _ENVELOPE_KEYS}
+    if inner is None:
+        return extras
+    if isinstance(inner, dict):
+        return {**extras, **inner}
+    if isinstance(inner, list) and extras:
+        return {**extras, "items": inner}
+    return inner
 
 
 def _one(body: Any) -> Any:
     """One object: bare, inside ``data``, or the first item of a list (``[session]``, ``{"data": [session]}``)."""
-    body = _data(body)
-    if isinstance(body, dict) and isinstance(body.get("data"), dict | list):
-        body = body["data"]
+    for _ in range(2):  # {"data": {...}} and {"data": {"data": [...]}}
+        if isinstance(body, dict) and isinstance(body.get("data"), dict | list):
+            body = body["data"]
     if isinstance(body, list):
         return next((item for item in body if isinstance(item, dict)), {})
     return body
@@ -156,25 +175,101 @@ class Endpoint:
 
 
 _ADAPTERS: dict[object, TypeAdapter[Any]] = {}
+_SALVAGE_ROUNDS = 25  # odd values dropped from one answer before it counts as unreadable
 
 
 def _validated(shape: Any, body: Any, method: str, path: str) -> Any:
-    """``body`` as ``shape``, or UnexpectedResponse naming the first field that does not fit."""
+    """``body`` as ``shape``, keeping what can be read: a value that does not fit is dropped (and logged).
+
+    Kupe documents most answers as open JSON, so one odd value (a null or an object where a number was
+    expected) must not cost the whole answer, nor turn a write that succeeded into a reported failure.
+    Only when dropping values cannot make the answer fit (the body is not an object, or a field the
+    answer means nothing without is missing) is it UnexpectedResponse, naming the field and what it got.
+    """
     adapter = _ADAPTERS.get(shape)
     if adapter is None:
         adapter = _ADAPTERS[shape] = TypeAdapter(shape)
-    try:
-        return adapter.validate_python(body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise UnexpectedResponse(
-            f"Kupe answered {method} {path} with a body that does not match what the API documents "
-            f"({where}: {first['msg']}): the API may have changed; report this to the kupe-app-mcp maintainers.",
-            method=method,
-            path=path,
-            status=200,
-        ) from None
+    first: Any = None
+    dropped: list[str] = []
+    for _ in range(_SALVAGE_ROUNDS):
+        try:
+            value = adapter.validate_python(body)
+        except ValidationError as exc:
+            error: Any = exc.errors()[0]
+            first = first or error
+            salvaged = _without(body, tuple(error["loc"]))
+            if salvaged is None:
+                break
+            body = salvaged
+            dropped.append(f"{_where(error['loc'])} ({_got(error)})")
+            continue
+        if dropped:
+            logger.warning(
+                "Kupe answered %s %s with values that do not fit what its API documents, left out: %s",
+                method,
+                path,
+                "; ".join(dropped),
+            )
+        return value
+    error = first if first is not None else {"loc": (), "msg": "unreadable", "input": body, "type": ""}
+    broke = f"{_where(error['loc'])} {_got(error)} ({error['msg']})"
+    if method == "GET":
+        advice = "the API may have changed; report this to the kupe-app-mcp maintainers."
+    else:  # a 2xx to a write: the change was made, only its answer is unreadable
+        advice = "Kupe accepted the request, so the change was made: read the object back instead of repeating it."
+    raise UnexpectedResponse(
+        f"Kupe answered {method} {path} with a body kupe-app-mcp cannot read ({broke}): {advice}",
+        method=method,
+        path=path,
+        status=200,
+    )
+
+
+def _where(loc: Any) -> str:
+    return ".".join(str(part) for part in loc) or "the body"
+
+
+def _got(error: Any) -> str:
+    """What a broken field held, by JSON type only: a value could be a secret, so it is never quoted."""
+    if error.get("type") == "missing":
+        return "is missing"
+    value = error.get("input")
+    kinds = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", str: "a string",
+             list: "a list", dict: "an object"}  # fmt: skip
+    return f"got {kinds.get(type(value), type(value).__name__)}"
+
+
+def _without(body: Any, loc: tuple[Any, ...]) -> Any:
+    """A copy of ``body`` without the value at ``loc``, or None when ``loc`` names nothing that can be dropped.
+
+    ``loc`` is pydantic's error location; it may end inside a value (a union member's name, a
+    nested field) that the raw body does not have, so the deepest part the body has is dropped.
+    """
+    path: list[Any] = []
+    node = body
+    for part in loc:
+        in_object = isinstance(node, dict) and isinstance(part, str) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not (in_object or in_list):
+            break
+        path.append(part)
+        node = node[part]
+    if not path:
+        return None
+    return _drop(body, path)
+
+
+def _drop(node: Any, path: list[Any]) -> Any:
+    head, rest = path[0], path[1:]
+    if isinstance(node, dict):
+        copy: Any = dict(node)
+    else:
+        copy = list(node)
+    if rest:
+        copy[head] = _drop(node[head], rest)
+    else:
+        del copy[head]
+    return copy
 
 
 def _json_or_bytes(raw: bytes) -> bytes | dict[str, Any]:

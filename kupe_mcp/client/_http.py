@@ -28,8 +28,10 @@ import anyio
 import httpx2
 
 from kupe_mcp import __version__
+from kupe_mcp.client._probe import probing
 from kupe_mcp.config import DEFAULT_BASE_URL, Credentials
 from kupe_mcp.errors import (
+    ConfigError,
     KupeAPIError,
     KupeConnectionError,
     KupeTimeout,
@@ -186,6 +188,8 @@ class KupeHTTP:
 
         self._pool = _Pool(build)
         self._owns_http = http is None
+        # The start-up check (``KupeClient.check_backend``): a sentence while the URL or key is wrong.
+        self._gate: Callable[[], Awaitable[str | None]] | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={redact_url(self.base_url)!r}, auth={self._credentials.kind!r})"
@@ -200,6 +204,7 @@ class KupeHTTP:
         clone.__dict__.update(self.__dict__)
         clone._credentials = credentials
         clone._owns_http = False
+        clone._gate = None  # the start-up check judged the server's own credentials, not this caller's
         return clone
 
     async def aclose(self) -> None:
@@ -233,6 +238,8 @@ class KupeHTTP:
         way httpx splits it: this method builds and authenticates the request, ``_send_with_retries``
         owns the retry policy and its budget, ``_send`` is one attempt within the deadline.
         """
+        if self._gate is not None and not probing.get() and (problem := await self._gate()) is not None:
+            raise ConfigError(problem)
         method = method.upper()
         url_path = path.format_map({k: _path_segment(k, v) for k, v in (path_params or {}).items()})
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}

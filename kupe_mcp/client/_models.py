@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from kupe_mcp.errors import UnexpectedResponse
+
 __all__ = [
     "Agent",
     "AgentConfigurations",
@@ -53,9 +55,13 @@ class Me(KupeModel):
 
 
 class Agent(KupeModel):
-    """The ``agent`` row of an agent payload; ``id`` is the agent_id used everywhere."""
+    """The ``agent`` row of an agent payload; ``id`` is the agent_id used everywhere.
 
-    id: str
+    ``CreateAgentResponse`` requires nothing, so neither does this model: an answer without the id
+    is still read (and the tools that need the id say so).
+    """
+
+    id: str | None = None
     name: str | None = None
     description: str | None = None
     user_id: str | None = None
@@ -69,26 +75,33 @@ class Agent(KupeModel):
 
 
 class AgentConfigurations(KupeModel):
-    """``configurations`` of a CompleteAgentResponse; each section stays open JSON."""
+    """``configurations`` of a CompleteAgentResponse; each section stays open JSON.
+
+    The spec types ``configurations`` as any object, so a section may be any JSON value (``tools``
+    is a list in the sandbox and an object in some deployments); readers check the shape they need.
+    """
 
     # ``model_config`` is reserved by pydantic, hence the Python name ``llm_config``.
-    llm_config: dict[str, Any] | None = Field(
+    llm_config: Any = Field(
         default=None,
         alias="model_config",
         validation_alias=AliasChoices("model_config", "agent_model_config", "llm_config"),
     )
-    tts_config: dict[str, Any] | None = None
-    transcriber_config: dict[str, Any] | None = None
-    vad_config: dict[str, Any] | None = None
-    inferencing_config: dict[str, Any] | None = None
-    tools: list[Any] | None = None
-    agent_specific_config: dict[str, Any] | None = None
+    tts_config: Any = None
+    transcriber_config: Any = None
+    vad_config: Any = None
+    inferencing_config: Any = None
+    tools: Any = None
+    agent_specific_config: Any = None
 
 
 class CompleteAgent(KupeModel):
-    """``CompleteAgentResponse``: the agent plus its configurations (get, create, update, patch)."""
+    """``CompleteAgentResponse``: the agent plus its configurations (get, create, update, patch).
 
-    agent: Agent
+    Every field is optional, as in the spec: an answer without ``agent`` still carries what it carries.
+    """
+
+    agent: Agent | None = None
     configurations: AgentConfigurations | None = None
     validation_status: str | None = None
 
@@ -101,8 +114,24 @@ class CompleteAgent(KupeModel):
         return value
 
     @property
+    def has_id(self) -> bool:
+        """Whether Kupe's answer named the agent's id (the spec does not require it)."""
+        return self.agent is not None and bool(self.agent.id)
+
+    @property
     def agent_id(self) -> str:
-        """The agent's id (``agent.id``), the ``agent_id`` of every other route."""
+        """The agent's id (``agent.id``), the ``agent_id`` of every other route.
+
+        Raises UnexpectedResponse (its sentence names the missing field) when Kupe's answer left it out.
+        """
+        if self.agent is None or not self.agent.id:
+            raise UnexpectedResponse(
+                "Kupe's agent answer carries no agent.id, so the agent cannot be named: "
+                "find it with list_agents and use the id shown there.",
+                method="GET",
+                path="(agent answer)",
+                status=200,
+            )
         return self.agent.id
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "Batch",
     "BatchWrite",
     "CallCompletedPayload",
+    "CallLog",
     "CallSession",
     "CreditBalance",
     "Download",
@@ -97,6 +98,28 @@ class AgentRow(KupeModel):
     is_active: bool | None = None
     user_id: str | None = None
     created_at: str | None = None
+
+
+def page_envelope(value: Any, keys: tuple[str, ...], *, single: bool = False) -> Any:
+    """A list answer as ``{"items": [...], **the rest}``: a bare array, the list under one of ``keys`` at the
+    top or inside ``data`` (the rest, such as ``total``, kept from that level), or with ``single`` a lone
+    object (bare or in ``data``) as a one-item page."""
+    if isinstance(value, list):
+        return {"items": value}
+    if not isinstance(value, dict):
+        return value
+    for level in (value, value.get("data")):
+        if isinstance(level, list):
+            rest = {k: v for k, v in value.items() if k not in ("data", "success", "message")}
+            return {**rest, "items": level}
+        if isinstance(level, dict):
+            for key in keys:
+                if isinstance(level.get(key), list):
+                    return {**{k: v for k, v in level.items() if k != key}, "items": level[key]}
+    if single:
+        one = value.get("data") if isinstance(value.get("data"), dict) else value
+        return {"items": [one]} if one else {"items": []}
+    return value
 
 
 class AgentPage(KupeModel):
@@ -221,8 +244,8 @@ class KnowledgeFile(KupeModel):
 class FileList(KupeModel):
     """``GET /api/v1/files/user/me`` (``data``): the files and their total."""
 
-    files: list[KnowledgeFile] = Field(default_factory=list)
-    total: int | None = None
+    files: list[KnowledgeFile] = Field(default_factory=list, validation_alias=AliasChoices("files", "items", "data"))
+    total: int | None = Field(default=None, validation_alias=AliasChoices("total", "total_count", "count"))
 
     @model_validator(mode="before")
     @classmethod
@@ -259,7 +282,8 @@ class CallSession(KupeModel):
     call_session_id: str | None = None
     agent_id: str | None = None
     agent_name: str | None = None
-    status: str | None = None
+    # The call-completed payload names it call_status; a session may carry only that name.
+    status: str | None = Field(default=None, validation_alias=AliasChoices("status", "call_status"))
     call_type: str | None = None
     target_number: str | None = None
     from_phone_number: str | None = None
@@ -273,6 +297,24 @@ class CallSession(KupeModel):
     recording_url: str | None = None
     transcript: Any = None
     post_call_analysis_results: Any = None
+
+
+class CallLog(KupeModel):
+    """``GET /api/v1/call-analytics``: sessions and, when Kupe sends it, the log's total.
+
+    The spec leaves the answer open; the docs show a bare array, ``{items, total, page, page_size}``,
+    ``{data: [...]}`` and, for one ``request_id``, the lone session (bare or in ``data``).
+    """
+
+    items: list[CallSession] = Field(default_factory=list)
+    total: int | None = Field(default=None, validation_alias=AliasChoices("total", "total_count", "count"))
+    page: int | None = None
+    page_size: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _envelopes(cls, value: Any) -> Any:
+        return page_envelope(value, ("items", "sessions", "calls", "data"), single=True)
 
 
 class UsageSession(KupeModel):
@@ -293,7 +335,8 @@ class UsageRecords(KupeModel):
     """Usage grouped by session (``/billing/usage-records``, ``/billing/usage/records``)."""
 
     sessions: list[UsageSession] = Field(
-        default_factory=list, validation_alias=AliasChoices("sessions", "grouped_sessions", "items", "records")
+        default_factory=list,
+        validation_alias=AliasChoices("sessions", "grouped_sessions", "items", "records", "data"),
     )
     total: int | None = Field(default=None, validation_alias=AliasChoices("total", "total_count", "count"))
 
@@ -309,7 +352,7 @@ class UsageSummary(KupeModel):
     time_period: str | None = None
     granularity: str | None = None
     buckets: list[dict[str, Any]] | None = None
-    by_service: dict[str, float] | None = None
+    by_service: dict[str, float | None] | None = None
     totals: dict[str, Any] | None = None
     currency: str | None = None
 
@@ -402,7 +445,7 @@ class FeatureFlags(KupeModel):
     """A user's boolean dashboard features."""
 
     user_id: str | None = None
-    feature_flags: dict[str, bool] | None = None
+    feature_flags: dict[str, bool | None] | None = None
 
 
 class ApiKey(KupeModel):

@@ -177,4 +177,4 @@ async def _recent_costs(client: KupeClient) -> list[float]:
         calls = await client.call_analytics(page=1, page_size=COST_SAMPLE)
     except KupeError:
         return []
-    return numbers([c.to_json() for c in calls], ("cost", "cost_usd", "total_cost_usd"))[:COST_SAMPLE]
+    return numbers([c.to_json() for c in calls.items], ("cost", "cost_usd", "total_cost_usd"))[:COST_SAMPLE]

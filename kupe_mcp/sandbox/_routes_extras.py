@@ -371,7 +371,16 @@ async def test_outgoing(ctx: Ctx) -> Response:
     agent = load_agent(ctx)
     outgoing = _hooks(ctx, agent)["outgoing"]
     if not outgoing.get("url"):
-        fail(502, "No outgoing webhook URL configured for this agent; set outgoing.url first")
+        # Nothing downstream failed (502 is the spec's "Downstream failed"): say what to set, as a 200.
+        return ok(
+            {
+                "success": False,
+                "delivered": False,
+                "simulated": True,
+                "url": None,
+                "error": "No outgoing webhook URL configured for this agent; set outgoing.url first",
+            }
+        )
     payload = {
         "call_id": new_id(),
         "agent_id": agent["id"],

@@ -23,6 +23,10 @@ IN_PHONE_ID = stable_id("phone/in")
 US_PHONE_ID = stable_id("phone/us")
 NOCREDIT_PHONE_ID = stable_id("phone/nocredit")
 DEMO_BALANCE_USD = 25.0
+# Unanswered calls seeded before the one completed call: the call log is longer than one page (20), so the
+# total Kupe reports is visible (and a client that counts the page instead would say 20, not the total).
+HISTORY_CALLS = 24
+NO_ANSWER = "No answer: the callee did not pick up (sandbox history)"
 
 LIMITED_SCOPES = ("GET /api/v1/me", "GET /api/v1/agents", "GET /api/v1/agents/*", "HEAD /api/v1/agents*")
 
@@ -271,6 +275,19 @@ def _seed_demo_world(sb: Sandbox, now: float) -> None:
     store.put("agent", agent)
     in_line["agent_id"] = agent["id"]
     store.put("phone", in_line)
+    for i in range(HISTORY_CALLS):
+        _sim.place_call(
+            store,
+            user_id=DEMO_USER_ID,
+            agent=agent,
+            workflow_id=None,
+            target=f"+9198450{i + 1:05d}",
+            phone=in_line,
+            variable_values={},
+            created_ts=now - (HISTORY_CALLS + 2 - i) * 86400,
+            step_s=sb.settings.call_step_s or 2.0,
+            fail_reason=NO_ANSWER,
+        )
     placed = now - 86400
     call = _sim.place_call(
         store,

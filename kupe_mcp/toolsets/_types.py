@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 __all__ = ["AgentId", "CallRequestId", "FileId", "Page", "PageSize", "PhoneNumberId", "WorkflowId"]
 
@@ -16,6 +16,11 @@ AgentId = Annotated[UUID, Field(description="From list_agents.")]
 WorkflowId = Annotated[UUID, Field(description="From the Kupe dashboard.")]
 PhoneNumberId = Annotated[UUID, Field(description="From list_phone_numbers.")]
 FileId = Annotated[UUID, Field(description="From list_knowledge_files.")]
-CallRequestId = Annotated[UUID, Field(description="From place_call or get_call_analytics.")]
+# Kupe's spec types request_id as a plain string (it issues UUIDs today): no UUID-only check here.
+CallRequestId = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
+    Field(description="From place_call or get_call_analytics."),
+]
 Page = Annotated[int, Field(ge=1)]
 PageSize = Annotated[int, Field(ge=1, le=100)]

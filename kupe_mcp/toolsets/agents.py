@@ -14,7 +14,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from kupe_mcp.client import CompleteAgent, KupeClient
-from kupe_mcp.errors import KupeError, brief
+from kupe_mcp.errors import KupeError, UnexpectedResponse, brief
 from kupe_mcp.safety.agent import forget_agent
 from kupe_mcp.toolsets._catalog import CatalogCheck, check_catalog, transcriber_pair
 from kupe_mcp.toolsets._context import kupe
@@ -166,16 +166,34 @@ async def create_agent(
     body = agent_body(arguments)
     client = kupe(ctx)
     created = await client.create_agent_simple(name, description)
-    agent_id = created.agent_id
-    if not body or agent_id is None:
+    if not body:
         return created
+    if not created.has_id:
+        raise ToolError(
+            "Kupe created the agent but its answer named no agent id, so the settings were not applied: "
+            f"find it with list_agents (name {name!r}) and call update_agent with the same settings."
+        )
+    agent_id = created.agent_id
     try:
         _complete_transcriber(body, created)
         # A minute-old agent carries no live calls, so forcing the config change is safe.
         updated = await client.update_agent(agent_id, body, force_update=True)
+    except UnexpectedResponse as exc:
+        if not 200 <= exc.status < 300:
+            raise await _undo_create(client, agent_id, exc) from exc
+        # Kupe accepted the settings (2xx) but its answer could not be read: the agent is configured, keep it.
+        return await _read_back(client, agent_id, created)
     except (KupeError, ToolError) as exc:
         raise await _undo_create(client, agent_id, exc) from exc
     return updated
+
+
+async def _read_back(client: KupeClient, agent_id: str, fallback: CompleteAgent) -> CompleteAgent:
+    """The agent as Kupe stores it now, or ``fallback`` when it cannot be read either."""
+    try:
+        return await client.get_agent(agent_id)
+    except KupeError:
+        return fallback
 
 
 async def _undo_create(client: KupeClient, agent_id: str, exc: Exception) -> ToolError:

@@ -243,10 +243,10 @@ async def get_call_analytics(
         session = await client.call_session(str(request_id))
         rows = [light_session(session.to_json(), SUMMARY_CHARS)] if session else []
         return page_of(CallItem, rows, page=1, page_size=1)
-    sessions = await client.call_analytics(page=page, page_size=page_size, filter=filter)
+    log = await client.call_analytics(page=page, page_size=page_size, filter=filter)
     # A page of calls carries ids and facts; each summary is one get_call_analytics(request_id) away.
-    rows = [{**s.to_json(), "summary": None} for s in sessions]
-    return page_of(CallItem, rows, page=page, page_size=page_size, paged=True)
+    rows = [{**s.to_json(), "summary": None} for s in log.items]
+    return page_of(CallItem, rows, page=page, page_size=page_size, total=log.total, paged=True)
 
 
 @toolset.tool(title="Get call transcript", read_only=True)

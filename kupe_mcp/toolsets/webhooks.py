@@ -10,9 +10,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from kupe_mcp.client import AgentWebhook, WebhookSecret, WebhookTest
+from kupe_mcp.errors import ServerError
 from kupe_mcp.toolsets._context import kupe
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._shape import Page, View, page_of
@@ -87,5 +89,20 @@ async def rotate_webhook_secret(ctx: Context, agent_id: AgentId) -> WebhookSecre
 @toolset.tool(title="Test agent webhook", read_only=False, destructive=False, idempotent=False)
 async def test_agent_webhook(ctx: Context, agent_id: AgentId) -> WebhookTest:
     """Check a webhook works: POSTs a sample call-ended event to the agent's URL and reports the delivery."""
-    result = await kupe(ctx).test_outgoing_webhook(str(agent_id))
+    try:
+        result = await kupe(ctx).test_outgoing_webhook(str(agent_id))
+    except ServerError as exc:
+        if exc.status != 502:
+            raise
+        # The spec's 502 is "Downstream failed": the agent's URL, not Kupe, refused or never answered.
+        raise ToolError(
+            f"Kupe could not deliver the test event to agent {agent_id}'s call-ended URL ({exc.detail or 'no detail'})"
+            ": check the URL with get_agent_webhook (change it with set_agent_webhook) and that it accepts POSTs, "
+            "then test again."
+        ) from exc
+    if result.delivered is False and not result.url:
+        raise ToolError(
+            f"Agent {agent_id} has no call-ended webhook URL, so nothing was sent: set one with set_agent_webhook "
+            '(config {"outgoing": {"url": "https://...", "enabled": true}}), then test again.'
+        )
     return WebhookTest.model_validate(mask_secrets(result.to_json()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -157,10 +158,10 @@ async def test_rate_limit_exposes_retry_after_seconds() -> None:
 
 @pytest.mark.anyio
 async def test_answer_that_does_not_fit_the_model_is_unexpected_response_naming_the_field() -> None:
-    fake = FakeKupe(httpx2.Response(200, json={"message": "ok"}))
-    failure = await raised(UnexpectedResponse, fake, lambda client: client.get_agent("agent-1"))
-    assert "GET /api/v1/agents/{agent_id}" in str(failure)
-    assert "agent: Field required" in str(failure)
+    fake = FakeKupe(httpx2.Response(200, json={"message": "ok", "email": "a@example.com"}))
+    failure = await raised(UnexpectedResponse, fake, lambda client: client.me())
+    assert "GET /api/v1/me" in str(failure)
+    assert "user_id is missing" in str(failure)
 
 
 # -- retries -------------------------------------------------------------------------------------------
@@ -425,3 +426,28 @@ async def test_a_redirect_is_an_unexpected_response_naming_the_base_url_setting(
             await client.me()
     assert "KUPE_BASE_URL" in str(err.value)
     assert len(fake.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_an_odd_value_is_left_out_and_logged_by_field_and_type_and_the_rest_is_read(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    body = {"success": True, "data": {"id": "b-1", "batch_name": "Reminders", "batch_size": {"max": 5}}}
+    async with kupe_client(FakeKupe(httpx2.Response(200, json=body))) as client:
+        with caplog.at_level(logging.WARNING, logger="kupe_mcp.client"):
+            batch = await client.get_batch("b-1")
+    assert (batch.id, batch.batch_name, batch.batch_size) == ("b-1", "Reminders", None)
+    [record] = [r for r in caplog.records if r.name == "kupe_mcp.client"]
+    assert "batch_size (got an object)" in record.getMessage()
+    assert "max" not in record.getMessage()
+
+
+@pytest.mark.anyio
+async def test_an_unreadable_answer_to_a_write_says_the_change_was_made() -> None:
+    fake = FakeKupe(httpx2.Response(200, json=["saved"]))
+    async with kupe_client(fake) as client:
+        with pytest.raises(UnexpectedResponse) as caught:
+            await client.update_agent("agent-1", {"agent": {"name": "x"}})
+    assert "the body got a list" in str(caught.value)
+    assert "the change was made" in str(caught.value)
+    assert "report this" not in str(caught.value)

@@ -18,7 +18,7 @@ LINE = {"id": "phone-1", "phone_number": "+15550001111", "is_active": True, "pro
 def test_complete_agent_reads_the_welcome_line_under_either_name() -> None:
     for key in ("first_response_message", "welcome_message"):
         agent = CompleteAgent.model_validate({"agent": {"id": "agent-1", key: "Hi, how can I help?"}})
-        assert agent.agent.first_response_message == "Hi, how can I help?"
+        assert agent.to_json()["agent"]["first_response_message"] == "Hi, how can I help?"
         assert agent.agent_id == "agent-1"
 
 

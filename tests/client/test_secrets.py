@@ -56,7 +56,7 @@ SCENARIOS: list[tuple[tuple[httpx2.Response | Exception, ...], Call]] = [
     ((httpx2.ReadError("reset"),), lambda c: c.delete_agent("agent-1")),
     ((httpx2.Response(502, content=b"<html>Bad Gateway</html>"),), lambda c: c.start_batch("batch-1")),
     ((httpx2.Response(200, content=b'{"user_id": '),), lambda c: c.me()),
-    ((httpx2.Response(200, json={"no": "agent"}),), lambda c: c.get_agent("agent-1")),
+    ((httpx2.Response(200, json={"no": "user"}),), lambda c: c.me()),
     ((httpx2.Response(200, json={"status": "failed", "request_id": "r"}),), lambda c: c.create_call("+1555")),
 ]
 

@@ -71,7 +71,7 @@ async def test_a_nested_partial_update_with_the_welcome_message_alias_keeps_unto
 ) -> None:
     async with make_client(shared_server) as kupe:
         created = await kupe.create_agent_simple("Loopback receptionist", description="integration test")
-        assert created.agent.is_active is False
+        assert created.to_json()["agent"]["is_active"] is False
         agent_id = created.agent_id
         before = await kupe.get_agent(agent_id)
         assert before.configurations is not None
@@ -87,8 +87,8 @@ async def test_a_nested_partial_update_with_the_welcome_message_alias_keeps_unto
         fetched = await kupe.get_agent(agent_id)
 
     for agent in (updated, fetched):
-        assert agent.agent.first_response_message == "Hello {{name}}, this is Lina from Loopback Labs."
-        assert agent.agent.name == "Loopback receptionist"
+        assert agent.to_json()["agent"]["first_response_message"] == "Hello {{name}}, this is Lina from Loopback Labs."
+        assert agent.to_json()["agent"]["name"] == "Loopback receptionist"
     cfg = fetched.configurations
     assert cfg is not None
     assert cfg.llm_config is not None
@@ -394,7 +394,7 @@ async def test_changing_an_active_agent_conflicts_until_forced(shared_server: Sa
     async with make_client(shared_server) as kupe:
         agent_id = (await kupe.create_agent_simple("Loopback live agent")).agent_id
         activated = await kupe.update_agent(agent_id, {"agent": {"is_active": True}})  # metadata only: no conflict
-        assert activated.agent.is_active is True
+        assert activated.to_json()["agent"]["is_active"] is True
         with pytest.raises(Conflict) as caught:
             await kupe.update_agent(agent_id, {"agent_model_config": {"temperature": 0.2}})
         unchanged = await kupe.get_agent(agent_id)

@@ -187,6 +187,16 @@ async def test_get_call_analytics_lists_calls_a_page_at_a_time(mcp: Client) -> N
     assert all("transcript" not in item for item in page["items"])
 
 
+async def test_get_call_analytics_reports_the_logs_total_not_the_page_length(mcp: Client) -> None:
+    from kupe_mcp.sandbox._seed import HISTORY_CALLS
+
+    first = await call(mcp, "get_call_analytics", page=1, page_size=20)
+    assert (len(first["items"]), first["total"], first["next_page"]) == (20, HISTORY_CALLS + 1, 2)
+    last = await call(mcp, "get_call_analytics", page=2, page_size=20)
+    assert (len(last["items"]), last["total"]) == (HISTORY_CALLS + 1 - 20, HISTORY_CALLS + 1)
+    assert "next_page" not in last
+
+
 async def test_knowledge_upload_attach_and_search_find_the_text(mcp: Client) -> None:
     agent = await call(mcp, "create_agent", name="Librarian")
     agent_id = agent["agent"]["id"]

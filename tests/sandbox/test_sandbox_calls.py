@@ -10,6 +10,7 @@ import httpx2
 import pytest
 
 from kupe_mcp.sandbox import NO_CREDIT_API_KEY, Sandbox
+from kupe_mcp.sandbox._seed import HISTORY_CALLS
 
 from .conftest import ClientFactory, FakeClock, demo_agent_id, phone_ids
 
@@ -136,10 +137,11 @@ async def test_call_analytics_pages_filters_and_lists(client: httpx2.AsyncClient
         await _call(client)
     paged = (await client.get("/api/v1/call-analytics", params={"page": 1, "page_size": 2})).json()
     assert set(paged) == {"items", "total", "page", "page_size", "total_pages"}
-    assert (paged["total"], len(paged["items"]), paged["total_pages"]) == (4, 2, 2)
+    seeded = 1 + HISTORY_CALLS
+    assert (paged["total"], len(paged["items"]), paged["total_pages"]) == (seeded + 3, 2, (seeded + 4) // 2)
     everything = (await client.get("/api/v1/call-analytics")).json()
     assert isinstance(everything, list)
-    assert len(everything) == 4
+    assert len(everything) == seeded + 3
     rid = everything[0]["request_id"]
     filtered = (await client.get("/api/v1/call-analytics", params={"filter": rid[:8]})).json()
     assert [s["request_id"] for s in filtered] == [rid]
@@ -157,5 +159,5 @@ async def test_export_is_a_zip_for_one_call_and_queued_for_a_range(client: httpx
         "/api/v1/call-analytics/export", params={"start_date": "2025-12-01", "end_date": "2026-01-31"}
     )
     assert bulk.json()["success"] is True
-    assert bulk.json()["sessions"] == 1
+    assert bulk.json()["sessions"] == 1 + HISTORY_CALLS
     assert (await client.get("/api/v1/call-analytics/export")).status_code == 400

