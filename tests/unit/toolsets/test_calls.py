@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 from mcp.server.mcpserver.exceptions import ToolError
 
