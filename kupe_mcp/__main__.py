@@ -370,7 +370,8 @@ def _print_connect_help(host: str, port: int, settings: Any, multi_tenant: bool)
     ]
     if oauth:
         lines += [
-            f"  Claude Code:    {shlex.join(claude_code_add_http('kupe', public))}  then /mcp to sign in",
+            f"  Claude Code:    {shlex.join(claude_code_add_http('kupe', public))}   "
+            "then /mcp, pick kupe, Authenticate",
             f"  VS Code:        code --add-mcp '{json.dumps({'name': 'kupe', 'type': 'http', 'url': public})}'",
             f"  Cursor:         ~/.cursor/mcp.json {json.dumps({'mcpServers': {'kupe': {'url': public}}})}",
             "  Claude Desktop (claude_desktop_config.json):",

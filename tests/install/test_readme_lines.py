@@ -108,7 +108,8 @@ def test_the_old_readme_claude_code_line_loses_its_name_in_the_model_of_claudes_
 
 def test_every_claude_mcp_add_line_in_the_readme_keeps_its_name_and_command() -> None:
     lines = [line for line in command_lines(README) if line.startswith("claude mcp add")]
-    assert len(lines) == 2
+    # stdio with a key (install), HTTP with a key in the environment, HTTP with OAuth sign-in
+    assert len(lines) == 3
     for line in lines:
         options, operands = claude_mcp_add(shlex.split(line))
         assert operands[0] == "kupe", line

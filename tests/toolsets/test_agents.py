@@ -128,8 +128,8 @@ async def test_create_agent_that_cannot_clean_up_keeps_both_causes_short_enough_
     app = failing(failing(sandbox_app, "PUT", 400, long_detail), "DELETE", 503, "upstream " * 60)
     async with on(app, client_mode) as mcp:
         text = await fail(mcp, "create_agent", name="Half made", tts_language="xx-XX")
-    assert "applying the settings failed (400: tts_config.language: unsupported locale;" in text
-    assert "deleting it failed too (503: upstream" in text
+    assert 'applying the settings failed (400: "tts_config.language: unsupported locale;' in text
+    assert 'deleting it failed too (503: "upstream' in text
     assert len(text) <= 600
     assert "\n" not in text
 
