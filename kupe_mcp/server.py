@@ -20,7 +20,7 @@ from mcp.server.mcpserver.tools import ToolManager
 from mcp.server.mcpserver.tools.base import Tool
 from pydantic import AnyUrl, BaseModel, Field, ValidationError
 
-from kupe_mcp import __version__
+from kupe_mcp import __version__, toolsets
 from kupe_mcp._sdk import ContextualResourceList, add_request_handler, get_tool, replace_tool_manager
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
@@ -28,7 +28,7 @@ from kupe_mcp.prompts import register_prompts
 from kupe_mcp.resources import STATIC_RESOURCES, complete, recent_resources, register_resources
 from kupe_mcp.runtime import ClientProvider, KupeServer
 from kupe_mcp.state import StateKeys, StateStore
-from kupe_mcp.toolsets import TOOLSETS, ToolSpec, select_tools, unavailable_reason
+from kupe_mcp.toolsets import ToolSpec, select_tools, unavailable_reason
 from kupe_mcp.toolsets._approvals import CARD_URI, RESULT_META, UrlApprovalRequired, answer_from_card
 
 __all__ = ["INSTRUCTIONS", "build_client", "compact_text", "create_server", "selected_tools"]
@@ -73,7 +73,7 @@ def selected_tools(settings: Settings, *, api_key_auth: bool | None = None) -> l
     ``api_key_auth`` defaults to whether the settings hold an API key (and no session).
     """
     return select_tools(
-        TOOLSETS,
+        toolsets.TOOLSETS,
         enabled=settings.toolsets,
         read_only=settings.read_only,
         exclude=settings.exclude_tools,
@@ -216,7 +216,7 @@ class KupeMCP(KupeServer, ContextualResourceList):
         if tool is None:
             settings = self.kupe_settings
             reason = unavailable_reason(
-                TOOLSETS,
+                toolsets.TOOLSETS,
                 name,
                 enabled=settings.toolsets,
                 read_only=settings.read_only,
@@ -296,6 +296,36 @@ VIEWS = {
 }
 
 
+# The toolset of each tool with a view and whether it is read-only, so that create_server can declare the Apps
+# extension without importing the toolset modules (tests/protocol/test_registry.py checks it against the registry).
+VIEW_TOOLSETS = {
+    "place_call": ("calls", False),
+    "start_batch": ("campaigns", False),
+    "wait_for_call": ("calls", True),
+    "wait_for_batch": ("campaigns", True),
+    "get_batch": ("campaigns", True),
+    "get_usage_summary": ("billing", True),
+}
+
+
+def served_views(settings: Settings, api_key_auth: bool) -> set[str] | None:
+    """The tools with a view these settings serve, known without importing a toolset module.
+
+    None when only the registry can say: tools are excluded by name, or a toolset name is unknown or
+    needs a session (``select_tools`` then explains).
+    """
+    wanted = {name.strip() for name in settings.toolsets if name.strip()}
+    if "all" in wanted:
+        wanted = {name for name in toolsets.NAMES if not (api_key_auth and name in toolsets.BEARER_ONLY)}
+    if settings.exclude_tools or not wanted <= set(toolsets.NAMES) or (api_key_auth and wanted & toolsets.BEARER_ONLY):
+        return None
+    return {
+        tool
+        for tool, (toolset, read_only) in VIEW_TOOLSETS.items()
+        if toolset in wanted and (read_only or not settings.read_only)
+    }
+
+
 def _apps() -> Any:
     """The MCP Apps extension carrying the approval card (a self-contained page, no remote anything)."""
     from importlib.resources import files
@@ -366,10 +396,12 @@ def create_server(
 
         extra["request_state_security"] = RequestStateSecurity(keys=[keys.request_state_key()])
     # Multi-tenant callers may bring a session; otherwise the client's own credentials decide.
-    tools = selected_tools(settings, api_key_auth=not multi_tenant and client.credentials.kind == "api_key")
+    api_key_auth = not multi_tenant and client.credentials.kind == "api_key"
+    viewed = served_views(settings, api_key_auth)
+    if viewed is None:  # select now: its errors must stop the start, not the first tools/list
+        viewed = {s.name for s in selected_tools(settings, api_key_auth=api_key_auth)} & set(VIEWS)
     provider = ClientProvider(client, multi_tenant=multi_tenant)
-    carded = {s.name for s in tools} & CARD_TOOLS
-    viewed = {s.name for s in tools} & set(VIEWS)
+    carded = viewed & CARD_TOOLS
     server = KupeMCP(
         provider,
         settings,
@@ -385,7 +417,7 @@ def create_server(
     )
 
     def register_tools() -> None:
-        for spec in tools:
+        for spec in selected_tools(settings, api_key_auth=api_key_auth):
             server.add_tool(
                 spec.fn,
                 name=spec.name,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from pydantic import SecretStr
 
+from kupe_mcp import toolsets
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.errors import ConfigError
-from kupe_mcp.server import create_server, selected_tools
+from kupe_mcp.server import VIEW_TOOLSETS, VIEWS, create_server, selected_tools, served_views
 from kupe_mcp.toolsets import TOOLSETS, validate_registry
 
 
@@ -117,3 +122,57 @@ async def test_id_arguments_use_one_name_per_kind_of_id_across_every_tool() -> N
         "workflow_id",
     }
     assert "create_batch" in ids["phone_number_id"]  # was caller_phone_id
+
+
+def test_the_static_toolset_names_and_view_table_agree_with_the_registry() -> None:
+    assert tuple(t.name for t in TOOLSETS) == toolsets.NAMES
+    assert {t.name for t in TOOLSETS if t.bearer_only} == toolsets.BEARER_ONLY
+    specs = {spec.name: spec for t in TOOLSETS for spec in t.tools}
+    assert set(VIEW_TOOLSETS) == set(VIEWS)
+    assert {name: (specs[name].toolset, specs[name].read_only) for name in VIEWS} == VIEW_TOOLSETS
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        Settings(),
+        Settings(toolsets=("all",)),
+        Settings(toolsets=("all",), read_only=True),
+        Settings(toolsets=("campaigns", "billing")),
+        Settings(toolsets=("agents",)),
+        Settings(toolsets=(" calls ", "")),
+    ],
+    ids=["default", "all", "all-read-only", "campaigns-billing", "agents", "spaces"],
+)
+@pytest.mark.parametrize("api_key_auth", [True, False], ids=["api-key", "session"])
+def test_the_views_known_without_the_toolset_modules_are_those_the_selection_serves(
+    settings: Settings, api_key_auth: bool
+) -> None:
+    selected = {s.name for s in selected_tools(settings, api_key_auth=api_key_auth)}
+    assert served_views(settings, api_key_auth) == selected & set(VIEWS)
+
+
+def test_settings_only_the_registry_can_judge_are_left_to_it() -> None:
+    assert served_views(Settings(exclude_tools=("place_call",)), False) is None
+    assert served_views(Settings(toolsets=("nope",)), False) is None
+    assert served_views(Settings(toolsets=("admin",)), True) is None
+
+
+def test_building_the_stdio_server_imports_no_toolset_module_until_the_tools_are_listed() -> None:
+    script = (
+        "import sys\n"
+        "from kupe_mcp.config import Settings\n"
+        "from kupe_mcp.server import build_client, create_server\n"
+        "from kupe_mcp._sdk import tool_manager\n"
+        "s = Settings.from_env({'KUPE_API_KEY': 'x'})\n"
+        "server = create_server(s, build_client(s))\n"
+        "loaded = lambda: sorted(m for m in sys.modules if m.startswith('kupe_mcp.toolsets.') and '._' not in m)\n"
+        "print(loaded())\n"
+        "tool_manager(server).list_tools()\n"
+        "print(loaded())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUPE_")}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)  # noqa: S603
+    before, after = done.stdout.splitlines()
+    assert before == "[]"
+    assert after == str([f"kupe_mcp.toolsets.{name}" for name in sorted(toolsets.NAMES)])
