@@ -72,12 +72,15 @@ def selected_tools(settings: Settings, *, api_key_auth: bool | None = None) -> l
 
     ``api_key_auth`` defaults to whether the settings hold an API key (and no session).
     """
+    if api_key_auth is None:
+        api_key_auth = settings.credentials.kind == "api_key"
+    wanted = _wanted_toolsets(settings, api_key_auth)
     return select_tools(
-        toolsets.TOOLSETS,
+        toolsets.TOOLSETS if wanted is None else toolsets.load(wanted),
         enabled=settings.toolsets,
         read_only=settings.read_only,
         exclude=settings.exclude_tools,
-        api_key_auth=settings.credentials.kind == "api_key" if api_key_auth is None else api_key_auth,
+        api_key_auth=api_key_auth,
     )
 
 
@@ -308,16 +311,24 @@ VIEW_TOOLSETS = {
 }
 
 
-def served_views(settings: Settings, api_key_auth: bool) -> set[str] | None:
-    """The tools with a view these settings serve, known without importing a toolset module.
+def _wanted_toolsets(settings: Settings, api_key_auth: bool) -> set[str] | None:
+    """The toolsets these settings serve, known without importing a toolset module.
 
-    None when only the registry can say: tools are excluded by name, or a toolset name is unknown or
-    needs a session (``select_tools`` then explains).
+    None when only the whole registry can say: tools are excluded by name, or a toolset name is unknown
+    or needs a session (``select_tools`` then explains).
     """
     wanted = {name.strip() for name in settings.toolsets if name.strip()}
     if "all" in wanted:
         wanted = {name for name in toolsets.NAMES if not (api_key_auth and name in toolsets.BEARER_ONLY)}
     if settings.exclude_tools or not wanted <= set(toolsets.NAMES) or (api_key_auth and wanted & toolsets.BEARER_ONLY):
+        return None
+    return wanted
+
+
+def served_views(settings: Settings, api_key_auth: bool) -> set[str] | None:
+    """The tools with a view these settings serve, known without importing a toolset module (None: ask the registry)."""
+    wanted = _wanted_toolsets(settings, api_key_auth)
+    if wanted is None:
         return None
     return {
         tool

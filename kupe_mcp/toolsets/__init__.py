@@ -6,6 +6,7 @@ The toolset modules are imported on first use of ``TOOLSETS``, not with this pac
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ __all__ = [
     "TOOLSETS",
     "ToolSpec",
     "Toolset",
+    "load",
     "select_tools",
     "unavailable_reason",
     "validate_registry",
@@ -41,6 +43,12 @@ BEARER_ONLY = frozenset({"admin"})
 
 if TYPE_CHECKING:
     TOOLSETS: tuple[Toolset, ...]
+
+
+def load(names: Iterable[str]) -> tuple[Toolset, ...]:
+    """The named toolsets in the registry's order, importing only their modules (names must be in ``NAMES``)."""
+    wanted = set(names)
+    return tuple(import_module(f"{__name__}.{module}").toolset for module in NAMES if module in wanted)
 
 
 def __getattr__(name: str) -> Any:

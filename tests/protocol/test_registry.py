@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from kupe_mcp import toolsets
-from kupe_mcp.config import Credentials, Settings
+from kupe_mcp.config import DEFAULT_TOOLSETS, Credentials, Settings
 from kupe_mcp.errors import ConfigError
 from kupe_mcp.server import VIEW_TOOLSETS, VIEWS, create_server, selected_tools, served_views
 from kupe_mcp.toolsets import TOOLSETS, validate_registry
@@ -158,7 +158,7 @@ def test_settings_only_the_registry_can_judge_are_left_to_it() -> None:
     assert served_views(Settings(toolsets=("admin",)), True) is None
 
 
-def test_building_the_stdio_server_imports_no_toolset_module_until_the_tools_are_listed() -> None:
+def test_the_stdio_server_imports_no_toolset_module_to_start_and_only_the_served_ones_to_list_tools() -> None:
     script = (
         "import sys\n"
         "from kupe_mcp.config import Settings\n"
@@ -175,4 +175,4 @@ def test_building_the_stdio_server_imports_no_toolset_module_until_the_tools_are
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)  # noqa: S603
     before, after = done.stdout.splitlines()
     assert before == "[]"
-    assert after == str([f"kupe_mcp.toolsets.{name}" for name in sorted(toolsets.NAMES)])
+    assert after == str([f"kupe_mcp.toolsets.{name}" for name in sorted(DEFAULT_TOOLSETS)])
