@@ -176,3 +176,22 @@ def test_the_stdio_server_imports_no_toolset_module_to_start_and_only_the_served
     before, after = done.stdout.splitlines()
     assert before == "[]"
     assert after == str([f"kupe_mcp.toolsets.{name}" for name in sorted(DEFAULT_TOOLSETS)])
+
+
+def test_a_docstring_wrapped_mid_sentence_becomes_one_line_per_paragraph() -> None:
+    from kupe_mcp.toolsets import Toolset
+
+    toolset = Toolset("t", "test")
+
+    @toolset.tool(title="T", read_only=True)
+    async def wrapped() -> None:
+        """First sentence that the source
+        wraps here. Second.
+
+        Another paragraph,
+        also wrapped.
+        """
+
+    assert toolset.tools[0].description == (
+        "First sentence that the source wraps here. Second.\n\nAnother paragraph, also wrapped."
+    )
