@@ -80,7 +80,6 @@ bench: $(STAMP) redis-server ## cold start, per-call overhead, throughput, conte
 	$(BIN)/python -m tests.bench --out BENCHMARKS.md
 	$(BIN)/python -m tests.bench.state --write BENCHMARKS.md
 	$(BIN)/python -m tests.bench.replicas --write BENCHMARKS.md
-	$(BIN)/python -m tests.bench.state --append BENCHMARKS.md
 
 EVAL_STAMP := $(VENV)/.installed-eval
 $(EVAL_STAMP): $(STAMP)
