@@ -304,8 +304,9 @@ def cost_lines(data: dict[str, Any]) -> list[str]:
         f"{server2 / server:.2f}x one replica's: two busy event loops on two shared cores lose to contention). "
         + (
             f"Redis, single-threaded, would cap the fleet at 1000 / {redis_ms:.3f} = {redis_cap:.0f} calls/s. "
-            if redis_ms > 0
-            else "Redis spent no measurable CPU on these calls, so it caps nothing here. "
+            if commands and redis_ms > 0
+            else f"Redis served none of these calls (its {redis_ms:.2f} ms/call is its own idle housekeeping), so it "
+            "caps nothing here. "
         )
         + f"The sandbox, standing in for Kupe's API, spent {sandbox_ms:.2f} ms/call; in production that is Kupe's "
         "cost, not this server's, and the load generator's own CPU is the benchmark's.",
@@ -320,9 +321,11 @@ def cost_lines(data: dict[str, Any]) -> list[str]:
             f"for one replica alone on core {cores[0]} with Redis, the sandbox and the load generator on "
             f"{', '.join(map(str, cores[1:]))}; two replicas plus the rest would need four. 1 replica pinned: "
             f"**{pinned['rate']:.0f} calls/s**, {pinned_cost.per_call_ms('server'):.2f} CPU ms/call in the replica "
-            f"and {rest_ms:.2f} ms/call on the other core (load generator, sandbox and Redis), which is therefore "
-            "the one that saturates first. The cores are shared with other engineers' work, so a pinned core is not "
-            "an idle one.",
+            f"and {rest_ms:.2f} ms/call on the other core (load generator, sandbox and Redis). At that rate this "
+            f"benchmark kept the replica's core {pinned['rate'] * pinned_cost.per_call_ms('server') / 10:.0f}% busy "
+            f"and the other {pinned['rate'] * rest_ms / 10:.0f}%: neither is saturated by it, the rest of each core "
+            "went to other engineers' work on this shared machine, so a pinned core is not an idle one and the "
+            "pinned rate is not a per-core capacity; the CPU per call above is.",
         ]
     return lines
 

@@ -44,6 +44,7 @@ BASELINE = Path(__file__).with_name("baseline.json")
 # The figures when issue #19 began (2026-12-04), before its rewrite of names, titles and first sentences.
 START = Path(__file__).with_name("baseline-issue19.json")
 SEARCH_TOP = 5
+TARGET_TOP1, TARGET_TOP3 = 0.75, 0.92
 BEGIN, END = "<!-- eval:begin -->", "<!-- eval:end -->"
 
 
@@ -158,6 +159,11 @@ def regrouped(before: dict[str, Any], now: dict[str, Any]) -> dict[str, dict[str
     return {name: t.rates() for name, t in tallies.items()}
 
 
+def pair(rates: dict[str, Any]) -> str:
+    """``top-1 / top-3`` of a row, or nothing when the row was not measured then."""
+    return "" if rates.get("top1") is None else f"{pct(rates.get('top1'))} / {pct(rates.get('top3'))}"
+
+
 def _rates(figures: dict[str, Any] | None, condition: str, name: str) -> dict[str, Any]:
     found: dict[str, Any] = ((figures or {}).get("conditions", {}).get(condition, {}).get(name) or {}).get(
         "overall", {}
@@ -207,9 +213,17 @@ def section(now: dict[str, Any], before: dict[str, Any] | None, start: dict[str,
             s0 = _rates(start, condition, name)
             first = b.get("overall", {}) if (condition, name) == ("embedding", "original") else {}
             lines.append(
-                f"| {condition} | {labels[name]} | {pct(first.get('top1'))} / {pct(first.get('top3'))} | "
-                f"{pct(s0.get('top1'))} / {pct(s0.get('top3'))} | **{pct(o['top1'])}** | **{pct(o['top3'])}** |"
+                f"| {condition} | {labels[name]} | {pair(first)} | {pair(s0)} | "
+                f"**{pct(o['top1'])}** | **{pct(o['top3'])}** |"
             )
+    for condition in CONDITIONS:
+        o = now["conditions"][condition]["all"]["overall"]
+        met = o["top1"] >= TARGET_TOP1 and o["top3"] >= TARGET_TOP3
+        lines.append(
+            f"{'' if condition != CONDITIONS[0] else chr(10)}- Target (issue #19) top-1 >= {pct(TARGET_TOP1)} and "
+            f"top-3 >= {pct(TARGET_TOP3)}, all requests, {condition}: {'met' if met else '**not met**'} "
+            f"({pct(o['top1'])}, {pct(o['top3'])})."
+        )
     lines += [
         "",
         f"Read requests that must never put a dialling, spending or destructive tool first ({negs} of them, "
