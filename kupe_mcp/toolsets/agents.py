@@ -141,7 +141,7 @@ def _catalog_check(arguments: dict[str, Any], current: CompleteAgent | None = No
     )
 
 
-@toolset.tool(title="Create agent", read_only=False, destructive=False, idempotent=False)
+@toolset.tool(title="Create a new agent", read_only=False, destructive=False, idempotent=False)
 async def create_agent(
     ctx: Context,
     name: Name,
