@@ -45,6 +45,11 @@ MCP_HEADERS = {
 PEER_COLD_START_MS = {"elevenlabs-mcp": 1032, "Vapi MCP server": 559, "Retell community server (Node)": 499}
 MODEL_FACING = ("name", "title", "description", "inputSchema")
 PEER_BYTES_PER_TOOL = {"ElevenLabs": 2577, "Vapi": 1344, "Retell": 822}
+# Quoted, not re-measured: issue #19's A/B of its base commit against the lazy imports, beside the floor.
+BEFORE_LAZY_TOOLSETS = (
+    "- Before issue #19's lazy imports (*quoted*: base 1de52c1 and the change, 20 runs each beside the same floor, "
+    "2026-12-04, load 3.5-4): `initialize` 1.22x -> 1.13x, `tools/list` 1.42x -> 1.30x."
+)
 SDK_FLOOR_ELSEWHERE_MS = 614
 
 
@@ -481,6 +486,7 @@ def run(runs: int, calls: int, seconds: float) -> str:
     )
     out(f"- Target `tools/list` (default) <= 1.20x floor: {verdict(list_ok)} "
         f"({ratio(med(default.list_ms), med(floor.list_ms))}).")  # fmt: skip
+    out(BEFORE_LAZY_TOOLSETS)
     out("")
     out("Where kupe-app-mcp's start-up goes (fresh process per run, medians):")
     out("")
