@@ -195,3 +195,21 @@ def test_a_docstring_wrapped_mid_sentence_becomes_one_line_per_paragraph() -> No
     assert toolset.tools[0].description == (
         "First sentence that the source wraps here. Second.\n\nAnother paragraph, also wrapped."
     )
+
+
+def test_phonenumbers_loads_when_a_number_is_first_checked_not_when_the_server_starts_or_lists_tools() -> None:
+    script = (
+        "import sys\n"
+        "from kupe_mcp.config import Settings\n"
+        "from kupe_mcp.server import build_client, create_server\n"
+        "from kupe_mcp._sdk import tool_manager\n"
+        "from kupe_mcp import guards\n"
+        "s = Settings.from_env({'KUPE_API_KEY': 'x'})\n"
+        "tool_manager(create_server(s, build_client(s))).list_tools()\n"
+        "print('phonenumbers.phonenumberutil' in sys.modules)\n"
+        "print(guards.phonenumbers.is_valid_number(guards.phonenumbers.parse('+919876543210')))\n"
+        "print('phonenumbers.phonenumberutil' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUPE_")}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)  # noqa: S603
+    assert done.stdout.split() == ["False", "True", "True"]
