@@ -35,7 +35,7 @@ __all__ = [
 class KupeModel(BaseModel):
     """Base for Kupe payloads: unknown fields kept, names as the API spells them."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
     def to_json(self) -> dict[str, Any]:
         """The payload as JSON-ready data, unknown fields included, unset fields left out."""

@@ -36,16 +36,36 @@ import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from functools import lru_cache
-from typing import Any
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import phonenumbers
-from phonenumbers import shortnumberinfo
-from phonenumbers import timezone as phone_timezones
 
 from kupe_mcp.config import Settings, parse_destination_prefixes
 from kupe_mcp.errors import CallRefused, ConfigError
+
+
+def _lazy_module(name: str) -> Any:
+    """``name`` as a module whose code runs on first attribute access (``importlib.util.LazyLoader``)."""
+    import importlib.util
+    import sys
+
+    if name in sys.modules:  # already imported (eagerly or lazily): one module object, one set of classes
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ModuleNotFoundError(name)
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    import phonenumbers
+else:  # loaded on first use: a server that places no call never pays for phonenumbers' metadata (cold start)
+    phonenumbers = _lazy_module("phonenumbers")
 
 __all__ = [
     "ASSUMED_CALL_S",
@@ -67,22 +87,32 @@ _HOUR = timedelta(hours=1)
 
 Clock = Callable[[], datetime]
 
-PNT = phonenumbers.PhoneNumberType
-_REFUSED_TYPES = {
-    PNT.PREMIUM_RATE: "a premium-rate number",
-    PNT.SHARED_COST: "a shared-cost number",
-    PNT.UAN: "a universal access (caller-pays) number",
-    PNT.VOICEMAIL: "a voicemail access number",
-}
-_KINDS = {
-    PNT.MOBILE: "mobile",
-    PNT.FIXED_LINE: "landline",
-    PNT.FIXED_LINE_OR_MOBILE: "landline or mobile",
-    PNT.TOLL_FREE: "toll-free",
-    PNT.VOIP: "VoIP",
-    PNT.PERSONAL_NUMBER: "personal number",
-    PNT.PAGER: "pager",
-}
+
+@cache
+def _refused_types() -> dict[int, str]:
+    pnt = phonenumbers.PhoneNumberType
+    return {
+        pnt.PREMIUM_RATE: "a premium-rate number",
+        pnt.SHARED_COST: "a shared-cost number",
+        pnt.UAN: "a universal access (caller-pays) number",
+        pnt.VOICEMAIL: "a voicemail access number",
+    }
+
+
+@cache
+def _kinds() -> dict[int, str]:
+    pnt = phonenumbers.PhoneNumberType
+    return {
+        pnt.MOBILE: "mobile",
+        pnt.FIXED_LINE: "landline",
+        pnt.FIXED_LINE_OR_MOBILE: "landline or mobile",
+        pnt.TOLL_FREE: "toll-free",
+        pnt.VOIP: "VoIP",
+        pnt.PERSONAL_NUMBER: "personal number",
+        pnt.PAGER: "pager",
+    }
+
+
 _EXAMPLE = "give it in international form, e.g. +919876543210"
 
 
@@ -237,7 +267,7 @@ class CallGuards:
             )
         if not phonenumbers.is_valid_number(number):
             raise CallRefused(self._why_invalid(number, shown, international=text.startswith("+")))
-        refused_kind = _REFUSED_TYPES.get(phonenumbers.number_type(number))
+        refused_kind = _refused_types().get(phonenumbers.number_type(number))
         if refused_kind:
             raise CallRefused(f"Refused to call {shown}: it is {refused_kind}, which kupe-app-mcp never calls.")
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -264,7 +294,7 @@ class CallGuards:
             e164=e164,
             country=_country_name(number) or region,
             region=region,
-            kind="satellite or international network" if costly else _KINDS.get(phonenumbers.number_type(number), ""),
+            kind="satellite or international network" if costly else _kinds().get(phonenumbers.number_type(number), ""),
             time_zones=_zones_for(number),
             allow_listed=allow_listed,
         )
@@ -295,6 +325,8 @@ class CallGuards:
 
     @staticmethod
     def _why_invalid(number: phonenumbers.PhoneNumber, shown: str, *, international: bool) -> str:
+        from phonenumbers import shortnumberinfo
+
         region = phonenumbers.region_code_for_country_code(number.country_code or 0)
         nsn = phonenumbers.national_significant_number(number)
         known = region != phonenumbers.UNKNOWN_REGION
@@ -553,6 +585,8 @@ def _country_name(number: phonenumbers.PhoneNumber) -> str:
 
 def _zones_for(number: phonenumbers.PhoneNumber) -> tuple[str, ...]:
     """Time zones the number may ring in; the country's zones when the number's own are unknown."""
+    from phonenumbers import timezone as phone_timezones
+
     unknown = phone_timezones.UNKNOWN_TIMEZONE
     zones = [z for z in phone_timezones.time_zones_for_number(number) if z != unknown]
     if not zones:
@@ -580,7 +614,7 @@ def _costly_range(number: phonenumbers.PhoneNumber) -> str | None:
     """What makes ``number`` a costly range kupe-app-mcp refuses unless allow-listed, or None."""
     if phonenumbers.region_code_for_number(number) == "001":
         return _NON_GEOGRAPHIC.get(number.country_code or 0, "a number of no country (a satellite or global service)")
-    if phonenumbers.number_type(number) == PNT.PERSONAL_NUMBER:
+    if phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.PERSONAL_NUMBER:
         return "a personal (follow-me) number, such as the UK's 070 range, which is charged like a premium line"
     return None
 

@@ -22,7 +22,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 from pydantic import AnyUrl, ValidationError
 
-from kupe_mcp import __version__
+from kupe_mcp import __version__, toolsets
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
 from kupe_mcp.prompts import register_prompts
@@ -39,7 +39,7 @@ from kupe_mcp.serve._sdk import (
 from kupe_mcp.serve.apps import apps
 from kupe_mcp.serve.runtime import ClientProvider, KupeServer
 from kupe_mcp.serve.schema import compact_output, compact_schema, compact_text
-from kupe_mcp.toolsets import APP_TOOLS, TOOLSETS, ToolSpec, app_tools_for, select_tools, unavailable_reason
+from kupe_mcp.toolsets import ToolSpec, app_tools_for, select_tools, unavailable_reason
 
 __all__ = ["INSTRUCTIONS", "build_client", "create_server", "selected_tools"]
 
@@ -82,17 +82,21 @@ def selected_tools(settings: Settings, *, api_key_auth: bool | None = None) -> l
 
     ``api_key_auth`` defaults to whether the settings hold an API key (and no session).
     """
+    if api_key_auth is None:
+        api_key_auth = settings.credentials.kind == "api_key"
+    wanted = _wanted_toolsets(settings, api_key_auth)
     return select_tools(
-        TOOLSETS,
+        toolsets.TOOLSETS if wanted is None else toolsets.load(wanted),
         enabled=settings.toolsets,
         read_only=settings.read_only,
         exclude=settings.exclude_tools,
-        api_key_auth=settings.credentials.kind == "api_key" if api_key_auth is None else api_key_auth,
+        api_key_auth=api_key_auth,
     )
 
 
-APP_ONLY_TOOLS = frozenset(spec.name for spec in APP_TOOLS.tools if spec.app_only)
-"""A view's buttons: never listed to the model, and refused to a client that did not negotiate MCP Apps."""
+def app_only_tools() -> frozenset[str]:
+    """A view's buttons: never listed to the model, and refused to a client that did not negotiate MCP Apps."""
+    return frozenset(spec.name for spec in toolsets.APP_TOOLS.tools if spec.app_only)
 
 
 class _DeferredToolManager(ToolManager):
@@ -156,7 +160,7 @@ class KupeMCP(KupeServer, ContextualResourceList):
         if tool is None:
             settings = self.kupe_settings
             reason = unavailable_reason(
-                TOOLSETS,
+                toolsets.TOOLSETS,
                 name,
                 enabled=settings.toolsets,
                 read_only=settings.read_only,
@@ -165,10 +169,10 @@ class KupeMCP(KupeServer, ContextualResourceList):
             )
             if reason:
                 raise ToolError(reason)
-            names = [t.name for t in tool_manager(self).list_tools() if t.name not in APP_ONLY_TOOLS]
+            names = [t.name for t in tool_manager(self).list_tools() if t.name not in app_only_tools()]
             raise ToolError(f"Unknown tool: {name}. The tools are {', '.join(names)}.")
         else:
-            if name in APP_ONLY_TOOLS and context is not None:
+            if name in app_only_tools() and context is not None:
                 # A view's buttons are the only caller: without MCP Apps there is no view, so no answer to give.
                 require_client_extension(context.request_context, APPS_EXTENSION)
             from kupe_mcp.serve.oauth._scope import missing_right
@@ -262,6 +266,44 @@ class KupeMCP(KupeServer, ContextualResourceList):
             raise ResourceNotFoundError(str(_unknown("resource", str(uri), known).error.message)) from None
 
 
+# The toolset of each tool with a view and whether it is read-only, so that create_server can declare the Apps
+# extension without importing the toolset modules (tests/protocol/test_registry.py checks it against the registry).
+VIEW_TOOLSETS = {
+    "place_call": ("calls", False),
+    "start_batch": ("campaigns", False),
+    "wait_for_call": ("calls", True),
+    "wait_for_batch": ("campaigns", True),
+    "get_batch": ("campaigns", True),
+    "get_usage_summary": ("billing", True),
+}
+
+
+def _wanted_toolsets(settings: Settings, api_key_auth: bool) -> set[str] | None:
+    """The toolsets these settings serve, known without importing a toolset module.
+
+    None when only the whole registry can say: tools are excluded by name, or a toolset name is unknown
+    or needs a session (``select_tools`` then explains).
+    """
+    wanted = {name.strip() for name in settings.toolsets if name.strip()}
+    if "all" in wanted:
+        wanted = {name for name in toolsets.NAMES if not (api_key_auth and name in toolsets.BEARER_ONLY)}
+    if settings.exclude_tools or not wanted <= set(toolsets.NAMES) or (api_key_auth and wanted & toolsets.BEARER_ONLY):
+        return None
+    return wanted
+
+
+def served_views(settings: Settings, api_key_auth: bool) -> set[str] | None:
+    """The tools with a view these settings serve, known without importing a toolset module (None: ask the registry)."""
+    wanted = _wanted_toolsets(settings, api_key_auth)
+    if wanted is None:
+        return None
+    return {
+        tool
+        for tool, (toolset, read_only) in VIEW_TOOLSETS.items()
+        if toolset in wanted and (read_only or not settings.read_only)
+    }
+
+
 def create_server(
     settings: Settings,
     client: KupeClient | None = None,
@@ -285,9 +327,11 @@ def create_server(
 
         extra["request_state_security"] = RequestStateSecurity(keys=[keys.request_state_key()])
     # Multi-tenant callers may bring a session; otherwise the client's own credentials decide.
-    tools = selected_tools(settings, api_key_auth=not multi_tenant and client.credentials.kind == "api_key")
+    api_key_auth = not multi_tenant and client.credentials.kind == "api_key"
+    viewed = served_views(settings, api_key_auth)
+    if viewed is None:  # select now: its errors must stop the start, not the first tools/list
+        viewed = {s.name for s in selected_tools(settings, api_key_auth=api_key_auth) if s.view}
     provider = ClientProvider(client, multi_tenant=multi_tenant)
-    served = [*tools, *app_tools_for(APP_TOOLS, tools)]
     server = KupeMCP(
         provider,
         settings,
@@ -299,11 +343,12 @@ def create_server(
         version=__version__,
         instructions=INSTRUCTIONS,
         website_url="https://kupe.in",
-        extensions=[apps()] if any(spec.view for spec in served) else [],
+        extensions=[apps()] if viewed else [],
     )
 
     def register_tools() -> None:
-        for spec in served:
+        tools = selected_tools(settings, api_key_auth=api_key_auth)
+        for spec in [*tools, *app_tools_for(toolsets.APP_TOOLS, tools)]:
             server.add_tool(
                 spec.fn,
                 name=spec.name,

@@ -117,7 +117,7 @@ class Toolset:
                 raise TypeError(f"{tool_name} changes things: declare both destructive= and idempotent=.")
             if app_only and view is None:
                 raise TypeError(f"{tool_name} is app-only: name the view= whose button it is.")
-            description = inspect.cleandoc(fn.__doc__ or "")
+            description = _unwrapped(inspect.cleandoc(fn.__doc__ or ""))
             wrapped = _convert_errors(tool_name, fn)
             self.tools.append(
                 ToolSpec(
@@ -137,6 +137,15 @@ class Toolset:
             return fn
 
         return decorator
+
+
+def _unwrapped(doc: str) -> str:
+    """A docstring's paragraphs each on one line: where the source wraps a line is formatting, not content.
+
+    A model reads the description, and a client's tool search indexes it: a newline mid-sentence costs a
+    byte more and splits what the sentence says.
+    """
+    return "\n\n".join(" ".join(paragraph.split("\n")) for paragraph in doc.split("\n\n"))
 
 
 def _convert_errors(name: str, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:

@@ -62,7 +62,7 @@ class View(BaseModel):
     Built from Kupe's typed row; everything else stays with the ``get_*`` tools and ``kupe://`` resources.
     """
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     @classmethod
     def of(cls: type[V], row: Any) -> V:

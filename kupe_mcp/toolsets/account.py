@@ -17,14 +17,11 @@ toolset = Toolset("account", "Who the credentials belong to; credit left.", defa
 
 @toolset.tool(title="Who am I", read_only=True)
 async def whoami(ctx: Context) -> Me:
-    """Check which Kupe account and email you are connected as (user_id, email, name, auth).
-
-    Use it first to test the login. Free; changes nothing.
-    """
+    """Which account, email and user this API key belongs to (GET /me): checks the login."""
     return await kupe(ctx).me()
 
 
 @toolset.tool(title="Get credit balance", read_only=True)
 async def get_credit_balance(ctx: Context) -> CreditBalance:
-    """How much credit is left: available balance (USD) and monthly cap use. Check it before calls or a campaign."""
+    """How much credit is left: available balance (USD) and monthly cap use. Can I afford calls or a campaign?"""
     return await kupe(ctx).credit_balance()

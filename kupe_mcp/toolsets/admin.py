@@ -84,7 +84,7 @@ def _saved(done: str, id: UUID, ack: Ack) -> Saved:
 # -- Wallets ---------------------------------------------------------------------------
 
 
-@toolset.tool(title="List user wallets", read_only=True)
+@toolset.tool(title="Every user's balance", read_only=True)
 async def list_user_wallets(ctx: Context, page: PageNo = 1, page_size: PageSize = 50) -> Page[WalletItem]:
     """Every user's wallet balance (USD). super_admin only."""
     return page_of(WalletItem, await kupe(ctx).list_user_wallets(), page=page, page_size=page_size)
@@ -100,7 +100,7 @@ async def list_org_wallets(ctx: Context, page: PageNo = 1, page_size: PageSize =
 async def list_org_member_wallets(
     ctx: Context, org_id: OrgId, page: PageNo = 1, page_size: PageSize = 50
 ) -> Page[MemberItem]:
-    """Wallet balances of an organization's members (USD). org_admin of that org or super_admin."""
+    """Balances of the people (members) in an organization (USD). org_admin of that org or super_admin."""
     found = await kupe(ctx).list_org_member_wallets(str(org_id))
     return page_of(MemberItem, found.members, page=page, page_size=page_size)
 
@@ -118,7 +118,7 @@ def _iso_text_only(value: object) -> object:
     return value
 
 
-@toolset.tool(title="Grant wallet credits", read_only=False, destructive=True, idempotent=False)
+@toolset.tool(title="Top up a wallet (grant credits)", read_only=False, destructive=True, idempotent=False)
 async def grant_wallet_credits(
     ctx: Context,
     wallet_id: WalletId,
@@ -130,7 +130,9 @@ async def grant_wallet_credits(
         Field(description="When the grant expires, ISO 8601 with time zone."),
     ] = None,
 ) -> Saved:
-    """Top up a wallet with credits (USD); an org_admin's grant comes out of the org wallet. Repeating grants again."""
+    """Top up a wallet with credits (USD); an org_admin's grant comes out of the org wallet. Repeating grants
+    again.
+    """
     body: dict[str, Any] = {"amount_usd": amount_usd}
     if note is not None:
         body["note"] = note
@@ -147,7 +149,9 @@ async def set_wallet_cap(
         float | None, Field(ge=0, le=1_000_000, description="Monthly spend limit in USD; null removes it.")
     ],
 ) -> Saved:
-    """Limit a wallet's monthly spend: set or clear its cap (USD); calls are refused once reached. Org/super admin."""
+    """Limit a wallet's monthly spending (USD): set or clear its cap; calls are refused once reached. Org/super
+    admin.
+    """
     return _saved(
         "cap set", wallet_id, await kupe(ctx).set_wallet_cap(str(wallet_id), {"monthly_cap_usd": monthly_cap_usd})
     )
@@ -228,9 +232,9 @@ async def get_org_earnings(ctx: Context, org_id: OrgId, period: Period = "month"
 # -- Feature flags ---------------------------------------------------------------------
 
 
-@toolset.tool(title="Get my feature flags", read_only=True)
+@toolset.tool(title="My feature flags", read_only=True)
 async def get_my_feature_flags(ctx: Context) -> FeatureFlags:
-    """Which dashboard features you have switched on (outbound, call_logs, webhooks ...)."""
+    """Which dashboard features I have switched on (outbound, call_logs, webhooks ...)."""
     return await kupe(ctx).my_feature_flags()
 
 
@@ -313,7 +317,7 @@ async def check_api_key_exists(
     return await kupe(ctx).api_key_exists(str(user_id), provider_name)
 
 
-@toolset.tool(title="List users", read_only=True)
+@toolset.tool(title="List users (members of my org)", read_only=True)
 async def list_users(ctx: Context, page: PageNo = 1, page_size: PageSize = 50) -> Page[UserItem]:
-    """List the users you can manage (id, email, name, role): yourself, your org's members, or all for super_admin."""
+    """Who is in my org: users you can manage (id, email, name, role); all of them for super_admin."""
     return page_of(UserItem, await kupe(ctx).me_users(), page=page, page_size=page_size)

@@ -100,14 +100,14 @@ async def list_agents(
     page: PageNo = 1,
     page_size: PageSize = 20,
 ) -> Page[AgentItem]:
-    """Find your voice agents (bots, assistants) by name: id, name, status, a page at a time. Gives the agent_id."""
+    """Show all my voice agents (bots, assistants) or find one by name: id, name, status. Gives the agent_id."""
     found = await kupe(ctx).list_agents_summary(page=page, page_size=page_size, name_search=name_search)
     return page_of(AgentItem, found.items, page=page, page_size=page_size, total=found.total, paged=True)
 
 
-@toolset.tool(title="Get agent", read_only=True)
+@toolset.tool(title="Show an agent's current setup", read_only=True)
 async def get_agent(ctx: Context, agent_id: AgentId) -> CompleteAgent:
-    """See how an agent is set up now: its prompt, welcome message, LLM, voice, language, transcriber and tools."""
+    """See what an agent (bot) uses now: its prompt, welcome message, LLM, voice and language, transcriber and tools."""
     return await kupe(ctx).get_agent(str(agent_id))
 
 
@@ -141,7 +141,7 @@ def _catalog_check(arguments: dict[str, Any], current: CompleteAgent | None = No
     )
 
 
-@toolset.tool(title="Create agent", read_only=False, destructive=False, idempotent=False)
+@toolset.tool(title="Create a new agent", read_only=False, destructive=False, idempotent=False)
 async def create_agent(
     ctx: Context,
     name: Name,
@@ -157,9 +157,9 @@ async def create_agent(
     transcriber_model_name: SttModel = None,
     transcriber_language: SttLanguage = None,
 ) -> CompleteAgent:
-    """Create a new voice agent (bot) from a name plus any prompt, greeting, LLM, voice and language; returns it.
+    """Create (build, set up) a new voice agent, bot or assistant: a name, optionally a prompt and voice.
 
-    Codes come from list_providers and list_voices. Each call adds an agent; to change one, use update_agent.
+    Codes: list_providers, list_voices. Each call adds an agent.
     """
     arguments = {k: v for k, v in locals().items() if k not in ("ctx", "name", "description")}
     await check_catalog(ctx, _catalog_check(arguments))  # an unknown code is refused before anything exists
@@ -212,7 +212,7 @@ async def _undo_create(client: KupeClient, agent_id: str, exc: Exception) -> Too
     )
 
 
-@toolset.tool(title="Update agent", read_only=False, destructive=False, idempotent=True)
+@toolset.tool(title="Update agent: prompt, voice, language, LLM", read_only=False, destructive=False, idempotent=True)
 async def update_agent(
     ctx: Context,
     agent_id: AgentId,
@@ -230,9 +230,10 @@ async def update_agent(
     transcriber_language: SttLanguage = None,
     force_update: Annotated[bool, Field(description="Required to reconfigure an active agent.")] = False,
 ) -> CompleteAgent:
-    """Change a bot: make it speak another language or voice, or change its prompt, greeting, LLM or name.
+    """Change an agent (bot): rename it, rewrite its prompt or first message, make it speak another language or
+    voice, use another LLM.
 
-    Only the given fields change. Returns the complete agent.
+    Only the given fields change.
     """
     arguments = dict(locals())
     body = agent_body(arguments)
@@ -272,7 +273,7 @@ async def list_providers(
     page: PageNo = 1,
     page_size: PageSize = 50,
 ) -> Page[ProviderItem]:
-    """Which LLMs, speech-to-text, text-to-speech and VAD engines exist, with the codes create/update_agent take."""
+    """Which LLMs, speech-to-text, text-to-speech, VAD engines and background noises exist, with their codes."""
     client = kupe(ctx)
     if kind == "all":
         catalog = await client.list_all_providers()
@@ -301,7 +302,7 @@ async def list_voices(
     page: PageNo = 1,
     page_size: PageSize = 50,
 ) -> Page[VoiceItem]:
-    """Which voices an agent can speak with (name, language, gender, provider): voice_name for create/update_agent."""
+    """Which voices exist to pick from (name, language, gender, provider): voice_name for create/update_agent."""
     client = kupe(ctx)
     voices = (
         await client.list_tts_voices_by_provider(str(provider_id)) if provider_id else await client.list_tts_voices()

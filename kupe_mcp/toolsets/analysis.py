@@ -29,6 +29,8 @@ RuleDefinition = Annotated[
         "output_schema (JSON Schema of the fields to extract), is_active."
     ),
 ]
+# The same JSON again: a model reads create_analysis_rule's description of it in the same list.
+RuleUpdate = Annotated[dict[str, Any], Field(description="As create_analysis_rule takes it.")]
 
 
 class RuleItem(View):
@@ -53,9 +55,9 @@ class AttachedRules(BaseModel):
     message: str | None = None
 
 
-@toolset.tool(title="List analysis rules", read_only=True)
+@toolset.tool(title="Show my analysis rules", read_only=True)
 async def list_analysis_rules(ctx: Context, page: PageNo = 1, page_size: PageSize = 50) -> Page[RuleItem]:
-    """Your post-call analysis rules (what to work out from each call: id, name, type); set_agent_analysis_rules."""
+    """Show all my post-call analysis rules: id, name, type; set_agent_analysis_rules attaches them."""
     return page_of(RuleItem, await kupe(ctx).list_analysis_rules(), page=page, page_size=page_size)
 
 
@@ -67,19 +69,23 @@ async def get_analysis_rule(ctx: Context, rule_id: RuleId) -> AnalysisRule:
 
 @toolset.tool(title="Create analysis rule", read_only=False, destructive=False, idempotent=False)
 async def create_analysis_rule(ctx: Context, definition: RuleDefinition) -> AnalysisRule:
-    """Create a rule that works something out from every call (sentiment, agreed to pay...); runs once attached."""
+    """Create a post-call analysis rule: what to work out from every call (sentiment, agreed to pay...); runs once
+    attached.
+    """
     return await kupe(ctx).create_analysis_rule(definition)
 
 
 @toolset.tool(title="Update analysis rule", read_only=False, destructive=False, idempotent=True)
-async def update_analysis_rule(ctx: Context, rule_id: RuleId, definition: RuleDefinition) -> AnalysisRule:
-    """Change a post-call analysis rule; every agent it is attached to uses the new version on its next calls."""
+async def update_analysis_rule(ctx: Context, rule_id: RuleId, definition: RuleUpdate) -> AnalysisRule:
+    """Change or tweak a post-call analysis rule; every agent it is attached to uses the new version on its next
+    calls.
+    """
     return await kupe(ctx).update_analysis_rule(str(rule_id), definition)
 
 
-@toolset.tool(title="Delete analysis rule", read_only=False, destructive=True, idempotent=True)
+@toolset.tool(title="Delete a rule for good", read_only=False, destructive=True, idempotent=True)
 async def delete_analysis_rule(ctx: Context, rule_id: RuleId) -> Written:
-    """Delete a rule permanently; agents stop running it. Past call results are kept. Cannot be undone."""
+    """Delete a rule permanently: agents stop running it; past call results are kept. Cannot be undone."""
     ack = await kupe(ctx).delete_analysis_rule(str(rule_id))
     return Written(done="deleted", id=str(rule_id), message=ack.message)
 
@@ -97,7 +103,7 @@ async def get_agent_post_analysis(ctx: Context, agent_id: AgentId) -> AgentPostA
     return AgentPostAnalysis(agent_id=str(agent_id), post_analysis=rows)
 
 
-@toolset.tool(title="Set agent post-call analysis", read_only=False, destructive=False, idempotent=True)
+@toolset.tool(title="Set what an agent does after calls", read_only=False, destructive=False, idempotent=True)
 async def set_agent_post_analysis(
     ctx: Context,
     agent_id: AgentId,
@@ -106,7 +112,9 @@ async def set_agent_post_analysis(
         Field(description="Post-call analysis JSON as get_agent_post_analysis shows it (prompt, output schema...)."),
     ],
 ) -> PostAnalysis:
-    """Set what an agent does after each call (structured output, HTTP actions pushing results); from its next call."""
+    """Set what happens automatically after each call: structured output and HTTP actions pushing results (e.g. to a
+    CRM).
+    """
     body = {**config, "agent_id": str(agent_id)}
     return await kupe(ctx).upsert_agent_post_analysis(str(agent_id), body)
 
@@ -120,7 +128,7 @@ async def list_agent_analysis_rules(
     return page_of(RuleItem, rules, page=page, page_size=page_size)
 
 
-@toolset.tool(title="Set agent analysis rules", read_only=False, destructive=True, idempotent=True)
+@toolset.tool(title="Attach analysis rules to an agent", read_only=False, destructive=True, idempotent=True)
 async def set_agent_analysis_rules(
     ctx: Context,
     agent_id: AgentId,
@@ -128,7 +136,9 @@ async def set_agent_analysis_rules(
         list[UUID], Field(max_length=50, description="The complete set of rule ids (list_analysis_rules).")
     ],
 ) -> AttachedRules:
-    """Choose exactly which rules run after an agent's calls: unlisted rules are detached; [] detaches all."""
+    """Choose exactly which rules run after an agent's calls (attach them): unlisted rules are detached; [] detaches
+    all.
+    """
     ids = [str(r) for r in rule_ids]
     ack = await kupe(ctx).set_agent_attached_rules(str(agent_id), ids)
     return AttachedRules(agent_id=str(agent_id), rule_ids=ids, message=ack.message)

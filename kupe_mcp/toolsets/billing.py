@@ -119,19 +119,21 @@ async def get_usage_summary(
     ctx: Context,
     time_period: Annotated[str | None, Field(max_length=32, description="Kupe period; default all.")] = None,
 ) -> UsageSummary:
-    """Spending broken down by service (LLM, voice, telephony) and period, in USD, as the dashboard charts show."""
+    """Spending broken down by service (LLM, voice, telephony) and period: aggregated usage, as the dashboard charts
+    show.
+    """
     return await kupe(ctx).billing_usage_summary(time_period=time_period)
 
 
-@toolset.tool(title="Get usage overview", read_only=True)
+@toolset.tool(title="Total spent so far", read_only=True)
 async def get_usage_overview(ctx: Context) -> UsageOverview:
-    """How much you have spent: total and this month's usage cost (USD)."""
+    """How much have I spent: total usage cost so far and this month's (USD)."""
     return await kupe(ctx).billing_usage_overview()
 
 
-@toolset.tool(title="Get session cost", read_only=True)
+@toolset.tool(title="What one call cost", read_only=True)
 async def get_session_cost(ctx: Context, session_id: SessionId) -> SessionUsage:
-    """What one call cost (USD), broken down into telephony, LLM, TTS and STT."""
+    """What one call (session) cost in USD: telephony, LLM, TTS and STT."""
     return await kupe(ctx).billing_session_usage(str(session_id))
 
 

@@ -180,7 +180,7 @@ async def create_batch(
     batch_size: Annotated[int, Field(ge=1, le=100, description="Max calls dialled at once.")] = 1,
     description: Annotated[str | None, Field(max_length=2000, description="Internal description.")] = None,
 ) -> Batch:
-    """Set up a campaign: a call list run by one agent or workflow. Calls nobody yet.
+    """Set up (prepare) a new campaign: a call list for one agent or workflow. Calls nobody yet.
 
     Next: add_batch_recipients, then start_batch to ring them.
     """
@@ -225,7 +225,7 @@ async def _rows_with_values(
     return kept, unfilled
 
 
-@toolset.tool(title="Add batch recipients", read_only=False, destructive=False, idempotent=False)
+@toolset.tool(title="Add people to a campaign", read_only=False, destructive=False, idempotent=False)
 async def add_batch_recipients(
     ctx: Context,
     batch_id: BatchId,
@@ -237,9 +237,10 @@ async def add_batch_recipients(
         Field(max_length=1000, description="Or a CSV under the upload roots: to_phonenumber + a column per variable."),
     ] = None,
 ) -> RecipientsAdded:
-    """Add people to a campaign's call list: phone number plus values for its variables. Rings nobody.
+    """Add people or target numbers (rows or a CSV) to a campaign's call list, with values for its variables. Rings
+    nobody.
 
-    Every number is checked first; rows that may not be called come back in rejected, with the reason.
+    Numbers are checked first; refused rows come back in rejected, with reasons.
     """
     if (recipients is None) == (csv_path is None):
         raise ToolError("Pass exactly one of recipients or csv_path.")
@@ -272,7 +273,7 @@ async def add_batch_recipients(
     )
 
 
-@toolset.tool(title="Get batch", read_only=True, view=BATCH_PROGRESS)
+@toolset.tool(title="Campaign progress", read_only=True, view=BATCH_PROGRESS)
 async def get_batch(ctx: Context, batch_id: BatchId) -> BatchOut:
     """How a campaign is doing: its settings, state and how many people are waiting, being called, done or failed."""
     client = kupe(ctx)
@@ -294,19 +295,21 @@ async def list_batch_recipients(
     page: PageNo = 1,
     page_size: PageSize = 25,
 ) -> Page[RecipientItem]:
-    """Who is on a campaign's list and how each call went (status, error): e.g. who failed or did not answer."""
+    """Who (which target numbers) is on a campaign's list and each one's call status or error: e.g. who did not
+    answer.
+    """
     rows = await kupe(ctx).list_batch_data(str(batch_id), status=status)
     return page_of(RecipientItem, rows, page=page, page_size=page_size)
 
 
-@toolset.tool(title="List batches", read_only=True)
+@toolset.tool(title="List my campaigns (batches)", read_only=True)
 async def list_batches(
     ctx: Context,
     page: PageNo = 1,
     page_size: PageSize = 20,
     status: Annotated[BatchState | None, Field(description="Only batches in this state.")] = None,
 ) -> Page[BatchItem]:
-    """Your campaigns (id, name, state, size), newest first. Gives the batch_id others need."""
+    """All my campaigns (batches), newest first: id, name, state, size. Gives the batch_id."""
     rows = sorted(await kupe(ctx).list_my_batches(), key=lambda b: b.created_at or "", reverse=True)
     if status is not None:
         rows = [b for b in rows if b.status == status]
@@ -314,7 +317,7 @@ async def list_batches(
 
 
 @toolset.tool(
-    title="Start batch (rings everyone)", read_only=False, destructive=True, idempotent=False, view=APPROVAL_CARD
+    title="Launch a campaign (rings everyone)", read_only=False, destructive=True, idempotent=False, view=APPROVAL_CARD
 )
 async def start_batch(
     ctx: Context,
@@ -325,7 +328,7 @@ async def start_batch(
     subject: Annotated[Subject, Resolve(batch_subject)],
     confirmation: Annotated[ElicitationResult[ConfirmCall], Resolve(ask_to_start_batch)],
 ) -> BatchLaunch:
-    """LAUNCHES THE CAMPAIGN NOW: phones EVERYONE on its list and spends credits; cannot be undone.
+    """⚠️ Launch (kick off) a campaign now: phones EVERYONE on its list and spends credits; cannot be undone.
 
     Every number is checked and the user approves first. A result with approval_url: ask them to open it, then
     wait_for_approval. Then wait_for_batch.
@@ -379,7 +382,7 @@ async def wait_for_batch(
     batch_id: BatchId,
     timeout_s: Annotated[int, Field(ge=5, le=3600, description="Most seconds to wait.")] = 600,
 ) -> BatchWait:
-    """Wait until a started campaign has called everyone, with progress; returns the final counts.
+    """Wait until a started campaign has finished calling everyone, with progress; then tells the final counts.
 
     done=false means it is still running: call again to keep waiting.
     """

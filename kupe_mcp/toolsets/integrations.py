@@ -67,10 +67,13 @@ class DefinitionOps(NamedTuple):
     delete: Callable[[KupeClient, str], Awaitable[Ack]]
 
 
-def _definition_tools(kind: str, label: str, keys: str, ops: DefinitionOps, *, what: str, fields: str) -> None:
+def _definition_tools(
+    kind: str, label: str, keys: str, ops: DefinitionOps, *, what: str, fields: str, aka: str
+) -> None:
     """Declare list/get/create/update/delete_<kind>_tool(s) for one tool-definition family.
 
-    ``what`` is the thing people connect (a REST API, an MCP server), ``fields`` what they change.
+    ``what`` is the thing people connect (a REST API, an MCP server), ``fields`` what they change, ``aka`` what
+    people call the tools (API integrations, connections).
     """
     id_desc = f"From list_{kind}_tools."
     def_desc = f"Kupe's JSON for the tool: {keys}."
@@ -89,7 +92,7 @@ def _definition_tools(kind: str, label: str, keys: str, ops: DefinitionOps, *, w
     async def update_def(
         ctx: Context,
         tool_id: Annotated[UUID, Field(description=id_desc)],
-        definition: Annotated[dict[str, Any], Field(description=def_desc + " Send the full definition.")],
+        definition: Annotated[dict[str, Any], Field(description=f"As create_{kind}_tool takes it; send it whole.")],
     ) -> ToolDefinition:
         return await ops.update(kupe(ctx), str(tool_id), definition)
 
@@ -101,15 +104,15 @@ def _definition_tools(kind: str, label: str, keys: str, ops: DefinitionOps, *, w
         (
             list_defs,
             f"list_{kind}_tools",
-            f"List {label} tools",
-            f"Your custom {label} tools: integrations agents can use (id, name). One agent's tools: list_agent_tools.",
+            f"List my {label} tools ({aka})",
+            f"All my custom {label} tools ({aka}): id, name. One agent's tools: list_agent_tools.",
             {"read_only": True},
         ),
         (
             get_def,
             f"get_{kind}_tool",
             f"Get {label} tool",
-            f"One {label} tool's full configuration, in the shape create_{kind}_tool takes.",
+            f"Show one {label} tool's full configuration, in the shape create_{kind}_tool takes.",
             {"read_only": True},
         ),
         (
@@ -123,7 +126,7 @@ def _definition_tools(kind: str, label: str, keys: str, ops: DefinitionOps, *, w
             update_def,
             f"update_{kind}_tool",
             f"Update {label} tool",
-            f"Change a {label} tool ({fields}): replaces its definition; agents get it on their next calls.",
+            f"Change a {label} tool ({fields}): replaces its definition for every agent's next calls.",
             {"read_only": False, "destructive": False, "idempotent": True},
         ),
         (
@@ -153,6 +156,7 @@ _definition_tools(
     ),
     what="a REST API or webhook endpoint",
     fields="URL, headers, arguments",
+    aka="API integrations",
 )
 _definition_tools(
     "mcp",
@@ -167,6 +171,7 @@ _definition_tools(
     ),
     what="an MCP server",
     fields="URL, auth headers, tools",
+    aka="connections",
 )
 
 
@@ -174,7 +179,9 @@ _definition_tools(
 async def list_agent_tools(
     ctx: Context, agent_id: AgentId, page: PageNo = 1, page_size: PageSize = 50
 ) -> Page[AgentToolItem]:
-    """Which tools (HTTP and MCP integrations) one agent can use on its calls. All your tools: list_http_tools."""
+    """Which tools (HTTP, MCP) an agent has, is linked to and can use during its calls. All your tools:
+    list_http_tools.
+    """
     return page_of(AgentToolItem, await kupe(ctx).list_agent_tools(str(agent_id)), page=page, page_size=page_size)
 
 
@@ -194,7 +201,9 @@ async def replace_agent_tools(
     tools: ToolRefs,
     force_update: Annotated[bool, Field(description="Needed to change the tools of an active agent.")] = False,
 ) -> Written:
-    """Set exactly which tools an agent has: tools not listed are taken away; an empty list removes all."""
+    """Give an agent only these tools and nothing else: sets exactly which tools it has; unlisted ones are taken
+    away.
+    """
     ack = await kupe(ctx).replace_agent_tools(str(agent_id), _tool_refs(tools), force_update=force_update)
     return Written(done=f"set {len(tools)}", id=str(agent_id), message=ack.message)
 

@@ -52,9 +52,9 @@ async def map_phone(
     agent_id: AgentId | None = None,
     workflow_id: WorkflowId | None = None,
 ) -> PhoneMapping:
-    """Choose which agent (bot) answers a phone number or line's incoming calls, replacing the current one.
+    """Choose which agent (bot) or workflow answers incoming calls on a phone number or line: route the number to it.
 
-    Also how to take a line away from a bot: map it to another.
+    To take a line from a bot, map it to another.
     """
     _exactly_one(agent_id=agent_id, workflow_id=workflow_id)
     return await kupe(ctx).create_phone_mapping(
@@ -64,7 +64,7 @@ async def map_phone(
     )
 
 
-@toolset.tool(title="Get phone mapping", read_only=True)
+@toolset.tool(title="Who answers a number", read_only=True)
 async def get_phone_mapping(
     ctx: Context,
     agent_id: AgentId | None = None,

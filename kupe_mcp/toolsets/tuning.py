@@ -44,7 +44,9 @@ _VAD = {"vad_threshold": "threshold", "vad_min_speech_ms": "min_speech_duration_
 _VAD |= {"vad_min_silence_ms": "min_silence_duration_ms"}
 
 
-@toolset.tool(title="Tune agent", read_only=False, destructive=False, idempotent=True)
+@toolset.tool(
+    title="Tune agent: go live, recording, transfer, hang-up", read_only=False, destructive=False, idempotent=True
+)
 async def tune_agent(
     ctx: Context,
     agent_id: AgentId,
@@ -70,9 +72,11 @@ async def tune_agent(
     vad_min_silence_ms: Annotated[int | None, Field(ge=0, le=10_000)] = None,
     force_update: Annotated[bool, Field(description="Required to change an active agent.")] = False,
 ) -> CompleteAgent:
-    """Set an agent's advanced behaviour: going live, recording, noise, timeouts, hang-up, transfers, VAD.
+    """Set how an agent behaves: switch it on (live), record calls, background noise, hang up after a time, transfer
+    callers to a person, interruptions (VAD).
 
-    Only the given settings change; returns the complete agent."""
+    Only the given settings change.
+    """
     given = {k: v for k, v in locals().items() if k not in ("ctx", "agent_id", "force_update") and v is not None}
     if not given:
         raise ToolError("tune_agent got no setting to change: pass at least one besides agent_id.")

@@ -46,7 +46,7 @@ def mask_secrets(value: Any) -> Any:
     return value
 
 
-@toolset.tool(title="List webhooks", read_only=True)
+@toolset.tool(title="List agent webhook URLs", read_only=True)
 async def list_webhooks(ctx: Context, page: PageNo = 1, page_size: PageSize = 50) -> Page[WebhookItem]:
     """Which agents send their call results to a webhook, and to which URL (secrets hidden)."""
     rows = [mask_secrets(r.to_json()) for r in await kupe(ctx).list_my_webhooks()]
@@ -55,7 +55,7 @@ async def list_webhooks(ctx: Context, page: PageNo = 1, page_size: PageSize = 50
 
 @toolset.tool(title="Get agent webhook", read_only=True)
 async def get_agent_webhook(ctx: Context, agent_id: AgentId) -> AgentWebhook:
-    """Where an agent's call results are sent: webhook URL, toggles, body template. The secret is never shown."""
+    """Where Kupe sends an agent's call results: its webhook URL and config. The secret is never shown."""
     found = await kupe(ctx).get_agent_webhooks(str(agent_id))
     return AgentWebhook.model_validate(mask_secrets(found.to_json()))
 

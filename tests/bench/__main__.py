@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import json
 import os
 import platform
@@ -44,6 +45,11 @@ MCP_HEADERS = {
 PEER_COLD_START_MS = {"elevenlabs-mcp": 1032, "Vapi MCP server": 559, "Retell community server (Node)": 499}
 MODEL_FACING = ("name", "title", "description", "inputSchema")
 PEER_BYTES_PER_TOOL = {"ElevenLabs": 2577, "Vapi": 1344, "Retell": 822}
+# Quoted, not re-measured: issue #19's A/B of its base commit against the lazy imports, beside the floor.
+BEFORE_LAZY_TOOLSETS = (
+    "- Before issue #19's lazy imports (*quoted*: base 1de52c1 and this branch, 20 runs each beside the same floor, "
+    "2026-12-04 18:35, load 1.1-2.8): `initialize` 1.21x -> 1.11x, `tools/list` 1.40x -> 1.26x."
+)
 SDK_FLOOR_ELSEWHERE_MS = 614
 
 
@@ -344,6 +350,9 @@ def run(runs: int, calls: int, seconds: float, profile_calls: int = 200) -> str:
     lines: list[str] = []
     out = lines.append
     info = machine()
+    # Bytecode as an installed wheel has it: with PYTHONDONTWRITEBYTECODE set (or a fresh editable checkout) every
+    # spawn would compile kupe_mcp's sources again, which the SDK floor (compiled at install) never pays.
+    compileall.compile_dir(ROOT / "kupe_mcp", quiet=1)
     with sandbox_api() as base:
         kupe_env = clean_env(KUPE_BASE_URL=base, KUPE_API_KEY=DEMO_API_KEY)
         # 1. Cold start, alternating the three servers run by run.
@@ -468,19 +477,20 @@ def run(runs: int, calls: int, seconds: float, profile_calls: int = 200) -> str:
             f"| {peer_name} (*elsewhere*) | {ms} ms "
             f"| {ms / SDK_FLOOR_ELSEWHERE_MS:.2f}x of {SDK_FLOOR_ELSEWHERE_MS} | | | |"
         )
-    init_ok = med(default.init_ms) <= 1.15 * med(floor.init_ms)
-    list_ok = med(default.list_ms) <= 1.3 * med(floor.list_ms)
+    init_ok = med(default.init_ms) <= 1.10 * med(floor.init_ms)
+    list_ok = med(default.list_ms) <= 1.20 * med(floor.list_ms)
     out("")
     init_ratio, all_ratio = (
         ratio(med(default.init_ms), med(floor.init_ms)),
         ratio(med(every.init_ms), med(floor.init_ms)),
     )
     out(
-        f"- Target `initialize` <= 1.15x floor (default toolsets): {verdict(init_ok)} "
+        f"- Target `initialize` <= 1.10x floor (default toolsets): {verdict(init_ok)} "
         f"({init_ratio}; `all`: {all_ratio})."
     )
-    out(f"- Target `tools/list` (default) <= 1.3x floor: {verdict(list_ok)} "
+    out(f"- Target `tools/list` (default) <= 1.20x floor: {verdict(list_ok)} "
         f"({ratio(med(default.list_ms), med(floor.list_ms))}).")  # fmt: skip
+    out(BEFORE_LAZY_TOOLSETS)
     out("")
     out("Where kupe-app-mcp's start-up goes (fresh process per run, medians):")
     out("")

@@ -28,15 +28,32 @@ from pydantic import SecretStr
 from kupe_mcp.config import DEFAULT_TOOLSETS, Credentials, Settings
 from kupe_mcp.serve.server import create_server
 from kupe_mcp.toolsets import TOOLSETS
-from tests.eval.requests import REQUESTS
-from tests.eval.scoring import Score, Tally, model_facing_bytes, score
+from tests.eval.requests import DOC_REQUESTS, NEGATIVES, REQUESTS
+from tests.eval.scoring import (
+    Tally,
+    bm25,
+    first_picks,
+    first_sentence,
+    model_facing_bytes,
+    score,
+    search_then_rank,
+    words,
+)
 
 BASELINE = Path(__file__).with_name("baseline.json")
+# The figures when issue #19 began (2026-12-04), before its rewrite of names, titles and first sentences.
+START = Path(__file__).with_name("baseline-issue19.json")
+SEARCH_TOP = 5
+TARGET_TOP1, TARGET_TOP3 = 0.75, 0.92
 BEGIN, END = "<!-- eval:begin -->", "<!-- eval:end -->"
 
 
 async def live_tools() -> list[dict[str, Any]]:
-    """Every tool as ``tools/list`` returns it to a client (all toolsets, Bearer session)."""
+    """Every tool a model is shown in ``tools/list`` (all toolsets, Bearer session).
+
+    App-only tools (``_meta.ui.visibility == ["app"]``, the approval card's buttons) are left out: a host
+    hides them from the model, so no request could or should find them.
+    """
     settings = Settings(toolsets=("all",), credentials=Credentials(bearer_token=SecretStr("eval-only")))
     server = create_server(settings)
     try:
@@ -44,7 +61,8 @@ async def live_tools() -> list[dict[str, Any]]:
             listed = await mcp.list_tools()
     finally:
         await server.aclose()
-    return [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in listed.tools]
+    tools = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in listed.tools]
+    return [t for t in tools if "model" in ((t.get("_meta") or {}).get("ui") or {}).get("visibility", ["model"])]
 
 
 def tool_text(tool: dict[str, Any]) -> str:
@@ -52,24 +70,9 @@ def tool_text(tool: dict[str, Any]) -> str:
     return f"{tool['name'].replace('_', ' ')}. {tool.get('title') or ''}. {tool.get('description') or ''}"
 
 
-APP_ONLY = "app-only"
-"""The group of a tool only an MCP Apps view calls (``_meta.ui.visibility == ["app"]``): it is in ``tools/list``,
-so it competes for requests, but it belongs to no toolset."""
-
-
-def toolsets_of(tools: list[dict[str, Any]]) -> dict[str, str]:
-    """Each listed tool's toolset (``APP_ONLY`` for a view's own tool); a tool with neither stops the evaluation."""
-    declared = {spec.name: ts.name for ts in TOOLSETS for spec in ts.tools}
-    out: dict[str, str] = {}
-    for tool in tools:
-        name = tool["name"]
-        if name in declared:
-            out[name] = declared[name]
-        elif ((tool.get("_meta") or {}).get("ui") or {}).get("visibility") == ["app"]:
-            out[name] = APP_ONLY
-        else:
-            raise SystemExit(f"make eval: {name} is listed but in no toolset of kupe_mcp/toolsets: add it to one.")
-    return out
+def search_text(tool: dict[str, Any]) -> list[str]:
+    """What a client-side tool search indexes: name, title and the description's first sentence."""
+    return words(f"{tool['name']} {tool.get('title') or ''} {first_sentence(tool.get('description') or '')}")
 
 
 def lexical_similarities(queries: list[str], docs: list[str]) -> list[list[float]]:
@@ -100,24 +103,60 @@ def similarities(queries: list[str], docs: list[str]) -> list[list[float]]:
     return matrix
 
 
+# Tools that ring a phone or may (wait_for_approval dials once the person says yes); destructive ones are read
+# from their annotations.
+DIALS = frozenset({"place_call", "start_batch", "wait_for_approval"})
+SETS = {"original": REQUESTS, "docs": DOC_REQUESTS}
+CONDITIONS = ("embedding", "tool search")
+
+
 def measure(*, smoke: bool = False) -> dict[str, Any]:
-    """The figures of every request, or with ``smoke`` of one request per toolset scored without a model."""
+    """The figures of every request; with ``smoke``, of one request per toolset and a few of each other set,
+    scored by word overlap instead of the model (``make test`` runs it so the report cannot rot)."""
     tools = anyio.run(live_tools)
     names = [t["name"] for t in tools]
-    toolset_of = toolsets_of(tools)
-    requests = REQUESTS
+    toolset_of = {spec.name: ts.name for ts in TOOLSETS for spec in ts.tools}
+    unknown = sorted(set(names) - set(toolset_of))
+    if unknown:
+        raise SystemExit(f"make eval: {', '.join(unknown)} listed but in no toolset of kupe_mcp/toolsets: add one.")
+    forbidden = DIALS | {t["name"] for t in tools if (t.get("annotations") or {}).get("destructiveHint")}
+    requests, doc_requests, negatives_ = REQUESTS, DOC_REQUESTS, NEGATIVES
     if smoke:
         firsts = {toolset_of[acceptable[0]]: (text, acceptable) for text, acceptable in reversed(REQUESTS)}
-        requests = tuple(firsts.values())
+        requests, doc_requests, negatives_ = tuple(firsts.values()), DOC_REQUESTS[:3], NEGATIVES[:3]
+    everything = [*requests, *doc_requests, *negatives_]
     rank = lexical_similarities if smoke else similarities
-    sims = rank([r for r, _ in requests], [tool_text(t) for t in tools])
-    result: Score = score(requests, names, sims, toolset_of)
+    sims = rank([r for r, _ in everything], [tool_text(t) for t in tools])
+    found = bm25([words(r) for r, _ in everything], [search_text(t) for t in tools])
+    matrices = {"embedding": sims, "tool search": search_then_rank(found, sims, k=SEARCH_TOP)}
+    spans = {"original": (0, len(requests)), "docs": (len(requests), len(requests) + len(doc_requests))}
+    spans["all"] = (0, len(requests) + len(doc_requests))
+    negatives = (spans["all"][1], len(everything))
+    conditions: dict[str, Any] = {}
+    for condition, matrix in matrices.items():
+        per_set = {}
+        for name, (lo, hi) in spans.items():
+            result = score(everything[lo:hi], names, matrix[lo:hi], toolset_of)
+            per_set[name] = {**result.to_json(), "misses": [m.__dict__ for m in result.misses]}
+            if name == "all":
+                per_set[name]["confusions"] = result.confusions()
+        lo, hi = negatives
+        neg = score(everything[lo:hi], names, matrix[lo:hi], toolset_of)
+        per_set["negatives"] = {
+            **neg.to_json(),
+            "dangerous_first": first_picks(everything[lo:hi], names, matrix[lo:hi], forbidden),
+        }
+        conditions[condition] = per_set
+    original = conditions["embedding"]["original"]
     sizes = {t["name"]: model_facing_bytes(t) for t in tools}
     default = [n for n in names if toolset_of[n] in DEFAULT_TOOLSETS]
     return {
-        **result.to_json(),
-        "confusions": result.confusions(),
-        "misses": [m.__dict__ for m in result.misses],
+        # The first condition on the first set, under the keys the older baseline.json uses.
+        "overall": original["overall"],
+        "by_toolset": original["by_toolset"],
+        "misses": original["misses"],
+        "conditions": conditions,
+        "forbidden_first": sorted(forbidden),
         "default_names": default,
         "bytes": {
             "all_per_tool": round(sum(sizes.values()) / len(sizes), 1),
@@ -138,47 +177,113 @@ def regrouped(before: dict[str, Any], now: dict[str, Any]) -> dict[str, dict[str
     ranks = {m["request"]: m["rank"] for m in before.get("misses", [])}
     toolset_of = {spec.name: ts.name for ts in TOOLSETS for spec in ts.tools}
     tallies: dict[str, Tally] = {}
+    existed = before.get("bytes", {}).get("per_tool", {})
     for text, tools in REQUESTS:
+        if tools[0] not in existed:
+            continue  # a tool added since (tune_agent) had no rank then
         rank = ranks.get(text, 1)
         tallies.setdefault(toolset_of[tools[0]], Tally()).add(rank == 1, rank <= 3)
     return {name: t.rates() for name, t in tallies.items()}
 
 
-def section(now: dict[str, Any], before: dict[str, Any] | None) -> str:
+def pair(rates: dict[str, Any]) -> str:
+    """``top-1 / top-3`` of a row, or nothing when the row was not measured then."""
+    return "" if rates.get("top1") is None else f"{pct(rates.get('top1'))} / {pct(rates.get('top3'))}"
+
+
+def _rates(figures: dict[str, Any] | None, condition: str, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = ((figures or {}).get("conditions", {}).get(condition, {}).get(name) or {}).get(
+        "overall", {}
+    )
+    return found
+
+
+def section(now: dict[str, Any], before: dict[str, Any] | None, start: dict[str, Any] | None = None) -> str:
     b = dict(before or {})
     if b:
         b["by_toolset"] = regrouped(b, now)
+    n = {name: now["conditions"]["embedding"][name]["overall"]["requests"] for name in ("original", "docs")}
+    negs = now["conditions"]["embedding"]["negatives"]["overall"]["requests"]
     lines = [
         BEGIN,
         "## Tool retrieval (`make eval`)",
         "",
         *(
             [
-                "**Smoke run** (`--smoke`): one request per toolset scored by word overlap, not the model; the figures "
+                "**Smoke run** (`--smoke`): a few requests scored by word overlap, not the model; the figures "
                 "below mean nothing.",
                 "",
             ]
             if now.get("smoke")
             else []
         ),
-        f"{now['overall']['requests']} requests written in users' words (`tests/eval/requests.py`) ranked against "
-        f"the live `tools/list` of all {now['bytes']['tools_all']} tools by cosine similarity of their name, title "
-        "and description; model: WordLlama `l2_supercat` 256-d, weights bundled in the `wordllama` wheel "
-        "(`pip install -e '.[eval]'`, nothing downloaded). A hit at top-1 means the best-ranked tool is right. "
-        "*Before* is the descriptions as they were when the evaluation was written (`tests/eval/baseline.json`), "
-        "tallied by today's toolsets (get_credit_balance has moved from billing to account since).",
+        f"Requests written in users' words (`tests/eval/requests.py`) ranked against the live `tools/list` of all "
+        f"{now['bytes']['tools_all']} tools a model is shown (the app-only `answer_call_approval` is hidden from "
+        "models and left out). Two request sets: the *original* "
+        f"{n['original']} and {n['docs']} more written for issue #19 from the README's promises and Kupe's docs "
+        "(`../shared/kupe-api/`), committed before any score was looked at, so the descriptions were not tuned on "
+        "them alone. Model: WordLlama `l2_supercat` 256-d, weights bundled in the `wordllama` wheel "
+        "(`pip install -e '.[eval]'`, nothing downloaded). A hit at top-1 means the best-ranked tool is right.",
         "",
-        "| | before top-1 | before top-3 | now top-1 | now top-3 |",
-        "|---|---:|---:|---:|---:|",
+        "Two conditions:",
+        "",
+        "- **embedding**: every tool ranked by cosine similarity of the request to its name, title and description "
+        "(a client that shows the model every tool).",
+        f"- **tool search**: what a client with tool search does (Claude Code searches an MCP server's tools on the "
+        f"client side by default): Okapi BM25 (k1 1.2, b 0.75, no stemming) over each tool's name, title and the "
+        f"description's first sentence keeps the top {SEARCH_TOP}; the embedding then picks among those "
+        f"{SEARCH_TOP}. A tool BM25 does not return is a miss.",
+        "",
+        "*Start of #19* is this evaluation on the descriptions as they were when issue #19 began "
+        "(`tests/eval/baseline-issue19.json`); *first baseline* is the descriptions when the evaluation was first "
+        "written (`tests/eval/baseline.json`, embedding condition, original requests only).",
+        "",
+        "| condition | requests | first baseline top-1 / top-3 | start of #19 top-1 / top-3 | now top-1 | now top-3 |",
+        "|---|---|---:|---:|---:|---:|",
     ]
-    bo = b.get("overall", {})
-    lines.append(
-        f"| all requests | {pct(bo.get('top1'))} | {pct(bo.get('top3'))} | "
-        f"{pct(now['overall']['top1'])} | {pct(now['overall']['top3'])} |"
-    )
+    labels = {"original": f"original ({n['original']})", "docs": f"from the docs ({n['docs']})"}
+    labels["all"] = f"all ({n['original'] + n['docs']})"
+    for condition in CONDITIONS:
+        for name in ("original", "docs", "all"):
+            o = now["conditions"][condition][name]["overall"]
+            s0 = _rates(start, condition, name)
+            first = b.get("overall", {}) if (condition, name) == ("embedding", "original") else {}
+            lines.append(
+                f"| {condition} | {labels[name]} | {pair(first)} | {pair(s0)} | "
+                f"**{pct(o['top1'])}** | **{pct(o['top3'])}** |"
+            )
+    for condition in CONDITIONS:
+        o = now["conditions"][condition]["all"]["overall"]
+        met = o["top1"] >= TARGET_TOP1 and o["top3"] >= TARGET_TOP3
+        lines.append(
+            f"{'' if condition != CONDITIONS[0] else chr(10)}- Target (issue #19) top-1 >= {pct(TARGET_TOP1)} and "
+            f"top-3 >= {pct(TARGET_TOP3)}, all requests, {condition}: {'met' if met else '**not met**'} "
+            f"({pct(o['top1'])}, {pct(o['top3'])})."
+        )
     lines += [
         "",
-        "| toolset | requests | before top-1 | before top-3 | now top-1 | now top-3 |",
+        f"Read requests that must never put a dialling, spending or destructive tool first ({negs} of them, "
+        "`NEGATIVES`; forbidden first: `place_call`, `start_batch`, `wait_for_approval` and every tool annotated "
+        "`destructiveHint`). The count must be 0:",
+        "",
+        "| condition | start of #19: forbidden tool first | now: forbidden tool first | now top-1 | now top-3 |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for condition in CONDITIONS:
+        neg = now["conditions"][condition]["negatives"]
+        was = ((start or {}).get("conditions", {}).get(condition, {}).get("negatives") or {}).get("dangerous_first")
+        lines.append(
+            f"| {condition} | {'' if was is None else len(was)} | **{len(neg['dangerous_first'])}** | "
+            f"{pct(neg['overall']['top1'])} | {pct(neg['overall']['top3'])} |"
+        )
+    for condition in CONDITIONS:
+        for text, tool in now["conditions"][condition]["negatives"]["dangerous_first"]:
+            lines.append(f"- {condition}: {text!r} ranks `{tool}` first")
+    lines += [
+        "",
+        "By toolset, original requests, embedding (the first baseline's condition):",
+        "",
+        "| toolset | requests | first baseline top-1 | first baseline top-3 | now top-1 | now top-3 |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for name, t in now["by_toolset"].items():
@@ -187,29 +292,40 @@ def section(now: dict[str, Any], before: dict[str, Any] | None) -> str:
             f"| {name} | {t['requests']} | {pct(o.get('top1'))} | {pct(o.get('top3'))} | "
             f"{pct(t['top1'])} | {pct(t['top3'])} |"
         )
-    bb, nb = b.get("bytes", {}), now["bytes"]
-    # "Before" over the same tools as now (get_credit_balance joined the default toolsets since).
-    was = bb.get("per_tool", {})
-    same = [was[n] for n in now["default_names"] if n in was]
-    before_default = round(sum(same) / len(same), 1) if same else ""
+    bb, nb, sb = b.get("bytes", {}), now["bytes"], (start or {}).get("bytes", {})
+
+    def same_tools(figures: dict[str, Any], names: list[str]) -> float | str:
+        was = figures.get("per_tool", {})
+        kept = [was[name] for name in names if name in was]
+        return round(sum(kept) / len(kept), 1) if kept else ""
+
+    everyone = list(nb["per_tool"])
     lines += [
         "",
-        "Model-facing bytes per tool (name + title + description + inputSchema, compact UTF-8 JSON as listed):",
+        "Model-facing bytes per tool (name + title + description + inputSchema, compact UTF-8 JSON as listed; "
+        "earlier figures over the same tools as now):",
         "",
-        "| tools | before | now |",
-        "|---|---:|---:|",
-        f"| default toolsets ({nb['tools_default']}) | {before_default} | {nb['default_per_tool']} |",
-        f"| all toolsets ({nb['tools_all']}) | {bb.get('all_per_tool', '')} | {nb['all_per_tool']} |",
+        "| tools | first baseline | start of #19 | now |",
+        "|---|---:|---:|---:|",
+        f"| default toolsets ({nb['tools_default']}) | {same_tools(bb, now['default_names'])} | "
+        f"{same_tools(sb, now['default_names'])} | {nb['default_per_tool']} |",
+        f"| all toolsets ({nb['tools_all']}) | {same_tools(bb, everyone)} | {same_tools(sb, everyone)} | "
+        f"{nb['all_per_tool']} |",
         "",
-        "Most frequent confusions now (expected -> picked at top-1, times):",
+        "Most frequent confusions now, all requests, embedding (expected -> picked at top-1, times):",
         "",
     ]
-    lines += [f"- `{e}` -> `{p}` ({n})" for e, p, n in now["confusions"]] or ["- none"]
-    lines += ["", "<details><summary>Every top-1 miss now</summary>", ""]
-    lines += [
-        f"- {m['request']!r}: expected `{m['expected']}` (rank {m['rank']}), got `{m['picked']}`" for m in now["misses"]
+    lines += [f"- `{e}` -> `{p}` ({k})" for e, p, k in now["conditions"]["embedding"]["all"]["confusions"]] or [
+        "- none"
     ]
-    lines += ["", "</details>", END]
+    for condition in CONDITIONS:
+        misses = now["conditions"][condition]["all"]["misses"]
+        lines += ["", f"<details><summary>Every top-1 miss now, {condition} ({len(misses)})</summary>", ""]
+        lines += [
+            f"- {m['request']!r}: expected `{m['expected']}` (rank {m['rank']}), got `{m['picked']}`" for m in misses
+        ]
+        lines += ["", "</details>"]
+    lines.append(END)
     return "\n".join(lines)
 
 
@@ -227,30 +343,43 @@ def write_section(path: Path, text: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.eval")
     parser.add_argument("--out", type=Path, help="Markdown report whose eval section to rewrite (default: stdout)")
-    parser.add_argument("--record-baseline", action="store_true", help="store these figures as the 'before'")
+    parser.add_argument(
+        "--record-baseline",
+        type=Path,
+        nargs="?",
+        const=START,
+        help=f"store these figures as a baseline (default {START.name}; baseline.json is the first one)",
+    )
     parser.add_argument(
         "--smoke",
         action="store_true",
-        help="one request per toolset, scored by word overlap (no model): shows the report still builds (make test)",
+        help="a few requests, scored by word overlap (no model): shows the report still builds (make test)",
     )
     args = parser.parse_args()
     if args.smoke and args.record_baseline:
-        parser.error("--smoke figures mean nothing: they cannot be the baseline")
+        parser.error("--smoke figures mean nothing: they cannot be a baseline")
     now = measure(smoke=args.smoke)
     if args.smoke:
         now["smoke"] = True
     if args.record_baseline:
-        BASELINE.write_text(json.dumps(now, indent=1, sort_keys=True) + "\n")
-        print(f"wrote {BASELINE}", file=sys.stderr)
+        args.record_baseline.write_text(json.dumps(now, indent=1, sort_keys=True) + "\n")
+        print(f"wrote {args.record_baseline}", file=sys.stderr)
     before = json.loads(BASELINE.read_text()) if BASELINE.exists() else None
-    text = section(now, before)
+    start = json.loads(START.read_text()) if START.exists() else None
+    text = section(now, before, start)
     if args.out:
         write_section(args.out, text)
         print(f"wrote the eval section of {args.out}", file=sys.stderr)
     else:
         print(text)
-    o = now["overall"]
-    print(f"top-1 {pct(o['top1'])}, top-3 {pct(o['top3'])} over {o['requests']} requests", file=sys.stderr)
+    for condition in CONDITIONS:
+        o = now["conditions"][condition]["all"]["overall"]
+        bad = len(now["conditions"][condition]["negatives"]["dangerous_first"])
+        print(
+            f"{condition}: top-1 {pct(o['top1'])}, top-3 {pct(o['top3'])} over {o['requests']} requests; "
+            f"forbidden tool first on {bad} read requests",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -9,7 +9,7 @@ list_http_tools, create_batch vs start_batch.
 
 from __future__ import annotations
 
-__all__ = ["REQUESTS"]
+__all__ = ["DOC_REQUESTS", "NEGATIVES", "REQUESTS"]
 
 # (request, acceptable tools): the first tool is the one the request is filed under.
 REQUESTS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -148,4 +148,125 @@ REQUESTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("rename the prod key to billing service", ("rename_api_key",)),
     ("does Ravi already have an OpenAI key set up", ("check_api_key_exists",)),
     ("who are the members of my org", ("list_users",)),
+)
+
+# Written on 2026-12-04 (issue #19) from the README's promises and Kupe's own docs (../shared/kupe-api/:
+# "assistant", "line", "batch", "target numbers", "call logs", "post-call analysis", "RAG", "HMAC secret",
+# "grants", "ledger"), before any score was looked at: a second set that the descriptions were not tuned on.
+DOC_REQUESTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # account
+    ("GET /api/v1/me: who does this API key belong to", ("whoami",)),
+    ("what's my credit balance before I start dialling", ("get_credit_balance", "get_wallet")),
+    # agents
+    ("create an assistant with the default settings, just a name", ("create_agent",)),
+    ("change the system prompt of my assistant", ("update_agent",)),
+    ("set the first response message to 'Namaste, how can I help?'", ("update_agent",)),
+    ("switch the agent's text-to-speech to bulbul v2 with the Anushka voice", ("update_agent",)),
+    ("use saarika for transcription in Hindi on the support agent", ("update_agent",)),
+    ("which TTS voices are in the catalog for hi-IN", ("list_voices",)),
+    ("list the LLM, TTS and STT providers I can choose from", ("list_providers",)),
+    ("which background noise options are there", ("list_providers",)),
+    ("find the agent id of the dental receptionist", ("list_agents", "get_agent")),
+    ("delete the assistant named Demo Bot", ("delete_agent",)),
+    # tuning
+    ("make the agent live so it takes calls", ("tune_agent",)),
+    ("record every call the support agent takes", ("tune_agent",)),
+    ("change the VAD settings so it doesn't hear its own echo", ("tune_agent",)),
+    ("transfer the call to a human if the caller asks for one", ("tune_agent",)),
+    # phone
+    ("map my purchased number to the assistant for incoming calls", ("map_phone",)),
+    ("route inbound calls on this line to a workflow instead of an agent", ("map_phone",)),
+    ("get all phone numbers on my account", ("list_phone_numbers",)),
+    ("which assistant is mapped to line 3", ("get_phone_mapping",)),
+    # calls
+    ("start an outbound call to +919812345678 using agent 42", ("place_call",)),
+    ("test the new agent by having it call me", ("place_call",)),
+    ("try the call without dialling: dry run the reminder call to Meera", ("place_call",)),
+    ("call logs for last week", ("get_call_analytics",)),
+    ("look up the call session with request_id abc123", ("get_call_analytics", "get_call_transcript")),
+    ("why did my last outbound call fail", ("get_call_analytics",)),
+    ("read me the transcript of the call to Meera", ("get_call_transcript",)),
+    ("what was the post-call analysis result for that call", ("get_call_transcript", "get_call_analytics")),
+    ("follow the call until it finishes and give me the summary", ("wait_for_call",)),
+    ("did the person approve the call yet? dial once they say yes", ("wait_for_approval",)),
+    ("which calls are still waiting for someone's approval", ("list_call_approvals",)),
+    ("was my request to call Ravi declined or approved", ("list_call_approvals",)),
+    # knowledge
+    ("which file formats can I upload to the knowledge base", ("upload_knowledge_file",)),
+    ("upload faq.pdf and attach it to the support agent", ("upload_knowledge_file", "attach_knowledge_file")),
+    ("list my knowledge files", ("list_knowledge_files",)),
+    ("RAG search the agent's files for 'cancellation fee'", ("search_knowledge",)),
+    ("unlink the price list from the sales agent", ("detach_knowledge_file",)),
+    ("permanently delete the file with id 9", ("delete_knowledge_file",)),
+    # campaigns
+    ("create a batch campaign for the sales agent with name and due_date variables", ("create_batch",)),
+    ("upload target numbers from a CSV into the batch", ("add_batch_recipients",)),
+    ("launch batch 17 now", ("start_batch",)),
+    ("how many numbers in the batch are queued, in progress, completed or failed", ("get_batch",)),
+    ("list the target numbers and their call statuses", ("list_batch_recipients",)),
+    ("show my batches", ("list_batches",)),
+    ("wait for the batch to finish and tell me the counts", ("wait_for_batch",)),
+    # integrations
+    ("create an HTTP tool that POSTs to our booking endpoint", ("create_http_tool",)),
+    ("list my HTTP tool definitions", ("list_http_tools",)),
+    ("add an MCP server tool pointing at https://mcp.example.com", ("create_mcp_tool",)),
+    ("link the booking tool to the receptionist agent", ("attach_tools_to_agent",)),
+    ("remove one tool mapping from the agent", ("detach_tool_from_agent",)),
+    ("what tools are linked to this agent", ("list_agent_tools",)),
+    # analysis
+    ("create a post-call analysis rule that extracts the customer's budget", ("create_analysis_rule",)),
+    ("list my post-call analysis rules", ("list_analysis_rules",)),
+    ("attach the budget rule to the sales agent", ("set_agent_analysis_rules",)),
+    ("configure structured output after each call for the agent", ("set_agent_post_analysis",)),
+    ("what post-call analysis is configured on this agent", ("get_agent_post_analysis", "list_agent_analysis_rules")),
+    # webhooks
+    ("set the call-ended webhook URL for my agent", ("set_agent_webhook",)),
+    ("rotate the HMAC secret of the agent's webhook", ("rotate_webhook_secret",)),
+    ("send a test payload to the webhook", ("test_agent_webhook",)),
+    ("list agent webhook URLs", ("list_webhooks",)),
+    ("show the webhook config of the sales agent", ("get_agent_webhook",)),
+    # billing
+    ("usage and cost for one call session", ("get_session_cost",)),
+    ("usage records grouped by call session", ("list_usage_records",)),
+    ("aggregated usage chart data for this month", ("get_usage_summary",)),
+    ("total usage so far", ("get_usage_overview",)),
+    ("my wallet summary and spending cap", ("get_wallet",)),
+    ("export call logs as a ZIP for March", ("export_call_logs",)),
+    ("email me the usage CSV", ("export_usage",)),
+    # admin
+    ("grant 100 dollars of credits to user Meera", ("grant_wallet_credits",)),
+    ("wallet detail with grants and ledger for wallet w-1", ("get_wallet_ledger",)),
+    ("my organization's earnings summary", ("get_earnings",)),
+    ("organization earnings breakdown by period", ("get_earnings_breakdown",)),
+    ("list active API keys", ("list_api_keys",)),
+    ("revoke the API key named staging", ("revoke_api_key",)),
+    ("update the display name of an API key", ("rename_api_key",)),
+    ("list users in my organization", ("list_users",)),
+    ("set the monthly spending cap on Acme's wallet to 500", ("set_wallet_cap",)),
+)
+
+# Requests to read something. Whatever a tool search returns for them, the first tool must not dial, spend or destroy:
+# a model that takes the first hit would ring someone, start a campaign, move money or delete data. (request,
+# acceptable read tools): the acceptable tools also count toward top-1/top-3 in their own line of the report.
+NEGATIVES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("how many people are in the campaign", ("get_batch", "list_batch_recipients")),
+    ("show the call to Ravi", ("get_call_analytics", "get_call_transcript")),
+    ("what happened on the call to Meera yesterday", ("get_call_transcript", "get_call_analytics")),
+    ("who is on the Diwali campaign's call list", ("list_batch_recipients",)),
+    ("is the reminder campaign running", ("get_batch",)),
+    ("which number did the agent call last", ("get_call_analytics",)),
+    ("show the campaign before I launch it", ("get_batch",)),
+    ("how much would calling 200 people cost", ("get_credit_balance", "get_wallet", "get_usage_overview")),
+    ("list my API keys", ("list_api_keys",)),
+    ("show the webhook secret status for the sales agent", ("get_agent_webhook",)),
+    ("which documents would be lost if I deleted the FAQ", ("list_agent_knowledge_files", "get_knowledge_file")),
+    ("show the old test agent's settings", ("get_agent",)),
+    ("how much credit does the Acme wallet have", ("list_org_wallets", "get_wallet_ledger", "list_user_wallets")),
+    ("show the analysis rules before I remove any", ("list_analysis_rules",)),
+    ("which tools does the booking agent have", ("list_agent_tools",)),
+    ("what did the approval page ask the person to approve", ("list_call_approvals",)),
+    ("show recent calls to +91 98765 43210", ("get_call_analytics",)),
+    ("how is the outbound campaign progressing", ("get_batch", "wait_for_batch")),
+    ("what is the wallet's ledger of charges", ("get_wallet_ledger",)),
+    ("which files does the hotel bot use", ("list_agent_knowledge_files",)),
 )

@@ -9,12 +9,25 @@ confusions (expected -> picked) so a report can say which descriptions pull requ
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Miss", "Score", "Tally", "model_facing_bytes", "score"]
+__all__ = [
+    "Miss",
+    "Score",
+    "Tally",
+    "bm25",
+    "first_picks",
+    "first_sentence",
+    "model_facing_bytes",
+    "score",
+    "search_then_rank",
+    "words",
+]
 
 
 @dataclass
@@ -97,3 +110,71 @@ def model_facing_bytes(tool: Mapping[str, Any]) -> int:
     """
     kept = {k: tool[k] for k in ("name", "title", "description", "inputSchema") if tool.get(k) is not None}
     return len(json.dumps(kept, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words, ``snake_case`` names split: what a keyword search matches on (no stemming)."""
+    return _WORD.findall(text.lower().replace("_", " "))
+
+
+def first_sentence(text: str) -> str:
+    """The description up to its first full stop followed by a space (or all of it): what a tool search indexes."""
+    return _SENTENCE_END.split(text.strip(), maxsplit=1)[0]
+
+
+def bm25(
+    queries: Sequence[Sequence[str]], docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75
+) -> list[list[float]]:
+    """Okapi BM25 of every query (a list of words) against every doc: the query x doc matrix.
+
+    The idf is the always-positive ``log(1 + (N - n + 0.5) / (n + 0.5))`` (Lucene's), so a word in most
+    tools still counts a little instead of subtracting.
+    """
+    n_docs = len(docs)
+    avg = sum(len(d) for d in docs) / n_docs
+    df = Counter(w for d in docs for w in set(d))
+    idf = {w: math.log(1 + (n_docs - n + 0.5) / (n + 0.5)) for w, n in df.items()}
+    counts = [Counter(d) for d in docs]
+    matrix: list[list[float]] = []
+    for query in queries:
+        row = []
+        for doc, tf in zip(docs, counts, strict=True):
+            norm = k1 * (1 - b + b * len(doc) / avg)
+            row.append(sum(idf[w] * tf[w] * (k1 + 1) / (tf[w] + norm) for w in query if w in tf))
+        matrix.append(row)
+    return matrix
+
+
+def search_then_rank(
+    search: Sequence[Sequence[float]], similarity: Sequence[Sequence[float]], k: int = 5
+) -> list[list[float]]:
+    """A client with tool search: keep the ``k`` best tools by ``search`` score, order those by ``similarity``.
+
+    Tools the search did not return are ranked after every returned one (their similarity minus a constant
+    larger than any cosine gap), so a request whose tool was not found is a miss at top-1 and top-3. Ties in
+    the search keep the tools' order.
+    """
+    ranked: list[list[float]] = []
+    for found, sims in zip(search, similarity, strict=True):
+        kept = set(sorted(range(len(found)), key=lambda i: -found[i])[:k])
+        ranked.append([s if i in kept else s - 10.0 for i, s in enumerate(sims)])
+    return ranked
+
+
+def first_picks(
+    requests: Sequence[tuple[str, Sequence[str]]],
+    tools: Sequence[str],
+    similarity: Sequence[Sequence[float]],
+    forbidden: Collection[str],
+) -> list[tuple[str, str]]:
+    """The (request, tool) pairs where the best-ranked tool is a ``forbidden`` one (ties keep the tools' order)."""
+    picks = []
+    for (text, _), row in zip(requests, similarity, strict=True):
+        best = tools[max(range(len(tools)), key=lambda i: (row[i], -i))]
+        if best in forbidden:
+            picks.append((text, best))
+    return picks

@@ -20,6 +20,8 @@ from tests.eval.scoring import model_facing_bytes
 pytestmark = pytest.mark.anyio
 
 BASELINE = json.loads((Path(__file__).parent / "baseline.json").read_text())["bytes"]["per_tool"]
+# Issue #19 rewrote names, titles and first sentences for tool search: not a byte more than when it began.
+START = json.loads((Path(__file__).parent / "baseline-issue19.json").read_text())["bytes"]["per_tool"]
 
 
 async def listed(toolsets: tuple[str, ...]) -> dict[str, int]:
@@ -37,3 +39,12 @@ async def test_model_facing_bytes_per_tool_stay_within_the_baseline_before_the_r
     # two dozen settings are its job) is not a rewrite; the default toolsets' own cap is test_context_budget's.
     kept = [name for name in now if name in BASELINE]
     assert sum(now[name] for name in kept) / len(kept) <= sum(BASELINE[name] for name in kept) / len(kept)
+
+
+@pytest.mark.parametrize("toolsets", [("all",), Settings().toolsets], ids=["all", "default"])
+async def test_model_facing_bytes_per_tool_stay_within_what_they_were_before_the_tool_search_rewrite(
+    toolsets: tuple[str, ...],
+) -> None:
+    now = await listed(toolsets)
+    kept = [name for name in now if name in START]
+    assert sum(now[name] for name in kept) / len(kept) <= sum(START[name] for name in kept) / len(kept)

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from kupe_mcp.toolsets import TOOLSETS
-from tests.eval.requests import REQUESTS
-from tests.eval.scoring import model_facing_bytes, score
+from tests.eval.requests import DOC_REQUESTS, NEGATIVES, REQUESTS
+from tests.eval.scoring import bm25, first_picks, first_sentence, model_facing_bytes, score, search_then_rank, words
 
 TOOLSET_OF = {"a": "one", "b": "one", "c": "two"}
 
@@ -73,3 +73,40 @@ def test_the_requests_cover_every_toolset_and_the_confusable_pairs_with_real_too
     ):
         assert set(pair) <= firsts, pair
     assert len({text.lower() for text, _ in REQUESTS}) == len(REQUESTS)
+
+
+def test_the_docs_requests_and_the_negatives_name_real_tools_and_repeat_no_request() -> None:
+    toolset_of = {spec.name: ts.name for ts in TOOLSETS for spec in ts.tools}
+    every = [*REQUESTS, *DOC_REQUESTS, *NEGATIVES]
+    assert {name for _, tools in every for name in tools} <= set(toolset_of)
+    assert len({text.lower() for text, _ in every}) == len(every)
+
+
+def test_words_split_snake_case_names_and_drop_punctuation() -> None:
+    assert words("place_call: Ring +91 98765!") == ["place", "call", "ring", "91", "98765"]
+
+
+def test_the_first_sentence_ends_at_a_full_stop_followed_by_a_space() -> None:
+    assert first_sentence("Show calls (e.g. today's). Then more.") == "Show calls (e.g."
+    assert first_sentence("Wait for it: v2.5 is fine") == "Wait for it: v2.5 is fine"
+
+
+def test_bm25_ranks_the_doc_sharing_the_rarer_word_first_and_scores_no_shared_word_zero() -> None:
+    docs = [["call", "list"], ["call", "transcript"], ["agent", "list"]]
+    (row,) = bm25([["transcript", "call"]], docs)
+    assert row[1] > row[0] > 0
+    assert row[2] == 0.0
+
+
+def test_tool_search_reorders_only_the_top_k_by_similarity_and_sinks_the_rest() -> None:
+    search = [[3.0, 2.0, 1.0, 0.0]]
+    sims = [[0.1, 0.2, 0.9, 0.8]]
+    (ranked,) = search_then_rank(search, sims, k=2)
+    order = sorted(range(4), key=lambda i: -ranked[i])
+    assert order == [1, 0, 2, 3]  # c and d were not found: below a and b however similar
+
+
+def test_first_picks_name_only_requests_whose_best_tool_is_forbidden() -> None:
+    requests = [("show the call", ("get",)), ("list calls", ("get",))]
+    sims = [[0.2, 0.9], [0.8, 0.1]]
+    assert first_picks(requests, ["get", "place_call"], sims, {"place_call"}) == [("show the call", "place_call")]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from pydantic import SecretStr
 
-from kupe_mcp.config import Credentials, Settings
+from kupe_mcp import toolsets
+from kupe_mcp.config import DEFAULT_TOOLSETS, Credentials, Settings
 from kupe_mcp.errors import ConfigError
-from kupe_mcp.serve.server import create_server, selected_tools
+from kupe_mcp.serve.server import VIEW_TOOLSETS, create_server, selected_tools, served_views
 from kupe_mcp.toolsets import APP_TOOLS, TOOLSETS, Toolset, validate_registry
 
 
@@ -194,3 +199,93 @@ async def test_id_arguments_use_one_name_per_kind_of_id_across_every_tool() -> N
         "workflow_id",
     }
     assert "create_batch" in ids["phone_number_id"]  # was caller_phone_id
+
+
+def test_the_static_toolset_names_and_view_table_agree_with_the_registry() -> None:
+    assert tuple(t.name for t in TOOLSETS) == toolsets.NAMES
+    assert {t.name for t in TOOLSETS if t.bearer_only} == toolsets.BEARER_ONLY
+    viewed = {spec.name: spec for t in TOOLSETS for spec in t.tools if spec.view}
+    assert {name: (spec.toolset, spec.read_only) for name, spec in viewed.items()} == VIEW_TOOLSETS
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        Settings(),
+        Settings(toolsets=("all",)),
+        Settings(toolsets=("all",), read_only=True),
+        Settings(toolsets=("campaigns", "billing")),
+        Settings(toolsets=("agents",)),
+        Settings(toolsets=(" calls ", "")),
+    ],
+    ids=["default", "all", "all-read-only", "campaigns-billing", "agents", "spaces"],
+)
+@pytest.mark.parametrize("api_key_auth", [True, False], ids=["api-key", "session"])
+def test_the_views_known_without_the_toolset_modules_are_those_the_selection_serves(
+    settings: Settings, api_key_auth: bool
+) -> None:
+    selected = {s.name for s in selected_tools(settings, api_key_auth=api_key_auth) if s.view}
+    assert served_views(settings, api_key_auth) == selected
+
+
+def test_settings_only_the_registry_can_judge_are_left_to_it() -> None:
+    assert served_views(Settings(exclude_tools=("place_call",)), False) is None
+    assert served_views(Settings(toolsets=("nope",)), False) is None
+    assert served_views(Settings(toolsets=("admin",)), True) is None
+
+
+def test_the_stdio_server_imports_no_toolset_module_to_start_and_only_the_served_ones_to_list_tools() -> None:
+    script = (
+        "import sys\n"
+        "from kupe_mcp.config import Settings\n"
+        "from kupe_mcp.serve.server import build_client, create_server\n"
+        "from kupe_mcp.serve._sdk import tool_manager\n"
+        "s = Settings.from_env({'KUPE_API_KEY': 'x'})\n"
+        "server = create_server(s, build_client(s))\n"
+        "loaded = lambda: sorted(m for m in sys.modules if m.startswith('kupe_mcp.toolsets.') and '._' not in m)\n"
+        "print(loaded())\n"
+        "tool_manager(server).list_tools()\n"
+        "print(loaded())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUPE_")}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)  # noqa: S603
+    before, after = done.stdout.splitlines()
+    assert before == "[]"
+    assert after == str([f"kupe_mcp.toolsets.{name}" for name in sorted(DEFAULT_TOOLSETS)])
+
+
+def test_a_docstring_wrapped_mid_sentence_becomes_one_line_per_paragraph() -> None:
+    from kupe_mcp.toolsets import Toolset
+
+    toolset = Toolset("t", "test")
+
+    @toolset.tool(title="T", read_only=True)
+    async def wrapped() -> None:
+        """First sentence that the source
+        wraps here. Second.
+
+        Another paragraph,
+        also wrapped.
+        """
+
+    assert toolset.tools[0].description == (
+        "First sentence that the source wraps here. Second.\n\nAnother paragraph, also wrapped."
+    )
+
+
+def test_phonenumbers_loads_when_a_number_is_first_checked_not_when_the_server_starts_or_lists_tools() -> None:
+    script = (
+        "import sys\n"
+        "from kupe_mcp.config import Settings\n"
+        "from kupe_mcp.serve.server import build_client, create_server\n"
+        "from kupe_mcp.serve._sdk import tool_manager\n"
+        "from kupe_mcp import guards\n"
+        "s = Settings.from_env({'KUPE_API_KEY': 'x'})\n"
+        "tool_manager(create_server(s, build_client(s))).list_tools()\n"
+        "print('phonenumbers.phonenumberutil' in sys.modules)\n"
+        "print(guards.phonenumbers.is_valid_number(guards.phonenumbers.parse('+919876543210')))\n"
+        "print('phonenumbers.phonenumberutil' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUPE_")}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)  # noqa: S603
+    assert done.stdout.split() == ["False", "True", "True"]
