@@ -279,7 +279,7 @@ def test_phonenumbers_loads_when_a_number_is_first_checked_not_when_the_server_s
         "from kupe_mcp.config import Settings\n"
         "from kupe_mcp.serve.server import build_client, create_server\n"
         "from kupe_mcp.serve._sdk import tool_manager\n"
-        "from kupe_mcp import guards\n"
+        "from kupe_mcp.safety import rules as guards\n"
         "s = Settings.from_env({'KUPE_API_KEY': 'x'})\n"
         "tool_manager(create_server(s, build_client(s))).list_tools()\n"
         "print('phonenumbers.phonenumberutil' in sys.modules)\n"

@@ -162,6 +162,15 @@ async def test_a_request_id_is_a_plain_string_matched_as_kupe_matches_it(asked: 
     assert (waited["done"], waited["status"]) == (True, "completed")
 
 
+async def test_a_request_id_longer_than_128_characters_is_refused_before_kupe_is_asked() -> None:
+    """The cap is checked in code, not listed as maxLength (bytes every listing pays for)."""
+    sent: list[httpx2.Request] = []
+    async with serving(get("/api/v1/call-analytics", [SESSION]), sent) as mcp:
+        text = await fail(mcp, "get_call_transcript", request_id="r" * 129)
+    assert "request_id is at most 128 characters" in text
+    assert sent == []
+
+
 async def test_wait_for_call_finishes_on_a_session_that_names_its_state_call_status() -> None:
     session = {"request_id": RID, "call_status": "completed", "call_duration": 42, "summary": "Done."}
     async with serving(get("/api/v1/call-analytics", session)) as mcp:
