@@ -65,6 +65,10 @@ def make_server(sandbox_app: Any) -> ServerFactory:
         settings.setdefault("toolsets", ("all",))
         # Tests run at any hour: calling hours are tested on their own (tests/guards, test_call_safety).
         settings.setdefault("calling_hours", "off")
+        # These servers run on a sandbox that cannot ring, but their Settings say nothing of --sandbox: the tests
+        # built on this factory are about the client-proof flow (in-band answers, cards, page POSTs). Passkey
+        # tests ask for approval_proof="passkey" themselves.
+        settings.setdefault("approval_proof", "client")
         return create_server(Settings(**settings), make_kupe(sandbox_app))
 
     return factory

@@ -131,6 +131,15 @@ def new_approval(
     )
 
 
+def _verified(record: Approval | None, tenant: str, digest: str, via: str, now: float) -> Approval:
+    """``record`` approved by a proof checked elsewhere, when it is still pending for that tenant and digest."""
+    if record is None or record.tenant != tenant or not secrets.compare_digest(record.digest, digest):
+        raise ApprovalProblem("Refused: this approval is unknown or for other arguments; nothing was approved.")
+    if record.status != "pending":
+        raise ApprovalProblem(f"This approval was already {record.status}; nothing changed.")
+    return record._moved("approved", now, f"approved by the person with {via}", decided_at=now)
+
+
 class ApprovalStore(Protocol):
     """Where approvals live; each method is atomic (a shared store serves every replica)."""
 
@@ -146,6 +155,15 @@ class ApprovalStore(Protocol):
 
     async def answer(self, approval_id: str, secret: str, *, approve: bool, via: str) -> Approval:
         """The person's answer; ApprovalProblem unless the secret matches and the approval is pending."""
+        ...
+
+    async def answer_on_page(self, approval_id: str, *, approve: bool, via: str) -> Approval:
+        """The person's answer from the page, whose own checks (Origin, the view's cookie) already passed."""
+        ...
+
+    async def approve_verified(self, approval_id: str, *, tenant: str, digest: str, via: str) -> Approval:
+        """Approve on a proof checked by the caller (a verified passkey assertion bound to ``tenant`` and
+        ``digest``); ApprovalProblem unless the approval is pending for exactly that tenant and digest."""
         ...
 
     async def redeem(self, approval_id: str, *, tenant: str, digest: str) -> Approval:
@@ -215,15 +233,28 @@ class MemoryApprovals:
             return self._now(approval_id)
 
     async def answer(self, approval_id: str, secret: str, *, approve: bool, via: str) -> Approval:
+        return await self._answer(approval_id, secret, approve=approve, via=via)
+
+    async def answer_on_page(self, approval_id: str, *, approve: bool, via: str) -> Approval:
+        return await self._answer(approval_id, None, approve=approve, via=via)
+
+    async def _answer(self, approval_id: str, secret: str | None, *, approve: bool, via: str) -> Approval:
         with self._lock:
             record = self._now(approval_id)
-            if record is None or not secrets.compare_digest(record.secret, secret):
+            if record is None or (secret is not None and not secrets.compare_digest(record.secret, secret)):
                 raise ApprovalProblem("This approval link is not valid: ask the assistant for a new one.")
             if record.status != "pending":
                 raise ApprovalProblem(f"This approval was already {record.status}; nothing changed.")
             status: ApprovalStatus = "approved" if approve else "declined"
             now = self.clock()
             moved = record._moved(status, now, f"{status} by the person on the {via}", decided_at=now)
+            self._records[approval_id] = moved
+            return moved
+
+    async def approve_verified(self, approval_id: str, *, tenant: str, digest: str, via: str) -> Approval:
+        with self._lock:
+            record = self._now(approval_id)
+            moved = _verified(record, tenant, digest, via, self.clock())
             self._records[approval_id] = moved
             return moved
 
@@ -324,8 +355,14 @@ class StateApprovals:
         return _from_json(raw) if raw is not None else None
 
     async def answer(self, approval_id: str, secret: str, *, approve: bool, via: str) -> Approval:
+        return await self._answer(approval_id, secret, approve=approve, via=via)
+
+    async def answer_on_page(self, approval_id: str, *, approve: bool, via: str) -> Approval:
+        return await self._answer(approval_id, None, approve=approve, via=via)
+
+    async def _answer(self, approval_id: str, secret: str | None, *, approve: bool, via: str) -> Approval:
         record = await self._take(approval_id)
-        if record is None or not secrets.compare_digest(record.secret, secret):
+        if record is None or (secret is not None and not secrets.compare_digest(record.secret, secret)):
             if record is not None:
                 await self._save(record)
             raise ApprovalProblem("This approval link is not valid: ask the assistant for a new one.")
@@ -336,6 +373,18 @@ class StateApprovals:
             raise ApprovalProblem(f"This approval was already {current.status}; nothing changed.")
         status: ApprovalStatus = "approved" if approve else "declined"
         moved = current._moved(status, now, f"{status} by the person on the {via}", decided_at=now)
+        await self._save(moved)
+        return moved
+
+    async def approve_verified(self, approval_id: str, *, tenant: str, digest: str, via: str) -> Approval:
+        record = await self._take(approval_id)
+        current = record.current(self.clock()) if record is not None else None
+        try:
+            moved = _verified(current, tenant, digest, via, self.clock())
+        except ApprovalProblem:
+            if current is not None:
+                await self._save(current)
+            raise
         await self._save(moved)
         return moved
 

@@ -31,6 +31,7 @@ __all__ = [
     "accepted",
     "ask_to_place_call",
     "ask_to_start_batch",
+    "asks_in_band",
     "can_ask_in_body",
     "can_elicit",
     "declined",
@@ -74,6 +75,14 @@ def can_elicit(ctx: Context) -> bool:
     return _form_elicitation(ctx) and (_input_required(ctx) or bool(ctx.session.can_send_request))
 
 
+def asks_in_band(ctx: Context) -> bool:
+    """Whether an in-band answer approves: the client can be asked and KUPE_APPROVAL_PROOF=client. With
+    ``passkey`` no in-band yes counts; the person is brought to the approval page instead."""
+    from kupe_mcp.safety.context import settings_of
+
+    return can_elicit(ctx) and settings_of(ctx).proof == "client"
+
+
 def can_ask_in_body(ctx: Context) -> bool:
     """Whether the tool body itself can ask again (2025-11-25 with a back-channel; 2026-07-28 asks only in rounds)."""
     return _form_elicitation(ctx) and not _input_required(ctx) and bool(ctx.session.can_send_request)
@@ -105,7 +114,7 @@ def accepted(answer: ElicitationResult[ConfirmCall] | None) -> bool:
 
 
 async def _ask(ctx: Context, subject: Subject, dry_run: bool, token: str | None) -> Elicit[ConfirmCall] | NotAsked:
-    if dry_run or token is not None or not can_elicit(ctx) or not subject.plan.needs_confirmation:
+    if dry_run or token is not None or not asks_in_band(ctx) or not subject.plan.needs_confirmation:
         return NotAsked()
     try:
         return Elicit(await question(ctx, subject), ConfirmCall)

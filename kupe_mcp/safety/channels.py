@@ -96,6 +96,8 @@ def human_channel(ctx: Context) -> Channel | None:
     fallback = settings_of(ctx).confirm_fallback
     if fallback == "off":
         return None
+    if fallback == "token" and settings_of(ctx).proof == "passkey":
+        return "link"  # a token the model passes back proves nothing; the page asks for the passkey
     return fallback
 
 
@@ -146,14 +148,18 @@ def _pending_answer(ctx: Context, record: Approval, flag: str, tool: str) -> dic
     again = f"then call wait_for_approval(approval_id={record.id!r}) or repeat this {tool} request unchanged"
     if record.channel == "link":
         answer["approval_url"] = approvals_of(ctx).link(record.id, _request_of(ctx))
+        how = "approve there with their passkey" if settings_of(ctx).proof == "passkey" else "approve there"
         answer["next"] = (
-            f"Ask the person to open approval_url and approve there; {again}. "
+            f"Ask the person to open approval_url and {how}; {again}. "
             "Nothing is dialled until they approve on that page; never open or answer it yourself."
         )
     elif record.channel == "app":
         holder = RESULT_META.get()
         if holder is not None:
-            holder[CARD_META_KEY] = {"approval_id": record.id, "secret": record.secret}
+            card: dict[str, Any] = {"approval_id": record.id, "secret": record.secret}
+            if settings_of(ctx).proof == "passkey":
+                card["approval_url"] = approvals_of(ctx).link(record.id, _request_of(ctx))
+            holder[CARD_META_KEY] = card
         answer["next"] = f"The person sees an approval card with Approve and Decline; {again}."
     else:
         answer["next"] = f"The person was sent to the approval page by the client; {again}."
@@ -229,7 +235,14 @@ async def seek_approval(
         except ApprovalProblem as exc:
             raise CallRefused(str(exc)) from None
         return Sought(approval_id=used.id)
-    return Sought(answer=_pending_answer(ctx, record, flag, tool))
+    answer = _pending_answer(ctx, record, flag, tool)
+    if settings_of(ctx).proof == "passkey" and desk.passkeys is not None and not await desk.passkeys.enrolled(tenant):
+        answer["passkey"] = (
+            "No passkey is enrolled for this Kupe account yet, so nothing can be approved: ask the person to run "
+            f"kupe-app-mcp passkey add in a terminal, or to open {desk.base_url(_request_of(ctx))}"
+            "/approvals/passkeys/enrol and enrol one with their Kupe API key."
+        )
+    return Sought(answer=answer)
 
 
 async def my_approval(ctx: Context, approval_id: str) -> Approval:
@@ -273,6 +286,11 @@ async def answer_from_card(ctx: Context, approval_id: str, secret: str, approve:
     record = await my_approval(ctx, approval_id)
     if record.channel != "app":
         raise ToolError("This approval is not answered from a card: use the channel it was sent through.")
+    if approve and settings_of(ctx).proof == "passkey":
+        raise ToolError(
+            "Refused: approving needs the person's passkey on the approval page (the card's Approve opens it); "
+            "nothing was approved."
+        )
     try:
         answered = await approvals_of(ctx).store.answer(approval_id, secret, approve=approve, via="approval card")
     except ApprovalProblem as exc:

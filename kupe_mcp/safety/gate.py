@@ -43,8 +43,8 @@ from kupe_mcp.errors import CallOutcomeUnknown, CallRefused, KupeConnectionError
 from kupe_mcp.safety.ask import (
     ConfirmCall,
     accepted,
+    asks_in_band,
     can_ask_in_body,
-    can_elicit,
     declined,
     outcome,
 )
@@ -180,7 +180,7 @@ def _changed(approved: Subject, now: Subject) -> str:
 def _confirmation_mode(ctx: Context, subject: Subject) -> str:
     if not subject.plan.needs_confirmation:
         return "not needed: KUPE_CONFIRM_CALLS=off and every destination is on KUPE_ALLOWED_DESTINATIONS"
-    if can_elicit(ctx):
+    if asks_in_band(ctx):
         return "the person will be asked to confirm when you call without dry_run"
     channel = human_channel(ctx)
     if channel == "token":
@@ -200,8 +200,9 @@ NO_CHANNEL = (
     "client that can ask."
 )
 TOKENS_OFF = (
-    "Refused: confirmation tokens are not accepted here (KUPE_CONFIRM_FALLBACK is not token); call again "
-    "without confirmation_token and the person approves through the channel offered."
+    "Refused: confirmation tokens are not accepted here (KUPE_CONFIRM_FALLBACK is not token, or "
+    "KUPE_APPROVAL_PROOF=passkey); call again without confirmation_token and the person approves through the "
+    "channel offered."
 )
 
 
@@ -389,12 +390,12 @@ async def decide(
         gate.answer = await _confirm_in_band(gate)
         return gate
     if token is not None:
-        if settings_of(ctx).confirm_fallback != "token":
+        if settings_of(ctx).confirm_fallback != "token" or settings_of(ctx).proof == "passkey":
             raise CallRefused(TOKENS_OFF)
         await _redeem_token(gate, token)
         return gate
     if subject.plan.needs_confirmation:
-        if can_elicit(ctx):
+        if asks_in_band(ctx):
             raise CallRefused(
                 f"Refused: the person could not be asked to confirm (the call-safety rules changed their answer "
                 f"while the question was prepared); {subject.nothing_done}. Call {subject.tool} again."

@@ -260,7 +260,7 @@ def http_app(server: KupeServer, settings: Settings, *, host: str, multi_tenant:
     gated = AuthGate(close_client_on_shutdown(app, server), multi_tenant=multi_tenant, mcp_token=token)
     server.approvals.served_over_http = True
     base = settings.approval_base_url
-    page = approval_routes(server.approvals.store, public_base=base, hosts=page_hosts(host, base))
+    page = approval_routes(server.approvals, hosts=page_hosts(host, base, settings.allowed_hosts))
     if multi_tenant:
         auth = (
             "Each request must carry its own Kupe API key as the x-api-key header (or as Authorization: Bearer <key>)."
