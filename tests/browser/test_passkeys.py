@@ -56,7 +56,7 @@ class Served:
     def calls_placed(self) -> int:
         return list(self.sandbox.sandbox.request_log).count(CREATE_CALL)
 
-    async def ask(self, tool: str = "place_call", **args: Any) -> dict[str, Any]:
+    async def ask(self, tool: str = "place_call", /, **args: Any) -> dict[str, Any]:
         """One tool call from a client with no elicitation: the person's only way in is the link."""
         if self.mcp_url is None:
             async with Client(self.server) as mcp:
