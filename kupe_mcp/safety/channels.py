@@ -19,6 +19,7 @@ digest of what will be dialled; ``seek_approval`` returns either an answer for t
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -32,15 +33,18 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types.version import is_version_at_least
 
+from kupe_mcp import _redact
 from kupe_mcp.errors import CallRefused
 from kupe_mcp.safety.approvals import Approval, ApprovalProblem, Channel, new_approval
 from kupe_mcp.safety.context import approvals_of, server_of, settings_of
 
 __all__ = [
     "CARD_META_KEY",
+    "CARD_TOOL",
     "CARD_URI",
     "RESULT_META",
     "URL_INPUT_KEY",
+    "CardToolOnlyForApps",
     "Sought",
     "UrlApprovalRequired",
     "answer_from_card",
@@ -59,6 +63,27 @@ RESULT_META: ContextVar[dict[str, Any] | None] = ContextVar("kupe_result_meta", 
 INPUT_REQUIRED_VERSION = "2026-07-28"
 URL_WAIT_S = 120.0  # how long a retried URL round waits for the person's click before handing back the approval id
 POLL_S = 0.25
+
+
+CARD_TOOL = "answer_call_approval"
+
+
+class CardToolOnlyForApps:
+    """Server middleware: ``tools/list`` shows the card's app-only tool only to a client that negotiated MCP Apps.
+
+    ``visibility: ["app"]`` is a hint hosts may ignore; a client without Apps has no card to answer from, so its
+    model is not shown the tool at all (and ``answer_from_card`` refuses a call from it).
+    """
+
+    async def __call__(self, ctx: Any, call_next: Any) -> Any:
+        result = await call_next(ctx)
+        if getattr(ctx, "method", None) != "tools/list" or client_supports_apps(ctx):
+            return result
+        if isinstance(result, types.ListToolsResult):
+            return result.model_copy(update={"tools": [t for t in result.tools if t.name != CARD_TOOL]})
+        if isinstance(result, dict) and isinstance(result.get("tools"), list):
+            return {**result, "tools": [t for t in result["tools"] if (t or {}).get("name") != CARD_TOOL]}
+        return result
 
 
 class UrlApprovalRequired(ToolError):
@@ -136,7 +161,7 @@ def _declined(flag: str, reason: str, nothing_done: str) -> dict[str, Any]:
     }
 
 
-def _pending_answer(ctx: Context, record: Approval, flag: str, tool: str) -> dict[str, Any]:
+async def _pending_answer(ctx: Context, record: Approval, flag: str, tool: str) -> dict[str, Any]:
     answer: dict[str, Any] = {
         flag: False,
         "approval_required": True,
@@ -156,7 +181,12 @@ def _pending_answer(ctx: Context, record: Approval, flag: str, tool: str) -> dic
     elif record.channel == "app":
         holder = RESULT_META.get()
         if holder is not None:
-            card: dict[str, Any] = {"approval_id": record.id, "secret": record.secret}
+            # A fresh nonce per render, in the card's _meta only (hosts give _meta to the view, not the model);
+            # the store keeps its keyed digest.
+            nonce = secrets.token_urlsafe(24)
+            _redact.remember(nonce)
+            await approvals_of(ctx).store.issue_card(record.id, server_of(ctx).state_keys.digest("card", nonce))
+            card: dict[str, Any] = {"approval_id": record.id, "secret": nonce}
             if settings_of(ctx).proof == "passkey":
                 card["approval_url"] = approvals_of(ctx).link(record.id, _request_of(ctx))
             holder[CARD_META_KEY] = card
@@ -235,7 +265,7 @@ async def seek_approval(
         except ApprovalProblem as exc:
             raise CallRefused(str(exc)) from None
         return Sought(approval_id=used.id)
-    answer = _pending_answer(ctx, record, flag, tool)
+    answer = await _pending_answer(ctx, record, flag, tool)
     if settings_of(ctx).proof == "passkey" and desk.passkeys is not None and not await desk.passkeys.enrolled(tenant):
         answer["passkey"] = (
             "No passkey is enrolled for this Kupe account yet, so nothing can be approved: ask the person to run "
@@ -282,7 +312,9 @@ async def follow_approval(ctx: Context, approval_id: str, timeout_s: float) -> d
 
 
 async def answer_from_card(ctx: Context, approval_id: str, secret: str, approve: bool) -> dict[str, Any]:
-    """The app-only tool behind the card's buttons: the person's answer, checked against the approval's secret."""
+    """The app-only tool behind the card's buttons: the person's answer, checked against the card's nonce."""
+    if not client_supports_apps(ctx):
+        raise ToolError("Refused: answer_call_approval is for an MCP Apps approval card; this client shows none.")
     record = await my_approval(ctx, approval_id)
     if record.channel != "app":
         raise ToolError("This approval is not answered from a card: use the channel it was sent through.")
@@ -292,7 +324,8 @@ async def answer_from_card(ctx: Context, approval_id: str, secret: str, approve:
             "nothing was approved."
         )
     try:
-        answered = await approvals_of(ctx).store.answer(approval_id, secret, approve=approve, via="approval card")
+        digest = server_of(ctx).state_keys.digest("card", secret)
+        answered = await approvals_of(ctx).store.answer(approval_id, digest, approve=approve, via="approval card")
     except ApprovalProblem as exc:
         raise ToolError(str(exc)) from None
     return {"approval_id": answered.id, "status": answered.status}

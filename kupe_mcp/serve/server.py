@@ -25,7 +25,13 @@ from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
 from kupe_mcp.prompts import register_prompts
 from kupe_mcp.resources import STATIC_RESOURCES, complete, recent_resources, register_resources
-from kupe_mcp.safety.channels import CARD_URI, RESULT_META, UrlApprovalRequired, answer_from_card
+from kupe_mcp.safety.channels import (
+    CARD_URI,
+    RESULT_META,
+    CardToolOnlyForApps,
+    UrlApprovalRequired,
+    answer_from_card,
+)
 from kupe_mcp.safety.state import StateKeys, StateStore
 from kupe_mcp.serve._sdk import ContextualResourceList, add_request_handler, get_tool, replace_tool_manager
 from kupe_mcp.serve.runtime import ClientProvider, KupeServer
@@ -411,6 +417,7 @@ def create_server(
     )
     register_resources(server)
     register_prompts(server)
+    server.middleware.append(CardToolOnlyForApps())
     _add_logging_handler(server)
     _add_completion_handler(server)
     return server

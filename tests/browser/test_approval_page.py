@@ -63,6 +63,7 @@ def served() -> Iterator[Served]:
             credentials=Credentials(api_key=SecretStr(DEMO_API_KEY)),
             toolsets=("calls",),
             calling_hours="off",
+            approval_proof="client",  # the page's own Approve button (tests/browser/test_passkeys.py: passkeys)
         )
         server = create_server(config, build_client(config))
         with LoopbackServer(http_app(server, config, host="127.0.0.1", multi_tenant=False), lifespan="on") as srv:
@@ -188,8 +189,9 @@ async def test_a_forged_post_from_another_page_is_refused(served: Served, browse
     record = await served.server.approvals.store.get(out["approval_id"])
     assert record is not None
     assert record.status == "pending"
-    # The same form, with the right secret but from a foreign origin, is refused too.
-    secret = record.secret
+    # The same form, with the page's own form value (as the person's page holds it) but from a foreign origin, is
+    # refused too.
+    secret = await page.locator("input[name=secret]").get_attribute("value")
     await hostile.set_content(
         f"<form id=f method=post action='{out['approval_url']}'>"
         f"<input name=answer value=approve><input name=secret value='{secret}'></form>"

@@ -60,7 +60,7 @@ async def test_passkey_add_enrols_from_the_terminal_code_and_the_stdio_server_ac
 
             def flush(self) -> None: ...
 
-        terminal, sys.stderr = sys.stderr, Terminal()  # type: ignore[assignment]
+        terminal, sys.stderr = sys.stderr, Terminal()
         try:
             worker = threading.Thread(target=lambda: done.update(status=main(["passkey", "add"])), daemon=True)
             worker.start()

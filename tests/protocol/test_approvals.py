@@ -57,9 +57,10 @@ def fx(make_server: ServerFactory, sandbox_app: Any, client_mode: str) -> Iterat
         server.approvals.close()
 
 
-def secrets_of(server: KupeServer) -> list[str]:
+def card_digests_of(server: KupeServer) -> list[str]:
+    """What the store keeps of each approval's card nonce (a keyed digest; empty when no card was rendered)."""
     store = server.approvals.store
-    return [r.secret for r in store._records.values()]  # type: ignore[attr-defined]
+    return [r.card_digest for r in store._records.values()]  # type: ignore[attr-defined]
 
 
 # -- the default: an approval link --------------------------------------------------------------------
@@ -77,13 +78,12 @@ async def test_a_client_without_elicitation_gets_a_link_not_a_token_and_its_own_
     assert out["placed"] is False
     assert out["approval_required"] is True
     assert out["channel"] == "link"
-    assert out["approval_url"].startswith("http://127.0.0.1:")
+    assert out["approval_url"].startswith("http://localhost:")  # WebAuthn needs a domain; the listener binds 127.0.0.1
     assert out["approval_url"].endswith(f"/approvals/{out['approval_id']}")
     assert "confirmation_token" not in out
     assert (again.structured_content or {})["approval_id"] == out["approval_id"]
     assert pending["status"] == "pending"
-    (secret,) = secrets_of(server)
-    assert secret not in text_of(first) + text_of(again)
+    assert card_digests_of(server) == [""]  # a link approval has no secret at all: only the page answers it
     assert fx.calls_placed() == 0
 
 
@@ -290,7 +290,7 @@ async def test_a_client_with_form_elicitation_is_asked_in_band_and_gets_no_appro
     async with Client(server, mode=fx.mode, elicitation_callback=say_yes) as mcp:
         out = await call(mcp, "place_call", **ARGS)
     assert out["placed"] is True
-    assert secrets_of(server) == []
+    assert card_digests_of(server) == []
 
 
 async def test_a_url_only_client_is_sent_to_the_page_and_the_model_never_sees_the_link(fx: Fixture) -> None:
@@ -353,8 +353,11 @@ async def test_an_apps_client_without_elicitation_gets_the_card_channel_without_
     out = result.structured_content or {}
     assert out["channel"] == "app"
     assert "approval_url" not in out
-    (secret,) = secrets_of(server)
-    assert secret not in text_of(result)
+    nonce = (result.meta or {})["kupe/approval"]["secret"]
+    (digest,) = card_digests_of(server)
+    assert nonce not in text_of(result)
+    assert digest not in text_of(result)
+    assert nonce not in digest  # the store keeps a keyed digest, never the nonce itself
     assert fx.calls_placed() == 0
 
 
@@ -376,19 +379,23 @@ async def test_with_fallback_token_the_token_flow_is_offered_and_no_approval_is_
         out = await call(mcp, "place_call", **ARGS)
     assert out["confirmation_token"]
     assert "approval_url" not in out
-    assert secrets_of(server) == []
+    assert card_digests_of(server) == []
 
 
 async def test_the_approval_resource_shows_the_record_without_its_secret(fx: Fixture) -> None:
     server = fx.server()
-    async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
+    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+    async with Client(server, mode=fx.mode, extensions=[apps]) as mcp:
+        result = await mcp.call_tool("place_call", ARGS)
+        out = result.structured_content or {}
         read = await mcp.read_resource(f"kupe://approvals/{out['approval_id']}")
     text = read.contents[0].text  # type: ignore[union-attr]
-    (secret,) = secrets_of(server)
+    nonce = (result.meta or {})["kupe/approval"]["secret"]
+    (digest,) = card_digests_of(server)
     assert f'"approval_id": "{out["approval_id"]}"' in text
     assert '"status": "pending"' in text
-    assert secret not in text
+    assert nonce not in text
+    assert digest not in text
 
 
 # -- the MCP Apps confirmation card ---------------------------------------------------------------------
@@ -423,8 +430,7 @@ async def test_a_link_approval_cannot_be_answered_through_the_card_tool(fx: Fixt
     server = fx.server()
     async with Client(server, mode=fx.mode) as mcp:
         out = await call(mcp, "place_call", **ARGS)
-        (secret,) = secrets_of(server)
-        text = await fail(mcp, "answer_call_approval", approval_id=out["approval_id"], secret=secret, approve=True)
+        text = await fail(mcp, "answer_call_approval", approval_id=out["approval_id"], secret="x" * 32, approve=True)
     assert "not answered from a card" in text
     assert fx.calls_placed() == 0
 
