@@ -61,7 +61,6 @@ CARD_META_KEY = "kupe/approval"
 # MCP Apps card needs (the approval's secret) rides there, where hosts give it to the view and not to the model.
 RESULT_META: ContextVar[dict[str, Any] | None] = ContextVar("kupe_result_meta", default=None)
 INPUT_REQUIRED_VERSION = "2026-07-28"
-URL_WAIT_S = 120.0  # how long a retried URL round waits for the person's click before handing back the approval id
 POLL_S = 0.25
 
 
@@ -196,28 +195,31 @@ async def _pending_answer(ctx: Context, record: Approval, flag: str, tool: str) 
     return answer
 
 
-async def _by_url(ctx: Context, record: Approval) -> Approval | dict[str, str]:
-    """Send the person to the page through the client; the record once they answered (or a decline reason)."""
+async def _by_url(ctx: Context, record: Approval) -> tuple[Approval, str | None]:
+    """Send the person to the page through the client; the record once they answered, or the still-pending record
+    and why the client gave up. Every wait on the client is bounded by KUPE_ELICITATION_TIMEOUT_S."""
     desk = approvals_of(ctx)
     url = desk.link(record.id, _request_of(ctx))
     message = "Approve or decline this call on the Kupe approval page (it shows exactly what will be dialled)."
     remaining = max(record.expires_at - desk.clock(), 0.0)
+    timeout = settings_of(ctx).elicitation_timeout_s
     if _modern(ctx):
         response = (ctx.input_responses or {}).get(URL_INPUT_KEY)
         if response is None:
             raise UrlApprovalRequired(types.ElicitRequestURLParams(message=message, url=url))
         action = getattr(response, "action", "cancel")
-        wait_s = min(remaining, URL_WAIT_S)
     else:
-        result = await ctx.session.elicit_url(
-            message=message, url=url, elicitation_id=record.id, related_request_id=ctx.request_id
-        )
+        with anyio.move_on_after(timeout) as waited:
+            result = await ctx.session.elicit_url(
+                message=message, url=url, elicitation_id=record.id, related_request_id=ctx.request_id
+            )
+        if waited.cancelled_caught:
+            return record, f"The client did not answer within {timeout:g} s (KUPE_ELICITATION_TIMEOUT_S)"
         action = result.action
-        wait_s = remaining
     if action != "accept":
-        return {"reason": "The person did not open the approval page"}
-    decided = await wait_decided(ctx, record.id, wait_s, progress=True)
-    return decided if decided is not None else record
+        return record, "The client declined or dismissed the request (the person may never have seen it)"
+    decided = await wait_decided(ctx, record.id, min(remaining, timeout), progress=True)
+    return (decided if decided is not None else record), None
 
 
 async def seek_approval(
@@ -250,11 +252,9 @@ async def seek_approval(
             ttl_s=desk.ttl_s,
         )
         record = await desk.store.open_or_reuse(fresh)
+    note = None
     if record.status == "pending" and record.channel == "url":
-        outcome = await _by_url(ctx, record)
-        if isinstance(outcome, dict):
-            return Sought(answer=_declined(flag, outcome["reason"], nothing_done))
-        record = outcome
+        record, note = await _by_url(ctx, record)
     if record.status == "declined":
         return Sought(answer=_declined(flag, "The person declined on the approval page", nothing_done))
     if record.status == "expired":
@@ -266,6 +266,11 @@ async def seek_approval(
             raise CallRefused(str(exc)) from None
         return Sought(approval_id=used.id)
     answer = await _pending_answer(ctx, record, flag, tool)
+    if note is not None:
+        # Nobody said no: the approval stays answerable on its page until it expires, for a person who never saw
+        # the question.
+        answer["note"] = f"{note}; nothing was dialled and the approval stays open on its page until it expires."
+        answer["approval_url"] = desk.link(record.id, _request_of(ctx))
     if settings_of(ctx).proof == "passkey" and desk.passkeys is not None and not await desk.passkeys.enrolled(tenant):
         answer["passkey"] = (
             "No passkey is enrolled for this Kupe account yet, so nothing can be approved: ask the person to run "

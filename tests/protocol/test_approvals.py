@@ -331,18 +331,58 @@ async def test_a_url_only_client_whose_person_declines_dials_nothing(fx: Fixture
     assert fx.calls_placed() == 0
 
 
-async def test_a_url_only_client_that_will_not_open_the_page_dials_nothing(fx: Fixture) -> None:
+async def test_an_auto_declining_client_dials_nothing_and_leaves_the_approval_answerable_on_the_page(
+    fx: Fixture,
+) -> None:
     server = fx.server()
 
-    async def person(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
-        return types.ElicitResult(action="decline")
+    async def auto_decline(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        return types.ElicitResult(action="decline")  # Claude Code in VS Code: nobody saw the question
 
     with declared_elicitation(URL_ONLY):
-        async with Client(server, mode=fx.mode, elicitation_callback=person) as mcp:
+        async with Client(server, mode=fx.mode, elicitation_callback=auto_decline) as mcp:
             out = await call(mcp, "place_call", **ARGS)
-    assert out["declined"] is True
-    assert "did not open the approval page" in out["reason"]
-    assert fx.calls_placed() == 0
+            assert fx.calls_placed() == 0
+            page = await answer_page(out["approval_url"], "approve")  # the person finds the page later
+            done = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
+    assert out["placed"] is False
+    assert "declined" not in out
+    assert "stays open on its page" in out["note"]
+    assert "Approved" in page.text
+    assert done["result"]["placed"] is True
+    assert fx.calls_placed() == 1
+
+
+async def test_an_elicitation_never_answered_returns_within_the_timeout_with_the_approval_pending() -> None:
+    """Claude Desktop's built-in agent declares elicitation but never shows it: the call must not hang."""
+    import anyio
+
+    from kupe_mcp.config import Settings
+    from kupe_mcp.sandbox import create_app
+    from kupe_mcp.sandbox._config import SandboxSettings
+    from kupe_mcp.serve.server import create_server
+    from tests.conftest import make_kupe
+
+    server = create_server(
+        Settings(toolsets=("calls",), calling_hours="off", approval_proof="client", elicitation_timeout_s=0.5),
+        make_kupe(create_app(SandboxSettings(call_step_s=0))),
+    )
+    never = anyio.Event()
+
+    async def hangs(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        await never.wait()
+        raise AssertionError("unreachable")
+
+    with declared_elicitation(URL_ONLY), anyio.fail_after(20):
+        async with Client(server, mode="legacy", elicitation_callback=hangs) as mcp:
+            out = await call(mcp, "place_call", **ARGS)
+            pending = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
+    assert out["placed"] is False
+    assert "did not answer within 0.5 s" in out["note"]
+    assert out["approval_url"].endswith(f"/approvals/{out['approval_id']}")
+    assert "wait_for_approval" in out["next"]
+    assert pending["status"] == "pending"
+    await server.aclose()
 
 
 async def test_an_apps_client_without_elicitation_gets_the_card_channel_without_a_link(fx: Fixture) -> None:
