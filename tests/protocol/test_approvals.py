@@ -470,8 +470,33 @@ async def test_a_link_approval_cannot_be_answered_through_the_card_tool(fx: Fixt
     server = fx.server()
     async with Client(server, mode=fx.mode) as mcp:
         out = await call(mcp, "place_call", **ARGS)
-        text = await fail(mcp, "answer_call_approval", approval_id=out["approval_id"], secret="x" * 32, approve=True)
+    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+    async with Client(server, mode=fx.mode, extensions=[apps]) as card_client:
+        text = await fail(
+            card_client, "answer_call_approval", approval_id=out["approval_id"], secret="x" * 32, approve=True
+        )
     assert "not answered from a card" in text
+    assert fx.calls_placed() == 0
+
+
+async def test_the_card_tool_is_listed_and_answered_only_for_a_client_that_negotiated_apps(fx: Fixture) -> None:
+    server = fx.server()
+    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+    async with Client(server, mode=fx.mode, extensions=[apps]) as card_client:
+        result = await card_client.call_tool("place_call", ARGS)
+        card = (result.meta or {})["kupe/approval"]
+        with_apps = {t.name for t in (await card_client.list_tools()).tools}
+    async with Client(server, mode=fx.mode) as plain:
+        without_apps = {t.name for t in (await plain.list_tools()).tools}
+        text = await fail(
+            plain, "answer_call_approval", approval_id=card["approval_id"], secret=card["secret"], approve=True
+        )
+    assert "answer_call_approval" in with_apps
+    assert "answer_call_approval" not in without_apps
+    assert "place_call" in without_apps
+    assert "MCP Apps approval card" in text
+    (record,) = records_of(server)
+    assert record.status == "pending"
     assert fx.calls_placed() == 0
 
 
