@@ -59,7 +59,7 @@ ServerFactory = Callable[..., KupeServer]
 
 @pytest.fixture
 def make_server(sandbox_app: Any) -> ServerFactory:
-    """Build a kupe-app-mcp server on the sandbox; keyword arguments become Settings fields."""
+    """Build a kupe-app-mcp server on the sandbox; keyword arguments become Settings fields (``state=`` a store)."""
 
     def factory(**settings: Any) -> KupeServer:
         settings.setdefault("toolsets", ("all",))
@@ -69,7 +69,8 @@ def make_server(sandbox_app: Any) -> ServerFactory:
         # built on this factory are about the client-proof flow (in-band answers, cards, page POSTs). Passkey
         # tests ask for approval_proof="passkey" themselves.
         settings.setdefault("approval_proof", "client")
-        return create_server(Settings(**settings), make_kupe(sandbox_app))
+        state = settings.pop("state", None)  # a StateStore to run on (tests/state: memory, SQLite, Redis)
+        return create_server(Settings(**settings), make_kupe(sandbox_app), state=state)
 
     return factory
 

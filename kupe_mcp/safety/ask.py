@@ -113,7 +113,11 @@ def accepted(answer: ElicitationResult[ConfirmCall] | None) -> bool:
     return isinstance(answer, AcceptedElicitation) and isinstance(answer.data, ConfirmCall) and answer.data.confirm
 
 
-async def _ask(ctx: Context, subject: Subject, dry_run: bool, token: str | None) -> Elicit[ConfirmCall] | NotAsked:
+async def _ask(
+    ctx: Context, subject: Subject | None, dry_run: bool, token: str | None
+) -> Elicit[ConfirmCall] | NotAsked:
+    if subject is None:  # a retry answered from its idempotency_key: nothing to ask about
+        return NotAsked()
     if dry_run or token is not None or not asks_in_band(ctx) or not subject.plan.needs_confirmation:
         return NotAsked()
     try:
@@ -124,7 +128,7 @@ async def _ask(ctx: Context, subject: Subject, dry_run: bool, token: str | None)
 
 async def ask_to_place_call(
     ctx: Context,
-    subject: Annotated[Subject, Resolve(call_subject)],
+    subject: Annotated[Subject | None, Resolve(call_subject)],
     dry_run: bool,
     confirmation_token: str | None,
 ) -> Elicit[ConfirmCall] | NotAsked:
@@ -134,7 +138,7 @@ async def ask_to_place_call(
 
 async def ask_to_start_batch(
     ctx: Context,
-    subject: Annotated[Subject, Resolve(batch_subject)],
+    subject: Annotated[Subject | None, Resolve(batch_subject)],
     dry_run: bool,
     confirmation_token: str | None,
 ) -> Elicit[ConfirmCall] | NotAsked:

@@ -27,6 +27,7 @@ from kupe_mcp.safety import (
 )
 from kupe_mcp.safety.approvals import ApprovalStatus
 from kupe_mcp.safety.channels import follow_approval, tenant_of
+from kupe_mcp.safety.idempotency import RETRY_LOST, IdempotencyKey, idempotent
 from kupe_mcp.toolsets._context import approvals_of, kupe, server_of
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._sessions import light_session, transcript_lines
@@ -163,8 +164,9 @@ async def place_call(
     ] = None,
     dry_run: DryRun = False,
     confirmation_token: ConfirmationToken = None,
+    idempotency_key: IdempotencyKey = None,
     *,
-    subject: Annotated[Subject, Resolve(call_subject)],
+    subject: Annotated[Subject | None, Resolve(call_subject)],
     confirmation: Annotated[ElicitationResult[ConfirmCall], Resolve(ask_to_place_call)],
 ) -> CallOutcome:
     """⚠️ Ring someone now: the agent dials a real phone number and spends credits.
@@ -172,9 +174,50 @@ async def place_call(
     Only a number the user asked for; they approve it. A result with approval_url: ask them to open it, then
     wait_for_approval. Then wait_for_call(request_id).
     """
+    if dry_run:
+        idempotency_key = None  # a dry run dials nothing: it neither uses nor spends a key
+    arguments = {
+        "phone_number": phone_number,
+        "agent_id": agent_id,
+        "workflow_id": workflow_id,
+        "phone_number_id": phone_number_id,
+        "variable_values": variable_values,
+    }
+    async with idempotent(ctx, "place_call", idempotency_key, arguments, flag="placed") as once:
+        if once.prior is not None:
+            return CallOutcome.model_validate(once.prior)
+        if subject is None:
+            raise ToolError(RETRY_LOST)
+        outcome = await _place(
+            ctx,
+            subject,
+            confirmation,
+            dry_run,
+            confirmation_token,
+            agent_id,
+            workflow_id,
+            phone_number_id,
+            variable_values,
+        )
+        once.keep(outcome)
+    return CallOutcome.model_validate(outcome)
+
+
+async def _place(
+    ctx: Context,
+    subject: Subject,
+    confirmation: ElicitationResult[ConfirmCall],
+    dry_run: bool,
+    confirmation_token: str | None,
+    agent_id: Any,
+    workflow_id: Any,
+    phone_number_id: Any,
+    variable_values: dict[str, str] | None,
+) -> dict[str, Any]:
+    """place_call once the key (if any) is held: the gate, then the one request that rings."""
     gate = await decide(ctx, subject, dry_run=dry_run, token=confirmation_token, confirmation=confirmation)
     if gate.answer is not None:
-        return CallOutcome.model_validate({"placed": False, **gate.answer})
+        return {"placed": False, **gate.answer}
     async with gate.reserve() as held:
         started = await kupe(ctx).create_call(
             held.numbers[0],
@@ -191,7 +234,7 @@ async def place_call(
     }
     if variable_values:
         result.update(await values_applied(kupe(ctx), started.to_json(), variable_values))
-    return CallOutcome.model_validate(result)
+    return result
 
 
 async def values_applied(client: KupeClient, answer: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from kupe_mcp.safety import (
 )
 from kupe_mcp.safety.agent import placeholders_of
 from kupe_mcp.safety.channels import RESULT_META
+from kupe_mcp.safety.idempotency import RETRY_LOST, IdempotencyKey, idempotent
 from kupe_mcp.safety.variables import check_variable_names, missing_values
 from kupe_mcp.toolsets._context import guards_of, kupe, refuse_server_disk, server_of, settings_of
 from kupe_mcp.toolsets._files import read_upload
@@ -318,8 +319,9 @@ async def start_batch(
     batch_id: BatchId,
     dry_run: DryRun = False,
     confirmation_token: ConfirmationToken = None,
+    idempotency_key: IdempotencyKey = None,
     *,
-    subject: Annotated[Subject, Resolve(batch_subject)],
+    subject: Annotated[Subject | None, Resolve(batch_subject)],
     confirmation: Annotated[ElicitationResult[ConfirmCall], Resolve(ask_to_start_batch)],
 ) -> BatchLaunch:
     """LAUNCHES THE CAMPAIGN NOW: phones EVERYONE on its list and spends credits; cannot be undone.
@@ -328,14 +330,23 @@ async def start_batch(
     wait_for_approval. Then wait_for_batch.
     """
     bid = str(batch_id)
-    gate = await decide(ctx, subject, dry_run=dry_run, token=confirmation_token, confirmation=confirmation)
-    if gate.answer is not None:
-        return BatchLaunch.model_validate({"started": False, **gate.answer, "batch_id": bid})
-    async with gate.reserve() as held:
-        ack = await kupe(ctx).start_batch(bid)
-        held.ref = f"batch {bid}"
-    details = ack.data if isinstance(ack.data, dict) else {}
-    return BatchLaunch.model_validate({**details, "message": ack.message, "batch_id": bid, "started": True})
+    key = None if dry_run else idempotency_key  # a dry run dials nothing: it neither uses nor spends a key
+    async with idempotent(ctx, "start_batch", key, {"batch_id": bid}, flag="started") as once:
+        if once.prior is not None:
+            return BatchLaunch.model_validate({**once.prior, "batch_id": bid})
+        if subject is None:
+            raise ToolError(RETRY_LOST)
+        gate = await decide(ctx, subject, dry_run=dry_run, token=confirmation_token, confirmation=confirmation)
+        if gate.answer is not None:
+            outcome: dict[str, Any] = {"started": False, **gate.answer, "batch_id": bid}
+        else:
+            async with gate.reserve() as held:
+                ack = await kupe(ctx).start_batch(bid)
+                held.ref = f"batch {bid}"
+            details = ack.data if isinstance(ack.data, dict) else {}
+            outcome = {**details, "message": ack.message, "batch_id": bid, "started": True}
+        once.keep(outcome)
+    return BatchLaunch.model_validate(outcome)
 
 
 _ROW_FINAL = ("completed", "failed", "no_answer")
