@@ -35,6 +35,7 @@ __all__ = [
     "can_ask_in_body",
     "can_elicit",
     "declined",
+    "not_asked",
     "outcome",
 ]
 
@@ -107,6 +108,12 @@ def declined(answer: ElicitationResult[ConfirmCall] | None) -> str | None:
     if isinstance(data, ConfirmCall) and not data.confirm:
         return "The person did not tick confirm"
     return None
+
+
+def not_asked() -> ElicitationResult[ConfirmCall]:
+    """What the SDK injects when a confirmation resolver returned ``NotAsked`` (for callers that dial without
+    running the resolvers: wait_for_approval redeeming an approval)."""
+    return AcceptedElicitation.model_construct(data=NotAsked())  # type: ignore[arg-type]
 
 
 def accepted(answer: ElicitationResult[ConfirmCall] | None) -> bool:

@@ -42,12 +42,14 @@ __all__ = [
     "CARD_META_KEY",
     "CARD_TOOL",
     "CARD_URI",
+    "DIALLERS",
     "RESULT_META",
     "URL_INPUT_KEY",
     "CardToolOnlyForApps",
     "Sought",
     "UrlApprovalRequired",
     "answer_from_card",
+    "dialler",
     "human_channel",
     "seek_approval",
     "tenant_of",
@@ -288,6 +290,20 @@ async def my_approval(ctx: Context, approval_id: str) -> Approval:
     return record
 
 
+Dialler = Callable[[Context, dict[str, Any]], Awaitable[dict[str, Any]]]
+DIALLERS: dict[str, Dialler] = {}
+"""tool name -> how to dial its approved arguments through the same gate as the tool itself (registered by the
+call tools with ``dialler``): wait_for_approval never calls back into the server's tool dispatch."""
+
+
+def dialler(tool: str) -> Callable[[Dialler], Dialler]:
+    def register(fn: Dialler) -> Dialler:
+        DIALLERS[tool] = fn
+        return fn
+
+    return register
+
+
 async def follow_approval(ctx: Context, approval_id: str, timeout_s: float) -> dict[str, Any]:
     """wait_for_approval's body: wait for the person, then dial the approved request once through its own tool."""
     record = await my_approval(ctx, approval_id)
@@ -304,15 +320,11 @@ async def follow_approval(ctx: Context, approval_id: str, timeout_s: float) -> d
             "used": "This approval was already used to dial; it cannot dial again.",
         }.get(decided.status, "")
         return out
-    server = ctx.mcp_server
-    result = await server.call_tool(decided.tool, dict(decided.arguments), ctx)
-    if not isinstance(result, types.CallToolResult):
+    dial = DIALLERS.get(decided.tool)
+    if dial is None:
         out["next"] = f"Repeat the {decided.tool} request unchanged to dial it."
         return out
-    if result.is_error:
-        text = next((c.text for c in result.content if isinstance(c, types.TextContent)), "it failed")
-        raise ToolError(text.removeprefix(f"Error executing tool {decided.tool}: "))
-    out["result"] = result.structured_content
+    out["result"] = await dial(ctx, dict(decided.arguments))
     return out
 
 

@@ -356,13 +356,15 @@ async def decide(
     dry_run: bool,
     token: str | None,
     confirmation: ElicitationResult[ConfirmCall],
+    redeem: bool = False,
 ) -> Gate:
     """The flow place_call and start_batch share once every rule has passed for ``subject``.
 
     A dry run reports; a declined or cancelled question reports; a request that needs a yes
     nobody gave in-band redeems the token it brought, or gets one, but only when the client
     cannot be asked: a client that can elicit and was not asked is refused (the rules gave
-    different answers while asking), never handed a token in place of a question.
+    different answers while asking), never handed a token in place of a question. ``redeem`` (wait_for_approval)
+    dials only on an approval the person already gave.
     """
     gate = Gate(ctx, subject)
     answer = outcome(confirmation)
@@ -395,6 +397,9 @@ async def decide(
         await _redeem_token(gate, token)
         return gate
     if subject.plan.needs_confirmation:
+        if redeem:  # wait_for_approval: only a yes already given on an approval dials, whatever the client is
+            gate.answer = await _by_person(gate, human_channel(ctx) or "link")
+            return gate
         if asks_in_band(ctx):
             raise CallRefused(
                 f"Refused: the person could not be asked to confirm (the call-safety rules changed their answer "

@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, Router
 
+from kupe_mcp import _redact
 from kupe_mcp._loopback import LoopbackServer
 from kupe_mcp.safety.approvals import Approval, ApprovalProblem, ApprovalStore
 from kupe_mcp.safety.passkeys import Passkeys, RelyingParty, relying_party
@@ -350,6 +351,7 @@ def approval_routes(desk: ApprovalDesk, *, hosts: frozenset[str] | None = None) 
             # anyone holding the id, which the model is shown.
             return _problem_page("This approval link is not valid: ask the assistant for a new one.", 404)
         csrf, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(16)
+        _redact.remember(csrf)  # this view's form value rides a cookie: no log line shows it
         if desk.proof == "passkey" and approval.status == "pending" and rp_of(request) is None:
             return _problem_page(
                 "Passkeys need this page under a host name: open it at localhost (or the server's "

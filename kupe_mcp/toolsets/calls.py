@@ -7,6 +7,7 @@ returned as data in their own fields, and the descriptions say so.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from uuid import UUID
 
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context
@@ -26,8 +27,9 @@ from kupe_mcp.safety import (
     decide,
 )
 from kupe_mcp.safety.approvals import ApprovalStatus
-from kupe_mcp.safety.channels import follow_approval, tenant_of
-from kupe_mcp.safety.idempotency import RETRY_LOST, IdempotencyKey, idempotent
+from kupe_mcp.safety.ask import not_asked
+from kupe_mcp.safety.channels import dialler, follow_approval, tenant_of
+from kupe_mcp.safety.idempotency import RETRY_LOST, IdempotencyKey, Prior, idempotent
 from kupe_mcp.toolsets._context import approvals_of, kupe, server_of
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._sessions import light_session, transcript_lines
@@ -203,6 +205,40 @@ async def place_call(
     return CallOutcome.model_validate(outcome)
 
 
+@dialler("place_call")
+async def _dial_approved_call(ctx: Context, arguments: dict[str, Any]) -> dict[str, Any]:
+    """wait_for_approval's way to dial an approved place_call: the same subject, gate and request as the tool."""
+
+    def uuid(name: str) -> UUID | None:
+        value = arguments.get(name)
+        return UUID(str(value)) if value else None
+
+    values = arguments.get("variable_values")
+    subject = await call_subject(
+        ctx,
+        str(arguments["phone_number"]),
+        uuid("agent_id"),
+        uuid("workflow_id"),
+        uuid("phone_number_id"),
+        values,
+        Prior(),
+    )
+    assert subject is not None  # Prior() has no outcome: the subject is always built
+    outcome = await _place(
+        ctx,
+        subject,
+        not_asked(),
+        False,
+        None,
+        uuid("agent_id"),
+        uuid("workflow_id"),
+        uuid("phone_number_id"),
+        values,
+        redeem=True,
+    )
+    return CallOutcome.model_validate(outcome).model_dump(exclude_none=True)
+
+
 async def _place(
     ctx: Context,
     subject: Subject,
@@ -213,9 +249,13 @@ async def _place(
     workflow_id: Any,
     phone_number_id: Any,
     variable_values: dict[str, str] | None,
+    *,
+    redeem: bool = False,
 ) -> dict[str, Any]:
     """place_call once the key (if any) is held: the gate, then the one request that rings."""
-    gate = await decide(ctx, subject, dry_run=dry_run, token=confirmation_token, confirmation=confirmation)
+    gate = await decide(
+        ctx, subject, dry_run=dry_run, token=confirmation_token, confirmation=confirmation, redeem=redeem
+    )
     if gate.answer is not None:
         return {"placed": False, **gate.answer}
     async with gate.reserve() as held:
