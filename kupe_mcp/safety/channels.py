@@ -1,8 +1,10 @@
 """A person's yes through a channel the model cannot fake, for clients that cannot ask in-band.
 
-The channel is chosen per request from what the client declares (README "Call safety"):
+The channel is chosen per request from what the client declares (README "Call safety"). With
+KUPE_APPROVAL_PROOF=client, form elicitation comes first (handled before this module, by the tools'
+confirmation resolvers); with ``passkey`` none of these approves, they bring the person to the page:
 
-1. form elicitation: handled before this module, by the tools' confirmation resolvers;
+1. ``app``: see 3 below (first when the client negotiated MCP Apps);
 2. ``url``: URL elicitation. The client opens the approval page for the person itself (on
    2026-07-28 an ``InputRequiredResult`` carrying ``ElicitRequestURLParams``; on 2025-11-25
    the SDK's ``elicit_url``). The model sees neither the link nor its secret;
@@ -113,12 +115,12 @@ def _modern(ctx: Context) -> bool:
 
 def human_channel(ctx: Context) -> Channel | None:
     """The best way left to reach the person when form elicitation is not available; None when there is none."""
+    if client_supports_apps(ctx):  # the card is what Apps hosts (claude.ai) really show; its Approve opens the page
+        return "app"
     caps = ctx.client_capabilities
     elicitation = caps.elicitation if caps is not None else None
     if elicitation is not None and elicitation.url is not None and (_modern(ctx) or ctx.session.can_send_request):
         return "url"
-    if client_supports_apps(ctx):
-        return "app"
     fallback = settings_of(ctx).confirm_fallback
     if fallback == "off":
         return None

@@ -523,3 +523,22 @@ async def test_each_view_is_self_contained_small_and_declares_its_csp(fx: Fixtur
     assert "innerHTML" not in html
     assert "var(--color-background-primary" in html  # the host's theme variable, with a fallback
     assert (read.contents[0].meta or {})["ui"]["csp"] == {"connectDomains": [], "resourceDomains": []}
+
+
+async def test_a_client_with_apps_and_url_elicitation_gets_the_card_first(fx: Fixture) -> None:
+    server = fx.server()
+    asked: list[types.ElicitRequestParams] = []
+
+    async def person(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        asked.append(params)
+        return types.ElicitResult(action="decline")
+
+    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+    with declared_elicitation(URL_ONLY):
+        async with Client(server, mode=fx.mode, extensions=[apps], elicitation_callback=person) as mcp:
+            result = await mcp.call_tool("place_call", ARGS)
+    out = result.structured_content or {}
+    assert out["channel"] == "app"
+    assert "kupe/approval" in (result.meta or {})
+    assert asked == []
+    assert fx.calls_placed() == 0
