@@ -259,3 +259,31 @@ async def test_an_assertion_for_another_approval_or_replayed_approves_nothing_mo
     assert done["result"]["placed"] is True
     assert other["status"] == "pending"
     assert served.calls_placed() == 1
+
+
+async def test_passkeys_are_listed_renamed_and_revoked_on_the_page_with_the_api_key(
+    served: Served, browser: Browser
+) -> None:
+    out = await served.ask(**FIRST)
+    base = base_of(out["approval_url"])
+    page = await with_authenticator(browser)
+    assert "enrolled" in await enrol(page, base, api_key=DEMO_API_KEY, name="laptop")
+    await page.goto(f"{base}/approvals/passkeys")
+    await page.fill("#api_key", DEMO_API_KEY)
+    await page.get_by_role("button", name="Show my passkeys").click()
+    await page.get_by_role("cell", name="laptop").wait_for()
+
+    page.once("dialog", lambda dialog: dialog.accept("office"))
+    await page.get_by_role("button", name="Rename").click()
+    await page.get_by_role("cell", name="office").wait_for()
+    await page.get_by_role("button", name="Revoke").click()
+    await page.get_by_text("No passkeys are enrolled for this account.").wait_for()
+
+    desk = served.server.approvals
+    assert desk.passkeys is not None
+    assert desk.check_key is not None
+    assert await desk.passkeys.enrolled(str(await desk.check_key(DEMO_API_KEY))) == []
+    await page.goto(out["approval_url"])  # a revoked passkey approves nothing
+    await page.get_by_role("button", name="Approve").click()
+    await page.get_by_text("No passkey is enrolled").wait_for()
+    assert served.calls_placed() == 0
