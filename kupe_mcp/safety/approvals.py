@@ -1,9 +1,11 @@
 """Approvals: a person's yes or no to one call or batch, given outside the model's reach, kept as a record.
 
-A client that cannot ask the person in-band (form elicitation) gets an approval instead of a
-redeemable token (README "Call safety"): a record bound to the tenant and to the digest of
-exactly what will be dialled, answered on the approval page (``kupe_mcp.safety.page``) by a
-POST that carries a per-approval secret the model never sees. The record then moves, once:
+A client that cannot ask the person in-band gets an approval instead of a redeemable token (README
+"Call safety"): a record bound to the tenant and to the digest of exactly what will be dialled,
+answered on the approval page (``kupe_mcp.safety.page``) or the MCP Apps card. What answers it depends
+on KUPE_APPROVAL_PROOF: with ``passkey`` only ``approve_verified`` after a passkey assertion checked by
+``kupe_mcp.safety.passkeys``; with ``client`` also the page's POST and the card's nonce (kept only as a
+keyed digest: no store holds a secret that answers an approval). The record then moves, once:
 
     pending -> approved -> used        (the call or batch was dialled, ``outcome`` says what)
             -> declined
@@ -13,8 +15,9 @@ POST that carries a per-approval secret the model never sees. The record then mo
 Every change is appended to the record's ``events`` (who answered, through which channel,
 what was dialled); records are kept KUPE_APPROVAL_RETENTION_DAYS, then pruned.
 
-The store is an interface (``ApprovalStore``); ``MemoryApprovals`` keeps records in the
-process (thread-safe: the stdio approval listener serves the page from its own thread).
+The store is an interface (``ApprovalStore``); ``MemoryApprovals`` keeps records in the process
+(thread-safe: the stdio approval listener serves the page from its own thread; each tenant's oldest
+records go first, so one tenant cannot evict another's), ``StateApprovals`` in a shared ``StateStore``.
 """
 
 from __future__ import annotations

@@ -1,16 +1,20 @@
 """The approval page: where a person says yes or no to one call or batch, outside the model's reach.
 
 ``GET /approvals/<id>`` shows what will be dialled (the same facts as the preview) and, while
-the approval is pending, an Approve and a Decline button. ``POST /approvals/<id>`` answers;
-it must carry all three of:
+the approval is pending, an Approve and a Decline button. A GET never approves.
 
-* the per-approval secret, in a hidden form field of the page (the model never sees it);
-* the same secret in a ``SameSite=Strict``, ``HttpOnly`` cookie the GET set, path-scoped to this approval;
-* an ``Origin`` header naming this page's own origin.
+* With KUPE_APPROVAL_PROOF=passkey, Approve runs the WebAuthn ceremony: the page's script (allowed by a
+  per-response CSP nonce; no remote script) fetches a single-use challenge bound to this approval and its
+  digest (``POST /approvals/<id>/passkey/options``) and posts the assertion back
+  (``POST /approvals/<id>/passkey``); only a verified assertion approves (``kupe_mcp.safety.passkeys``).
+* ``POST /approvals/<id>`` answers with a form (Decline; with ``client`` proof also Approve) and must carry
+  this view's own form value, the same value in a ``SameSite=Strict``, ``HttpOnly`` cookie the GET set, and
+  an ``Origin`` naming this page's own origin. No approval secret exists on the page or in the store.
 
-A GET never approves. The page is plain server-rendered HTML (no JavaScript), escapes every
-outside text, and forbids framing. The HTTP transport mounts ``approval_routes``; stdio servers
-start an ``ApprovalListener`` on 127.0.0.1 when the first approval is needed.
+``/approvals/passkeys/enrol`` enrols a passkey (the Kupe API key typed there, or a one-time code from
+``kupe-app-mcp passkey add``); ``/approvals/passkeys`` lists, renames and revokes them. The page escapes
+every outside text and forbids framing. The HTTP transport mounts ``approval_routes``; stdio servers start an
+``ApprovalListener`` on 127.0.0.1 (linked as ``localhost``) when the first approval is needed.
 """
 
 from __future__ import annotations
