@@ -44,15 +44,8 @@ __all__ = [
 
 KEEP = timedelta(hours=24)
 
-IdempotencyKey = Annotated[
-    str | None,
-    Field(
-        min_length=8,
-        max_length=128,
-        pattern=r"^[A-Za-z0-9._:-]+$",
-        description="Your unique id for this request; a retry with it never dials twice (24 h).",
-    ),
-]
+# No description: the name says it, and every byte of a write tool's schema is in every model's context.
+IdempotencyKey = Annotated[str | None, Field(max_length=256)]
 
 
 @dataclass
