@@ -154,3 +154,26 @@ async def test_a_dump_of_the_store_holds_no_secret(make_server: ServerFactory, s
     for secret in (nonce, code, options["challenge"], DEMO_API_KEY):
         assert secret not in text
     assert isinstance(result, types.CallToolResult)
+
+
+async def test_passkeys_codes_and_challenges_made_on_one_replica_are_used_once_on_another(store: StateStore) -> None:
+    """Replicas share one store and KUPE_STATE_SECRET: what one issues the other honours, once."""
+    from kupe_mcp.safety.approvals import ApprovalProblem
+    from kupe_mcp.safety.passkeys import Passkey, Passkeys
+    from kupe_mcp.safety.state import StateKeys
+
+    keys = StateKeys.from_secret("the-same-secret-on-every-replica")
+    one, other = Passkeys(store, keys), Passkeys(store, keys)
+    code = await one.enrolment_code("user:ada")
+    assert await other.tenant_of_code(code) == "user:ada"
+    assert await one.tenant_of_code(code) is None  # used up
+
+    await one._save("user:ada", [Passkey(id="a1", public_key="k", sign_count=0, name="phone", created_at=0)])
+    assert [p.name for p in await other.enrolled("user:ada")] == ["phone"]
+    assert await other.enrolled("user:bob") == []
+    await other.rename("user:ada", "a1", "  work   phone ")
+    assert [p.name for p in await one.enrolled("user:ada")] == ["work phone"]
+    with pytest.raises(ApprovalProblem):
+        await one.revoke("user:bob", "a1")  # another tenant's passkey is unknown to bob
+    await one.revoke("user:ada", "a1")
+    assert await other.enrolled("user:ada") == []
