@@ -542,3 +542,24 @@ async def test_a_client_with_apps_and_url_elicitation_gets_the_card_first(fx: Fi
     assert "kupe/approval" in (result.meta or {})
     assert asked == []
     assert fx.calls_placed() == 0
+
+
+async def test_on_a_wildcard_bind_the_page_answers_only_loopback_and_allowed_hosts() -> None:
+    """Bound to 0.0.0.0 without KUPE_APPROVAL_BASE_URL: the page never trusts the request's Host (which would make
+    a rebinding name same-origin with the page); KUPE_ALLOWED_HOSTS names the real one."""
+    from kupe_mcp.safety.approvals import MemoryApprovals
+    from kupe_mcp.safety.page import ApprovalDesk, approval_routes, page_hosts
+
+    app = approval_routes(ApprovalDesk(MemoryApprovals()), hosts=page_hosts("0.0.0.0", None, ("mcp.example.com",)))  # noqa: S104
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://page") as http:
+        url = "/approvals/abcdefgh12345678"
+        rebound = await http.get(url, headers={"host": "evil.example"})
+        forged = await http.post(
+            url, data={"answer": "approve"}, headers={"host": "evil.example:80", "origin": "http://evil.example:80"}
+        )
+        named = await http.get(url, headers={"host": "mcp.example.com"})
+        loopback = await http.get(url, headers={"host": "localhost:8765"})
+    assert rebound.status_code == 421
+    assert forged.status_code == 421
+    assert named.status_code == 404  # answered (this approval is unknown), not refused for its Host
+    assert loopback.status_code == 404
