@@ -563,3 +563,18 @@ async def test_on_a_wildcard_bind_the_page_answers_only_loopback_and_allowed_hos
     assert forged.status_code == 421
     assert named.status_code == 404  # answered (this approval is unknown), not refused for its Host
     assert loopback.status_code == 404
+
+
+async def test_with_client_proof_a_card_approval_has_no_page_to_answer_it_on(fx: Fixture) -> None:
+    server = fx.server()
+    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+    async with Client(server, mode=fx.mode, extensions=[apps]) as mcp:
+        out = (await mcp.call_tool("place_call", ARGS)).structured_content or {}
+    url = server.approvals.link(out["approval_id"])  # the id is what the model was shown
+    async with httpx2.AsyncClient(timeout=10) as http:
+        page = await http.get(url)
+    (record,) = records_of(server)
+    assert page.status_code == 404
+    assert "name='secret'" not in page.text
+    assert record.status == "pending"
+    assert fx.calls_placed() == 0
