@@ -114,13 +114,16 @@ def _parser() -> argparse.ArgumentParser:
     from kupe_mcp.dist.install import add_install_parser
 
     add_install_parser(sub)
+    from kupe_mcp.dist.passkey import add_passkey_parser
+
+    add_passkey_parser(sub)
     return parser
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = _parser()
     argv = list(argv)
-    if not argv or argv[0] not in {"serve", "sandbox-api", "demo", "install", "-h", "--help", "--version"}:
+    if not argv or argv[0] not in {"serve", "sandbox-api", "demo", "install", "passkey", "-h", "--help", "--version"}:
         argv.insert(0, "serve")
     return parser.parse_args(argv)
 
@@ -162,6 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from kupe_mcp.dist.install import run_install
 
             return run_install(args)
+        if args.command == "passkey":
+            from kupe_mcp.dist.passkey import run_passkey
+
+            return run_passkey(args)
         if args.command == "sandbox-api":
             return _sandbox_api(args)
         return _serve(args)

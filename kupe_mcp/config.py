@@ -416,6 +416,24 @@ SETTINGS: tuple[Setting, ...] = (
         choices=("link", "token", "off"),
     ),
     Setting(
+        "KUPE_APPROVAL_PROOF",
+        "approval_proof",
+        "choice",
+        "what approves a real dial: `passkey` (only a verified WebAuthn assertion of a passkey enrolled for the "
+        "tenant) or `client` (an in-band answer, a card click or a page POST: a model with an HTTP tool can fake it)",
+        "",
+        choices=("passkey", "client"),
+        shown_default="`passkey`; `client` with --sandbox",
+    ),
+    Setting(
+        "KUPE_ELICITATION_TIMEOUT_S",
+        "elicitation_timeout_s",
+        "float",
+        "longest wait for a client to answer an elicitation before the tool returns the approval pending, seconds",
+        "30",
+        example="e.g. 30 (seconds)",
+    ),
+    Setting(
         "KUPE_APPROVAL_TTL_S",
         "approval_ttl_s",
         "float",
@@ -586,6 +604,8 @@ class Settings(BaseModel):
     state_url: str | None = None
     state_secret: SecretStr | None = None
     confirm_fallback: Literal["link", "token", "off"] = "link"
+    approval_proof: Literal["passkey", "client"] | None = None
+    elicitation_timeout_s: float = Field(default=30.0, gt=0, le=3600)
     approval_ttl_s: float = Field(default=600.0, ge=10, le=86400)
     approval_port: int | None = Field(default=None, ge=1, le=65535)
     approval_base_url: str | None = None
@@ -616,7 +636,14 @@ class Settings(BaseModel):
                 raise ValueError(f"{origin!r} is not an origin such as https://app.example.com")
         return tuple(o.lower().rstrip("/") for o in value)
 
-    @field_validator("confirm_fallback", mode="before")
+    @property
+    def proof(self) -> Literal["passkey", "client"]:
+        """What approves a real dial: KUPE_APPROVAL_PROOF, else ``passkey`` unless nothing can ring (--sandbox)."""
+        if self.approval_proof is not None:
+            return self.approval_proof
+        return "client" if self.sandbox else "passkey"
+
+    @field_validator("confirm_fallback", "approval_proof", mode="before")
     @classmethod
     def _fallback(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value

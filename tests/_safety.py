@@ -66,10 +66,11 @@ def safety_setup(make_server: Callable[..., KupeServer], app: Any, mode: str) ->
 
 
 @contextmanager
-def calls_over_http() -> Iterator[tuple[KupeServer, SandboxServer, str]]:
+def calls_over_http(**overrides: Any) -> Iterator[tuple[KupeServer, SandboxServer, str]]:
     """The calls toolset over streamable HTTP (single tenant, loopback) on a sandbox that listens on loopback too.
 
-    Yields the server, the sandbox and the server's base URL (the MCP endpoint is ``/mcp`` under it).
+    Yields the server, the sandbox and the server's base URL (the MCP endpoint is ``/mcp`` under it);
+    ``overrides`` are further settings (e.g. ``approval_proof``).
     """
     with SandboxServer(SandboxSettings(call_step_s=0)) as sandbox:
         config = Settings(
@@ -77,6 +78,7 @@ def calls_over_http() -> Iterator[tuple[KupeServer, SandboxServer, str]]:
             credentials=Credentials(api_key=SecretStr(DEMO_API_KEY)),
             toolsets=("calls",),
             calling_hours="off",
+            **overrides,
         )
         server = create_server(config, build_client(config))
         with LoopbackServer(http_app(server, config, host="127.0.0.1", multi_tenant=False), lifespan="on") as srv:

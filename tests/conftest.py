@@ -59,13 +59,18 @@ ServerFactory = Callable[..., KupeServer]
 
 @pytest.fixture
 def make_server(sandbox_app: Any) -> ServerFactory:
-    """Build a kupe-app-mcp server on the sandbox; keyword arguments become Settings fields."""
+    """Build a kupe-app-mcp server on the sandbox; keyword arguments become Settings fields (``state=`` a store)."""
 
     def factory(**settings: Any) -> KupeServer:
         settings.setdefault("toolsets", ("all",))
         # Tests run at any hour: calling hours are tested on their own (tests/guards, test_call_safety).
         settings.setdefault("calling_hours", "off")
-        return create_server(Settings(**settings), make_kupe(sandbox_app))
+        # These servers run on a sandbox that cannot ring, but their Settings say nothing of --sandbox: the tests
+        # built on this factory are about the client-proof flow (in-band answers, cards, page POSTs). Passkey
+        # tests ask for approval_proof="passkey" themselves.
+        settings.setdefault("approval_proof", "client")
+        state = settings.pop("state", None)  # a StateStore to run on (tests/state: memory, SQLite, Redis)
+        return create_server(Settings(**settings), make_kupe(sandbox_app), state=state)
 
     return factory
 

@@ -1,9 +1,11 @@
 """Approvals: a person's yes or no to one call or batch, given outside the model's reach, kept as a record.
 
-A client that cannot ask the person in-band (form elicitation) gets an approval instead of a
-redeemable token (README "Call safety"): a record bound to the tenant and to the digest of
-exactly what will be dialled, answered on the approval page (``kupe_mcp.safety.page``) by a
-POST that carries a per-approval secret the model never sees. The record then moves, once:
+A client that cannot ask the person in-band gets an approval instead of a redeemable token (README
+"Call safety"): a record bound to the tenant and to the digest of exactly what will be dialled,
+answered on the approval page (``kupe_mcp.safety.page``) or the MCP Apps card. What answers it depends
+on KUPE_APPROVAL_PROOF: with ``passkey`` only ``approve_verified`` after a passkey assertion checked by
+``kupe_mcp.safety.passkeys``; with ``client`` also the page's POST and the card's nonce (kept only as a
+keyed digest: no store holds a secret that answers an approval). The record then moves, once:
 
     pending -> approved -> used        (the call or batch was dialled, ``outcome`` says what)
             -> declined
@@ -13,8 +15,9 @@ POST that carries a per-approval secret the model never sees. The record then mo
 Every change is appended to the record's ``events`` (who answered, through which channel,
 what was dialled); records are kept KUPE_APPROVAL_RETENTION_DAYS, then pruned.
 
-The store is an interface (``ApprovalStore``); ``MemoryApprovals`` keeps records in the
-process (thread-safe: the stdio approval listener serves the page from its own thread).
+The store is an interface (``ApprovalStore``); ``MemoryApprovals`` keeps records in the process
+(thread-safe: the stdio approval listener serves the page from its own thread; each tenant's oldest
+records go first, so one tenant cannot evict another's), ``StateApprovals`` in a shared ``StateStore``.
 """
 
 from __future__ import annotations
@@ -25,8 +28,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
-
-from kupe_mcp.text import redact as _redact
 
 __all__ = [
     "Approval",
@@ -41,7 +42,7 @@ __all__ = [
 
 ApprovalStatus = Literal["pending", "approved", "declined", "expired", "used"]
 Channel = Literal["url", "app", "link", "token"]
-_MAX_RECORDS = 10_000
+_MAX_PER_TENANT = 1_000  # live approvals one tenant may hold in memory; each tenant's own oldest go first
 
 
 class ApprovalProblem(Exception):
@@ -52,12 +53,12 @@ class ApprovalProblem(Exception):
 class Approval:
     """One request for a person's approval and everything that happened to it.
 
-    ``secret`` is what the approval page's POST must carry (and the card's app-only tool):
-    never put it in a model-visible result. ``facts`` is what the person is shown.
+    ``card_digest`` is the keyed digest (HMAC, ``StateKeys.digest``) of the nonce the MCP Apps card last
+    rendered with: the card's app-only tool must bring that nonce, which travels only in the card's
+    ``_meta``. No store holds a secret that answers an approval. ``facts`` is what the person is shown.
     """
 
     id: str
-    secret: str
     tenant: str
     digest: str
     tool: str
@@ -70,6 +71,7 @@ class Approval:
     decided_at: float | None = None
     outcome: str | None = None
     events: tuple[dict[str, Any], ...] = ()
+    card_digest: str = ""
 
     def current(self, now: float) -> Approval:
         """This record as of ``now``: past its expiry, a pending (or approved but unused) approval is expired."""
@@ -113,12 +115,9 @@ def new_approval(
     now: float,
     ttl_s: float,
 ) -> Approval:
-    """A fresh pending approval with an unguessable id and page secret (which no log line will ever show)."""
-    secret = secrets.token_urlsafe(24)
-    _redact.remember(secret)
+    """A fresh pending approval with an unguessable id (it names the approval; it answers nothing)."""
     return Approval(
         id=secrets.token_urlsafe(12),
-        secret=secret,
         tenant=tenant,
         digest=digest,
         tool=tool,
@@ -129,6 +128,20 @@ def new_approval(
         expires_at=now + ttl_s,
         events=({"at": now, "status": "pending", "note": f"asked through the {channel} channel"},),
     )
+
+
+def _same(kept: str, given: str) -> bool:
+    """A digest compared in constant time; an approval with no card kept answers no card."""
+    return bool(kept) and secrets.compare_digest(kept, given)
+
+
+def _verified(record: Approval | None, tenant: str, digest: str, via: str, now: float) -> Approval:
+    """``record`` approved by a proof checked elsewhere, when it is still pending for that tenant and digest."""
+    if record is None or record.tenant != tenant or not secrets.compare_digest(record.digest, digest):
+        raise ApprovalProblem("Refused: this approval is unknown or for other arguments; nothing was approved.")
+    if record.status != "pending":
+        raise ApprovalProblem(f"This approval was already {record.status}; nothing changed.")
+    return record._moved("approved", now, f"approved by the person with {via}", decided_at=now)
 
 
 class ApprovalStore(Protocol):
@@ -144,8 +157,22 @@ class ApprovalStore(Protocol):
         """The tenant's live approval for ``digest``: pending, approved, or declined within its lifetime."""
         ...
 
-    async def answer(self, approval_id: str, secret: str, *, approve: bool, via: str) -> Approval:
-        """The person's answer; ApprovalProblem unless the secret matches and the approval is pending."""
+    async def answer(self, approval_id: str, card_digest: str, *, approve: bool, via: str) -> Approval:
+        """The person's answer on the card; ApprovalProblem unless ``card_digest`` is the digest of the nonce the
+        card was last rendered with and the approval is pending."""
+        ...
+
+    async def issue_card(self, approval_id: str, card_digest: str) -> None:
+        """Keep the digest of the nonce a card is being rendered with (it replaces any earlier card's)."""
+        ...
+
+    async def answer_on_page(self, approval_id: str, *, approve: bool, via: str) -> Approval:
+        """The person's answer from the page, whose own checks (Origin, the view's cookie) already passed."""
+        ...
+
+    async def approve_verified(self, approval_id: str, *, tenant: str, digest: str, via: str) -> Approval:
+        """Approve on a proof checked by the caller (a verified passkey assertion bound to ``tenant`` and
+        ``digest``); ApprovalProblem unless the approval is pending for exactly that tenant and digest."""
         ...
 
     async def redeem(self, approval_id: str, *, tenant: str, digest: str) -> Approval:
@@ -175,11 +202,14 @@ class MemoryApprovals:
             self._records[approval_id] = current
         return current
 
-    def _prune(self) -> None:
+    def _prune(self, tenant: str) -> None:
+        """Drop records past retention, then the tenant's own oldest beyond its share: one tenant's flood of
+        previews never evicts another tenant's approvals."""
         cutoff = self.clock() - self.retention_s
         self._records = {k: v for k, v in self._records.items() if v.created_at > cutoff}
-        while len(self._records) >= _MAX_RECORDS:
-            self._records.pop(next(iter(self._records)))
+        own = [k for k, v in self._records.items() if v.tenant == tenant]
+        for key in own[: max(0, len(own) - _MAX_PER_TENANT + 1)]:
+            del self._records[key]
 
     def _live(self, tenant: str, digest: str) -> Approval | None:
         now = self.clock()
@@ -203,7 +233,7 @@ class MemoryApprovals:
 
     async def open_or_reuse(self, fresh: Approval) -> Approval:
         with self._lock:
-            self._prune()
+            self._prune(fresh.tenant)
             live = self._live(fresh.tenant, fresh.digest)
             if live is not None:
                 return live
@@ -214,16 +244,29 @@ class MemoryApprovals:
         with self._lock:
             return self._now(approval_id)
 
-    async def answer(self, approval_id: str, secret: str, *, approve: bool, via: str) -> Approval:
+    async def answer(self, approval_id: str, card_digest: str, *, approve: bool, via: str) -> Approval:
+        return await self._answer(approval_id, card_digest, approve=approve, via=via)
+
+    async def answer_on_page(self, approval_id: str, *, approve: bool, via: str) -> Approval:
+        return await self._answer(approval_id, None, approve=approve, via=via)
+
+    async def _answer(self, approval_id: str, card_digest: str | None, *, approve: bool, via: str) -> Approval:
         with self._lock:
             record = self._now(approval_id)
-            if record is None or not secrets.compare_digest(record.secret, secret):
+            if record is None or (card_digest is not None and not _same(record.card_digest, card_digest)):
                 raise ApprovalProblem("This approval link is not valid: ask the assistant for a new one.")
             if record.status != "pending":
                 raise ApprovalProblem(f"This approval was already {record.status}; nothing changed.")
             status: ApprovalStatus = "approved" if approve else "declined"
             now = self.clock()
             moved = record._moved(status, now, f"{status} by the person on the {via}", decided_at=now)
+            self._records[approval_id] = moved
+            return moved
+
+    async def approve_verified(self, approval_id: str, *, tenant: str, digest: str, via: str) -> Approval:
+        with self._lock:
+            record = self._now(approval_id)
+            moved = _verified(record, tenant, digest, via, self.clock())
             self._records[approval_id] = moved
             return moved
 
@@ -242,6 +285,12 @@ class MemoryApprovals:
             used = record._moved("used", self.clock(), "redeemed to dial")
             self._records[approval_id] = used
             return used
+
+    async def issue_card(self, approval_id: str, card_digest: str) -> None:
+        with self._lock:
+            record = self._records.get(approval_id)
+            if record is not None:
+                self._records[approval_id] = replace(record, card_digest=card_digest)
 
     async def record_outcome(self, approval_id: str, outcome: str) -> None:
         with self._lock:
@@ -264,8 +313,13 @@ def _to_json(record: Approval) -> dict[str, Any]:
     return {**record.__dict__, "events": list(record.events)}
 
 
+_FIELDS = frozenset(Approval.__dataclass_fields__)
+
+
 def _from_json(raw: dict[str, Any]) -> Approval:
-    return Approval(**{**raw, "events": tuple(raw.get("events") or ())})
+    """Read leniently: a field an older version kept (a page secret in plain text) is dropped, never used."""
+    kept = {k: v for k, v in raw.items() if k in _FIELDS}
+    return Approval(**{**kept, "events": tuple(raw.get("events") or ())})
 
 
 @dataclass
@@ -323,9 +377,15 @@ class StateApprovals:
         raw = await self.state.take(_PAGE_TENANT, f"approval:{approval_id}", now=self._at())
         return _from_json(raw) if raw is not None else None
 
-    async def answer(self, approval_id: str, secret: str, *, approve: bool, via: str) -> Approval:
+    async def answer(self, approval_id: str, card_digest: str, *, approve: bool, via: str) -> Approval:
+        return await self._answer(approval_id, card_digest, approve=approve, via=via)
+
+    async def answer_on_page(self, approval_id: str, *, approve: bool, via: str) -> Approval:
+        return await self._answer(approval_id, None, approve=approve, via=via)
+
+    async def _answer(self, approval_id: str, card_digest: str | None, *, approve: bool, via: str) -> Approval:
         record = await self._take(approval_id)
-        if record is None or not secrets.compare_digest(record.secret, secret):
+        if record is None or (card_digest is not None and not _same(record.card_digest, card_digest)):
             if record is not None:
                 await self._save(record)
             raise ApprovalProblem("This approval link is not valid: ask the assistant for a new one.")
@@ -336,6 +396,18 @@ class StateApprovals:
             raise ApprovalProblem(f"This approval was already {current.status}; nothing changed.")
         status: ApprovalStatus = "approved" if approve else "declined"
         moved = current._moved(status, now, f"{status} by the person on the {via}", decided_at=now)
+        await self._save(moved)
+        return moved
+
+    async def approve_verified(self, approval_id: str, *, tenant: str, digest: str, via: str) -> Approval:
+        record = await self._take(approval_id)
+        current = record.current(self.clock()) if record is not None else None
+        try:
+            moved = _verified(current, tenant, digest, via, self.clock())
+        except ApprovalProblem:
+            if current is not None:
+                await self._save(current)
+            raise
         await self._save(moved)
         return moved
 
@@ -352,6 +424,11 @@ class StateApprovals:
         used = current._moved("used", self.clock(), "redeemed to dial")
         await self._save(used)
         return used
+
+    async def issue_card(self, approval_id: str, card_digest: str) -> None:
+        record = await self._take(approval_id)
+        if record is not None:
+            await self._save(replace(record, card_digest=card_digest))
 
     async def record_outcome(self, approval_id: str, outcome: str) -> None:
         record = await self._take(approval_id)

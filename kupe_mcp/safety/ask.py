@@ -31,9 +31,11 @@ __all__ = [
     "accepted",
     "ask_to_place_call",
     "ask_to_start_batch",
+    "asks_in_band",
     "can_ask_in_body",
     "can_elicit",
     "declined",
+    "not_asked",
     "outcome",
 ]
 
@@ -74,6 +76,14 @@ def can_elicit(ctx: Context) -> bool:
     return _form_elicitation(ctx) and (_input_required(ctx) or bool(ctx.session.can_send_request))
 
 
+def asks_in_band(ctx: Context) -> bool:
+    """Whether an in-band answer approves: the client can be asked and KUPE_APPROVAL_PROOF=client. With
+    ``passkey`` no in-band yes counts; the person is brought to the approval page instead."""
+    from kupe_mcp.safety.context import settings_of
+
+    return can_elicit(ctx) and settings_of(ctx).proof == "client"
+
+
 def can_ask_in_body(ctx: Context) -> bool:
     """Whether the tool body itself can ask again (2025-11-25 with a back-channel; 2026-07-28 asks only in rounds)."""
     return _form_elicitation(ctx) and not _input_required(ctx) and bool(ctx.session.can_send_request)
@@ -100,12 +110,22 @@ def declined(answer: ElicitationResult[ConfirmCall] | None) -> str | None:
     return None
 
 
+def not_asked() -> ElicitationResult[ConfirmCall]:
+    """What the SDK injects when a confirmation resolver returned ``NotAsked`` (for callers that dial without
+    running the resolvers: wait_for_approval redeeming an approval)."""
+    return AcceptedElicitation.model_construct(data=NotAsked())  # type: ignore[arg-type]
+
+
 def accepted(answer: ElicitationResult[ConfirmCall] | None) -> bool:
     return isinstance(answer, AcceptedElicitation) and isinstance(answer.data, ConfirmCall) and answer.data.confirm
 
 
-async def _ask(ctx: Context, subject: Subject, dry_run: bool, token: str | None) -> Elicit[ConfirmCall] | NotAsked:
-    if dry_run or token is not None or not can_elicit(ctx) or not subject.plan.needs_confirmation:
+async def _ask(
+    ctx: Context, subject: Subject | None, dry_run: bool, token: str | None
+) -> Elicit[ConfirmCall] | NotAsked:
+    if subject is None:  # a retry answered from its idempotency_key: nothing to ask about
+        return NotAsked()
+    if dry_run or token is not None or not asks_in_band(ctx) or not subject.plan.needs_confirmation:
         return NotAsked()
     try:
         return Elicit(await question(ctx, subject), ConfirmCall)
@@ -115,7 +135,7 @@ async def _ask(ctx: Context, subject: Subject, dry_run: bool, token: str | None)
 
 async def ask_to_place_call(
     ctx: Context,
-    subject: Annotated[Subject, Resolve(call_subject)],
+    subject: Annotated[Subject | None, Resolve(call_subject)],
     dry_run: bool,
     confirmation_token: str | None,
 ) -> Elicit[ConfirmCall] | NotAsked:
@@ -125,7 +145,7 @@ async def ask_to_place_call(
 
 async def ask_to_start_batch(
     ctx: Context,
-    subject: Annotated[Subject, Resolve(batch_subject)],
+    subject: Annotated[Subject | None, Resolve(batch_subject)],
     dry_run: bool,
     confirmation_token: str | None,
 ) -> Elicit[ConfirmCall] | NotAsked:

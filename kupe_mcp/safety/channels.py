@@ -1,8 +1,10 @@
 """A person's yes through a channel the model cannot fake, for clients that cannot ask in-band.
 
-The channel is chosen per request from what the client declares (README "Call safety"):
+The channel is chosen per request from what the client declares (README "Call safety"). With
+KUPE_APPROVAL_PROOF=client, form elicitation comes first (handled before this module, by the tools'
+confirmation resolvers); with ``passkey`` none of these approves, they bring the person to the page:
 
-1. form elicitation: handled before this module, by the tools' confirmation resolvers;
+1. ``app``: see 3 below (first when the client negotiated MCP Apps);
 2. ``url``: URL elicitation. The client opens the approval page for the person itself (on
    2026-07-28 an ``InputRequiredResult`` carrying ``ElicitRequestURLParams``; on 2025-11-25
    the SDK's ``elicit_url``). The model sees neither the link nor its secret;
@@ -19,6 +21,7 @@ digest of what will be dialled; ``seek_approval`` returns either an answer for t
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -35,15 +38,20 @@ from mcp_types.version import is_version_at_least
 from kupe_mcp.errors import CallRefused
 from kupe_mcp.safety.approvals import Approval, ApprovalProblem, Channel, new_approval
 from kupe_mcp.safety.context import approvals_of, server_of, settings_of
+from kupe_mcp.text import redact as _redact
 
 __all__ = [
     "CARD_META_KEY",
+    "CARD_TOOL",
     "CARD_URI",
+    "DIALLERS",
     "RESULT_META",
     "URL_INPUT_KEY",
+    "CardToolOnlyForApps",
     "Sought",
     "UrlApprovalRequired",
     "answer_from_card",
+    "dialler",
     "human_channel",
     "seek_approval",
     "tenant_of",
@@ -57,8 +65,28 @@ CARD_META_KEY = "kupe/approval"
 # MCP Apps card needs (the approval's secret) rides there, where hosts give it to the view and not to the model.
 RESULT_META: ContextVar[dict[str, Any] | None] = ContextVar("kupe_result_meta", default=None)
 INPUT_REQUIRED_VERSION = "2026-07-28"
-URL_WAIT_S = 120.0  # how long a retried URL round waits for the person's click before handing back the approval id
 POLL_S = 0.25
+
+
+CARD_TOOL = "answer_call_approval"
+
+
+class CardToolOnlyForApps:
+    """Server middleware: ``tools/list`` shows the card's app-only tool only to a client that negotiated MCP Apps.
+
+    ``visibility: ["app"]`` is a hint hosts may ignore; a client without Apps has no card to answer from, so its
+    model is not shown the tool at all (and ``answer_from_card`` refuses a call from it).
+    """
+
+    async def __call__(self, ctx: Any, call_next: Any) -> Any:
+        result = await call_next(ctx)
+        if getattr(ctx, "method", None) != "tools/list" or client_supports_apps(ctx):
+            return result
+        if isinstance(result, types.ListToolsResult):
+            return result.model_copy(update={"tools": [t for t in result.tools if t.name != CARD_TOOL]})
+        if isinstance(result, dict) and isinstance(result.get("tools"), list):
+            return {**result, "tools": [t for t in result["tools"] if (t or {}).get("name") != CARD_TOOL]}
+        return result
 
 
 class UrlApprovalRequired(ToolError):
@@ -87,15 +115,17 @@ def _modern(ctx: Context) -> bool:
 
 def human_channel(ctx: Context) -> Channel | None:
     """The best way left to reach the person when form elicitation is not available; None when there is none."""
+    if client_supports_apps(ctx):  # the card is what Apps hosts (claude.ai) really show; its Approve opens the page
+        return "app"
     caps = ctx.client_capabilities
     elicitation = caps.elicitation if caps is not None else None
     if elicitation is not None and elicitation.url is not None and (_modern(ctx) or ctx.session.can_send_request):
         return "url"
-    if client_supports_apps(ctx):
-        return "app"
     fallback = settings_of(ctx).confirm_fallback
     if fallback == "off":
         return None
+    if fallback == "token" and settings_of(ctx).proof == "passkey":
+        return "link"  # a token the model passes back proves nothing; the page asks for the passkey
     return fallback
 
 
@@ -134,7 +164,7 @@ def _declined(flag: str, reason: str, nothing_done: str) -> dict[str, Any]:
     }
 
 
-def _pending_answer(ctx: Context, record: Approval, flag: str, tool: str) -> dict[str, Any]:
+async def _pending_answer(ctx: Context, record: Approval, flag: str, tool: str) -> dict[str, Any]:
     answer: dict[str, Any] = {
         flag: False,
         "approval_required": True,
@@ -146,42 +176,54 @@ def _pending_answer(ctx: Context, record: Approval, flag: str, tool: str) -> dic
     again = f"then call wait_for_approval(approval_id={record.id!r}) or repeat this {tool} request unchanged"
     if record.channel == "link":
         answer["approval_url"] = approvals_of(ctx).link(record.id, _request_of(ctx))
+        how = "approve there with their passkey" if settings_of(ctx).proof == "passkey" else "approve there"
         answer["next"] = (
-            f"Ask the person to open approval_url and approve there; {again}. "
+            f"Ask the person to open approval_url and {how}; {again}. "
             "Nothing is dialled until they approve on that page; never open or answer it yourself."
         )
     elif record.channel == "app":
         holder = RESULT_META.get()
         if holder is not None:
-            holder[CARD_META_KEY] = {"approval_id": record.id, "secret": record.secret}
+            # A fresh nonce per render, in the card's _meta only (hosts give _meta to the view, not the model);
+            # the store keeps its keyed digest.
+            nonce = secrets.token_urlsafe(24)
+            _redact.remember(nonce)
+            await approvals_of(ctx).store.issue_card(record.id, server_of(ctx).state_keys.digest("card", nonce))
+            card: dict[str, Any] = {"approval_id": record.id, "secret": nonce}
+            if settings_of(ctx).proof == "passkey":
+                card["approval_url"] = approvals_of(ctx).link(record.id, _request_of(ctx))
+            holder[CARD_META_KEY] = card
         answer["next"] = f"The person sees an approval card with Approve and Decline; {again}."
     else:
         answer["next"] = f"The person was sent to the approval page by the client; {again}."
     return answer
 
 
-async def _by_url(ctx: Context, record: Approval) -> Approval | dict[str, str]:
-    """Send the person to the page through the client; the record once they answered (or a decline reason)."""
+async def _by_url(ctx: Context, record: Approval) -> tuple[Approval, str | None]:
+    """Send the person to the page through the client; the record once they answered, or the still-pending record
+    and why the client gave up. Every wait on the client is bounded by KUPE_ELICITATION_TIMEOUT_S."""
     desk = approvals_of(ctx)
     url = desk.link(record.id, _request_of(ctx))
     message = "Approve or decline this call on the Kupe approval page (it shows exactly what will be dialled)."
     remaining = max(record.expires_at - desk.clock(), 0.0)
+    timeout = settings_of(ctx).elicitation_timeout_s
     if _modern(ctx):
         response = (ctx.input_responses or {}).get(URL_INPUT_KEY)
         if response is None:
             raise UrlApprovalRequired(types.ElicitRequestURLParams(message=message, url=url))
         action = getattr(response, "action", "cancel")
-        wait_s = min(remaining, URL_WAIT_S)
     else:
-        result = await ctx.session.elicit_url(
-            message=message, url=url, elicitation_id=record.id, related_request_id=ctx.request_id
-        )
+        with anyio.move_on_after(timeout) as waited:
+            result = await ctx.session.elicit_url(
+                message=message, url=url, elicitation_id=record.id, related_request_id=ctx.request_id
+            )
+        if waited.cancelled_caught:
+            return record, f"The client did not answer within {timeout:g} s (KUPE_ELICITATION_TIMEOUT_S)"
         action = result.action
-        wait_s = remaining
     if action != "accept":
-        return {"reason": "The person did not open the approval page"}
-    decided = await wait_decided(ctx, record.id, wait_s, progress=True)
-    return decided if decided is not None else record
+        return record, "The client declined or dismissed the request (the person may never have seen it)"
+    decided = await wait_decided(ctx, record.id, min(remaining, timeout), progress=True)
+    return (decided if decided is not None else record), None
 
 
 async def seek_approval(
@@ -214,11 +256,9 @@ async def seek_approval(
             ttl_s=desk.ttl_s,
         )
         record = await desk.store.open_or_reuse(fresh)
+    note = None
     if record.status == "pending" and record.channel == "url":
-        outcome = await _by_url(ctx, record)
-        if isinstance(outcome, dict):
-            return Sought(answer=_declined(flag, outcome["reason"], nothing_done))
-        record = outcome
+        record, note = await _by_url(ctx, record)
     if record.status == "declined":
         return Sought(answer=_declined(flag, "The person declined on the approval page", nothing_done))
     if record.status == "expired":
@@ -229,7 +269,19 @@ async def seek_approval(
         except ApprovalProblem as exc:
             raise CallRefused(str(exc)) from None
         return Sought(approval_id=used.id)
-    return Sought(answer=_pending_answer(ctx, record, flag, tool))
+    answer = await _pending_answer(ctx, record, flag, tool)
+    if note is not None:
+        # Nobody said no: the approval stays answerable on its page until it expires, for a person who never saw
+        # the question.
+        answer["note"] = f"{note}; nothing was dialled and the approval stays open on its page until it expires."
+        answer["approval_url"] = desk.link(record.id, _request_of(ctx))
+    if settings_of(ctx).proof == "passkey" and desk.passkeys is not None and not await desk.passkeys.enrolled(tenant):
+        answer["passkey"] = (
+            "No passkey is enrolled for this Kupe account yet, so nothing can be approved: ask the person to run "
+            f"kupe-app-mcp passkey add in a terminal, or to open {desk.base_url(_request_of(ctx))}"
+            "/approvals/passkeys/enrol and enrol one with their Kupe API key."
+        )
+    return Sought(answer=answer)
 
 
 async def my_approval(ctx: Context, approval_id: str) -> Approval:
@@ -238,6 +290,20 @@ async def my_approval(ctx: Context, approval_id: str) -> Approval:
     if record is None or record.tenant != await tenant_of(ctx):
         raise ToolError(f"No approval {approval_id!r} is known for you: use an approval_id from place_call's result.")
     return record
+
+
+Dialler = Callable[[Context, dict[str, Any]], Awaitable[dict[str, Any]]]
+DIALLERS: dict[str, Dialler] = {}
+"""tool name -> how to dial its approved arguments through the same gate as the tool itself (registered by the
+call tools with ``dialler``): wait_for_approval never calls back into the server's tool dispatch."""
+
+
+def dialler(tool: str) -> Callable[[Dialler], Dialler]:
+    def register(fn: Dialler) -> Dialler:
+        DIALLERS[tool] = fn
+        return fn
+
+    return register
 
 
 async def follow_approval(ctx: Context, approval_id: str, timeout_s: float) -> dict[str, Any]:
@@ -256,25 +322,29 @@ async def follow_approval(ctx: Context, approval_id: str, timeout_s: float) -> d
             "used": "This approval was already used to dial; it cannot dial again.",
         }.get(decided.status, "")
         return out
-    server = ctx.mcp_server
-    result = await server.call_tool(decided.tool, dict(decided.arguments), ctx)
-    if not isinstance(result, types.CallToolResult):
+    dial = DIALLERS.get(decided.tool)
+    if dial is None:
         out["next"] = f"Repeat the {decided.tool} request unchanged to dial it."
         return out
-    if result.is_error:
-        text = next((c.text for c in result.content if isinstance(c, types.TextContent)), "it failed")
-        raise ToolError(text.removeprefix(f"Error executing tool {decided.tool}: "))
-    out["result"] = result.structured_content
+    out["result"] = await dial(ctx, dict(decided.arguments))
     return out
 
 
 async def answer_from_card(ctx: Context, approval_id: str, secret: str, approve: bool) -> dict[str, Any]:
-    """The app-only tool behind the card's buttons: the person's answer, checked against the approval's secret."""
+    """The app-only tool behind the card's buttons: the person's answer, checked against the card's nonce."""
+    if not client_supports_apps(ctx):
+        raise ToolError("Refused: answer_call_approval is for an MCP Apps approval card; this client shows none.")
     record = await my_approval(ctx, approval_id)
     if record.channel != "app":
         raise ToolError("This approval is not answered from a card: use the channel it was sent through.")
+    if approve and settings_of(ctx).proof == "passkey":
+        raise ToolError(
+            "Refused: approving needs the person's passkey on the approval page (the card's Approve opens it); "
+            "nothing was approved."
+        )
     try:
-        answered = await approvals_of(ctx).store.answer(approval_id, secret, approve=approve, via="approval card")
+        digest = server_of(ctx).state_keys.digest("card", secret)
+        answered = await approvals_of(ctx).store.answer(approval_id, digest, approve=approve, via="approval card")
     except ApprovalProblem as exc:
         raise ToolError(str(exc)) from None
     return {"approval_id": answered.id, "status": answered.status}

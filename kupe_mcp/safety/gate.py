@@ -43,8 +43,8 @@ from kupe_mcp.errors import CallOutcomeUnknown, CallRefused, KupeConnectionError
 from kupe_mcp.safety.ask import (
     ConfirmCall,
     accepted,
+    asks_in_band,
     can_ask_in_body,
-    can_elicit,
     declined,
     outcome,
 )
@@ -180,7 +180,7 @@ def _changed(approved: Subject, now: Subject) -> str:
 def _confirmation_mode(ctx: Context, subject: Subject) -> str:
     if not subject.plan.needs_confirmation:
         return "not needed: KUPE_CONFIRM_CALLS=off and every destination is on KUPE_ALLOWED_DESTINATIONS"
-    if can_elicit(ctx):
+    if asks_in_band(ctx):
         return "the person will be asked to confirm when you call without dry_run"
     channel = human_channel(ctx)
     if channel == "token":
@@ -200,8 +200,9 @@ NO_CHANNEL = (
     "client that can ask."
 )
 TOKENS_OFF = (
-    "Refused: confirmation tokens are not accepted here (KUPE_CONFIRM_FALLBACK is not token); call again "
-    "without confirmation_token and the person approves through the channel offered."
+    "Refused: confirmation tokens are not accepted here (KUPE_CONFIRM_FALLBACK is not token, or "
+    "KUPE_APPROVAL_PROOF=passkey); call again without confirmation_token and the person approves through the "
+    "channel offered."
 )
 
 
@@ -355,13 +356,15 @@ async def decide(
     dry_run: bool,
     token: str | None,
     confirmation: ElicitationResult[ConfirmCall],
+    redeem: bool = False,
 ) -> Gate:
     """The flow place_call and start_batch share once every rule has passed for ``subject``.
 
     A dry run reports; a declined or cancelled question reports; a request that needs a yes
     nobody gave in-band redeems the token it brought, or gets one, but only when the client
     cannot be asked: a client that can elicit and was not asked is refused (the rules gave
-    different answers while asking), never handed a token in place of a question.
+    different answers while asking), never handed a token in place of a question. ``redeem`` (wait_for_approval)
+    dials only on an approval the person already gave.
     """
     gate = Gate(ctx, subject)
     answer = outcome(confirmation)
@@ -389,12 +392,15 @@ async def decide(
         gate.answer = await _confirm_in_band(gate)
         return gate
     if token is not None:
-        if settings_of(ctx).confirm_fallback != "token":
+        if settings_of(ctx).confirm_fallback != "token" or settings_of(ctx).proof == "passkey":
             raise CallRefused(TOKENS_OFF)
         await _redeem_token(gate, token)
         return gate
     if subject.plan.needs_confirmation:
-        if can_elicit(ctx):
+        if redeem:  # wait_for_approval: only a yes already given on an approval dials, whatever the client is
+            gate.answer = await _by_person(gate, human_channel(ctx) or "link")
+            return gate
+        if asks_in_band(ctx):
             raise CallRefused(
                 f"Refused: the person could not be asked to confirm (the call-safety rules changed their answer "
                 f"while the question was prepared); {subject.nothing_done}. Call {subject.tool} again."

@@ -1,25 +1,30 @@
 """The approval page: where a person says yes or no to one call or batch, outside the model's reach.
 
 ``GET /approvals/<id>`` shows what will be dialled (the same facts as the preview) and, while
-the approval is pending, an Approve and a Decline button. ``POST /approvals/<id>`` answers;
-it must carry all three of:
+the approval is pending, an Approve and a Decline button. A GET never approves.
 
-* the per-approval secret, in a hidden form field of the page (the model never sees it);
-* the same secret in a ``SameSite=Strict``, ``HttpOnly`` cookie the GET set, path-scoped to this approval;
-* an ``Origin`` header naming this page's own origin.
+* With KUPE_APPROVAL_PROOF=passkey, Approve runs the WebAuthn ceremony: the page's script (allowed by a
+  per-response CSP nonce; no remote script) fetches a single-use challenge bound to this approval and its
+  digest (``POST /approvals/<id>/passkey/options``) and posts the assertion back
+  (``POST /approvals/<id>/passkey``); only a verified assertion approves (``kupe_mcp.safety.passkeys``).
+* ``POST /approvals/<id>`` answers with a form (Decline; with ``client`` proof also Approve) and must carry
+  this view's own form value, the same value in a ``SameSite=Strict``, ``HttpOnly`` cookie the GET set, and
+  an ``Origin`` naming this page's own origin. No approval secret exists on the page or in the store.
 
-A GET never approves. The page is plain server-rendered HTML (no JavaScript), escapes every
-outside text, and forbids framing. The HTTP transport mounts ``approval_routes``; stdio servers
-start an ``ApprovalListener`` on 127.0.0.1 when the first approval is needed.
+``/approvals/passkeys/enrol`` enrols a passkey (the Kupe API key typed there, or a one-time code from
+``kupe-app-mcp passkey add``); ``/approvals/passkeys`` lists, renames and revokes them. The page escapes
+every outside text and forbids framing. The HTTP transport mounts ``approval_routes``; stdio servers start an
+``ApprovalListener`` on 127.0.0.1 (linked as ``localhost``) when the first approval is needed.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,17 +32,19 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, Router
 
 from kupe_mcp._loopback import LoopbackServer
 from kupe_mcp.safety.approvals import Approval, ApprovalProblem, ApprovalStore
+from kupe_mcp.safety.passkeys import Passkeys, RelyingParty, relying_party
 from kupe_mcp.text import redact as _redact
 
 __all__ = ["COOKIE", "ApprovalDesk", "ApprovalListener", "approval_routes", "page_hosts", "render_page"]
 
 COOKIE = "kupe_approval"
 _MAX_BODY = 4096
+_MAX_JSON = 16_384
 _HEADERS = {
     "content-security-policy": (
         "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -148,8 +155,62 @@ def _sample_table(facts: dict[str, Any]) -> str:
     )
 
 
-def render_page(approval: Approval) -> str:
-    """The whole page for one approval as it stands; every outside text is escaped."""
+_APPROVE_JS = """(()=>{const b=document.getElementById('approve'),m=document.getElementById('msg'),u=location.pathname;
+const say=t=>{m.textContent=t};
+async function post(p,body){const r=await fetch(p,{method:'POST',credentials:'same-origin',
+headers:{'content-type':'application/json'},body:JSON.stringify(body)});
+const j=await r.json().catch(()=>({}));if(!r.ok)throw new Error(j.error||'Refused.');return j}
+b.addEventListener('click',async()=>{b.disabled=true;say('Waiting for your passkey...');
+try{if(!window.PublicKeyCredential||!PublicKeyCredential.parseRequestOptionsFromJSON)
+throw new Error('This browser cannot use passkeys: open the link in a current Chrome, Edge, Safari or Firefox.');
+const o=await post(u+'/passkey/options',{});
+const c=await navigator.credentials.get({publicKey:PublicKeyCredential.parseRequestOptionsFromJSON(o)});
+await post(u+'/passkey',c.toJSON());location.reload()}catch(e){say(e.message||String(e));b.disabled=false}})})();"""
+
+_ENROL_JS = """(()=>{const f=document.getElementById('enrol'),m=document.getElementById('msg');
+const say=t=>{m.textContent=t};
+async function post(p,body){const r=await fetch(p,{method:'POST',credentials:'same-origin',
+headers:{'content-type':'application/json'},body:JSON.stringify(body)});
+const j=await r.json().catch(()=>({}));if(!r.ok)throw new Error(j.error||'Refused.');return j}
+f.addEventListener('submit',async ev=>{ev.preventDefault();const d=new FormData(f);say('Checking...');
+try{const o=await post('/approvals/passkeys/enrol/options',{api_key:d.get('api_key')||'',code:d.get('code')||'',
+name:d.get('name')||''});f.reset();
+const c=await navigator.credentials.create({publicKey:PublicKeyCredential.parseCreationOptionsFromJSON(o)});
+const done=await post('/approvals/passkeys/enrol',c.toJSON());say(done.message)}
+catch(e){say(e.message||String(e))}})})();"""
+
+_MANAGE_JS = """(()=>{const f=document.getElementById('manage'),m=document.getElementById('msg'),
+t=document.getElementById('keys');let key='';const say=x=>{m.textContent=x};
+async function act(body){const r=await fetch('/approvals/passkeys/manage',{method:'POST',credentials:'same-origin',
+headers:{'content-type':'application/json'},body:JSON.stringify({api_key:key,...body})});
+const j=await r.json().catch(()=>({}));if(!r.ok)throw new Error(j.error||'Refused.');show(j.passkeys)}
+function show(rows){t.replaceChildren();for(const p of rows){const tr=document.createElement('tr');
+for(const v of [p.name,p.created_at,p.last_used_at||'never']){const td=document.createElement('td');
+td.textContent=v;tr.append(td)}const td=document.createElement('td');
+const rn=document.createElement('button');rn.type='button';rn.textContent='Rename';
+rn.onclick=()=>{const n=prompt('New name',p.name);if(n)act({action:'rename',id:p.id,name:n}).catch(e=>say(e.message))};
+const rv=document.createElement('button');rv.type='button';rv.textContent='Revoke';
+rv.onclick=()=>act({action:'revoke',id:p.id}).catch(e=>say(e.message));td.append(rn,' ',rv);tr.append(td);t.append(tr)}
+say(rows.length?'':'No passkeys are enrolled for this account.')}
+f.addEventListener('submit',ev=>{ev.preventDefault();key=new FormData(f).get('api_key')||'';f.reset();
+act({action:'list'}).catch(e=>say(e.message))})})();"""
+
+
+def _shell(title: str, body: str, nonce: str | None = None, script: str = "") -> str:
+    tag = f"<script nonce='{nonce}'>{script}</script>" if nonce and script else ""
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        f"<title>{_e(title)} - Kupe</title><style>{_STYLE}</style></head><body><main>{body}</main>{tag}</body></html>"
+    )
+
+
+def render_page(approval: Approval, *, proof: str = "client", csrf: str = "", nonce: str = "") -> str:
+    """The whole page for one approval as it stands; every outside text is escaped.
+
+    With ``passkey`` proof, Approve runs the passkey ceremony (a little script, allowed by a per-response CSP
+    nonce); Decline stays a plain form. ``csrf`` is this view's own double-submit value, never an approval secret.
+    """
     facts = approval.facts
     batch = facts.get("kind") == "batch"
     title = "Start this campaign?" if batch else "Place this phone call?"
@@ -159,41 +220,61 @@ def render_page(approval: Approval) -> str:
         else "It rings a real phone and spends credits."
     )
     rows = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in _fact_rows(facts))
+    script = ""
     if approval.status == "pending":
         expires = datetime.fromtimestamp(approval.expires_at, UTC)
-        action = (
+        form = (
             f"<form method='post' action='/approvals/{_e(approval.id)}'>"
-            f"<input type='hidden' name='secret' value='{_e(approval.secret)}'>"
-            "<div class='actions' role='group' aria-label='Your answer'>"
-            "<button type='submit' name='answer' value='approve' class='approve'>Approve</button>"
-            "<button type='submit' name='answer' value='decline' class='decline'>Decline</button>"
-            f"</div></form><p>This request expires at {expires:%H:%M} UTC. "
-            "Approve only if you asked for this call.</p>"
+            f"<input type='hidden' name='secret' value='{_e(csrf)}'>"
         )
+        if proof == "passkey":
+            action = (
+                "<div class='actions' role='group' aria-label='Your answer'>"
+                "<button type='button' id='approve' class='approve'>Approve</button>"
+                f"{form}<button type='submit' name='answer' value='decline' class='decline'>Decline</button></form>"
+                "</div><p id='msg' role='status'></p>"
+                f"<p>Approving asks for your passkey (fingerprint, face or PIN). This request expires at "
+                f"{expires:%H:%M} UTC. Approve only if you asked for this call.</p>"
+            )
+            script = _APPROVE_JS
+        else:
+            action = (
+                f"{form}<div class='actions' role='group' aria-label='Your answer'>"
+                "<button type='submit' name='answer' value='approve' class='approve'>Approve</button>"
+                "<button type='submit' name='answer' value='decline' class='decline'>Decline</button>"
+                f"</div></form><p>This request expires at {expires:%H:%M} UTC. "
+                "Approve only if you asked for this call.</p>"
+            )
     else:
         action = f"<p class='status' role='status'>{_e(_STATUS_TEXT.get(approval.status, approval.status))}</p>"
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>{_e(title)} - Kupe</title><style>{_STYLE}</style></head><body><main>"
+    body = (
         f"<h1>{_e(title)}</h1><p class='warn'>{warning}</p>"
         f"<dl aria-label='What will be dialled'>{rows}</dl>{_sample_table(facts)}{action}"
-        "</main></body></html>"
     )
+    return _shell(title, body, nonce, script)
 
 
-def _page(text: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(text, status_code=status, headers=_HEADERS)
+def _headers(nonce: str | None = None) -> dict[str, str]:
+    if not nonce:
+        return _HEADERS
+    csp = (
+        f"default-src 'none'; script-src 'nonce-{nonce}'; connect-src 'self'; style-src 'unsafe-inline'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
+    return {**_HEADERS, "content-security-policy": csp}
+
+
+def _page(text: str, status: int = 200, nonce: str | None = None) -> HTMLResponse:
+    return HTMLResponse(text, status_code=status, headers=_headers(nonce))
 
 
 def _problem_page(message: str, status: int) -> HTMLResponse:
-    body = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>Approval - Kupe</title><style>{_STYLE}</style></head><body><main>"
-        f"<h1>Nothing was changed</h1><p class='status' role='alert'>{_e(message)}</p></main></body></html>"
-    )
-    return _page(body, status)
+    body = f"<h1>Nothing was changed</h1><p class='status' role='alert'>{_e(message)}</p>"
+    return _page(_shell("Approval", body), status)
+
+
+def _json(value: dict[str, Any], status: int = 200) -> JSONResponse:
+    return JSONResponse(value, status_code=status, headers=_HEADERS)
 
 
 def _origin_of(url: str) -> str:
@@ -201,18 +282,22 @@ def _origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def page_hosts(bind_host: str, public_base: str | None) -> frozenset[str] | None:
+_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def page_hosts(bind_host: str, public_base: str | None, allowed_hosts: tuple[str, ...] = ()) -> frozenset[str] | None:
     """The Host names the page answers to (DNS rebinding): the bind address (all loopback names when it is
-    loopback) and KUPE_APPROVAL_BASE_URL's host; None (any) only for a wildcard bind without a base URL."""
-    hosts: set[str] = set()
+    loopback), KUPE_APPROVAL_BASE_URL's host and KUPE_ALLOWED_HOSTS; on a wildcard bind with none of those,
+    the loopback names only (the page never trusts an arbitrary Host)."""
+    hosts: set[str] = {(urlsplit(f"//{h}").hostname or "").lower() for h in allowed_hosts}
     if public_base:
         hosts.add((urlsplit(public_base).hostname or "").lower())
     bare = bind_host.strip("[]").lower()
     if bare in {"0.0.0.0", "::", ""}:  # noqa: S104 - naming the wildcard, not binding it
-        return frozenset(hosts) if hosts else None
+        return frozenset(hosts | _LOOPBACK_NAMES)
     hosts.add(bare)
     if bare in {"localhost", "::1"} or bare.startswith("127."):
-        hosts |= {"localhost", "127.0.0.1", "::1", bare}
+        hosts |= {*_LOOPBACK_NAMES, bare}
     return frozenset(hosts)
 
 
@@ -220,36 +305,68 @@ def _host_of(request: Request) -> str:
     return (urlsplit(f"//{request.headers.get('host', '')}").hostname or "").lower()
 
 
-def approval_routes(
-    store: ApprovalStore, *, public_base: str | None = None, hosts: frozenset[str] | None = None
-) -> Router:
-    """``/approvals/{id}`` GET (show) and POST (answer) over ``store``.
+async def _json_body(request: Request) -> dict[str, Any] | None:
+    if not (request.headers.get("content-type") or "").startswith("application/json"):
+        return None
+    body = await request.body()
+    if len(body) > _MAX_JSON:
+        return None
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
-    ``public_base`` (KUPE_APPROVAL_BASE_URL) is the origin a POST must come from behind a proxy;
-    otherwise the request's own scheme and host. ``hosts`` (from ``page_hosts``) refuses any other
-    Host header, so a rebinding DNS name cannot make the page same-origin with an attacker's site.
+
+def approval_routes(desk: ApprovalDesk, *, hosts: frozenset[str] | None = None) -> Router:
+    """``/approvals/{id}`` GET (show) and POST (answer) over ``desk.store``, the passkey ceremony beside it
+    (``/approvals/{id}/passkey``) and passkey enrolment and management (``/approvals/passkeys/…``).
+
+    The origin a POST must come from is KUPE_APPROVAL_BASE_URL's (``desk.public_base``); otherwise the
+    request's own, but only once its Host passed ``hosts`` (from ``page_hosts``), so a rebinding DNS name
+    cannot make the page same-origin with an attacker's site and no Host header is ever trusted as is.
     """
+    store = desk.store
+
+    def base_of(request: Request) -> str:
+        return desk.public_base or str(request.base_url).rstrip("/")
 
     def expected_origin(request: Request) -> str:
-        return _origin_of(public_base or str(request.base_url))
+        return _origin_of(base_of(request))
 
     def wrong_host(request: Request) -> Response | None:
         if hosts is None or _host_of(request) in hosts:
             return None
         return _problem_page("Refused: this page is not served under that host name.", 421)
 
+    def same_origin(request: Request) -> bool:
+        origin = (request.headers.get("origin") or "").lower()
+        return bool(origin) and origin == expected_origin(request)
+
+    def rp_of(request: Request) -> RelyingParty | None:
+        return relying_party(base_of(request))
+
     async def show(request: Request) -> Response:
         if (refused := wrong_host(request)) is not None:
             return refused
         approval = await store.get(request.path_params["approval_id"])
-        if approval is None:
+        if approval is None or (desk.proof == "client" and approval.channel in {"app", "token"}):
+            # A card's approval is answered on the card alone (client proof): its page would hand its answer to
+            # anyone holding the id, which the model is shown.
             return _problem_page("This approval link is not valid: ask the assistant for a new one.", 404)
-        _redact.remember(approval.secret)  # this replica may not be the one that made it
-        response = _page(render_page(approval))
+        csrf, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(16)
+        _redact.remember(csrf)  # this view's form value rides a cookie: no log line shows it
+        if desk.proof == "passkey" and approval.status == "pending" and rp_of(request) is None:
+            return _problem_page(
+                "Passkeys need this page under a host name: open it at localhost (or the server's "
+                "KUPE_APPROVAL_BASE_URL), not an IP address.",
+                400,
+            )
+        response = _page(render_page(approval, proof=desk.proof, csrf=csrf, nonce=nonce), nonce=nonce)
         if approval.status == "pending":
             response.set_cookie(
                 COOKIE,
-                approval.secret,
+                csrf,
                 max_age=max(1, int(approval.expires_at - approval.created_at)),
                 path=f"/approvals/{approval.id}",
                 httponly=True,
@@ -262,46 +379,194 @@ def approval_routes(
         if (refused := wrong_host(request)) is not None:
             return refused
         approval_id = request.path_params["approval_id"]
-        origin = (request.headers.get("origin") or "").lower()
-        if not origin or origin != expected_origin(request):
+        if not same_origin(request):
             return _problem_page("Refused: this answer did not come from the approval page itself.", 403)
         body = await request.body()
         if len(body) > _MAX_BODY:
             return _problem_page("Refused: the answer is too large.", 413)
         form = parse_qs(body.decode("utf-8", "replace"))
-        secret = (form.get("secret") or [""])[0]
+        csrf = (form.get("secret") or [""])[0]
         cookie = request.cookies.get(COOKIE, "")
         choice = (form.get("answer") or [""])[0]
-        if not secret or not cookie or not secrets.compare_digest(secret, cookie):
+        if not csrf or not cookie or not secrets.compare_digest(csrf, cookie):
             return _problem_page("Refused: open the approval link again and answer from that page.", 403)
         if choice not in {"approve", "decline"}:
             return _problem_page("Refused: choose Approve or Decline.", 400)
+        if choice == "approve" and desk.proof == "passkey":
+            return _problem_page("Refused: approving needs your passkey; press Approve on the page.", 403)
+        record = await store.get(approval_id)
+        if record is None or (desk.proof == "client" and record.channel in {"app", "token"}):
+            return _problem_page("This approval link is not valid: ask the assistant for a new one.", 404)
         try:
-            await store.answer(approval_id, secret, approve=choice == "approve", via="approval page")
+            await store.answer_on_page(approval_id, approve=choice == "approve", via="approval page")
         except ApprovalProblem as exc:
             return _problem_page(str(exc), 409)
         return RedirectResponse(f"/approvals/{approval_id}", status_code=303, headers=_HEADERS)
 
+    async def passkey_json(request: Request) -> tuple[dict[str, Any], RelyingParty, Passkeys] | Response:
+        if (refused := wrong_host(request)) is not None:
+            return refused
+        rp = rp_of(request)
+        if desk.passkeys is None or desk.proof != "passkey" or rp is None:
+            return _json({"error": "Passkeys are not used by this server (KUPE_APPROVAL_PROOF)."}, 404)
+        if not same_origin(request) or rp.origin != expected_origin(request):
+            return _json({"error": "Refused: this did not come from the approval page itself."}, 403)
+        body = await _json_body(request)
+        if body is None:
+            return _json({"error": "Refused: send JSON from the page."}, 415)
+        return body, rp, desk.passkeys
+
+    async def approve_options(request: Request) -> Response:
+        got = await passkey_json(request)
+        if isinstance(got, Response):
+            return got
+        _, rp, passkeys = got
+        approval = await store.get(request.path_params["approval_id"])
+        if approval is None or approval.status != "pending":
+            state = approval.status if approval else "unknown"
+            return _json({"error": f"This approval is {state}; nothing can be approved."}, 409)
+        try:
+            return _json(await passkeys.assertion_options(approval, rp))
+        except ApprovalProblem as exc:
+            return _json({"error": str(exc)}, 409)
+
+    async def approve_with_passkey(request: Request) -> Response:
+        got = await passkey_json(request)
+        if isinstance(got, Response):
+            return got
+        credential, rp, passkeys = got
+        approval = await store.get(request.path_params["approval_id"])
+        if approval is None or approval.status != "pending":
+            state = approval.status if approval else "unknown"
+            return _json({"error": f"This approval is {state}; nothing can be approved."}, 409)
+        try:
+            used = await passkeys.verify_assertion(approval, credential, rp)
+            moved = await store.approve_verified(
+                approval.id, tenant=approval.tenant, digest=approval.digest, via=f"passkey {used.name!r}"
+            )
+        except ApprovalProblem as exc:
+            return _json({"error": str(exc)}, 403)
+        return _json({"approval_id": moved.id, "status": moved.status})
+
+    async def enrol_page(request: Request) -> Response:
+        if (refused := wrong_host(request)) is not None:
+            return refused
+        if desk.passkeys is None or rp_of(request) is None:
+            return _problem_page("Passkeys need this page under a host name (localhost or the server's URL).", 400)
+        nonce = secrets.token_urlsafe(16)
+        code_hint = (request.query_params.get("code") or "")[:20]
+        body = (
+            "<h1>Enrol a passkey for call approvals</h1>"
+            "<p>A passkey lets you, and only you, approve calls the assistant wants to place. Prove you own this "
+            "Kupe account with its API key, or with the one-time code <code>kupe-app-mcp passkey add</code> "
+            "printed in your terminal.</p>"
+            "<form id='enrol'><dl><dt><label for='api_key'>Kupe API key</label></dt>"
+            "<dd><input id='api_key' name='api_key' type='password' autocomplete='off'></dd>"
+            "<dt><label for='code'>or one-time code</label></dt>"
+            f"<dd><input id='code' name='code' autocomplete='one-time-code' value='{_e(code_hint)}'></dd>"
+            "<dt><label for='name'>Name of this passkey</label></dt>"
+            "<dd><input id='name' name='name' value='my passkey'></dd></dl>"
+            "<div class='actions'><button type='submit' class='approve'>Create passkey</button></div></form>"
+            "<p id='msg' role='status'></p>"
+        )
+        return _page(_shell("Enrol a passkey", body, nonce, _ENROL_JS), nonce=nonce)
+
+    async def enrol_options(request: Request) -> Response:
+        got = await passkey_json(request)
+        if isinstance(got, Response):
+            return got
+        body, rp, passkeys = got
+        tenant = await _tenant_from(desk, passkeys, body)
+        if tenant is None:
+            return _json({"error": "Refused: that API key or one-time code is not valid for a Kupe account."}, 403)
+        return _json(await passkeys.registration_options(tenant, rp, str(body.get("name") or "passkey")))
+
+    async def enrol(request: Request) -> Response:
+        got = await passkey_json(request)
+        if isinstance(got, Response):
+            return got
+        credential, rp, passkeys = got
+        try:
+            _, passkey = await passkeys.finish_registration(credential, rp)
+        except ApprovalProblem as exc:
+            return _json({"error": str(exc)}, 403)
+        return _json({"message": f"Passkey {passkey.name!r} enrolled: you can approve calls with it now."})
+
+    async def manage_page(request: Request) -> Response:
+        if (refused := wrong_host(request)) is not None:
+            return refused
+        if desk.passkeys is None or rp_of(request) is None:
+            return _problem_page("Passkeys need this page under a host name (localhost or the server's URL).", 400)
+        nonce = secrets.token_urlsafe(16)
+        body = (
+            "<h1>Your passkeys for call approvals</h1>"
+            "<form id='manage'><dl><dt><label for='api_key'>Kupe API key</label></dt>"
+            "<dd><input id='api_key' name='api_key' type='password' autocomplete='off'></dd></dl>"
+            "<div class='actions'><button type='submit' class='approve'>Show my passkeys</button></div></form>"
+            "<table><thead><tr><th scope='col'>Name</th><th scope='col'>Enrolled</th><th scope='col'>Last used</th>"
+            "<th scope='col'></th></tr></thead><tbody id='keys'></tbody></table><p id='msg' role='status'></p>"
+            "<p><a href='/approvals/passkeys/enrol'>Enrol another passkey</a></p>"
+        )
+        return _page(_shell("Your passkeys", body, nonce, _MANAGE_JS), nonce=nonce)
+
+    async def manage(request: Request) -> Response:
+        got = await passkey_json(request)
+        if isinstance(got, Response):
+            return got
+        body, _, passkeys = got
+        tenant = await desk.check_key(str(body.get("api_key") or "")) if desk.check_key else None
+        if tenant is None:
+            return _json({"error": "Refused: that API key is not valid for a Kupe account."}, 403)
+        try:
+            if body.get("action") == "rename":
+                await passkeys.rename(tenant, str(body.get("id")), str(body.get("name") or ""))
+            elif body.get("action") == "revoke":
+                await passkeys.revoke(tenant, str(body.get("id")))
+        except ApprovalProblem as exc:
+            return _json({"error": str(exc)}, 404)
+        return _json({"passkeys": [p.shown() for p in await passkeys.enrolled(tenant)]})
+
     return Router(
         routes=[
+            Route("/approvals/passkeys", manage_page, methods=["GET"]),
+            Route("/approvals/passkeys/manage", manage, methods=["POST"]),
+            Route("/approvals/passkeys/enrol", enrol_page, methods=["GET"]),
+            Route("/approvals/passkeys/enrol", enrol, methods=["POST"]),
+            Route("/approvals/passkeys/enrol/options", enrol_options, methods=["POST"]),
             Route("/approvals/{approval_id}", show, methods=["GET"]),
             Route("/approvals/{approval_id}", answer, methods=["POST"]),
+            Route("/approvals/{approval_id}/passkey/options", approve_options, methods=["POST"]),
+            Route("/approvals/{approval_id}/passkey", approve_with_passkey, methods=["POST"]),
         ]
     )
 
 
-class ApprovalListener:
-    """The approval page for a stdio server: loopback only, started on first need, stopped with the server."""
+async def _tenant_from(desk: ApprovalDesk, passkeys: Passkeys, body: dict[str, Any]) -> str | None:
+    """Who may enrol: the account of the typed Kupe API key, or the tenant a one-time code was minted for."""
+    code = str(body.get("code") or "").strip()
+    if code:
+        return await passkeys.tenant_of_code(code)
+    if desk.check_key is not None:
+        return await desk.check_key(str(body.get("api_key") or ""))
+    return None
 
-    def __init__(self, store: ApprovalStore, *, port: int | None = None) -> None:
-        routes = approval_routes(store, hosts=frozenset({"127.0.0.1"}))
+
+class ApprovalListener:
+    """The approval page for a stdio server: loopback only, started on first need, stopped with the server.
+
+    It binds 127.0.0.1 but its links name ``localhost``: WebAuthn needs a domain as the relying party ID,
+    and localhost is a secure context.
+    """
+
+    def __init__(self, desk: ApprovalDesk, *, port: int | None = None) -> None:
+        routes = approval_routes(desk, hosts=page_hosts("127.0.0.1", None))
         self._server = LoopbackServer(routes, host="127.0.0.1", port=port or 0)
         self.base_url = ""
 
     def start(self) -> str:
         if not self.base_url:
             self._server.__enter__()
-            self.base_url = self._server.base_url
+            self.base_url = self._server.base_url.replace("://127.0.0.1:", "://localhost:", 1)
         return self.base_url
 
     def stop(self) -> None:
@@ -320,6 +585,9 @@ class ApprovalDesk:
 
     store: ApprovalStore
     ttl_s: float = 600.0
+    proof: str = "client"
+    passkeys: Passkeys | None = None
+    check_key: Callable[[str], Awaitable[str | None]] | None = None
     public_base: str | None = None
     port: int | None = None
     served_over_http: bool = False
@@ -335,7 +603,7 @@ class ApprovalDesk:
             return str(request.base_url).rstrip("/")
         with self._start_lock:
             if self._listener is None:
-                self._listener = ApprovalListener(self.store, port=self.port)
+                self._listener = ApprovalListener(self, port=self.port)
             url: str = self._listener.start()
             return url
 

@@ -9,16 +9,18 @@ dials only when the fresh subject's digest equals the one the person approved.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Resolve
 
 from kupe_mcp.client import KupeClient, KupeModel
 from kupe_mcp.errors import CallRefused, KupeError
 from kupe_mcp.safety.agent import placeholders_of
 from kupe_mcp.safety.context import guards_of, kupe, server_of
+from kupe_mcp.safety.idempotency import Prior, prior_batch, prior_call
 from kupe_mcp.safety.rules import CallPlan, Destination, Recent, request_digest
 from kupe_mcp.safety.variables import check_batch_rows, check_call_values
 
@@ -216,8 +218,12 @@ async def call_subject(
     workflow_id: UUID | None,
     phone_number_id: UUID | None,
     variable_values: dict[str, str] | None,
-) -> Subject:
-    """place_call's subject resolver: the confirmation resolver and the body share what it returns."""
+    prior: Annotated[Prior, Resolve(prior_call)],
+) -> Subject | None:
+    """place_call's subject resolver: the confirmation resolver and the body share what it returns (None for a
+    retry whose idempotency_key already has an outcome: no rule runs, nobody is asked, nothing is dialled)."""
+    if prior.outcome is not None:
+        return None
     check_runner(agent_id, workflow_id)
     request = CallRequest(phone_number, agent_id, workflow_id, phone_number_id, variable_values)
     try:
@@ -226,8 +232,11 @@ async def call_subject(
         raise ToolError(str(exc)) from exc
 
 
-async def batch_subject(ctx: Context, batch_id: UUID) -> Subject:
-    """start_batch's subject resolver: the batch and its waiting rows, read from Kupe, with every rule applied."""
+async def batch_subject(ctx: Context, batch_id: UUID, prior: Annotated[Prior, Resolve(prior_batch)]) -> Subject | None:
+    """start_batch's subject resolver: the batch and its waiting rows, read from Kupe, with every rule applied
+    (None for a retry whose idempotency_key already has an outcome)."""
+    if prior.outcome is not None:
+        return None
     try:
         return await build_batch_subject(ctx, await load_batch(kupe(ctx), batch_id))
     except KupeError as exc:

@@ -25,6 +25,7 @@ from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.errors import KupeAPIError, UnexpectedResponse
 from kupe_mcp.safety.approvals import MemoryApprovals, StateApprovals
 from kupe_mcp.safety.page import ApprovalDesk
+from kupe_mcp.safety.passkeys import Passkeys, key_checker
 from kupe_mcp.safety.rules import CallGuards
 from kupe_mcp.safety.state import StateKeys, StateStore
 from kupe_mcp.text import redact as _redact
@@ -133,6 +134,9 @@ class KupeServer(MCPServer[Any]):
             ttl_s=conf.approval_ttl_s,
             public_base=conf.approval_base_url,
             port=conf.approval_port,
+            proof=conf.proof,
+            passkeys=Passkeys(self.state, self.state_keys),
+            check_key=key_checker(conf.base_url),
         )
         # (tenant fingerprint, kind, id) -> (monotonic time, label) for call previews; see _safety._label.
         self.preview_labels: dict[tuple[str, str, str], tuple[float, str]] = {}

@@ -27,7 +27,7 @@ from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
 from kupe_mcp.prompts import register_prompts
 from kupe_mcp.resources import STATIC_RESOURCES, complete, recent_resources, register_resources
-from kupe_mcp.safety.channels import RESULT_META, UrlApprovalRequired
+from kupe_mcp.safety.channels import RESULT_META, CardToolOnlyForApps, UrlApprovalRequired
 from kupe_mcp.safety.state import StateKeys, StateStore
 from kupe_mcp.serve._sdk import (
     ContextualResourceList,
@@ -363,6 +363,7 @@ def create_server(
     )
     register_resources(server)
     register_prompts(server)
+    server.middleware.append(CardToolOnlyForApps())
     _add_logging_handler(server)
     _add_completion_handler(server)
     return server

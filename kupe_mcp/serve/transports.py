@@ -284,7 +284,7 @@ def http_app(
     gated = AuthGate(close_client_on_shutdown(app, server), multi_tenant=multi_tenant, mcp_token=token, oauth=oauth)
     server.approvals.served_over_http = True
     base = settings.approval_base_url
-    page = approval_routes(server.approvals.store, public_base=base, hosts=page_hosts(host, base))
+    page = approval_routes(server.approvals, hosts=page_hosts(host, base, settings.allowed_hosts))
     if oauth is not None:
         auth = (
             "Connect an MCP client that supports OAuth (claude.ai, Claude Code, VS Code, Cursor, ChatGPT): it opens "

@@ -7,6 +7,7 @@ returned as data in their own fields, and the descriptions say so.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from uuid import UUID
 
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context
@@ -26,7 +27,9 @@ from kupe_mcp.safety import (
     decide,
 )
 from kupe_mcp.safety.approvals import ApprovalStatus
-from kupe_mcp.safety.channels import follow_approval, tenant_of
+from kupe_mcp.safety.ask import not_asked
+from kupe_mcp.safety.channels import dialler, follow_approval, tenant_of
+from kupe_mcp.safety.idempotency import RETRY_LOST, IdempotencyKey, Prior, idempotent
 from kupe_mcp.toolsets._apps import APPROVAL_CARD, CALL_CARD
 from kupe_mcp.toolsets._context import approvals_of, kupe, server_of
 from kupe_mcp.toolsets._registry import Toolset
@@ -164,8 +167,9 @@ async def place_call(
     ] = None,
     dry_run: DryRun = False,
     confirmation_token: ConfirmationToken = None,
+    idempotency_key: IdempotencyKey = None,
     *,
-    subject: Annotated[Subject, Resolve(call_subject)],
+    subject: Annotated[Subject | None, Resolve(call_subject)],
     confirmation: Annotated[ElicitationResult[ConfirmCall], Resolve(ask_to_place_call)],
 ) -> CallOutcome:
     """⚠️ Call, ring or phone someone now: the agent dials a real number and spends credits.
@@ -173,9 +177,88 @@ async def place_call(
     Only a number the user asked for; they approve it. A result with approval_url: ask them to open it, then
     wait_for_approval. Then wait_for_call(request_id).
     """
-    gate = await decide(ctx, subject, dry_run=dry_run, token=confirmation_token, confirmation=confirmation)
+    if dry_run:
+        idempotency_key = None  # a dry run dials nothing: it neither uses nor spends a key
+    arguments = {
+        "phone_number": phone_number,
+        "agent_id": agent_id,
+        "workflow_id": workflow_id,
+        "phone_number_id": phone_number_id,
+        "variable_values": variable_values,
+    }
+    async with idempotent(ctx, "place_call", idempotency_key, arguments, flag="placed") as once:
+        if once.prior is not None:
+            return CallOutcome.model_validate(once.prior)
+        if subject is None:
+            raise ToolError(RETRY_LOST)
+        outcome = await _place(
+            ctx,
+            subject,
+            confirmation,
+            dry_run,
+            confirmation_token,
+            agent_id,
+            workflow_id,
+            phone_number_id,
+            variable_values,
+        )
+        once.keep(outcome)
+    return CallOutcome.model_validate(outcome)
+
+
+@dialler("place_call")
+async def _dial_approved_call(ctx: Context, arguments: dict[str, Any]) -> dict[str, Any]:
+    """wait_for_approval's way to dial an approved place_call: the same subject, gate and request as the tool."""
+
+    def uuid(name: str) -> UUID | None:
+        value = arguments.get(name)
+        return UUID(str(value)) if value else None
+
+    values = arguments.get("variable_values")
+    subject = await call_subject(
+        ctx,
+        str(arguments["phone_number"]),
+        uuid("agent_id"),
+        uuid("workflow_id"),
+        uuid("phone_number_id"),
+        values,
+        Prior(),
+    )
+    assert subject is not None  # Prior() has no outcome: the subject is always built
+    outcome = await _place(
+        ctx,
+        subject,
+        not_asked(),
+        False,
+        None,
+        uuid("agent_id"),
+        uuid("workflow_id"),
+        uuid("phone_number_id"),
+        values,
+        redeem=True,
+    )
+    return CallOutcome.model_validate(outcome).model_dump(exclude_none=True)
+
+
+async def _place(
+    ctx: Context,
+    subject: Subject,
+    confirmation: ElicitationResult[ConfirmCall],
+    dry_run: bool,
+    confirmation_token: str | None,
+    agent_id: Any,
+    workflow_id: Any,
+    phone_number_id: Any,
+    variable_values: dict[str, str] | None,
+    *,
+    redeem: bool = False,
+) -> dict[str, Any]:
+    """place_call once the key (if any) is held: the gate, then the one request that rings."""
+    gate = await decide(
+        ctx, subject, dry_run=dry_run, token=confirmation_token, confirmation=confirmation, redeem=redeem
+    )
     if gate.answer is not None:
-        return CallOutcome.model_validate({"placed": False, **gate.answer})
+        return {"placed": False, **gate.answer}
     async with gate.reserve() as held:
         started = await kupe(ctx).create_call(
             held.numbers[0],
@@ -192,7 +275,7 @@ async def place_call(
     }
     if variable_values:
         result.update(await values_applied(kupe(ctx), started.to_json(), variable_values))
-    return CallOutcome.model_validate(result)
+    return result
 
 
 async def values_applied(client: KupeClient, answer: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:

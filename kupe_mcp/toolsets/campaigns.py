@@ -31,7 +31,9 @@ from kupe_mcp.safety import (
     screen_recipients,
 )
 from kupe_mcp.safety.agent import placeholders_of
-from kupe_mcp.safety.channels import RESULT_META
+from kupe_mcp.safety.ask import not_asked
+from kupe_mcp.safety.channels import RESULT_META, dialler
+from kupe_mcp.safety.idempotency import RETRY_LOST, IdempotencyKey, Prior, idempotent
 from kupe_mcp.safety.variables import check_variable_names, missing_values
 from kupe_mcp.toolsets._apps import APPROVAL_CARD, BATCH_PROGRESS
 from kupe_mcp.toolsets._context import guards_of, kupe, refuse_server_disk, server_of, settings_of
@@ -324,8 +326,9 @@ async def start_batch(
     batch_id: BatchId,
     dry_run: DryRun = False,
     confirmation_token: ConfirmationToken = None,
+    idempotency_key: IdempotencyKey = None,
     *,
-    subject: Annotated[Subject, Resolve(batch_subject)],
+    subject: Annotated[Subject | None, Resolve(batch_subject)],
     confirmation: Annotated[ElicitationResult[ConfirmCall], Resolve(ask_to_start_batch)],
 ) -> BatchLaunch:
     """⚠️ Launch (kick off) a campaign now: phones EVERYONE on its list and spends credits; cannot be undone.
@@ -334,14 +337,48 @@ async def start_batch(
     wait_for_approval. Then wait_for_batch.
     """
     bid = str(batch_id)
-    gate = await decide(ctx, subject, dry_run=dry_run, token=confirmation_token, confirmation=confirmation)
+    key = None if dry_run else idempotency_key  # a dry run dials nothing: it neither uses nor spends a key
+    async with idempotent(ctx, "start_batch", key, {"batch_id": bid}, flag="started") as once:
+        if once.prior is not None:
+            return BatchLaunch.model_validate({**once.prior, "batch_id": bid})
+        if subject is None:
+            raise ToolError(RETRY_LOST)
+        outcome = await _start(ctx, subject, confirmation, dry_run, confirmation_token, bid)
+        once.keep(outcome)
+    return BatchLaunch.model_validate(outcome)
+
+
+@dialler("start_batch")
+async def _start_approved_batch(ctx: Context, arguments: dict[str, Any]) -> dict[str, Any]:
+    """wait_for_approval's way to start an approved batch: the same subject, gate and request as start_batch."""
+    bid = str(arguments["batch_id"])
+    subject = await batch_subject(ctx, UUID(bid), Prior())
+    assert subject is not None  # Prior() has no outcome: the subject is always built
+    outcome = await _start(ctx, subject, not_asked(), False, None, bid, redeem=True)
+    return BatchLaunch.model_validate(outcome).model_dump(exclude_none=True)
+
+
+async def _start(
+    ctx: Context,
+    subject: Subject,
+    confirmation: ElicitationResult[ConfirmCall],
+    dry_run: bool,
+    confirmation_token: str | None,
+    bid: str,
+    *,
+    redeem: bool = False,
+) -> dict[str, Any]:
+    """start_batch once the key (if any) is held: the gate, then the one request that starts it."""
+    gate = await decide(
+        ctx, subject, dry_run=dry_run, token=confirmation_token, confirmation=confirmation, redeem=redeem
+    )
     if gate.answer is not None:
-        return BatchLaunch.model_validate({"started": False, **gate.answer, "batch_id": bid})
+        return {"started": False, **gate.answer, "batch_id": bid}
     async with gate.reserve() as held:
         ack = await kupe(ctx).start_batch(bid)
         held.ref = f"batch {bid}"
     details = ack.data if isinstance(ack.data, dict) else {}
-    return BatchLaunch.model_validate({**details, "message": ack.message, "batch_id": bid, "started": True})
+    return {**details, "message": ack.message, "batch_id": bid, "started": True}
 
 
 _ROW_FINAL = ("completed", "failed", "no_answer")

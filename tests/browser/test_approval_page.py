@@ -52,7 +52,7 @@ class Served:
 @pytest.fixture
 def served() -> Iterator[Served]:
     """kupe-app-mcp over streamable HTTP (single tenant, loopback) on a sandbox that also listens on loopback."""
-    with calls_over_http() as (server, sandbox, base_url):
+    with calls_over_http(approval_proof="client") as (server, sandbox, base_url):  # the page's own Approve button
         yield Served(server, sandbox, f"{base_url}/mcp")
 
 
@@ -158,23 +158,27 @@ async def test_a_forged_post_from_another_page_is_refused(served: Served, browse
     # that posts a guessed answer to the approval URL.
     await page.goto(out["approval_url"])
     hostile = await browser.new_page()
-
-    async def post_from_hostile_page(secret: str) -> str:
-        """The hostile page submits an approving form to the approval URL; the approval's status afterwards."""
-        await hostile.set_content(
-            f"<form id=f method=post action='{out['approval_url']}'>"
-            f"<input name=answer value=approve><input name=secret value='{secret}'></form>"
-        )
-        async with hostile.expect_navigation():
-            await hostile.evaluate("document.getElementById('f').submit()")
-        assert "Refused" in await hostile.inner_text("body")
-        record = await served.server.approvals.store.get(out["approval_id"])
-        assert record is not None
-        return record.status
-
-    assert await post_from_hostile_page("guessed") == "pending"
-    # The same form, with the right secret but from a foreign origin, is refused too.
+    await hostile.set_content(
+        f"<form id=f method=post action='{out['approval_url']}'>"
+        "<input name=answer value=approve><input name=secret value=guessed></form>"
+    )
+    async with hostile.expect_navigation():
+        await hostile.evaluate("document.getElementById('f').submit()")
+    assert "Refused" in await hostile.inner_text("body")
     record = await served.server.approvals.store.get(out["approval_id"])
     assert record is not None
-    assert await post_from_hostile_page(record.secret) == "pending"
+    assert record.status == "pending"
+    # The same form, with the page's own form value (as the person's page holds it) but from a foreign origin, is
+    # refused too.
+    secret = await page.locator("input[name=secret]").get_attribute("value")
+    await hostile.set_content(
+        f"<form id=f method=post action='{out['approval_url']}'>"
+        f"<input name=answer value=approve><input name=secret value='{secret}'></form>"
+    )
+    async with hostile.expect_navigation():
+        await hostile.evaluate("document.getElementById('f').submit()")
+    assert "Refused" in await hostile.inner_text("body")
+    record = await served.server.approvals.store.get(out["approval_id"])
+    assert record is not None
+    assert record.status == "pending"
     assert served.calls_placed() == 0

@@ -59,9 +59,10 @@ def fx(make_server: ServerFactory, sandbox_app: Any, client_mode: str) -> Iterat
         server.approvals.close()
 
 
-def secrets_of(server: KupeServer) -> list[str]:
+def card_digests_of(server: KupeServer) -> list[str]:
+    """What the store keeps of each approval's card nonce (a keyed digest; empty when no card was rendered)."""
     store = server.approvals.store
-    return [r.secret for r in store._records.values()]  # type: ignore[attr-defined]
+    return [r.card_digest for r in store._records.values()]  # type: ignore[attr-defined]
 
 
 # -- the default: an approval link --------------------------------------------------------------------
@@ -79,13 +80,12 @@ async def test_a_client_without_elicitation_gets_a_link_not_a_token_and_its_own_
     assert out["placed"] is False
     assert out["approval_required"] is True
     assert out["channel"] == "link"
-    assert out["approval_url"].startswith("http://127.0.0.1:")
+    assert out["approval_url"].startswith("http://localhost:")  # WebAuthn needs a domain; the listener binds 127.0.0.1
     assert out["approval_url"].endswith(f"/approvals/{out['approval_id']}")
     assert "confirmation_token" not in out
     assert (again.structured_content or {})["approval_id"] == out["approval_id"]
     assert pending["status"] == "pending"
-    (secret,) = secrets_of(server)
-    assert secret not in text_of(first) + text_of(again)
+    assert card_digests_of(server) == [""]  # a link approval has no secret at all: only the page answers it
     assert fx.calls_placed() == 0
 
 
@@ -292,7 +292,7 @@ async def test_a_client_with_form_elicitation_is_asked_in_band_and_gets_no_appro
     async with Client(server, mode=fx.mode, elicitation_callback=say_yes) as mcp:
         out = await call(mcp, "place_call", **ARGS)
     assert out["placed"] is True
-    assert secrets_of(server) == []
+    assert card_digests_of(server) == []
 
 
 async def test_a_url_only_client_is_sent_to_the_page_and_the_model_never_sees_the_link(fx: Fixture) -> None:
@@ -333,18 +333,58 @@ async def test_a_url_only_client_whose_person_declines_dials_nothing(fx: Fixture
     assert fx.calls_placed() == 0
 
 
-async def test_a_url_only_client_that_will_not_open_the_page_dials_nothing(fx: Fixture) -> None:
+async def test_an_auto_declining_client_dials_nothing_and_leaves_the_approval_answerable_on_the_page(
+    fx: Fixture,
+) -> None:
     server = fx.server()
 
-    async def person(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
-        return types.ElicitResult(action="decline")
+    async def auto_decline(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        return types.ElicitResult(action="decline")  # Claude Code in VS Code: nobody saw the question
 
     with declared_elicitation(URL_ONLY):
-        async with Client(server, mode=fx.mode, elicitation_callback=person) as mcp:
+        async with Client(server, mode=fx.mode, elicitation_callback=auto_decline) as mcp:
             out = await call(mcp, "place_call", **ARGS)
-    assert out["declined"] is True
-    assert "did not open the approval page" in out["reason"]
-    assert fx.calls_placed() == 0
+            assert fx.calls_placed() == 0
+            page = await answer_page(out["approval_url"], "approve")  # the person finds the page later
+            done = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
+    assert out["placed"] is False
+    assert "declined" not in out
+    assert "stays open on its page" in out["note"]
+    assert "Approved" in page.text
+    assert done["result"]["placed"] is True
+    assert fx.calls_placed() == 1
+
+
+async def test_an_elicitation_never_answered_returns_within_the_timeout_with_the_approval_pending() -> None:
+    """Claude Desktop's built-in agent declares elicitation but never shows it: the call must not hang."""
+    import anyio
+
+    from kupe_mcp.config import Settings
+    from kupe_mcp.sandbox import create_app
+    from kupe_mcp.sandbox._config import SandboxSettings
+    from kupe_mcp.serve.server import create_server
+    from tests.conftest import make_kupe
+
+    server = create_server(
+        Settings(toolsets=("calls",), calling_hours="off", approval_proof="client", elicitation_timeout_s=0.5),
+        make_kupe(create_app(SandboxSettings(call_step_s=0))),
+    )
+    never = anyio.Event()
+
+    async def hangs(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        await never.wait()
+        raise AssertionError("unreachable")
+
+    with declared_elicitation(URL_ONLY), anyio.fail_after(20):
+        async with Client(server, mode="legacy", elicitation_callback=hangs) as mcp:
+            out = await call(mcp, "place_call", **ARGS)
+            pending = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
+    assert out["placed"] is False
+    assert "did not answer within 0.5 s" in out["note"]
+    assert out["approval_url"].endswith(f"/approvals/{out['approval_id']}")
+    assert "wait_for_approval" in out["next"]
+    assert pending["status"] == "pending"
+    await server.aclose()
 
 
 async def test_an_apps_client_without_elicitation_gets_the_card_channel_without_a_link(fx: Fixture) -> None:
@@ -355,8 +395,11 @@ async def test_an_apps_client_without_elicitation_gets_the_card_channel_without_
     out = result.structured_content or {}
     assert out["channel"] == "app"
     assert "approval_url" not in out
-    (secret,) = secrets_of(server)
-    assert secret not in text_of(result)
+    nonce = (result.meta or {})["kupe/approval"]["secret"]
+    (digest,) = card_digests_of(server)
+    assert nonce not in text_of(result)
+    assert digest not in text_of(result)
+    assert nonce not in digest  # the store keeps a keyed digest, never the nonce itself
     assert fx.calls_placed() == 0
 
 
@@ -378,19 +421,23 @@ async def test_with_fallback_token_the_token_flow_is_offered_and_no_approval_is_
         out = await call(mcp, "place_call", **ARGS)
     assert out["confirmation_token"]
     assert "approval_url" not in out
-    assert secrets_of(server) == []
+    assert card_digests_of(server) == []
 
 
 async def test_the_approval_resource_shows_the_record_without_its_secret(fx: Fixture) -> None:
     server = fx.server()
-    async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
+    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+    async with Client(server, mode=fx.mode, extensions=[apps]) as mcp:
+        result = await mcp.call_tool("place_call", ARGS)
+        out = result.structured_content or {}
         read = await mcp.read_resource(f"kupe://approvals/{out['approval_id']}")
     text = read.contents[0].text  # type: ignore[union-attr]
-    (secret,) = secrets_of(server)
+    nonce = (result.meta or {})["kupe/approval"]["secret"]
+    (digest,) = card_digests_of(server)
     assert f'"approval_id": "{out["approval_id"]}"' in text
     assert '"status": "pending"' in text
-    assert secret not in text
+    assert nonce not in text
+    assert digest not in text
 
 
 # -- the MCP Apps confirmation card ---------------------------------------------------------------------
@@ -425,31 +472,37 @@ async def test_a_link_approval_cannot_be_answered_through_the_card_tool(fx: Fixt
     server = fx.server()
     async with Client(server, mode=fx.mode) as mcp:
         out = await call(mcp, "place_call", **ARGS)
-    (secret,) = secrets_of(server)
     apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
-    async with Client(server, mode=fx.mode, extensions=[apps]) as host:
-        text = await fail(host, "answer_call_approval", approval_id=out["approval_id"], secret=secret, approve=True)
+    async with Client(server, mode=fx.mode, extensions=[apps]) as card_client:
+        text = await fail(
+            card_client, "answer_call_approval", approval_id=out["approval_id"], secret="x" * 32, approve=True
+        )
     assert "not answered from a card" in text
     assert fx.calls_placed() == 0
 
 
-async def test_the_card_tool_from_a_client_without_mcp_apps_is_refused_as_a_missing_client_capability(
+async def test_the_card_tool_is_listed_only_to_a_client_that_negotiated_apps_and_refused_to_others(
     fx: Fixture,
 ) -> None:
-    """Only a card calls answer_call_approval, and only an MCP Apps host shows one: -32021 naming the extension."""
+    """Only a card calls answer_call_approval, and only an MCP Apps host shows one: hidden from the others' list,
+    and a call from them is -32021 naming the extension (the approval stays pending)."""
     server = fx.server()
     apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
-    async with Client(server, mode=fx.mode, extensions=[apps]) as host:
-        card = ((await host.call_tool("place_call", ARGS)).meta or {})["kupe/approval"]
-    async with Client(server, mode=fx.mode) as mcp:
+    async with Client(server, mode=fx.mode, extensions=[apps]) as card_client:
+        card = ((await card_client.call_tool("place_call", ARGS)).meta or {})["kupe/approval"]
+        with_apps = {t.name for t in (await card_client.list_tools()).tools}
+    async with Client(server, mode=fx.mode) as plain:
+        without_apps = {t.name for t in (await plain.list_tools()).tools}
         with pytest.raises(MCPError) as refused:
-            await mcp.call_tool(
+            await plain.call_tool(
                 "answer_call_approval", {"approval_id": card["approval_id"], "secret": card["secret"], "approve": True}
             )
-    record = await server.approvals.store.get(card["approval_id"])
+    assert "answer_call_approval" in with_apps
+    assert "answer_call_approval" not in without_apps
+    assert "place_call" in without_apps
     assert refused.value.error.code == MISSING_REQUIRED_CLIENT_CAPABILITY
     assert refused.value.error.data == {"requiredCapabilities": {"extensions": {EXTENSION_ID: {}}}}
-    assert record is not None
+    (record,) = records_of(server)
     assert record.status == "pending"
     assert fx.calls_placed() == 0
 
@@ -477,3 +530,58 @@ async def test_each_view_is_self_contained_small_and_declares_its_csp(fx: Fixtur
     assert "innerHTML" not in html
     assert "var(--color-background-primary" in html  # the host's theme variable, with a fallback
     assert (read.contents[0].meta or {})["ui"]["csp"] == {"connectDomains": [], "resourceDomains": []}
+
+
+async def test_a_client_with_apps_and_url_elicitation_gets_the_card_first(fx: Fixture) -> None:
+    server = fx.server()
+    asked: list[types.ElicitRequestParams] = []
+
+    async def person(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        asked.append(params)
+        return types.ElicitResult(action="decline")
+
+    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+    with declared_elicitation(URL_ONLY):
+        async with Client(server, mode=fx.mode, extensions=[apps], elicitation_callback=person) as mcp:
+            result = await mcp.call_tool("place_call", ARGS)
+    out = result.structured_content or {}
+    assert out["channel"] == "app"
+    assert "kupe/approval" in (result.meta or {})
+    assert asked == []
+    assert fx.calls_placed() == 0
+
+
+async def test_on_a_wildcard_bind_the_page_answers_only_loopback_and_allowed_hosts() -> None:
+    """Bound to 0.0.0.0 without KUPE_APPROVAL_BASE_URL: the page never trusts the request's Host (which would make
+    a rebinding name same-origin with the page); KUPE_ALLOWED_HOSTS names the real one."""
+    from kupe_mcp.safety.approvals import MemoryApprovals
+    from kupe_mcp.safety.page import ApprovalDesk, approval_routes, page_hosts
+
+    app = approval_routes(ApprovalDesk(MemoryApprovals()), hosts=page_hosts("0.0.0.0", None, ("mcp.example.com",)))  # noqa: S104
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://page") as http:
+        url = "/approvals/abcdefgh12345678"
+        rebound = await http.get(url, headers={"host": "evil.example"})
+        forged = await http.post(
+            url, data={"answer": "approve"}, headers={"host": "evil.example:80", "origin": "http://evil.example:80"}
+        )
+        named = await http.get(url, headers={"host": "mcp.example.com"})
+        loopback = await http.get(url, headers={"host": "localhost:8765"})
+    assert rebound.status_code == 421
+    assert forged.status_code == 421
+    assert named.status_code == 404  # answered (this approval is unknown), not refused for its Host
+    assert loopback.status_code == 404
+
+
+async def test_with_client_proof_a_card_approval_has_no_page_to_answer_it_on(fx: Fixture) -> None:
+    server = fx.server()
+    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+    async with Client(server, mode=fx.mode, extensions=[apps]) as mcp:
+        out = (await mcp.call_tool("place_call", ARGS)).structured_content or {}
+    url = server.approvals.link(out["approval_id"])  # the id is what the model was shown
+    async with httpx2.AsyncClient(timeout=10) as http:
+        page = await http.get(url)
+    (record,) = records_of(server)
+    assert page.status_code == 404
+    assert "name='secret'" not in page.text
+    assert record.status == "pending"
+    assert fx.calls_placed() == 0

@@ -38,7 +38,7 @@ async def test_an_approval_asked_on_one_replica_is_answered_on_another_and_dials
     sandbox_app: Any, client_mode: str, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'state.sqlite3'}"
-    config = Settings(toolsets=("calls",), calling_hours="off")
+    config = Settings(toolsets=("calls",), calling_hours="off", approval_proof="client")  # a page POST approves
     a = create_server(config, make_kupe(sandbox_app), state=open_store(url, secret_set=False))
     b = create_server(config, make_kupe(sandbox_app), state=open_store(url, secret_set=False))
     assert isinstance(a.approvals.store, StateApprovals)

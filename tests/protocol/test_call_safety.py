@@ -637,7 +637,7 @@ async def test_over_stateless_http_the_new_protocol_asks_the_person_and_the_old_
     client_mode: str,
 ) -> None:
     person = Person()
-    with calls_over_http() as (_server, sandbox, base_url):
+    with calls_over_http(approval_proof="client") as (_server, sandbox, base_url):  # the person answers in-band
         async with (
             httpx2.AsyncClient(timeout=30) as http,
             Client(
@@ -668,7 +668,9 @@ async def test_over_stateless_http_the_new_protocol_asks_the_person_and_the_old_
 async def test_a_call_refused_for_credits_says_how_to_check_the_balance_and_gives_its_slot_back(
     sandbox_app: Any, client_mode: str
 ) -> None:
-    settings = Settings(toolsets=("agents", "calls"), calling_hours="off", max_calls_per_hour=1)
+    settings = Settings(
+        toolsets=("agents", "calls"), calling_hours="off", max_calls_per_hour=1, approval_proof="client"
+    )
     server = create_server(settings, make_kupe(sandbox_app, NO_CREDIT_API_KEY))
     async with Client(server, mode=client_mode, elicitation_callback=Person()) as mcp:
         agent_id = await agent_named(mcp)
@@ -709,7 +711,13 @@ async def test_a_call_whose_answer_was_lost_is_not_retried_says_it_may_have_been
 
 async def test_on_a_multi_tenant_server_a_token_is_worthless_to_another_tenant() -> None:
     with SandboxServer(SandboxSettings(call_step_s=0)) as sandbox:
-        config = Settings(base_url=sandbox.base_url, toolsets=("calls",), calling_hours="off", confirm_fallback="token")
+        config = Settings(
+            base_url=sandbox.base_url,
+            toolsets=("calls",),
+            calling_hours="off",
+            confirm_fallback="token",
+            approval_proof="client",  # tokens are a client proof
+        )
         server = create_server(config, build_client(config), multi_tenant=True)
         app = http_app(server, config, host="127.0.0.1", multi_tenant=True)
         # A workflow, not the demo agent: the other tenant cannot read the demo agent, and would be refused for

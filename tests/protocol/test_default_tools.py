@@ -15,7 +15,6 @@ from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
 from kupe_mcp.sandbox._seed import DEMO_USER_ID
 from kupe_mcp.serve.server import selected_tools
-from kupe_mcp.toolsets import APP_TOOLS, app_tools_for
 from tests._mcp import call, fail
 from tests.conftest import ServerFactory
 
@@ -30,9 +29,11 @@ async def test_whoami_answers_with_the_sandbox_user(mcp: Client) -> None:
 async def test_every_listed_tool_has_a_description_annotations_and_a_compact_schema(mcp: Client) -> None:
     tools = (await mcp.list_tools()).tools
     app_only = [t.name for t in tools if (t.meta or {}).get("ui", {}).get("visibility") == ["app"]]
-    assert app_only == ["answer_call_approval"]  # the approval card's buttons; hosts do not offer it to the model
+    # The approval card's tool is listed only to clients that negotiated MCP Apps (tests/protocol/test_approvals.py);
+    # this client did not.
+    assert app_only == []
     selected = selected_tools(Settings(toolsets=("all",)), api_key_auth=True)
-    declared = {s.name: s for s in [*selected, *app_tools_for(APP_TOOLS, selected)]}
+    declared = {s.name: s for s in selected}
     assert {t.name for t in tools} == set(declared)
     for tool in tools:
         assert len(tool.description or "") > 30, tool.name

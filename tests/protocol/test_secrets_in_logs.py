@@ -36,6 +36,7 @@ def served(sandbox: SandboxServer, fallback: str = "link", **creds: str) -> Loop
         toolsets=("all",),
         calling_hours="off",
         confirm_fallback=fallback,
+        approval_proof="client",  # tokens and page POSTs: the client-proof flows whose secrets must not be logged
     )
     server = create_server(config, build_client(config))
     return LoopbackServer(http_app(server, config, host="127.0.0.1", multi_tenant=False), lifespan="on")

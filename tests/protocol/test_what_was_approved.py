@@ -217,7 +217,7 @@ def lossy_server(sandbox_app: Any, path: str, reply: httpx2.Response | Exception
     client = KupeClient(
         base_url=SANDBOX_URL, credentials=Credentials(api_key=SecretStr(DEMO_API_KEY)), transport=transport
     )
-    return create_server(Settings(toolsets=("all",), calling_hours="off", **settings), client)
+    return create_server(Settings(toolsets=("all",), calling_hours="off", approval_proof="client", **settings), client)
 
 
 @pytest.mark.parametrize("reply", LOST)

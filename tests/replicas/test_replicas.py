@@ -111,6 +111,7 @@ def fleet(tmp_path: Path, client_mode: str, request: pytest.FixtureRequest) -> I
                 base_url=sandbox.base_url,
                 toolsets=("calls",),
                 calling_hours="off",
+                approval_proof="client",  # a page POST approves here; passkeys across replicas: tests/browser
                 state_url=redis.url,
                 state_secret=SecretStr(SECRET),
                 **overrides,

@@ -44,7 +44,9 @@ def serve(sandbox_app: Any, client_mode: str) -> Serve:
     @asynccontextmanager
     async def connect(*modules: ModuleType, credentials: Credentials | None = None) -> AsyncIterator[Client]:
         kupe = sandbox_client(sandbox_app, credentials or api_key())
-        settings = Settings(toolsets=tuple(m.toolset.name for m in modules), calling_hours="off")
+        settings = Settings(
+            toolsets=tuple(m.toolset.name for m in modules), calling_hours="off", approval_proof="client"
+        )
         async with Client(create_server(settings, kupe), mode=client_mode, elicitation_callback=say_yes) as client:
             yield client
 

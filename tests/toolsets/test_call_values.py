@@ -60,7 +60,7 @@ async def test_values_kupe_did_not_apply_are_reported_instead_of_silent_success(
     kupe = KupeClient(
         base_url=SANDBOX_URL, credentials=api_key(), transport=httpx2.ASGITransport(app=ignoring_the_body(sandbox_app))
     )
-    server = create_server(Settings(toolsets=("calls",), calling_hours="off"), kupe)
+    server = create_server(Settings(toolsets=("calls",), calling_hours="off", approval_proof="client"), kupe)
     async with Client(server, mode=client_mode, elicitation_callback=say_yes) as mcp:
         placed = await call(
             mcp, "place_call", phone_number="+919876543210", agent_id=DEMO_AGENT_ID, variable_values=VALUES

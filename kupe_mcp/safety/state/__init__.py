@@ -226,6 +226,10 @@ class StateKeys:
     def token_id(self, token: str) -> str:
         return hmac.new(self.secret, f"token:{token}".encode(), hashlib.sha256).hexdigest()[:40]
 
+    def digest(self, kind: str, value: str) -> str:
+        """A keyed digest of a secret (an approval card's nonce): what the store keeps in its place."""
+        return hmac.new(self.secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:40]
+
     def request_state_key(self) -> bytes:
         return hmac.new(self.secret, b"kupe-app-mcp/request-state", hashlib.sha256).digest()
 

@@ -1,0 +1,193 @@
+"""Idempotent dials: ``place_call`` / ``start_batch`` with an ``idempotency_key`` ring at most once per key.
+
+A retried request (a client timeout, a reconnect, a model repeating itself) carries the same key: it gets
+the first request's outcome back and never reaches Kupe again. Keys are per tenant, kept 24 hours, in the
+call-safety state store (so every replica sharing Redis honours them), stored under a keyed digest.
+
+* same key, same arguments: the first outcome (placed, pending approval, or unknown);
+* same key, other arguments: refused in one sentence, nothing dialled;
+* an attempt whose answer from Kupe was lost keeps its key as "outcome unknown": a retry must not dial
+  what may already be ringing;
+* answers that are not an outcome (a dry run, a refusal, a decline, a token to bring back) release the
+  key, so the same request can be made again with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+import anyio
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from kupe_mcp.errors import CallOutcomeUnknown, KupeConnectionError
+from kupe_mcp.safety.context import guards_of, server_of
+
+__all__ = [
+    "KEEP",
+    "RETRY_LOST",
+    "IdempotencyKey",
+    "Idempotent",
+    "Prior",
+    "call_arguments",
+    "idempotent",
+    "prior_batch",
+    "prior_call",
+]
+
+KEEP = timedelta(hours=24)
+
+# No description: the name says it, and every byte of a write tool's schema is in every model's context.
+IdempotencyKey = Annotated[str | None, Field(max_length=256)]
+
+
+@dataclass
+class Idempotent:
+    """``prior``: the first outcome for this key (return it as is); otherwise call ``keep`` with the new outcome."""
+
+    prior: dict[str, Any] | None = None
+    outcome: dict[str, Any] | None = None
+
+    def keep(self, outcome: dict[str, Any]) -> None:
+        self.outcome = outcome
+
+
+RETRY_LOST = (
+    "Refused: a request with this idempotency_key was answered meanwhile and its record is gone; nothing was "
+    "dialled: call again with the same arguments."
+)
+
+
+def _final(outcome: dict[str, Any], flag: str) -> bool:
+    """An outcome a retry must get back: something was dialled, or a person is being asked."""
+    return outcome.get(flag) is True or outcome.get("approval_required") is True
+
+
+def _unknown(flag: str, tool: str) -> dict[str, Any]:
+    return {
+        flag: False,
+        "outcome_unknown": True,
+        "reason": (
+            f"An earlier {tool} with this idempotency_key may have dialled but its answer was lost (or it is still "
+            "running); it is not dialled again. Check list_calls (or get_batch) before trying with a new key."
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class Prior:
+    """What a resolver found for this request's key: the first outcome to return, or None (a new request)."""
+
+    outcome: dict[str, Any] | None = None
+
+
+def _args_digest(arguments: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(arguments, sort_keys=True, default=str).encode()).hexdigest()
+
+
+async def _lookup(ctx: Context, tool: str, key: str, arguments: dict[str, Any], flag: str) -> Prior:
+    server = server_of(ctx)
+    tenant = await server.tenant_of(ctx)
+    slot = f"idem:{tool}:{server.state_keys.digest('idempotency', key)}"
+    held = await server.state.get(tenant, slot, now=guards_of(ctx).clock())
+    if held is None:
+        return Prior()
+    if held.get("args") != _args_digest(arguments):
+        raise ToolError(
+            f"Refused: this idempotency_key was already used for a {tool} with other arguments; nothing was "
+            "dialled: use a new key for a new request."
+        )
+    outcome = held.get("outcome")
+    return Prior(outcome if isinstance(outcome, dict) else _unknown(flag, tool))
+
+
+async def prior_call(
+    ctx: Context,
+    phone_number: str,
+    agent_id: Any,
+    workflow_id: Any,
+    phone_number_id: Any,
+    variable_values: dict[str, str] | None,
+    dry_run: bool,
+    idempotency_key: str | None,
+) -> Prior:
+    """place_call's first resolver: a retry with a used key gets the first outcome before any rule or question."""
+    if dry_run or idempotency_key is None:
+        return Prior()
+    return await _lookup(
+        ctx,
+        "place_call",
+        idempotency_key,
+        call_arguments(phone_number, agent_id, workflow_id, phone_number_id, variable_values),
+        "placed",
+    )
+
+
+async def prior_batch(ctx: Context, batch_id: Any, dry_run: bool, idempotency_key: str | None) -> Prior:
+    """start_batch's first resolver (a started batch would be refused by its rules before the body runs)."""
+    if dry_run or idempotency_key is None:
+        return Prior()
+    return await _lookup(ctx, "start_batch", idempotency_key, {"batch_id": str(batch_id)}, "started")
+
+
+def call_arguments(
+    phone_number: str, agent_id: Any, workflow_id: Any, phone_number_id: Any, variable_values: dict[str, str] | None
+) -> dict[str, Any]:
+    """What a place_call key is bound to."""
+    return {
+        "phone_number": phone_number,
+        "agent_id": agent_id,
+        "workflow_id": workflow_id,
+        "phone_number_id": phone_number_id,
+        "variable_values": variable_values,
+    }
+
+
+@asynccontextmanager
+async def idempotent(
+    ctx: Context, tool: str, key: str | None, arguments: dict[str, Any], *, flag: str
+) -> AsyncIterator[Idempotent]:
+    """Hold ``key`` for this request (atomically: two replicas retrying at once dial once) around the body."""
+    if key is None:
+        yield Idempotent()
+        return
+    server = server_of(ctx)
+    tenant = await server.tenant_of(ctx)
+    now = guards_of(ctx).clock()
+    slot = f"idem:{tool}:{server.state_keys.digest('idempotency', key)}"
+    args = _args_digest(arguments)
+    fresh = await server.state.put_new(tenant, slot, {"args": args, "state": "running"}, expires=now + KEEP, now=now)
+    if not fresh:
+        held = await server.state.get(tenant, slot, now=now) or {}
+        if held.get("args") != args:
+            raise ToolError(
+                f"Refused: this idempotency_key was already used for a {tool} with other arguments; nothing was "
+                "dialled: use a new key for a new request."
+            )
+        outcome = held.get("outcome")
+        yield Idempotent(prior=outcome if isinstance(outcome, dict) else _unknown(flag, tool))
+        return
+    state = Idempotent()
+    try:
+        yield state
+    except (CallOutcomeUnknown, KupeConnectionError) as exc:
+        if isinstance(exc, KupeConnectionError) and not exc.may_have_reached:
+            await server.state.take(tenant, slot, now=now)
+        # else: the key stays "running", read back as outcome unknown
+        raise
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await server.state.take(tenant, slot, now=now)
+        raise
+    if state.outcome is not None and _final(state.outcome, flag):
+        value = {"args": args, "state": "done", "outcome": state.outcome}
+        await server.state.put(tenant, slot, value, expires=now + KEEP)
+    else:
+        await server.state.take(tenant, slot, now=now)

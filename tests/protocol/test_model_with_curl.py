@@ -1,0 +1,208 @@
+"""The model with curl: under KUPE_APPROVAL_PROOF=passkey, nothing the model can see or send approves a dial.
+
+The model reads everything it is shown (the tool result with its ``_meta``, as if the host leaked it,
+``list_call_approvals``, ``kupe://approvals/{id}``), opens every page it can name with a cookie jar, posts every form
+on them with same-origin headers, asks the page for a passkey challenge and answers it with a forged assertion, and
+calls ``answer_call_approval`` with every value it saw. The tenant has a passkey enrolled (so the passkey path is
+live). On stdio (the loopback page listener) and on HTTP, on both protocol generations, through the link, URL
+elicitation and card channels: nothing is dialled.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+import mcp_types as types
+import pytest
+from mcp.client import Client
+from mcp.client.extension import advertise
+from mcp.client.session import ClientRequestContext
+from mcp.client.streamable_http import streamable_http_client
+from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
+from pydantic import SecretStr
+
+from kupe_mcp._loopback import LoopbackServer
+from kupe_mcp.config import Credentials, Settings
+from kupe_mcp.safety.passkeys import Passkey
+from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer, SandboxSettings
+from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
+from kupe_mcp.serve.runtime import KupeServer
+from kupe_mcp.serve.server import build_client, create_server
+from kupe_mcp.serve.transports import http_app
+from tests._approvals import URL_ONLY, declared_elicitation, origin
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+ARGS: dict[str, Any] = {
+    "phone_number": "+919876543210",
+    "agent_id": DEMO_AGENT_ID,
+    "variable_values": {"name": "Ada", "appointment_date": "Friday"},
+}
+CREATE_CALL = ("POST", "/api/call/create_call")
+URL = re.compile(r"https?://[^\s'\"\\<>]+")
+HIDDEN = re.compile(r"name='([^']+)' value='([^']*)'")
+
+
+def b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@dataclass
+class Setup:
+    server: KupeServer
+    sandbox: SandboxServer
+    mcp_url: str | None
+
+    def calls_placed(self) -> int:
+        return list(self.sandbox.sandbox.request_log).count(CREATE_CALL)
+
+
+@pytest.fixture(params=["stdio", "http"])
+async def setup(request: pytest.FixtureRequest) -> AsyncIterator[Setup]:
+    with ExitStack() as stack:
+        sandbox = stack.enter_context(SandboxServer(SandboxSettings(call_step_s=0)))
+        config = Settings(
+            base_url=sandbox.base_url,
+            credentials=Credentials(api_key=SecretStr(DEMO_API_KEY)),
+            toolsets=("calls",),
+            calling_hours="off",
+            approval_proof="passkey",
+            elicitation_timeout_s=1,
+        )
+        server = create_server(config, build_client(config))
+        url = None
+        if request.param == "http":
+            app = http_app(server, config, host="127.0.0.1", multi_tenant=False)
+            srv = stack.enter_context(LoopbackServer(app, lifespan="on"))
+            url = f"{srv.base_url.replace('127.0.0.1', 'localhost')}/mcp"
+        yield Setup(server, sandbox, url)
+        if url is None:
+            await server.aclose()  # the page listener and the Kupe client (the HTTP app's lifespan does this)
+
+
+async def enrol_someone(setup: Setup) -> str:
+    """The person enrolled a passkey (its private key is in their authenticator, nowhere here)."""
+    desk = setup.server.approvals
+    assert desk.passkeys is not None
+    assert desk.check_key is not None
+    tenant = await desk.check_key(DEMO_API_KEY)
+    assert tenant is not None
+    key_id = b64(secrets.token_bytes(32))
+    passkey = Passkey(id=key_id, public_key=b64(secrets.token_bytes(77)), sign_count=0, name="phone", created_at=0)
+    await desk.passkeys._save(tenant, [passkey])
+    return key_id
+
+
+async def attack_pages(seen: str, key_id: str) -> None:
+    """Everything a model with an HTTP tool can do with the pages it can name."""
+    urls = set(URL.findall(seen))
+    ids = set(re.findall(r"/approvals/([A-Za-z0-9_-]{8,64})", seen))
+    bases = {origin(u) for u in urls}
+    pages = urls | {f"{b}/approvals/{i}" for b in bases for i in ids}
+    async with httpx2.AsyncClient(timeout=10) as http:
+        for page in sorted(pages):
+            try:
+                await attack_page(http, page, key_id)
+            except httpx2.HTTPError:
+                continue  # a name in the text that is no server (curl would fail the same way)
+
+
+async def attack_page(http: httpx2.AsyncClient, page: str, key_id: str) -> None:
+    got = await http.get(page)
+    fields = dict(HIDDEN.findall(got.text))
+    headers = {"origin": origin(page), "referer": page}
+    for answer in ("approve", "Approve", "yes"):
+        await http.post(page, data={**fields, "answer": answer}, headers=headers)
+    challenge = await http.post(f"{page}/passkey/options", json={}, headers=headers)
+    is_json = challenge.headers.get("content-type", "").startswith("application/json")
+    options = challenge.json() if is_json else {}
+    client_data = {"type": "webauthn.get", "challenge": options.get("challenge", ""), "origin": origin(page)}
+    forged = {
+        "id": key_id,
+        "rawId": key_id,
+        "type": "public-key",
+        "response": {
+            "clientDataJSON": b64(json.dumps(client_data).encode()),
+            "authenticatorData": b64(secrets.token_bytes(37)),
+            "signature": b64(secrets.token_bytes(70)),
+        },
+    }
+    await http.post(f"{page}/passkey", json=forged, headers=headers)
+
+
+@pytest.fixture
+async def exits() -> AsyncIterator[AsyncExitStack]:
+    async with AsyncExitStack() as stack:
+        yield stack
+
+
+@pytest.mark.parametrize("channel", ["link", "url", "card"])
+async def test_under_passkey_nothing_the_model_sees_or_sends_dials(
+    setup: Setup, channel: str, client_mode: str, exits: AsyncExitStack
+) -> None:
+    key_id = await enrol_someone(setup)
+    asked: list[str] = []
+
+    async def model_as_client(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        assert isinstance(params, types.ElicitRequestURLParams)
+        asked.append(params.url)  # the client is the model's: it sees the URL and attacks the page itself
+        await attack_pages(params.url, key_id)
+        return types.ElicitResult(action="accept")
+
+    extensions = [advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})] if channel == "card" else []
+    exits.enter_context(declared_elicitation(URL_ONLY if channel == "url" else None))
+    if setup.mcp_url is None:
+        transport: Any = setup.server
+    else:
+        http = await exits.enter_async_context(httpx2.AsyncClient(timeout=30))
+        transport = streamable_http_client(setup.mcp_url, http_client=http)
+    mcp = await exits.enter_async_context(
+        Client(
+            transport,
+            mode=client_mode,
+            extensions=extensions,
+            elicitation_callback=model_as_client if channel == "url" else None,
+        )
+    )
+    result = await mcp.call_tool("place_call", ARGS)
+    assert not result.is_error, result.content
+    out = result.structured_content or {}
+    approval_id = out["approval_id"]
+    listed = await mcp.call_tool("list_call_approvals", {})
+    read = await mcp.read_resource(f"kupe://approvals/{approval_id}")
+    seen = "\n".join(
+        [
+            json.dumps(out),
+            json.dumps(result.meta or {}),
+            *[getattr(c, "text", "") for c in result.content],
+            json.dumps(listed.structured_content),
+            *[getattr(c, "text", "") for c in read.contents],
+            *asked,
+        ]
+    )
+    await attack_pages(seen, key_id)
+    values = set(re.findall(r"[A-Za-z0-9_-]{16,128}", seen))
+    for value in sorted(values):
+        await mcp.call_tool("answer_call_approval", {"approval_id": approval_id, "secret": value, "approve": True})
+    again = await mcp.call_tool("place_call", ARGS)
+    waited = await mcp.call_tool("wait_for_approval", {"approval_id": approval_id, "timeout_s": 1})
+
+    record = await setup.server.approvals.store.get(approval_id)
+    assert record is not None
+    assert record.status == "pending"
+    assert (waited.structured_content or {})["status"] == "pending"
+    assert (again.structured_content or {}).get("placed") is False
+    assert setup.calls_placed() == 0
+    # Stateless HTTP on 2025-11-25 knows no client capabilities per request: those runs get (and attack) a link.
+    stateless_legacy = setup.mcp_url is not None and client_mode == "legacy"
+    expected = {"link": "link", "url": "url", "card": "app"}[channel]
+    assert out["channel"] == ("link" if stateless_legacy else expected)
+    assert bool(asked) is (channel == "url" and not stateless_legacy)
