@@ -27,6 +27,8 @@ from mcp.client.extension import advertise
 from mcp.client.session import ClientRequestContext
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
+from mcp.shared.exceptions import MCPError
+from mcp_types import MISSING_REQUIRED_CLIENT_CAPABILITY
 from pydantic import SecretStr
 
 from kupe_mcp._loopback import LoopbackServer
@@ -190,8 +192,17 @@ async def test_under_passkey_nothing_the_model_sees_or_sends_dials(
     )
     await attack_pages(seen, key_id)
     values = set(re.findall(r"[A-Za-z0-9_-]{16,128}", seen))
+    # A client the server knows negotiated MCP Apps is shown the card's tool and gets its refusals as results; any
+    # other is refused before the tool runs (-32021, the extension it lacks).
+    card_tool_shown = "answer_call_approval" in {t.name for t in (await mcp.list_tools()).tools}
     for value in sorted(values):
-        await mcp.call_tool("answer_call_approval", {"approval_id": approval_id, "secret": value, "approve": True})
+        arguments = {"approval_id": approval_id, "secret": value, "approve": True}
+        if card_tool_shown:
+            assert (await mcp.call_tool("answer_call_approval", arguments)).is_error
+        else:
+            with pytest.raises(MCPError) as refused:
+                await mcp.call_tool("answer_call_approval", arguments)
+            assert refused.value.error.code == MISSING_REQUIRED_CLIENT_CAPABILITY
     again = await mcp.call_tool("place_call", ARGS)
     waited = await mcp.call_tool("wait_for_approval", {"approval_id": approval_id, "timeout_s": 1})
 
