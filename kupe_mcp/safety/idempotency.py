@@ -25,7 +25,7 @@ from typing import Annotated, Any
 import anyio
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field
+from pydantic import AfterValidator
 
 from kupe_mcp.errors import CallOutcomeUnknown, KupeConnectionError
 from kupe_mcp.safety.context import guards_of, server_of
@@ -44,8 +44,16 @@ __all__ = [
 
 KEEP = timedelta(hours=24)
 
+
 # No description: the name says it, and every byte of a write tool's schema is in every model's context.
-IdempotencyKey = Annotated[str | None, Field(max_length=256)]
+def _short_enough(value: str | None) -> str | None:
+    """The 256-character cap, checked here rather than listed: every listing of place_call would pay for it."""
+    if value is not None and len(value) > 256:
+        raise ValueError("an idempotency_key is at most 256 characters")
+    return value
+
+
+IdempotencyKey = Annotated[str | None, AfterValidator(_short_enough)]
 
 
 @dataclass

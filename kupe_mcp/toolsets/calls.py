@@ -174,8 +174,8 @@ async def place_call(
 ) -> CallOutcome:
     """⚠️ Call, ring or phone someone now: the agent dials a real number and spends credits.
 
-    Only a number the user asked for; they approve it. A result with approval_url: ask them to open it, then
-    wait_for_approval. Then wait_for_call(request_id).
+    Only a number the user asked for; they approve it. With approval_url: they open it, then wait_for_approval.
+    Then wait_for_call.
     """
     if dry_run:
         idempotency_key = None  # a dry run dials nothing: it neither uses nor spends a key

@@ -58,6 +58,17 @@ async def test_the_same_key_and_arguments_return_the_first_outcome_and_never_dia
     assert dials(sandbox_app) == 2
 
 
+async def test_a_key_longer_than_256_characters_is_refused_before_anything_is_dialled(
+    make_server: ServerFactory, sandbox_app: Any, store: StateStore
+) -> None:
+    """The cap is checked in code rather than listed as maxLength (bytes every listing would pay for)."""
+    server = make_server(state=store, toolsets=("calls",))
+    async with Client(server, elicitation_callback=say_yes) as mcp:
+        refused = await fail(mcp, "place_call", **ARGS, idempotency_key="k" * 257)
+    assert "idempotency_key is at most 256 characters" in refused
+    assert dials(sandbox_app) == 0
+
+
 async def test_a_pending_approval_is_the_outcome_a_retry_gets(
     make_server: ServerFactory, sandbox_app: Any, store: StateStore
 ) -> None:
