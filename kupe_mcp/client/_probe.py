@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 import anyio
 
@@ -28,10 +28,7 @@ from kupe_mcp.errors import (
 )
 from kupe_mcp.text.redact import redact_url
 
-if TYPE_CHECKING:
-    from kupe_mcp.client._client import KupeClient
-
-__all__ = ["BackendCheck", "probing"]
+__all__ = ["BackendCheck", "Probed", "probing"]
 
 logger = logging.getLogger("kupe_mcp.client")
 
@@ -39,11 +36,23 @@ logger = logging.getLogger("kupe_mcp.client")
 probing: contextvars.ContextVar[bool] = contextvars.ContextVar("kupe_probing", default=False)
 
 
+class Probed(Protocol):
+    """What the check needs of the client: its URL and two reads. A protocol, so this module imports nothing above
+    it (the client imports the check, and the check must not import the client back)."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    def health(self) -> Awaitable[Any]: ...
+
+    def me(self) -> Awaitable[Any]: ...
+
+
 class BackendCheck:
     """Runs the check once (single flight), remembers a problem, and checks again once it is stale."""
 
     def __init__(
-        self, client: KupeClient, *, recheck_s: float = 30.0, clock: Callable[[], float] = anyio.current_time
+        self, client: Probed, *, recheck_s: float = 30.0, clock: Callable[[], float] = anyio.current_time
     ) -> None:
         self._client = client
         self._recheck_s = recheck_s
