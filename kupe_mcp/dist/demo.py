@@ -105,9 +105,14 @@ def _confirming_person(write: Write) -> Callable[..., Any]:
 
 
 def server_on_sandbox(sandbox: SandboxSettings) -> KupeServer:
-    """Every toolset on a fresh in-process sandbox, with the demo key; calling hours off, so it works at any hour."""
+    """Every toolset on a fresh in-process sandbox, with the demo key; calling hours off, so it works at any hour.
+
+    Approval proof is ``client``: the tour's person answers in-band, and nothing here can ring a phone (the transport
+    is the in-process sandbox), which is the case ``--sandbox`` makes ``client`` the default for.
+    """
     app = create_app(sandbox)
-    settings = Settings(toolsets=("all",), calling_hours="off")  # calling hours are a rule for real calls
+    # Calling hours are a rule for real calls; a passkey is the proof for real calls.
+    settings = Settings(toolsets=("all",), calling_hours="off", approval_proof="client")
     client = build_client(
         settings.model_copy(
             update={

@@ -118,6 +118,7 @@ def served() -> Iterator[str]:
             credentials=Credentials(api_key=SecretStr(DEMO_API_KEY)),
             toolsets=("all",),
             calling_hours="off",
+            approval_proof="client",  # the picture shows the tour's page, which the demo answers in-band
         )
         server = create_server(config, build_client(config))
         with LoopbackServer(http_app(server, config, host="127.0.0.1", multi_tenant=False), lifespan="on") as srv:

@@ -163,7 +163,9 @@ def test_inspector_without_elicitation_gets_an_approval_link_instead_of_a_call(s
     assert code == 0, err
     preview = structured(body)
     assert preview["placed"] is False
-    assert preview["approval_url"].startswith("http://127.0.0.1:")  # the stdio server's own loopback listener
+    assert preview["approval_url"].startswith(
+        "http://localhost:"
+    )  # the stdio server's own loopback listener, a passkey's host
     assert "confirmation_token" not in preview
     assert preview["preview"]["destination"] == "+919876543210"
     log = sandbox.sandbox.request_log[before:]

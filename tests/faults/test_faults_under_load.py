@@ -168,6 +168,7 @@ def stack() -> Iterator[Stack]:
             timeout_s=TIMEOUT_S,
             connect_timeout_s=TIMEOUT_S,
             toolsets=("all",),
+            approval_proof="client",  # its clients answer confirmations in-band; passkeys have their own tests
             **{k: v for k, v in NO_CALL_LIMITS.items() if k in Settings.model_fields},
         )
         server = create_server(config, build_client(config))

@@ -306,7 +306,13 @@ def harness() -> Iterator[Harness]:
     kupe = KupeClient(
         base_url=SANDBOX_URL, credentials=Credentials(bearer_token=SecretStr(DEMO_BEARER_TOKEN)), transport=transport
     )
-    settings = Settings(toolsets=("all",), calling_hours="off", max_calls_per_hour=10_000, repeat_window_s=0)
+    settings = Settings(
+        toolsets=("all",),
+        calling_hours="off",
+        max_calls_per_hour=10_000,
+        repeat_window_s=0,
+        approval_proof="client",  # say_yes answers in-band; passkeys have their own tests
+    )
     try:
         with (
             start_blocking_portal("asyncio") as portal,
