@@ -40,17 +40,26 @@ MCPB_VERSION := 2.1.2
 MCPB_PREFIX := $(TOOLS)/mcpb
 MCPB_STAMP := $(MCPB_PREFIX)/.installed-mcpb-$(MCPB_VERSION)
 MCPB := PATH="$(dir $(NODE)):$$PATH" $(MCPB_PREFIX)/node_modules/.bin/mcpb
+# The official MCP Apps host side (ext-apps' AppBridge, with the SDK packages it imports at run time) and esbuild to
+# bundle it for the browser: tests/browser/test_apps_host.py runs our views inside it.
+EXT_APPS_VERSION := 2.0.4
+MCP_SDK_VERSION := 2.4.0
+ESBUILD_VERSION := 0.25.12
+EXT_APPS_PREFIX := $(TOOLS)/ext-apps
+EXT_APPS_STAMP := $(EXT_APPS_PREFIX)/.installed-ext-apps-$(EXT_APPS_VERSION)-sdk-$(MCP_SDK_VERSION)-esbuild-$(ESBUILD_VERSION)
+EXT_APPS_PACKAGES := @modelcontextprotocol/ext-apps@$(EXT_APPS_VERSION) @modelcontextprotocol/client@$(MCP_SDK_VERSION) \
+  @modelcontextprotocol/core@$(MCP_SDK_VERSION) esbuild@$(ESBUILD_VERSION)
 NPM_INSTALL := npm install --no-save --no-audit --no-fund --loglevel=error
 
-.PHONY: run test lint typecheck unit bench eval demo bundle node-tools redis-server chromium sandbox-api clean
+.PHONY: run test lint typecheck unit bench eval demo bundle node-tools ext-apps redis-server chromium sandbox-api clean
 
 # make test, make unit and make bundle need npm for their Node tools: when those are not installed yet, say so before
 # building .venv or running ruff and mypy (an order-only prerequisite of the first step, so -j keeps the order too).
-PREREQUISITES := $(if $(filter test unit bundle node-tools,$(MAKECMDGOALS)),prerequisites)
+PREREQUISITES := $(if $(filter test unit bundle node-tools ext-apps,$(MAKECMDGOALS)),prerequisites)
 
 .PHONY: prerequisites
 prerequisites:
-	@if [ ! -f $(NODE_TOOLS_STAMP) ] || [ ! -f $(MCPB_STAMP) ]; then $(MAKE) --no-print-directory need-npm; fi
+	@if [ ! -f $(NODE_TOOLS_STAMP) ] || [ ! -f $(MCPB_STAMP) ] || [ ! -f $(EXT_APPS_STAMP) ]; then $(MAKE) --no-print-directory need-npm; fi
 
 $(BIN)/python: | $(PREREQUISITES)
 	@echo "==> first use: creating $(VENV) with $(PY)"
@@ -75,8 +84,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(NODE_TOOLS_STAMP) $(MCPB_STAMP) redis-server chromium
-	KUPE_NODE_TOOLS=$(CURDIR)/$(TOOLS) KUPE_NODE=$(NODE) KUPE_MCPB=$(CURDIR)/$(MCPB_PREFIX) $(BIN)/pytest
+unit: $(STAMP) $(NODE_TOOLS_STAMP) $(MCPB_STAMP) $(EXT_APPS_STAMP) redis-server chromium
+	KUPE_NODE_TOOLS=$(CURDIR)/$(TOOLS) KUPE_NODE=$(NODE) KUPE_MCPB=$(CURDIR)/$(MCPB_PREFIX) \
+	  KUPE_EXT_APPS=$(CURDIR)/$(EXT_APPS_PREFIX) $(BIN)/pytest
 
 # Headless Chromium for tests/browser (the approval page, the MCP Apps views): Debian's package, driven by Playwright.
 chromium:
@@ -112,7 +122,9 @@ $(EVAL_STAMP): $(STAMP)
 eval: $(EVAL_STAMP) ## do users' requests find their tool? top-1/top-3 per toolset into BENCHMARKS.md (a report)
 	$(BIN)/python -m tests.eval --out $(REPORT) $(EVAL_FLAGS)
 
-node-tools: $(NODE_TOOLS_STAMP) $(MCPB_STAMP)
+node-tools: $(NODE_TOOLS_STAMP) $(MCPB_STAMP) $(EXT_APPS_STAMP)
+
+ext-apps: $(EXT_APPS_STAMP)
 
 .PHONY: need-npm
 need-npm:
@@ -130,6 +142,13 @@ $(MCPB_STAMP): $(NODE_TOOLS_STAMP)
 	@echo "==> first use: installing @anthropic-ai/mcpb $(MCPB_VERSION) from npm into $(MCPB_PREFIX)/"
 	mkdir -p $(MCPB_PREFIX)
 	$(NPM_INSTALL) --prefix $(MCPB_PREFIX) @anthropic-ai/mcpb@$(MCPB_VERSION)
+	@touch $@
+
+$(EXT_APPS_STAMP):
+	@$(MAKE) --no-print-directory need-npm
+	@echo "==> first use: installing @modelcontextprotocol/ext-apps $(EXT_APPS_VERSION) and esbuild from npm into $(EXT_APPS_PREFIX)/"
+	mkdir -p $(EXT_APPS_PREFIX)
+	$(NPM_INSTALL) --prefix $(EXT_APPS_PREFIX) $(EXT_APPS_PACKAGES)
 	@touch $@
 
 bundle: $(STAMP) $(MCPB_STAMP) ## the Claude Desktop bundle dist/kupe-app-mcp.mcpb (MCPB 0.4, server type uv)

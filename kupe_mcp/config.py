@@ -530,10 +530,10 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
-TOOL_VARIABLES = ("KUPE_MCPB", "KUPE_NODE", "KUPE_NODE_TOOLS")
+TOOL_VARIABLES = ("KUPE_EXT_APPS", "KUPE_MCPB", "KUPE_NODE", "KUPE_NODE_TOOLS")
 """``KUPE_*`` variables that are not settings: where the Node tools are, set by ``make test`` for the tests that start
-the MCP Inspector, the conformance suite and mcpb. The server never reads them, and start-up does not warn about them,
-since a developer's shell may keep them."""
+the MCP Inspector, the conformance suite and mcpb, and that run the views in the official MCP Apps host. The server
+never reads them, and start-up does not warn about them, since a developer's shell may keep them."""
 
 
 def unknown_variables(environ: Mapping[str, str]) -> list[str]:

@@ -50,7 +50,8 @@ def test_without_credentials_or_sandbox_stdio_exits_2_with_one_line_saying_what_
 
 
 def test_a_misspelt_kupe_variable_is_warned_about_at_start_and_the_test_tools_ones_are_not() -> None:
-    env = clean_env(KUPE_TOOLSET="all", KUPE_NODE="/x/node", KUPE_NODE_TOOLS="/x", KUPE_MCPB="/x/mcpb")
+    tools = {"KUPE_NODE": "/x/node", "KUPE_NODE_TOOLS": "/x", "KUPE_MCPB": "/x/mcpb", "KUPE_EXT_APPS": "/x/ext-apps"}
+    env = clean_env(KUPE_TOOLSET="all", **tools)
     done = subprocess.run(  # noqa: S603
         [*KUPE, "--sandbox"], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60
     )
