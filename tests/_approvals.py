@@ -52,6 +52,9 @@ def declared_elicitation(capability: types.ElicitationCapability | None) -> Iter
 
 
 URL_ONLY = types.ElicitationCapability(url=types.UrlElicitationCapability())
+# A person who fills in forms: the SDK's client declares URL elicitation too, which outranks form elicitation
+# (README "Approval channels"), so tests about in-band confirmation declare form only.
+FORM_ONLY = types.ElicitationCapability(form=types.FormElicitationCapability())
 
 
 def text_of(result: Any) -> str:
