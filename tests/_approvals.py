@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx2
 import mcp_types as types
-from mcp.client.session import ClientSession
+from mcp.client import Client
+from mcp.client.session import ClientSession, ElicitationFnT
 
 SECRET_FIELD = re.compile(r"name='secret' value='([^']+)'")
 
@@ -61,3 +62,11 @@ def text_of(result: Any) -> str:
     """Everything a model could read of a tool result: its text blocks and structured content."""
     parts = [getattr(c, "text", "") for c in result.content]
     return "\n".join(parts) + repr(result.structured_content)
+
+
+@asynccontextmanager
+async def form_client(target: Any, mode: str, person: ElicitationFnT) -> AsyncIterator[Client]:
+    """A client whose ``person`` answers form questions, declaring form elicitation only."""
+    with declared_elicitation(FORM_ONLY):
+        async with Client(target, mode=mode, elicitation_callback=person) as client:
+            yield client
