@@ -382,7 +382,7 @@ async def test_an_auto_declined_form_question_leaves_the_approval_answerable_on_
 
     async def auto_declines(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
         asked.append(params)  # Claude Code in VS Code: answers without showing the person anything
-        return types.ElicitResult(action=action)  # type: ignore[arg-type]
+        return types.ElicitResult(action=action)
 
     async with form_client(server, fx.mode, auto_declines) as mcp:
         out = await call(mcp, "place_call", **ARGS)
