@@ -70,3 +70,18 @@ async def form_client(target: Any, mode: str, person: ElicitationFnT) -> AsyncIt
     with declared_elicitation(FORM_ONLY):
         async with Client(target, mode=mode, elicitation_callback=person) as client:
             yield client
+
+
+async def approved_by_card(mcp: Client, tool: str, /, **args: Any) -> dict[str, Any]:
+    """An MCP Apps host's person pressing Approve on the card (client proof): the dial's own result."""
+    first = await mcp.call_tool(tool, args)
+    out = first.structured_content or {}
+    card = (first.meta or {})["kupe/approval"]
+    answered = await mcp.call_tool(
+        "answer_call_approval", {"approval_id": card["approval_id"], "secret": card["secret"], "approve": True}
+    )
+    assert not answered.is_error, answered.content
+    done = await mcp.call_tool("wait_for_approval", {"approval_id": out["approval_id"], "timeout_s": 5})
+    result = (done.structured_content or {})["result"]
+    assert isinstance(result, dict), done.content
+    return result
