@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx2
 import mcp_types as types
-from mcp.client.session import ClientSession
+from mcp.client import Client
+from mcp.client.session import ClientSession, ElicitationFnT
 
 SECRET_FIELD = re.compile(r"name='secret' value='([^']+)'")
 
@@ -52,9 +53,35 @@ def declared_elicitation(capability: types.ElicitationCapability | None) -> Iter
 
 
 URL_ONLY = types.ElicitationCapability(url=types.UrlElicitationCapability())
+# A person who fills in forms: the SDK's client declares URL elicitation too, which outranks form elicitation
+# (README "Approval channels"), so tests about in-band confirmation declare form only.
+FORM_ONLY = types.ElicitationCapability(form=types.FormElicitationCapability())
 
 
 def text_of(result: Any) -> str:
     """Everything a model could read of a tool result: its text blocks and structured content."""
     parts = [getattr(c, "text", "") for c in result.content]
     return "\n".join(parts) + repr(result.structured_content)
+
+
+@asynccontextmanager
+async def form_client(target: Any, mode: str, person: ElicitationFnT) -> AsyncIterator[Client]:
+    """A client whose ``person`` answers form questions, declaring form elicitation only."""
+    with declared_elicitation(FORM_ONLY):
+        async with Client(target, mode=mode, elicitation_callback=person) as client:
+            yield client
+
+
+async def approved_by_card(mcp: Client, tool: str, /, **args: Any) -> dict[str, Any]:
+    """An MCP Apps host's person pressing Approve on the card (client proof): the dial's own result."""
+    first = await mcp.call_tool(tool, args)
+    out = first.structured_content or {}
+    card = (first.meta or {})["kupe/approval"]
+    answered = await mcp.call_tool(
+        "answer_call_approval", {"approval_id": card["approval_id"], "secret": card["secret"], "approve": True}
+    )
+    assert not answered.is_error, answered.content
+    done = await mcp.call_tool("wait_for_approval", {"approval_id": out["approval_id"], "timeout_s": 5})
+    result = (done.structured_content or {})["result"]
+    assert isinstance(result, dict), done.content
+    return result

@@ -17,6 +17,7 @@ from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer, SandboxSettings
 from kupe_mcp.serve.runtime import KupeServer
 from kupe_mcp.serve.server import build_client, create_server
 from kupe_mcp.serve.transports import http_app
+from tests._approvals import FORM_ONLY, declared_elicitation
 from tests._clock import FakeClock
 from tests._mcp import plain_demo_agent
 
@@ -34,8 +35,10 @@ class Setup:
 
     @asynccontextmanager
     async def client(self, person: ElicitationFnT | None = None) -> AsyncIterator[Client]:
-        async with Client(self.server, mode=self.mode, elicitation_callback=person) as client:
-            yield client
+        """A client whose ``person`` (if any) answers form questions: it declares form elicitation only."""
+        with declared_elicitation(FORM_ONLY if person is not None else None):
+            async with Client(self.server, mode=self.mode, elicitation_callback=person) as client:
+                yield client
 
     @property
     def log(self) -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.sandbox import DEMO_API_KEY, SandboxSettings, create_app
 from kupe_mcp.serve.runtime import KupeServer
 from kupe_mcp.serve.server import create_server
+from tests._approvals import FORM_ONLY, declared_elicitation
 from tests._mcp import say_yes
 from tests._secrets import LEAK, SecretScanner
 
@@ -84,9 +85,11 @@ def client_mode(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def mcp(make_server: ServerFactory, client_mode: str) -> AsyncIterator[Client]:
-    """An MCP client connected in-process to a server with every toolset; its person confirms every call."""
-    async with Client(make_server(), mode=client_mode, elicitation_callback=say_yes) as client:
-        yield client
+    """An MCP client connected in-process to a server with every toolset; its person confirms every call (a form
+    elicitation client: form elicitation is what asks under client proof when nothing outranks it)."""
+    with declared_elicitation(FORM_ONLY):
+        async with Client(make_server(), mode=client_mode, elicitation_callback=say_yes) as client:
+            yield client
 
 
 # -- the suite-wide secret scan ---------------------------------------------------------------------------

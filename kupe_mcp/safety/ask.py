@@ -2,10 +2,14 @@
 
 The tool has a parameter ``Annotated[ElicitationResult[ConfirmCall], Resolve(ask_…)]`` (not
 in the input schema). Its resolver depends on the subject resolver, so it asks about exactly
-the subject the body will gate. When a person must confirm and the client can elicit, it
-returns ``Elicit(question, ConfirmCall)``: the SDK asks (a standalone request on 2025-11-25,
-an ``InputRequiredResult`` round on 2026-07-28) and injects the outcome. Otherwise it returns
-``NotAsked`` and the gate decides.
+the subject the body will gate. When a person must confirm and form elicitation is this
+client's best channel (KUPE_APPROVAL_PROOF=client, and no MCP Apps card or URL elicitation),
+it asks: on 2026-07-28 it returns ``Elicit(question, ConfirmCall)`` and the SDK runs an
+``InputRequiredResult`` round (client-driven: nothing waits here); on 2025-11-25 it sends the
+request itself and waits at most KUPE_ELICITATION_TIMEOUT_S, because real clients declare
+elicitation and never answer. No answer, a decline or a cancel reads as ``Unanswered``: the
+gate leaves an approval open on the page, since the client may never have shown the question.
+Otherwise it returns ``NotAsked`` and the gate decides.
 """
 
 from __future__ import annotations
@@ -13,14 +17,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp_types.version import is_version_at_least
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from kupe_mcp.errors import KupeError
+from kupe_mcp.safety.channels import client_channel
+from kupe_mcp.safety.context import settings_of
 from kupe_mcp.safety.preview import question
 from kupe_mcp.safety.subjects import Subject, batch_subject, call_subject
 
@@ -28,7 +35,9 @@ __all__ = [
     "INPUT_REQUIRED_VERSION",
     "ConfirmCall",
     "NotAsked",
+    "Unanswered",
     "accepted",
+    "ask_bounded",
     "ask_to_place_call",
     "ask_to_start_batch",
     "asks_in_band",
@@ -57,6 +66,17 @@ class NotAsked:
     """
 
 
+@dataclass(frozen=True)
+class Unanswered:
+    """The client was asked and no person's yes or no came back: it did not answer in time, or it declined or
+    dismissed the question (clients do both without showing it). ``note`` says which, as one clause."""
+
+    note: str
+
+
+DISMISSED = "The client declined or dismissed the confirmation, possibly without showing it to the person"
+
+
 def _form_elicitation(ctx: Context) -> bool:
     caps = ctx.client_capabilities
     elicitation = caps.elicitation if caps is not None else None
@@ -77,11 +97,10 @@ def can_elicit(ctx: Context) -> bool:
 
 
 def asks_in_band(ctx: Context) -> bool:
-    """Whether an in-band answer approves: the client can be asked and KUPE_APPROVAL_PROOF=client. With
-    ``passkey`` no in-band yes counts; the person is brought to the approval page instead."""
-    from kupe_mcp.safety.context import settings_of
-
-    return can_elicit(ctx) and settings_of(ctx).proof == "client"
+    """Whether the person is asked by form elicitation: KUPE_APPROVAL_PROOF=client, the client can be asked, and it
+    offers nothing better (an MCP Apps card, or URL elicitation the transport can carry, come first: README
+    "Approval channels"). With ``passkey`` no in-band yes counts; the person is brought to the approval page."""
+    return settings_of(ctx).proof == "client" and can_elicit(ctx) and client_channel(ctx) is None
 
 
 def can_ask_in_body(ctx: Context) -> bool:
@@ -89,23 +108,33 @@ def can_ask_in_body(ctx: Context) -> bool:
     return _form_elicitation(ctx) and not _input_required(ctx) and bool(ctx.session.can_send_request)
 
 
-def outcome(confirmation: ElicitationResult[ConfirmCall]) -> ElicitationResult[ConfirmCall] | None:
-    """The person's answer, or None when the resolver asked nobody (it returned NotAsked, injected as accepted)."""
-    if isinstance(confirmation, AcceptedElicitation) and isinstance(confirmation.data, NotAsked):
+Answer = AcceptedElicitation[ConfirmCall] | Unanswered
+"""What came back from asking: a submitted form (ticked or not), or no person's answer at all."""
+
+
+def outcome(confirmation: ElicitationResult[ConfirmCall]) -> Answer | None:
+    """What the resolver's question got back, or None when it asked nobody (it returned NotAsked).
+
+    The SDK injects a resolver's plain return value as accepted, so ``NotAsked`` and ``Unanswered`` are unpacked
+    here; a 2026-07-28 round that came back declined or cancelled is ``Unanswered`` too.
+    """
+    if not isinstance(confirmation, AcceptedElicitation):
+        return Unanswered(DISMISSED)
+    data = confirmation.data
+    if isinstance(data, NotAsked):
         return None
+    if isinstance(data, Unanswered):
+        return data
     return confirmation
 
 
-def declined(answer: ElicitationResult[ConfirmCall] | None) -> str | None:
-    """Why nothing may be dialled after the person was asked, or None when they were not asked or said yes."""
-    if answer is None:
-        return None
-    if answer.action == "decline":
-        return "The person declined"
-    if answer.action == "cancel":
-        return "The person dismissed the confirmation"
-    data = answer.data if isinstance(answer, AcceptedElicitation) else None
-    if isinstance(data, ConfirmCall) and not data.confirm:
+def declined(answer: Answer | None) -> str | None:
+    """Why nothing may be dialled after a person submitted the form without ticking confirm; None otherwise.
+
+    Only a submitted form is a person's no: a decline or cancel may come from a client that never showed the
+    question, so it is ``Unanswered`` and leaves an approval open instead.
+    """
+    if isinstance(answer, AcceptedElicitation) and isinstance(answer.data, ConfirmCall) and not answer.data.confirm:
         return "The person did not tick confirm"
     return None
 
@@ -116,21 +145,46 @@ def not_asked() -> ElicitationResult[ConfirmCall]:
     return AcceptedElicitation.model_construct(data=NotAsked())  # type: ignore[arg-type]
 
 
-def accepted(answer: ElicitationResult[ConfirmCall] | None) -> bool:
+def accepted(answer: Answer | None) -> bool:
     return isinstance(answer, AcceptedElicitation) and isinstance(answer.data, ConfirmCall) and answer.data.confirm
+
+
+async def ask_bounded(ctx: Context, message: str) -> ConfirmCall | Unanswered:
+    """Ask with form elicitation on 2025-11-25, waiting at most KUPE_ELICITATION_TIMEOUT_S for the client.
+
+    A client may declare elicitation and never show it (the call would hang), or decline without showing it;
+    either way no person answered, and the caller leaves the approval open on the page.
+    """
+    timeout = settings_of(ctx).elicitation_timeout_s
+    with anyio.move_on_after(timeout) as waited:
+        try:
+            result = await ctx.elicit(message, ConfirmCall)
+        except ValueError as exc:  # accepted with no content, or content that is not the form's
+            detail = "an invalid answer" if isinstance(exc, ValidationError) else str(exc).lower()
+            raise ToolError(f"The client sent {detail} to the call confirmation; nothing was dialled.") from None
+    if waited.cancelled_caught:
+        return Unanswered(
+            f"The client did not answer the confirmation within {timeout:g} s (KUPE_ELICITATION_TIMEOUT_S)"
+        )
+    if isinstance(result, AcceptedElicitation):
+        return result.data
+    return Unanswered(DISMISSED)
 
 
 async def _ask(
     ctx: Context, subject: Subject | None, dry_run: bool, token: str | None
-) -> Elicit[ConfirmCall] | NotAsked:
+) -> Elicit[ConfirmCall] | ConfirmCall | Unanswered | NotAsked:
     if subject is None:  # a retry answered from its idempotency_key: nothing to ask about
         return NotAsked()
     if dry_run or token is not None or not asks_in_band(ctx) or not subject.plan.needs_confirmation:
         return NotAsked()
     try:
-        return Elicit(await question(ctx, subject), ConfirmCall)
+        message = await question(ctx, subject)
     except KupeError as exc:
         raise ToolError(str(exc)) from exc
+    if _input_required(ctx):
+        return Elicit(message, ConfirmCall)  # an InputRequiredResult round: the client drives it, nothing waits
+    return await ask_bounded(ctx, message)
 
 
 async def ask_to_place_call(
@@ -138,7 +192,7 @@ async def ask_to_place_call(
     subject: Annotated[Subject | None, Resolve(call_subject)],
     dry_run: bool,
     confirmation_token: str | None,
-) -> Elicit[ConfirmCall] | NotAsked:
+) -> Elicit[ConfirmCall] | ConfirmCall | Unanswered | NotAsked:
     """place_call's confirmation resolver: ask about the subject when every rule passed and one must confirm."""
     return await _ask(ctx, subject, dry_run, confirmation_token)
 
@@ -148,6 +202,6 @@ async def ask_to_start_batch(
     subject: Annotated[Subject | None, Resolve(batch_subject)],
     dry_run: bool,
     confirmation_token: str | None,
-) -> Elicit[ConfirmCall] | NotAsked:
+) -> Elicit[ConfirmCall] | ConfirmCall | Unanswered | NotAsked:
     """start_batch's confirmation resolver: the batch's waiting rows were read and checked by its subject."""
     return await _ask(ctx, subject, dry_run, confirmation_token)

@@ -1,14 +1,17 @@
 """A person's yes through a channel the model cannot fake, for clients that cannot ask in-band.
 
-The channel is chosen per request from what the client declares (README "Call safety"). With
-KUPE_APPROVAL_PROOF=client, form elicitation comes first (handled before this module, by the tools'
-confirmation resolvers); with ``passkey`` none of these approves, they bring the person to the page:
+The channel is chosen per request from what the client declares (README "Approval channels"),
+in this order; with KUPE_APPROVAL_PROOF=passkey none of them approves, they bring the person to
+the page where the passkey does:
 
-1. ``app``: see 3 below (first when the client negotiated MCP Apps);
+1. ``app``: an MCP Apps host renders a confirmation card whose buttons call an app-only tool
+   (its Approve opens the page through the host's open-link request under ``passkey``);
 2. ``url``: URL elicitation. The client opens the approval page for the person itself (on
    2026-07-28 an ``InputRequiredResult`` carrying ``ElicitRequestURLParams``; on 2025-11-25
    the SDK's ``elicit_url``). The model sees neither the link nor its secret;
-3. ``app``: an MCP Apps host renders a confirmation card whose buttons call an app-only tool;
+3. form elicitation, with KUPE_APPROVAL_PROOF=client only (handled before this module, by the
+   tools' confirmation resolvers in ``ask``); a client that does not answer it in time, or
+   declines or dismisses it, gets a ``link`` approval left open instead;
 4. ``link`` (KUPE_CONFIRM_FALLBACK=link, the default): the result carries a link to the
    approval page for the model to show the person;
 5. ``token`` (KUPE_CONFIRM_FALLBACK=token only): today's redeemable confirmation_token;
@@ -51,6 +54,7 @@ __all__ = [
     "Sought",
     "UrlApprovalRequired",
     "answer_from_card",
+    "client_channel",
     "dialler",
     "human_channel",
     "seek_approval",
@@ -113,14 +117,24 @@ def _modern(ctx: Context) -> bool:
     return version is not None and is_version_at_least(version, INPUT_REQUIRED_VERSION)
 
 
-def human_channel(ctx: Context) -> Channel | None:
-    """The best way left to reach the person when form elicitation is not available; None when there is none."""
+def client_channel(ctx: Context) -> Channel | None:
+    """The client's own way to the person that outranks form elicitation: the Apps card, else URL elicitation the
+    transport can carry (2026-07-28 rounds, or a 2025-11-25 session that can send requests); None otherwise."""
     if client_supports_apps(ctx):  # the card is what Apps hosts (claude.ai) really show; its Approve opens the page
         return "app"
     caps = ctx.client_capabilities
     elicitation = caps.elicitation if caps is not None else None
     if elicitation is not None and elicitation.url is not None and (_modern(ctx) or ctx.session.can_send_request):
         return "url"
+    return None
+
+
+def human_channel(ctx: Context) -> Channel | None:
+    """The way to reach the person when form elicitation does not ask them: the client's card or URL elicitation,
+    else KUPE_CONFIRM_FALLBACK's; None when there is none."""
+    channel = client_channel(ctx)
+    if channel is not None:
+        return channel
     fallback = settings_of(ctx).confirm_fallback
     if fallback == "off":
         return None
@@ -237,10 +251,13 @@ async def seek_approval(
     arguments: dict[str, Any],
     facts: Callable[[], Awaitable[dict[str, Any]]],
     nothing_done: str,
+    note: str | None = None,
 ) -> Sought:
     """Find or open the tenant's approval for ``digest``; redeem it when the person approved.
 
-    Raises CallRefused when an approval cannot be redeemed (it was used or changed meanwhile).
+    ``note`` says why the client's own question got no answer (form elicitation timed out, declined or dismissed):
+    the pending answer carries it. Raises CallRefused when an approval cannot be redeemed (it was used or changed
+    meanwhile).
     """
     desk = approvals_of(ctx)
     record = await desk.store.find(tenant, digest)
@@ -256,7 +273,6 @@ async def seek_approval(
             ttl_s=desk.ttl_s,
         )
         record = await desk.store.open_or_reuse(fresh)
-    note = None
     if record.status == "pending" and record.channel == "url":
         record, note = await _by_url(ctx, record)
     if record.status == "declined":

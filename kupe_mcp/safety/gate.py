@@ -19,9 +19,12 @@ digest no longer matches. On exit: success commits the slot; a known failure (Ku
 releases it; an unknown outcome (or any other exception) keeps it, marked as such, so the
 number's next call needs a fresh confirmation naming this attempt.
 
-A decline or cancel is **not** an error: the result is ``placed: false`` (``started: false``)
-with the reason. The person decided; nothing failed, and an ``isError`` would invite the model
-to "fix" the call and retry it. Every refusal is a ``CallRefused`` raised before any write
+A decline is **not** an error: the result is ``placed: false`` (``started: false``) with the
+reason. The person decided; nothing failed, and an ``isError`` would invite the model to "fix"
+the call and retry it. Only a submitted form with confirm unticked is a person's no: a client
+that declines, dismisses or never answers a form question (within KUPE_ELICITATION_TIMEOUT_S)
+may never have shown it, so the result is ``placed: false`` with a ``link`` approval left open
+on the page, for wait_for_approval to follow. Every refusal is a ``CallRefused`` raised before any write
 reaches Kupe.
 """
 
@@ -42,7 +45,9 @@ from mcp.server.mcpserver import Context
 from kupe_mcp.errors import CallOutcomeUnknown, CallRefused, KupeConnectionError, KupeError, StateUnavailable
 from kupe_mcp.safety.ask import (
     ConfirmCall,
+    Unanswered,
     accepted,
+    ask_bounded,
     asks_in_band,
     can_ask_in_body,
     declined,
@@ -237,7 +242,7 @@ async def _facts(ctx: Context, subject: Subject) -> dict[str, Any]:
     return facts
 
 
-async def _by_person(gate: Gate, channel: str) -> dict[str, Any] | None:
+async def _by_person(gate: Gate, channel: str, note: str | None = None) -> dict[str, Any] | None:
     """Approval through a page, URL elicitation or card: an answer for the model, or None once redeemed."""
     ctx, subject = gate.ctx, gate.subject
     sought = await seek_approval(
@@ -250,6 +255,7 @@ async def _by_person(gate: Gate, channel: str) -> dict[str, Any] | None:
         arguments=_arguments(subject),
         facts=lambda: _facts(ctx, subject),
         nothing_done=subject.nothing_done,
+        note=note,
     )
     gate.channel = channel
     if sought.answer is not None:
@@ -337,12 +343,13 @@ async def _confirm_in_band(gate: Gate) -> dict[str, Any] | None:
             await gate.record("refused", subject=fresh)
             raise CallRefused(_changed(approved, fresh))
         rounds += 1
-        again = await ctx.elicit(await question(ctx, fresh), ConfirmCall)
-        reason = declined(again)
-        if reason or not accepted(again):
-            gate.subject = fresh
+        again = await ask_bounded(ctx, await question(ctx, fresh))
+        gate.subject = fresh
+        if isinstance(again, Unanswered):
+            return await _by_person(gate, "link", again.note)
+        if not again.confirm:
             await gate.record("declined")
-            return _declined_answer(fresh, reason or "The person did not confirm")
+            return _declined_answer(fresh, "The person did not tick confirm")
         approved, fresh = fresh, await refresh(ctx, fresh)
     gate.subject, gate.approved = fresh, fresh.digest
     await gate.record("approved")
@@ -381,6 +388,10 @@ async def decide(
             **funds,
             **({"balance_warning": warning} if warning else {}),
         }
+        return gate
+    if isinstance(answer, Unanswered):
+        # No person said no: leave the approval answerable on the page, as the link channel does.
+        gate.answer = await _by_person(gate, "link", answer.note)
         return gate
     reason = declined(answer)
     if reason:

@@ -111,13 +111,14 @@ async def test_the_card_shows_the_call_and_its_approve_reaches_the_app_only_tool
 async def test_the_call_view_shows_steps_summary_and_the_transcript_as_text_bubbles(
     make_server: ServerFactory, browser: Browser, tmp_path: Path
 ) -> None:
+    from tests._approvals import approved_by_card
     from tests._mcp import say_yes
 
-    server = make_server()
+    server = make_server()  # client proof: the person approves on the card
     apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
     async with Client(server, extensions=[apps], elicitation_callback=say_yes) as mcp:
         tools = {t.name: t for t in (await mcp.list_tools()).tools}
-        placed = await call(
+        placed = await approved_by_card(
             mcp,
             "place_call",
             phone_number="+919876543210",

@@ -17,6 +17,7 @@ from playwright.async_api import Browser, FrameLocator
 
 from kupe_mcp.client import KupeClient
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
+from tests._approvals import approved_by_card
 from tests._mcp import call, say_yes
 from tests.browser.test_approval_page import browser
 from tests.browser.test_apps_card import HOST_PAGE
@@ -88,7 +89,7 @@ async def test_the_usage_view_draws_cost_per_service_and_period_as_inline_svg_wi
 ) -> None:
     async with Client(make_server(), extensions=[APPS], elicitation_callback=say_yes) as mcp:
         for number in ("+919876543210", "+919876543211"):
-            placed = await call(mcp, "place_call", phone_number=number, agent_id=DEMO_AGENT_ID,
+            placed = await approved_by_card(mcp, "place_call", phone_number=number, agent_id=DEMO_AGENT_ID,
                                 variable_values={"name": "Ada", "appointment_date": "Friday"})  # fmt: skip
             await call(mcp, "wait_for_call", request_id=placed["request_id"], timeout_s=30)
         result = await mcp.call_tool("get_usage_summary", {"time_period": "month"})

@@ -31,6 +31,7 @@ from kupe_mcp.dist.demo import AGENT, CALL, CAMPAIGN, RECIPIENTS
 from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer, SandboxSettings
 from kupe_mcp.serve.server import build_client, create_server
 from kupe_mcp.serve.transports import http_app
+from tests._approvals import approved_by_card
 from tests._mcp import call, say_yes
 from tests.browser.test_approval_page import browser
 from tests.browser.test_apps_card import HOST_PAGE
@@ -74,12 +75,12 @@ async def agent_and_line(mcp: Client) -> tuple[str, str]:
 
 
 async def campaign(mcp: Client, agent_id: str, line_id: str) -> str:
-    """The tour's campaign, run to its end (the person confirms the start)."""
+    """The tour's campaign, run to its end (the person approves the start on the card)."""
     batch = await call(
         mcp, "create_batch", name=CAMPAIGN, phone_number_id=line_id, agent_id=agent_id, variable_names=["name", "date"]
     )
     await call(mcp, "add_batch_recipients", batch_id=batch["id"], recipients=[*RECIPIENTS, UNREACHABLE])
-    await call(mcp, "start_batch", batch_id=batch["id"])
+    await approved_by_card(mcp, "start_batch", batch_id=batch["id"])  # client proof: Apps hosts show the card
     await call(mcp, "wait_for_batch", batch_id=batch["id"], timeout_s=60)
     batch_id: str = batch["id"]
     return batch_id
@@ -170,7 +171,7 @@ async def test_the_apps_call_view_picture_shows_the_tours_call_to_its_end(
 ) -> None:
     async with Client(make_server(), extensions=[APPS], elicitation_callback=say_yes) as mcp:
         agent_id, line_id = await agent_and_line(mcp)
-        placed = await call(mcp, "place_call", agent_id=agent_id, phone_number_id=line_id, **CALL)
+        placed = await approved_by_card(mcp, "place_call", agent_id=agent_id, phone_number_id=line_id, **CALL)
         result = await mcp.call_tool("wait_for_call", {"request_id": placed["request_id"], "timeout_s": 30})
         html = (await mcp.read_resource("ui://kupe/call-card.html")).contents[0].text  # type: ignore[union-attr]
     page, view = await view_of(browser, html, result, ".bubble")
@@ -201,7 +202,7 @@ async def test_the_apps_usage_picture_shows_the_tours_spending(
 ) -> None:
     async with Client(make_server(), extensions=[APPS], elicitation_callback=say_yes) as mcp:
         agent_id, line_id = await agent_and_line(mcp)
-        placed = await call(mcp, "place_call", agent_id=agent_id, phone_number_id=line_id, **CALL)
+        placed = await approved_by_card(mcp, "place_call", agent_id=agent_id, phone_number_id=line_id, **CALL)
         await call(mcp, "wait_for_call", request_id=placed["request_id"], timeout_s=30)
         await campaign(mcp, agent_id, line_id)
         result = await mcp.call_tool("get_usage_summary", {"time_period": "month"})

@@ -22,7 +22,7 @@ from mcp_types import MISSING_REQUIRED_CLIENT_CAPABILITY
 
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
 from kupe_mcp.serve.runtime import KupeServer
-from tests._approvals import URL_ONLY, answer_page, declared_elicitation, origin, text_of
+from tests._approvals import FORM_ONLY, URL_ONLY, answer_page, declared_elicitation, form_client, origin, text_of
 from tests._mcp import call, fail, say_yes
 from tests.conftest import ServerFactory
 
@@ -289,10 +289,116 @@ async def test_the_page_refuses_a_host_name_it_is_not_served_under(fx: Fixture) 
 
 async def test_a_client_with_form_elicitation_is_asked_in_band_and_gets_no_approval(fx: Fixture) -> None:
     server = fx.server()
-    async with Client(server, mode=fx.mode, elicitation_callback=say_yes) as mcp:
+    async with form_client(server, fx.mode, say_yes) as mcp:
         out = await call(mcp, "place_call", **ARGS)
     assert out["placed"] is True
     assert card_digests_of(server) == []
+
+
+async def test_under_client_proof_an_apps_client_that_also_has_form_elicitation_gets_the_card_not_the_form(
+    fx: Fixture,
+) -> None:
+    server = fx.server()
+    asked: list[types.ElicitRequestParams] = []
+
+    async def person(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        asked.append(params)
+        return types.ElicitResult(action="accept", content={"confirm": True})
+
+    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+    with declared_elicitation(FORM_ONLY):
+        async with Client(server, mode=fx.mode, elicitation_callback=person, extensions=[apps]) as mcp:
+            result = await mcp.call_tool("place_call", ARGS)
+    out = result.structured_content or {}
+    assert out["channel"] == "app"
+    assert out["placed"] is False
+    assert asked == []
+    assert fx.calls_placed() == 0
+
+
+async def test_under_client_proof_a_client_with_url_and_form_elicitation_is_sent_to_the_page_by_url(
+    fx: Fixture,
+) -> None:
+    server = fx.server()
+    asked: list[types.ElicitRequestParams] = []
+
+    async def person(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        asked.append(params)
+        assert isinstance(params, types.ElicitRequestURLParams), params
+        await answer_page(params.url, "approve")
+        return types.ElicitResult(action="accept")
+
+    async with Client(server, mode=fx.mode, elicitation_callback=person) as mcp:  # the SDK declares form and url
+        out = await call(mcp, "place_call", **ARGS)
+    (url,) = asked
+    assert isinstance(url, types.ElicitRequestURLParams)
+    assert out["placed"] is True
+    assert fx.calls_placed() == 1
+
+
+async def test_a_form_question_never_answered_returns_within_the_timeout_with_the_approval_pending() -> None:
+    import anyio
+
+    from kupe_mcp.config import Settings
+    from kupe_mcp.sandbox import create_app
+    from kupe_mcp.sandbox._config import SandboxSettings
+    from kupe_mcp.serve.server import create_server
+    from tests.conftest import make_kupe
+
+    app = create_app(SandboxSettings(call_step_s=0))
+    server = create_server(
+        Settings(toolsets=("calls",), calling_hours="off", approval_proof="client", elicitation_timeout_s=0.5),
+        make_kupe(app),
+    )
+    never = anyio.Event()
+
+    async def hangs(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        await never.wait()  # Claude Desktop's built-in agent: declares elicitation, never shows it
+        raise AssertionError("unreachable")
+
+    with anyio.fail_after(10):
+        async with form_client(server, "legacy", hangs) as mcp:
+            started = anyio.current_time()
+            out = await call(mcp, "place_call", **ARGS)
+            took = anyio.current_time() - started
+            pending = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
+    assert took < 5
+    assert out["placed"] is False
+    assert out["channel"] == "link"
+    assert "did not answer the confirmation within 0.5 s (KUPE_ELICITATION_TIMEOUT_S)" in out["note"]
+    assert out["approval_url"].endswith(f"/approvals/{out['approval_id']}")
+    assert f"wait_for_approval(approval_id={out['approval_id']!r})" in out["next"]
+    assert pending["status"] == "pending"
+    assert list(app.state.sandbox.request_log).count(CREATE_CALL) == 0
+    await server.aclose()
+
+
+@pytest.mark.parametrize("action", ["decline", "cancel"])
+async def test_an_auto_declined_form_question_leaves_the_approval_answerable_on_the_page_and_it_dials_once(
+    fx: Fixture, action: str
+) -> None:
+    server = fx.server()
+    asked: list[types.ElicitRequestParams] = []
+
+    async def auto_declines(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        asked.append(params)  # Claude Code in VS Code: answers without showing the person anything
+        return types.ElicitResult(action=action)
+
+    async with form_client(server, fx.mode, auto_declines) as mcp:
+        out = await call(mcp, "place_call", **ARGS)
+        before = fx.calls_placed()
+        page = await answer_page(out["approval_url"], "approve")
+        done = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
+        twice = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
+    assert isinstance(asked[0], types.ElicitRequestFormParams)
+    assert out["placed"] is False
+    assert "declined or dismissed the confirmation" in out["note"]
+    assert before == 0
+    assert "Approved" in page.text
+    assert done["status"] == "approved"
+    assert done["result"]["placed"] is True
+    assert twice["status"] == "used"
+    assert fx.calls_placed() == 1
 
 
 async def test_a_url_only_client_is_sent_to_the_page_and_the_model_never_sees_the_link(fx: Fixture) -> None:

@@ -16,6 +16,7 @@ from mcp.client import Client
 from kupe_mcp.sandbox import _ledger
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, DEMO_USER_ID, IN_PHONE_ID
 from kupe_mcp.serve.runtime import KupeServer
+from tests._approvals import form_client
 from tests._clock import FakeClock
 from tests._mcp import call, fail, say_yes
 from tests.conftest import ServerFactory
@@ -39,7 +40,7 @@ def server(make_server: ServerFactory) -> KupeServer:
 async def test_a_call_missing_a_prompt_variable_is_refused_before_dialling_with_the_expected_names(
     server: KupeServer, sandbox_app: Any, client_mode: str
 ) -> None:
-    async with Client(server, mode=client_mode, elicitation_callback=say_yes) as mcp:
+    async with form_client(server, client_mode, say_yes) as mcp:
         mark = len(sandbox_app.state.sandbox.request_log)
         missing = await fail(
             mcp, "place_call", phone_number=INDIA, agent_id=DEMO_AGENT_ID, variable_values={"name": "A"}
@@ -55,7 +56,7 @@ async def test_a_misspelt_variable_name_is_refused_naming_the_misspelling(
     server: KupeServer, sandbox_app: Any, client_mode: str
 ) -> None:
     values = {"name": "Ada", "apointment_date": "Friday"}
-    async with Client(server, mode=client_mode, elicitation_callback=say_yes) as mcp:
+    async with form_client(server, client_mode, say_yes) as mcp:
         mark = len(sandbox_app.state.sandbox.request_log)
         text = await fail(mcp, "place_call", phone_number=INDIA, agent_id=DEMO_AGENT_ID, variable_values=values)
     assert "did you mean 'apointment_date' for appointment_date?" in text
@@ -65,7 +66,7 @@ async def test_a_misspelt_variable_name_is_refused_naming_the_misspelling(
 async def test_a_call_with_every_variable_passes_its_dry_run_and_is_placed(
     server: KupeServer, sandbox_app: Any, client_mode: str
 ) -> None:
-    async with Client(server, mode=client_mode, elicitation_callback=say_yes) as mcp:
+    async with form_client(server, client_mode, say_yes) as mcp:
         dry = await call(
             mcp, "place_call", phone_number=INDIA, agent_id=DEMO_AGENT_ID, variable_values=VALUES, dry_run=True
         )
@@ -133,7 +134,7 @@ async def test_a_batch_whose_agent_prompt_gained_a_variable_is_refused_before_an
         {"phone_number": INDIA, "variables": VALUES},
         {"phone_number": "+14155552671", "variables": {**VALUES, "city": "Pune"}},
     ]
-    async with Client(server, mode=client_mode, elicitation_callback=say_yes) as mcp:
+    async with form_client(server, client_mode, say_yes) as mcp:
         batch_id = await new_batch(mcp, rows)
         welcome = "Hi {{name}}, this is Asha from the {{city}} clinic."
         await call(mcp, "update_agent", agent_id=DEMO_AGENT_ID, welcome_message=welcome, force_update=True)
@@ -177,7 +178,7 @@ async def test_the_sandbox_notes_calling_hours_instead_of_refusing_and_still_pla
     clock = FakeClock()
     clock.set(16, 0)  # 21:30 in India
     server.guards.clock = clock
-    async with Client(server, mode=client_mode, elicitation_callback=say_yes) as mcp:
+    async with form_client(server, client_mode, say_yes) as mcp:
         dry = await call(
             mcp, "place_call", phone_number=INDIA, agent_id=DEMO_AGENT_ID, variable_values=VALUES, dry_run=True
         )

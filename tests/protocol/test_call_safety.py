@@ -29,6 +29,7 @@ from kupe_mcp.sandbox import DEMO_API_KEY, NO_CREDIT_API_KEY, SandboxServer, San
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, DEMO_USER_ID, IN_PHONE_ID
 from kupe_mcp.serve.server import build_client, create_server
 from kupe_mcp.serve.transports import http_app
+from tests._approvals import FORM_ONLY, declared_elicitation, form_client
 from tests._mcp import call, fail
 from tests._safety import CREATE_CALL, Setup, calls_over_http
 from tests.conftest import ServerFactory, make_kupe
@@ -67,22 +68,42 @@ async def agent_named(mcp: Client, name: str = "Asha") -> str:
 # -- confirmation through elicitation ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("action", "confirm", "words"),
-    [("decline", True, "declined"), ("cancel", True, "dismissed"), ("accept", False, "did not tick")],
-)
-async def test_a_call_the_person_does_not_confirm_reaches_kupe_zero_times_and_says_nothing_was_dialled(
-    setup: Any, action: Literal["accept", "decline", "cancel"], confirm: bool, words: str
+async def test_a_call_the_person_submits_without_ticking_confirm_reaches_kupe_zero_times_and_is_declined(
+    setup: Any,
 ) -> None:
-    person = Person(action=action, confirm=confirm)
+    person = Person(action="accept", confirm=False)
     s: Setup = setup()
     async with s.client(person) as mcp:
         mark = len(s.log)
         result = await call(mcp, "place_call", phone_number="+91 98765 43210", agent_id=DEMO_AGENT_ID)
     assert result["placed"] is False
     assert result["declined"] is True
-    assert words in result["reason"]
+    assert "did not tick" in result["reason"]
     assert f"nothing was dialled to {INDIA}" in result["reason"]
+    assert "approval_id" not in result  # a person who saw the question said no: nothing is left to approve
+    assert len(person.questions) == 1
+    assert s.writes_since(mark) == []
+    assert s.calls_placed() == 0
+
+
+@pytest.mark.parametrize(
+    ("action", "words"), [("decline", "declined or dismissed"), ("cancel", "declined or dismissed")]
+)
+async def test_a_client_that_declines_or_dismisses_the_question_dials_nothing_and_leaves_the_approval_open(
+    setup: Any, action: Literal["decline", "cancel"], words: str
+) -> None:
+    person = Person(action=action)
+    s: Setup = setup()
+    async with s.client(person) as mcp:
+        mark = len(s.log)
+        result = await call(mcp, "place_call", phone_number="+91 98765 43210", agent_id=DEMO_AGENT_ID)
+    assert result["placed"] is False
+    assert "declined" not in result  # the client may never have shown it: nobody said no
+    assert result["channel"] == "link"
+    assert result["approval_url"].endswith(f"/approvals/{result['approval_id']}")
+    assert words in result["note"]
+    assert "the approval stays open on its page until it expires" in result["note"]
+    assert f"wait_for_approval(approval_id={result['approval_id']!r})" in result["next"]
     assert len(person.questions) == 1
     assert s.writes_since(mark) == []
     assert s.calls_placed() == 0
@@ -474,7 +495,7 @@ async def test_add_batch_recipients_reads_a_csv_under_the_upload_roots_and_refus
 
 async def test_a_declined_batch_start_rings_nobody_and_an_accepted_one_starts_once(setup: Any) -> None:
     s: Setup = setup()
-    no = Person(action="decline")
+    no = Person(action="accept", confirm=False)  # a person's no: a submitted form with confirm unticked
     async with s.client(no) as mcp:
         batch_id = await new_batch(mcp, RECIPIENTS)
         declined = await call(mcp, "start_batch", batch_id=batch_id)
@@ -637,7 +658,10 @@ async def test_over_stateless_http_the_new_protocol_asks_the_person_and_the_old_
     client_mode: str,
 ) -> None:
     person = Person()
-    with calls_over_http(approval_proof="client") as (_server, sandbox, base_url):  # the person answers in-band
+    with (
+        declared_elicitation(FORM_ONLY),
+        calls_over_http(approval_proof="client") as (_server, sandbox, base_url),  # the person answers in-band
+    ):
         async with (
             httpx2.AsyncClient(timeout=30) as http,
             Client(
@@ -672,7 +696,7 @@ async def test_a_call_refused_for_credits_says_how_to_check_the_balance_and_give
         toolsets=("agents", "calls"), calling_hours="off", max_calls_per_hour=1, approval_proof="client"
     )
     server = create_server(settings, make_kupe(sandbox_app, NO_CREDIT_API_KEY))
-    async with Client(server, mode=client_mode, elicitation_callback=Person()) as mcp:
+    async with form_client(server, client_mode, Person()) as mcp:
         agent_id = await agent_named(mcp)
         text = await fail(mcp, "place_call", phone_number=INDIA, agent_id=agent_id)
         dry = await call(mcp, "place_call", phone_number=US, agent_id=agent_id, dry_run=True)

@@ -27,6 +27,7 @@ from kupe_mcp.sandbox import DEMO_API_KEY
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
 from kupe_mcp.serve.runtime import KupeServer
 from kupe_mcp.serve.server import create_server
+from tests._approvals import form_client
 from tests._clock import FakeClock
 from tests._mcp import call, fail, plain_demo_agent
 from tests._safety import CREATE_CALL, Setup
@@ -228,7 +229,7 @@ async def test_a_call_whose_answer_was_lost_keeps_its_slot_and_a_redial_must_be_
     clock = FakeClock()
     server.guards.clock = clock
     person = Person()
-    async with Client(server, mode=client_mode, elicitation_callback=person) as mcp:
+    async with form_client(server, client_mode, person) as mcp:
         lost = await fail(mcp, "place_call", phone_number=INDIA, agent_id=DEMO_AGENT_ID)
         clock.advance(10 * 60)  # past the 5-minute repeat window: an unknown outcome is still named
         again = await call(mcp, "place_call", phone_number=INDIA, agent_id=DEMO_AGENT_ID)
@@ -245,7 +246,7 @@ async def test_a_batch_start_whose_answer_was_lost_is_named_when_its_numbers_are
 ) -> None:
     server = lossy_server(sandbox_app, "/api/v1/batch-call/start/", httpx2.Response(504, json={"detail": "timeout"}))
     person = Person(wary=True)
-    async with Client(server, mode=client_mode, elicitation_callback=person) as mcp:
+    async with form_client(server, client_mode, person) as mcp:
         batch_id = await new_batch(mcp, RECIPIENTS)
         lost = await fail(mcp, "start_batch", batch_id=batch_id)
         again = await call(mcp, "place_call", phone_number=US, agent_id=DEMO_AGENT_ID)

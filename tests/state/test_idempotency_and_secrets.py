@@ -22,6 +22,7 @@ from kupe_mcp.safety.state import StateStore
 from kupe_mcp.sandbox import DEMO_API_KEY
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
 from kupe_mcp.serve.runtime import KupeServer
+from tests._approvals import form_client
 from tests._mcp import call, fail, say_yes
 from tests.conftest import ServerFactory
 
@@ -43,7 +44,7 @@ async def test_the_same_key_and_arguments_return_the_first_outcome_and_never_dia
     make_server: ServerFactory, sandbox_app: Any, store: StateStore
 ) -> None:
     server = make_server(state=store, toolsets=("calls",))
-    async with Client(server, elicitation_callback=say_yes) as mcp:
+    async with form_client(server, "auto", say_yes) as mcp:
         first = await call(mcp, "place_call", **ARGS, idempotency_key="retry-0001")
         again = await call(mcp, "place_call", **ARGS, idempotency_key="retry-0001")
         refused = await fail(
@@ -63,7 +64,7 @@ async def test_a_key_longer_than_256_characters_is_refused_before_anything_is_di
 ) -> None:
     """The cap is checked in code rather than listed as maxLength (bytes every listing would pay for)."""
     server = make_server(state=store, toolsets=("calls",))
-    async with Client(server, elicitation_callback=say_yes) as mcp:
+    async with form_client(server, "auto", say_yes) as mcp:
         refused = await fail(mcp, "place_call", **ARGS, idempotency_key="k" * 257)
     assert "idempotency_key is at most 256 characters" in refused
     assert dials(sandbox_app) == 0
@@ -96,7 +97,7 @@ async def test_a_lost_answer_keeps_its_key_as_outcome_unknown(
         )  # ... and its answer is lost
 
     monkeypatch.setattr(KupeClient, "create_call", lost)
-    async with Client(server, elicitation_callback=say_yes) as mcp:
+    async with form_client(server, "auto", say_yes) as mcp:
         broken = await mcp.call_tool("place_call", {**ARGS, "idempotency_key": "retry-0004"})
         monkeypatch.setattr(KupeClient, "create_call", real)
         retried = await call(mcp, "place_call", **ARGS, idempotency_key="retry-0004")
@@ -110,7 +111,7 @@ async def test_a_batch_retried_with_its_key_starts_once(
     make_server: ServerFactory, sandbox_app: Any, store: StateStore
 ) -> None:
     server = make_server(state=store, toolsets=("campaigns",))
-    async with Client(server, elicitation_callback=say_yes) as mcp:
+    async with form_client(server, "auto", say_yes) as mcp:
         created = await call(
             mcp,
             "create_batch",

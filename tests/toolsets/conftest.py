@@ -16,6 +16,7 @@ from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.sandbox import DEMO_API_KEY
 from kupe_mcp.serve.server import create_server
+from tests._approvals import FORM_ONLY, declared_elicitation
 from tests._mcp import fail, say_yes
 from tests.conftest import SANDBOX_URL
 
@@ -47,8 +48,9 @@ def serve(sandbox_app: Any, client_mode: str) -> Serve:
         settings = Settings(
             toolsets=tuple(m.toolset.name for m in modules), calling_hours="off", approval_proof="client"
         )
-        async with Client(create_server(settings, kupe), mode=client_mode, elicitation_callback=say_yes) as client:
-            yield client
+        with declared_elicitation(FORM_ONLY):  # the person ticks a form (URL elicitation would outrank it)
+            async with Client(create_server(settings, kupe), mode=client_mode, elicitation_callback=say_yes) as c:
+                yield c
 
     return connect
 

@@ -7,13 +7,13 @@ from typing import Any
 
 import httpx2
 import pytest
-from mcp.client import Client
 
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
 from kupe_mcp.serve.server import create_server
 from kupe_mcp.toolsets import calls
+from tests._approvals import form_client
 from tests._mcp import call, say_yes
 from tests.conftest import SANDBOX_URL
 from tests.toolsets.conftest import Serve, api_key
@@ -61,7 +61,7 @@ async def test_values_kupe_did_not_apply_are_reported_instead_of_silent_success(
         base_url=SANDBOX_URL, credentials=api_key(), transport=httpx2.ASGITransport(app=ignoring_the_body(sandbox_app))
     )
     server = create_server(Settings(toolsets=("calls",), calling_hours="off", approval_proof="client"), kupe)
-    async with Client(server, mode=client_mode, elicitation_callback=say_yes) as mcp:
+    async with form_client(server, client_mode, say_yes) as mcp:
         placed = await call(
             mcp, "place_call", phone_number="+919876543210", agent_id=DEMO_AGENT_ID, variable_values=VALUES
         )
