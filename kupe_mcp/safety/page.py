@@ -12,9 +12,10 @@ the approval is pending, an Approve and a Decline button. A GET never approves.
   an ``Origin`` naming this page's own origin. No approval secret exists on the page or in the store.
 
 ``/approvals/passkeys/enrol`` enrols a passkey (the Kupe API key typed there, or a one-time code from
-``kupe-app-mcp passkey add``); ``/approvals/passkeys`` lists, renames and revokes them. The page escapes
-every outside text and forbids framing. The HTTP transport mounts ``approval_routes``; stdio servers start an
-``ApprovalListener`` on 127.0.0.1 (linked as ``localhost``) when the first approval is needed.
+``kupe-app-mcp passkey add`` or from an OAuth sign-in, which sends it as ``#code=…`` and whose redirect back to the
+app is the only place the page then continues to); ``/approvals/passkeys`` lists, renames and revokes them. The
+page escapes every outside text and forbids framing. The HTTP transport mounts ``approval_routes``; stdio servers
+start an ``ApprovalListener`` on 127.0.0.1 (linked as ``localhost``) when the first approval is needed.
 """
 
 from __future__ import annotations
