@@ -12,9 +12,10 @@ the approval is pending, an Approve and a Decline button. A GET never approves.
   an ``Origin`` naming this page's own origin. No approval secret exists on the page or in the store.
 
 ``/approvals/passkeys/enrol`` enrols a passkey (the Kupe API key typed there, or a one-time code from
-``kupe-app-mcp passkey add``); ``/approvals/passkeys`` lists, renames and revokes them. The page escapes
-every outside text and forbids framing. The HTTP transport mounts ``approval_routes``; stdio servers start an
-``ApprovalListener`` on 127.0.0.1 (linked as ``localhost``) when the first approval is needed.
+``kupe-app-mcp passkey add`` or from an OAuth sign-in, which sends it as ``#code=…`` and whose redirect back to the
+app is the only place the page then continues to); ``/approvals/passkeys`` lists, renames and revokes them. The
+page escapes every outside text and forbids framing. The HTTP transport mounts ``approval_routes``; stdio servers
+start an ``ApprovalListener`` on 127.0.0.1 (linked as ``localhost``) when the first approval is needed.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ cursor:pointer;min-width:9rem}
 button:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}
 .approve{background:#14532d;color:#fff}.decline{background:#fff;color:#7f1d1d;border-color:#7f1d1d}
 .status{font-size:1.1rem;font-weight:600;padding:.75rem;border-radius:.4rem;background:#e5e7eb}
+.pair{display:contents}.pair[hidden]{display:none}
+.onward{display:inline-block;font-weight:600;padding:.75rem 1.5rem;border-radius:.4rem;background:#1e3a8a;color:#fff}
 @media (max-width:30rem){dl{grid-template-columns:1fr}dt{margin-top:.4rem}}
 """
 
@@ -167,17 +170,23 @@ const o=await post(u+'/passkey/options',{});
 const c=await navigator.credentials.get({publicKey:PublicKeyCredential.parseRequestOptionsFromJSON(o)});
 await post(u+'/passkey',c.toJSON());location.reload()}catch(e){say(e.message||String(e));b.disabled=false}})})();"""
 
-_ENROL_JS = """(()=>{const f=document.getElementById('enrol'),m=document.getElementById('msg');
-const say=t=>{m.textContent=t};
+_ENROL_JS = """(()=>{const f=document.getElementById('enrol'),m=document.getElementById('msg'),
+n=document.getElementById('next');const say=t=>{m.textContent=t};
+const hc=new URLSearchParams(location.hash.slice(1)).get('code');
+if(hc){f.elements.code.value=hc;document.getElementById('by-key').hidden=true;
+document.getElementById('intro').textContent='You are signed in. Now create a passkey: it lets you, and only you, '+
+'approve the phone calls the assistant wants to place.';history.replaceState(null,'',location.pathname)}
+function onward(k,how){if(!k)return;const a=document.createElement('a');a.id='continue';a.className='onward';
+a.href=k.url;a.textContent='Continue to '+k.app+how;n.replaceChildren(a)}
 async function post(p,body){const r=await fetch(p,{method:'POST',credentials:'same-origin',
 headers:{'content-type':'application/json'},body:JSON.stringify(body)});
 const j=await r.json().catch(()=>({}));if(!r.ok)throw new Error(j.error||'Refused.');return j}
-f.addEventListener('submit',async ev=>{ev.preventDefault();const d=new FormData(f);say('Checking...');
+f.addEventListener('submit',async ev=>{ev.preventDefault();const d=new FormData(f);say('Checking...');let k=null;
 try{const o=await post('/approvals/passkeys/enrol/options',{api_key:d.get('api_key')||'',code:d.get('code')||'',
-name:d.get('name')||''});f.reset();
+name:d.get('name')||''});k=o.continue||null;delete o.continue;f.reset();
 const c=await navigator.credentials.create({publicKey:PublicKeyCredential.parseCreationOptionsFromJSON(o)});
-const done=await post('/approvals/passkeys/enrol',c.toJSON());say(done.message)}
-catch(e){say(e.message||String(e))}})})();"""
+const done=await post('/approvals/passkeys/enrol',c.toJSON());say(done.message);onward(k,'')}
+catch(e){say(e.message||String(e));onward(k,' without a passkey')}})})();"""
 
 _MANAGE_JS = """(()=>{const f=document.getElementById('manage'),m=document.getElementById('msg'),
 t=document.getElementById('keys');let key='';const say=x=>{m.textContent=x};
@@ -455,19 +464,21 @@ def approval_routes(desk: ApprovalDesk, *, hosts: frozenset[str] | None = None) 
             return _problem_page("Passkeys need this page under a host name (localhost or the server's URL).", 400)
         nonce = secrets.token_urlsafe(16)
         code_hint = (request.query_params.get("code") or "")[:20]
+        # An OAuth sign-in sends its code in the fragment (#code=…), which the script reads: a fragment reaches no
+        # server log, proxy or Referer. The query form is the terminal's (`kupe-app-mcp passkey add`, loopback).
         body = (
             "<h1>Enrol a passkey for call approvals</h1>"
-            "<p>A passkey lets you, and only you, approve calls the assistant wants to place. Prove you own this "
-            "Kupe account with its API key, or with the one-time code <code>kupe-app-mcp passkey add</code> "
+            "<p id='intro'>A passkey lets you, and only you, approve calls the assistant wants to place. Prove you "
+            "own this Kupe account with its API key, or with the one-time code <code>kupe-app-mcp passkey add</code> "
             "printed in your terminal.</p>"
-            "<form id='enrol'><dl><dt><label for='api_key'>Kupe API key</label></dt>"
-            "<dd><input id='api_key' name='api_key' type='password' autocomplete='off'></dd>"
+            "<form id='enrol'><dl><div class='pair' id='by-key'><dt><label for='api_key'>Kupe API key</label></dt>"
+            "<dd><input id='api_key' name='api_key' type='password' autocomplete='off'></dd></div>"
             "<dt><label for='code'>or one-time code</label></dt>"
             f"<dd><input id='code' name='code' autocomplete='one-time-code' value='{_e(code_hint)}'></dd>"
             "<dt><label for='name'>Name of this passkey</label></dt>"
             "<dd><input id='name' name='name' value='my passkey'></dd></dl>"
             "<div class='actions'><button type='submit' class='approve'>Create passkey</button></div></form>"
-            "<p id='msg' role='status'></p>"
+            "<p id='msg' role='status'></p><p id='next'></p>"
         )
         return _page(_shell("Enrol a passkey", body, nonce, _ENROL_JS), nonce=nonce)
 
@@ -476,10 +487,14 @@ def approval_routes(desk: ApprovalDesk, *, hosts: frozenset[str] | None = None) 
         if isinstance(got, Response):
             return got
         body, rp, passkeys = got
-        tenant = await _tenant_from(desk, passkeys, body)
+        tenant, then = await _tenant_from(desk, passkeys, body)
         if tenant is None:
             return _json({"error": "Refused: that API key or one-time code is not valid for a Kupe account."}, 403)
-        return _json(await passkeys.registration_options(tenant, rp, str(body.get("name") or "passkey")))
+        options = await passkeys.registration_options(tenant, rp, str(body.get("name") or "passkey"))
+        onward = _onward(then)
+        # Where the page goes next is only ever the URL minted with this code (an OAuth sign-in's redirect back to
+        # its app), never one from the page's own URL: nobody can turn this page into an open redirect.
+        return _json({**options, "continue": onward} if onward else options)
 
     async def enrol(request: Request) -> Response:
         got = await passkey_json(request)
@@ -541,14 +556,30 @@ def approval_routes(desk: ApprovalDesk, *, hosts: frozenset[str] | None = None) 
     )
 
 
-async def _tenant_from(desk: ApprovalDesk, passkeys: Passkeys, body: dict[str, Any]) -> str | None:
-    """Who may enrol: the account of the typed Kupe API key, or the tenant a one-time code was minted for."""
+async def _tenant_from(desk: ApprovalDesk, passkeys: Passkeys, body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Who may enrol: the account of the typed Kupe API key, or the tenant a one-time code was minted for (a code
+    wins over a key sent beside it); plus where the code's minter wants the person to go afterwards."""
     code = str(body.get("code") or "").strip()
     if code:
-        return await passkeys.tenant_of_code(code)
+        redeemed = await passkeys.redeem_code(code)
+        return redeemed if redeemed else (None, None)
     if desk.check_key is not None:
-        return await desk.check_key(str(body.get("api_key") or ""))
-    return None
+        return await desk.check_key(str(body.get("api_key") or "")), None
+    return None, None
+
+
+_NEVER_FOLLOWED = frozenset({"javascript", "data", "vbscript", "file", "blob", ""})
+
+
+def _onward(then: str | None) -> dict[str, str] | None:
+    """The page's "Continue to <app>" link: the URL and the name of where it goes (its host, or an app's own
+    scheme such as ``vscode``); None when there is none or it is a scheme a link must never run."""
+    if not then:
+        return None
+    parts = urlsplit(then)
+    if parts.scheme.lower() in _NEVER_FOLLOWED:
+        return None
+    return {"url": then, "app": parts.hostname or parts.scheme}
 
 
 class ApprovalListener:

@@ -162,19 +162,54 @@ class Passkeys:
 
     # -- enrolment ----------------------------------------------------------------------------------
 
-    async def enrolment_code(self, tenant: str) -> str:
+    async def enrolment_code(self, tenant: str, *, then: str | None = None) -> str:
         """A one-time code that enrols one passkey for ``tenant`` (for a person already known to be that tenant:
-        the terminal of ``kupe-app-mcp passkey add``, or an OAuth sign-in). Stored only as a keyed digest."""
+        the terminal of ``kupe-app-mcp passkey add``, or an OAuth sign-in). Stored only as a keyed digest.
+
+        ``then`` is where the page sends the person once done (an OAuth sign-in's redirect back to its app, which
+        carries the authorization code): kept sealed under a key only the code itself opens, so the page can
+        follow nothing but the URL handed over with the code, and a copy of the store holds no usable URL."""
         code = "-".join(secrets.token_hex(3).upper() for _ in range(3))
         expires = self._at() + _CODE_TTL
-        await self.state.put(_CHALLENGES, f"code:{self._digest('code', code)}", {"tenant": tenant}, expires=expires)
+        record: dict[str, Any] = {"tenant": tenant}
+        if then:
+            record["then"] = self._seal_then(code, then)
+        await self.state.put(_CHALLENGES, f"code:{self._digest('code', code)}", record, expires=expires)
         return code
 
     async def tenant_of_code(self, code: str) -> str | None:
         """The tenant a one-time code enrols for, using the code up; None for an unknown or used code."""
+        redeemed = await self.redeem_code(code)
+        return redeemed[0] if redeemed else None
+
+    async def redeem_code(self, code: str) -> tuple[str, str | None] | None:
+        """(tenant, where to go afterwards) for a one-time code, using the code up; None for an unknown or used
+        code. The second part is the ``then`` the code was minted with (None when it had none)."""
         clean = code.strip().upper()
         raw = await self.state.take(_CHALLENGES, f"code:{self._digest('code', clean)}", now=self._at())
-        return str(raw["tenant"]) if raw else None
+        if not raw:
+            return None
+        sealed = raw.get("then")
+        return str(raw["tenant"]), self._open_then(clean, str(sealed)) if sealed else None
+
+    def _then_key(self, code: str) -> bytes:
+        return hmac.new(self.keys.secret, f"passkey-then:{code}".encode(), hashlib.sha256).digest()
+
+    def _seal_then(self, code: str, then: str) -> str:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        nonce = secrets.token_bytes(12)
+        return _b64(nonce + AESGCM(self._then_key(code)).encrypt(nonce, then.encode(), b"passkey-then"))
+
+    def _open_then(self, code: str, sealed: str) -> str | None:
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        try:
+            raw = _unb64(sealed)
+            return AESGCM(self._then_key(code)).decrypt(raw[:12], raw[12:], b"passkey-then").decode()
+        except (InvalidTag, ValueError):
+            return None
 
     async def registration_options(self, tenant: str, rp: RelyingParty, name: str) -> dict[str, Any]:
         """Options for ``navigator.credentials.create`` (user verification required), bound to ``tenant``."""

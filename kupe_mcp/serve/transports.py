@@ -278,9 +278,14 @@ def http_app(
     )
     oauth = None
     if multi_tenant and settings.oauth and token is None:
-        from kupe_mcp.serve.oauth import OAuthServer
+        from dataclasses import replace
 
-        oauth = OAuthServer(server, settings, host=host, options=oauth_options)
+        from kupe_mcp.serve.oauth import OAuthOptions, OAuthServer
+
+        options = oauth_options or OAuthOptions()
+        if options.passkey is None:
+            options = replace(options, passkey=passkey_offer(server))
+        oauth = OAuthServer(server, settings, host=host, options=options)
     gated = AuthGate(close_client_on_shutdown(app, server), multi_tenant=multi_tenant, mcp_token=token, oauth=oauth)
     server.approvals.served_over_http = True
     base = settings.approval_base_url
@@ -300,6 +305,41 @@ def http_app(
         auth = "This server uses its own Kupe credentials; it listens on loopback only."
     served = ApprovalsFirst(page, HealthCheck(Landing(gated, path="/mcp", auth=auth)))
     return oauth.routes(served) if oauth is not None else served
+
+
+PASSKEY_OFFER_LABEL = "Also set up a passkey to approve phone calls (recommended)"
+
+
+def passkey_offer(server: KupeServer) -> Any:
+    """The sign-in page's passkey offer (``kupe_mcp.serve.oauth.PasskeyOffer``) when real dials need a passkey.
+
+    On a hosted server the OAuth sign-in is the moment the person has just proved who they are, and the one page
+    they see before their app: ticking the box mints a one-time enrolment code for that tenant (the sealed OAuth
+    redirect kept with it) and sends the browser to the enrolment page with the code in the URL fragment, which
+    no server log, proxy or Referer sees. The page then offers "Continue to <app>" with that redirect only. None
+    when approvals do not use passkeys (``client`` proof): there is nothing to enrol.
+    """
+    desk = server.approvals
+    passkeys = desk.passkeys
+    if desk.proof != "passkey" or passkeys is None:
+        return None
+    from urllib.parse import quote
+
+    from kupe_mcp.safety.passkeys import relying_party
+    from kupe_mcp.serve.oauth import PasskeyOffer
+    from kupe_mcp.serve.oauth._grants import request_origin
+
+    async def start(tenant: str, continue_url: str) -> str:
+        origin = request_origin.get()  # this server's public base (KUPE_APPROVAL_BASE_URL) or its checked Host
+        if relying_party(origin) is None:
+            # Reached by IP address: no passkey can be made here, so the person goes straight back to the app.
+            logger.info("OAuth sign-in: passkey enrolment skipped (the server is reached by IP, not a host name).")
+            return continue_url
+        code = await passkeys.enrolment_code(tenant, then=continue_url)
+        _redact.remember(code)
+        return f"{origin}/approvals/passkeys/enrol#code={quote(code)}"
+
+    return PasskeyOffer(label=PASSKEY_OFFER_LABEL, start=start)
 
 
 class ApprovalsFirst:

@@ -449,12 +449,97 @@ async def test_the_passkey_hook_is_offered_on_the_page_and_leads_on_to_the_app()
     assert started[0][1].startswith(f"{CALLBACK}?code=kmcp_ac_")
 
 
-async def test_without_a_passkey_hook_the_page_offers_no_passkey(served: Served) -> None:
+async def test_with_client_proof_the_page_offers_no_passkey() -> None:
+    with serve(settings={"approval_proof": "client"}) as served:
+        url, _ = await authorization_url(served)
+        async with httpx2.AsyncClient() as http:
+            page = await http.get((await http.get(url)).headers["location"])
+    assert "name=read_only" in page.text
+    assert "passkey" not in page.text
+
+
+def on_localhost(served: Served) -> Served:
+    """The same server reached as localhost: WebAuthn needs a host name, not an IP address."""
+    return Served(served.server, served.sandbox, served.base_url.replace("127.0.0.1", "localhost"))
+
+
+async def sign_in_ticking_passkey(served: Served, key: str = DEMO_API_KEY) -> tuple[str, str]:
+    """Sign in with the passkey box ticked: (where the browser is sent, the sign-in page's HTML)."""
     url, _ = await authorization_url(served)
     async with httpx2.AsyncClient() as http:
         page = await http.get((await http.get(url)).headers["location"])
-    assert "name=read_only" in page.text
-    assert "passkey" not in page.text
+        fields = dict(re.findall(r'<input type=hidden name=(\w+) value="([^"]*)"', page.text))
+        answer = await http.post(
+            f"{served.base_url}/oauth/sign-in",
+            data={**fields, "api_key": key, "action": "allow", "passkey": "1"},
+            headers={"origin": served.base_url},
+        )
+    assert answer.status_code == 303
+    return answer.headers["location"], page.text
+
+
+async def enrol_options(served: Served, body: dict[str, str]) -> httpx2.Response:
+    async with httpx2.AsyncClient() as http:
+        return await http.post(
+            f"{served.base_url}/approvals/passkeys/enrol/options", json=body, headers={"origin": served.base_url}
+        )
+
+
+ENROL_LINK = re.compile(r"(http://localhost:\d+)/approvals/passkeys/enrol#code=([0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6})")
+
+
+async def test_a_passkey_proof_server_offers_enrolment_on_the_sign_in_page_and_sends_the_code_in_the_fragment(
+    served: Served,
+) -> None:
+    here = on_localhost(served)
+    location, page = await sign_in_ticking_passkey(here)
+    found = ENROL_LINK.fullmatch(location)
+    assert (
+        "<input type=checkbox name=passkey value=1> "
+        "<span>Also set up a passkey to approve phone calls (recommended)</span>" in page
+    )
+    assert found is not None, location
+    assert found.group(1) == here.base_url
+    assert "kmcp_ac_" not in location  # the app's code is not on the enrolment URL: it is sealed with the code
+
+
+async def test_the_sign_in_enrolment_code_is_single_use_sealed_at_rest_and_continues_only_to_the_apps_redirect(
+    served: Served,
+) -> None:
+    here = on_localhost(served)
+    location, _ = await sign_in_ticking_passkey(here)
+    found = ENROL_LINK.fullmatch(location)
+    assert found is not None, location
+    code = found.group(2)
+    store = served.server.state
+    assert isinstance(store, MemoryStore)
+    dump = repr(store._values)
+    first = await enrol_options(here, {"code": code, "name": "phone"})
+    again = await enrol_options(here, {"code": code, "name": "phone"})
+    onward = first.json()["continue"]
+    assert code not in dump
+    assert "kmcp_ac_" not in dump
+    assert first.status_code == 200
+    assert first.json()["user"]["name"] == f"Kupe user:{DEMO_USER}"
+    assert onward["app"] == "127.0.0.1"
+    assert onward["url"].startswith(f"{CALLBACK}?code=kmcp_ac_")
+    assert parse_qs(urlsplit(onward["url"]).query)["state"] == ["s1"]
+    assert again.status_code == 403
+    assert again.json()["error"] == "Refused: that API key or one-time code is not valid for a Kupe account."
+
+
+async def test_a_sign_in_code_enrols_for_its_own_tenant_even_beside_another_tenants_key(served: Served) -> None:
+    here = on_localhost(served)
+    location, _ = await sign_in_ticking_passkey(here, NO_CREDIT_API_KEY)
+    found = ENROL_LINK.fullmatch(location)
+    assert found is not None, location
+    check_key = served.server.approvals.check_key
+    assert check_key is not None
+    other = await check_key(NO_CREDIT_API_KEY)
+    answer = await enrol_options(here, {"code": found.group(2), "api_key": DEMO_API_KEY})
+    assert other not in {None, f"user:{DEMO_USER}"}  # the precondition: two accounts
+    assert answer.status_code == 200
+    assert answer.json()["user"]["name"] == f"Kupe {other}"
 
 
 async def test_registering_and_asking_to_authorize_store_nothing_until_someone_signs_in(served: Served) -> None:
