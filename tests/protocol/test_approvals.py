@@ -20,7 +20,8 @@ from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp.shared.exceptions import MCPError
 from mcp_types import MISSING_REQUIRED_CLIENT_CAPABILITY
 
-from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
+from kupe_mcp.safety.approvals import Approval
+from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, DEMO_USER_ID, IN_PHONE_ID
 from kupe_mcp.serve.runtime import KupeServer
 from tests._approvals import URL_ONLY, answer_page, declared_elicitation, origin, text_of
 from tests._mcp import call, fail, say_yes
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.anyio
 
 INDIA = "+919876543210"
 CREATE_CALL = ("POST", "/api/call/create_call")
+TENANT = f"user:{DEMO_USER_ID}"
 ARGS: dict[str, Any] = {
     "phone_number": INDIA,
     "agent_id": DEMO_AGENT_ID,
@@ -59,10 +61,14 @@ def fx(make_server: ServerFactory, sandbox_app: Any, client_mode: str) -> Iterat
         server.approvals.close()
 
 
-def card_digests_of(server: KupeServer) -> list[str]:
+async def records_of(server: KupeServer) -> list[Approval]:
+    """The demo account's approvals as the store keeps them, newest first (what list_call_approvals reads)."""
+    return await server.approvals.store.list(TENANT, status=None, limit=100)
+
+
+async def card_digests_of(server: KupeServer) -> list[str]:
     """What the store keeps of each approval's card nonce (a keyed digest; empty when no card was rendered)."""
-    store = server.approvals.store
-    return [r.card_digest for r in store._records.values()]  # type: ignore[attr-defined]
+    return [r.card_digest for r in await records_of(server)]
 
 
 # -- the default: an approval link --------------------------------------------------------------------
@@ -85,7 +91,7 @@ async def test_a_client_without_elicitation_gets_a_link_not_a_token_and_its_own_
     assert "confirmation_token" not in out
     assert (again.structured_content or {})["approval_id"] == out["approval_id"]
     assert pending["status"] == "pending"
-    assert card_digests_of(server) == [""]  # a link approval has no secret at all: only the page answers it
+    assert await card_digests_of(server) == [""]  # a link approval has no secret at all: only the page answers it
     assert fx.calls_placed() == 0
 
 
@@ -247,14 +253,10 @@ async def test_a_forged_answer_is_refused_and_the_approval_stays_pending(fx: Fix
         if forgery == "no origin":
             headers = {}
         refused = await http.post(url, data=data, headers=headers)
-    (record,) = records_of(server)
+    (record,) = await records_of(server)
     assert refused.status_code == 403
     assert "Refused" in refused.text
     assert record.status == "pending"
-
-
-def records_of(server: KupeServer) -> list[Any]:
-    return list(server.approvals.store._records.values())  # type: ignore[attr-defined]
 
 
 async def test_a_get_never_approves_and_the_page_cannot_be_framed(fx: Fixture) -> None:
@@ -265,7 +267,7 @@ async def test_a_get_never_approves_and_the_page_cannot_be_framed(fx: Fixture) -
         for query in ("", "?answer=approve", "?approve=1"):
             page = await http.get(url + query)
             assert page.status_code == 200
-    (record,) = records_of(server)
+    (record,) = await records_of(server)
     assert record.status == "pending"
     assert page.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
@@ -292,7 +294,7 @@ async def test_a_client_with_form_elicitation_is_asked_in_band_and_gets_no_appro
     async with Client(server, mode=fx.mode, elicitation_callback=say_yes) as mcp:
         out = await call(mcp, "place_call", **ARGS)
     assert out["placed"] is True
-    assert card_digests_of(server) == []
+    assert await card_digests_of(server) == []
 
 
 async def test_a_url_only_client_is_sent_to_the_page_and_the_model_never_sees_the_link(fx: Fixture) -> None:
@@ -396,7 +398,7 @@ async def test_an_apps_client_without_elicitation_gets_the_card_channel_without_
     assert out["channel"] == "app"
     assert "approval_url" not in out
     nonce = (result.meta or {})["kupe/approval"]["secret"]
-    (digest,) = card_digests_of(server)
+    (digest,) = await card_digests_of(server)
     assert nonce not in text_of(result)
     assert digest not in text_of(result)
     assert nonce not in digest  # the store keeps a keyed digest, never the nonce itself
@@ -421,7 +423,7 @@ async def test_with_fallback_token_the_token_flow_is_offered_and_no_approval_is_
         out = await call(mcp, "place_call", **ARGS)
     assert out["confirmation_token"]
     assert "approval_url" not in out
-    assert card_digests_of(server) == []
+    assert await card_digests_of(server) == []
 
 
 async def test_the_approval_resource_shows_the_record_without_its_secret(fx: Fixture) -> None:
@@ -433,7 +435,7 @@ async def test_the_approval_resource_shows_the_record_without_its_secret(fx: Fix
         read = await mcp.read_resource(f"kupe://approvals/{out['approval_id']}")
     text = read.contents[0].text  # type: ignore[union-attr]
     nonce = (result.meta or {})["kupe/approval"]["secret"]
-    (digest,) = card_digests_of(server)
+    (digest,) = await card_digests_of(server)
     assert f'"approval_id": "{out["approval_id"]}"' in text
     assert '"status": "pending"' in text
     assert nonce not in text
@@ -502,7 +504,7 @@ async def test_the_card_tool_is_listed_only_to_a_client_that_negotiated_apps_and
     assert "place_call" in without_apps
     assert refused.value.error.code == MISSING_REQUIRED_CLIENT_CAPABILITY
     assert refused.value.error.data == {"requiredCapabilities": {"extensions": {EXTENSION_ID: {}}}}
-    (record,) = records_of(server)
+    (record,) = await records_of(server)
     assert record.status == "pending"
     assert fx.calls_placed() == 0
 
@@ -554,10 +556,12 @@ async def test_a_client_with_apps_and_url_elicitation_gets_the_card_first(fx: Fi
 async def test_on_a_wildcard_bind_the_page_answers_only_loopback_and_allowed_hosts() -> None:
     """Bound to 0.0.0.0 without KUPE_APPROVAL_BASE_URL: the page never trusts the request's Host (which would make
     a rebinding name same-origin with the page); KUPE_ALLOWED_HOSTS names the real one."""
-    from kupe_mcp.safety.approvals import MemoryApprovals
+    from kupe_mcp.safety.approvals import StateApprovals
     from kupe_mcp.safety.page import ApprovalDesk, approval_routes, page_hosts
+    from kupe_mcp.safety.state._memory import MemoryStore
 
-    app = approval_routes(ApprovalDesk(MemoryApprovals()), hosts=page_hosts("0.0.0.0", None, ("mcp.example.com",)))  # noqa: S104
+    hosts = page_hosts("0.0.0.0", None, ("mcp.example.com",))  # noqa: S104
+    app = approval_routes(ApprovalDesk(StateApprovals(MemoryStore())), hosts=hosts)
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://page") as http:
         url = "/approvals/abcdefgh12345678"
         rebound = await http.get(url, headers={"host": "evil.example"})
@@ -580,7 +584,7 @@ async def test_with_client_proof_a_card_approval_has_no_page_to_answer_it_on(fx:
     url = server.approvals.link(out["approval_id"])  # the id is what the model was shown
     async with httpx2.AsyncClient(timeout=10) as http:
         page = await http.get(url)
-    (record,) = records_of(server)
+    (record,) = await records_of(server)
     assert page.status_code == 404
     assert "name='secret'" not in page.text
     assert record.status == "pending"
