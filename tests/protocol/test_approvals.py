@@ -7,6 +7,8 @@ In-process clients reach the approval page on the stdio-style loopback listener 
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +22,10 @@ from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp.shared.exceptions import MCPError
 from mcp_types import MISSING_REQUIRED_CLIENT_CAPABILITY
 
+from kupe_mcp.client import KupeClient
+from kupe_mcp.errors import KupeTimeout
 from kupe_mcp.safety.approvals import Approval
+from kupe_mcp.safety.gate import UNKNOWN_REF
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, DEMO_USER_ID, IN_PHONE_ID
 from kupe_mcp.serve.runtime import KupeServer
 from tests._approvals import URL_ONLY, answer_page, declared_elicitation, origin, text_of
@@ -113,6 +118,80 @@ async def test_approving_on_the_page_lets_wait_for_approval_dial_exactly_once(fx
     assert row["outcome"] == f"request_id {done['result']['request_id']}"
     assert [e["status"] for e in row["events"]] == ["pending", "approved", "used", "used"]
     assert "secret" not in repr(record)
+
+
+async def audit(mcp: Client, approval_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The approval as the model can read it: its list_call_approvals row and its kupe://approvals resource."""
+    (row,) = (await call(mcp, "list_call_approvals"))["approvals"]
+    read = await mcp.read_resource(f"kupe://approvals/{approval_id}")
+    return row, json.loads(read.contents[0].text)  # type: ignore[union-attr]
+
+
+async def test_the_audit_of_an_approved_call_names_its_request_id_in_the_list_and_the_resource(fx: Fixture) -> None:
+    server = fx.server()
+    async with Client(server, mode=fx.mode) as mcp:
+        out = await call(mcp, "place_call", **ARGS)
+        await answer_page(out["approval_url"], "approve")
+        done = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
+        row, resource = await audit(mcp, out["approval_id"])
+    dialled = f"request_id {done['result']['request_id']}"
+    for shown in (row, resource):
+        assert (shown["status"], shown["outcome"]) == ("used", dialled)
+        assert [(e["status"], e["note"]) for e in shown["events"][-2:]] == [
+            ("used", "redeemed to dial"),
+            ("used", dialled),
+        ]
+
+
+async def test_an_approved_call_whose_answer_from_kupe_was_lost_is_audited_as_outcome_unknown(
+    fx: Fixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def lost(self: KupeClient, phone_number: str, **kwargs: Any) -> None:
+        raise KupeTimeout(
+            "Kupe's answer was lost (timed out), so the call may have been placed.",
+            method="POST",
+            path="/api/call/create_call",
+            may_have_reached=True,
+        )
+
+    monkeypatch.setattr(KupeClient, "create_call", lost)
+    server = fx.server()
+    async with Client(server, mode=fx.mode) as mcp:
+        out = await call(mcp, "place_call", **ARGS)
+        await answer_page(out["approval_url"], "approve")
+        text = await fail(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
+        row, resource = await audit(mcp, out["approval_id"])
+    assert "may have been placed" in text
+    for shown in (row, resource):
+        assert (shown["status"], shown["outcome"]) == ("used", UNKNOWN_REF)
+        assert shown["events"][-1]["note"] == UNKNOWN_REF
+
+
+async def test_an_approval_redeemed_for_a_call_that_changed_meanwhile_is_audited_as_refused(
+    fx: Fixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between the person's yes and the dial the number became a repeat (another call rang it): nothing is dialled,
+    and the approval, already used up, says so instead of looking like a call that was placed."""
+    import kupe_mcp.safety.gate as gate
+
+    real = gate.refresh
+
+    async def changed(ctx: Any, subject: Any) -> Any:
+        fresh = await real(ctx, subject)
+        return dataclasses.replace(fresh, fields={**fresh.fields, "variable_values": {"name": "Eve"}})
+
+    server = fx.server()
+    async with Client(server, mode=fx.mode) as mcp:
+        out = await call(mcp, "place_call", **ARGS)
+        await answer_page(out["approval_url"], "approve")
+        monkeypatch.setattr(gate, "refresh", changed)
+        text = await fail(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
+        row, resource = await audit(mcp, out["approval_id"])
+    refusal = text.removeprefix("Error executing tool wait_for_approval: ")
+    assert refusal.startswith("Refused: what place_call would dial changed after it was approved")
+    assert fx.calls_placed() == 0
+    for shown in (row, resource):
+        assert (shown["status"], shown["outcome"]) == ("used", refusal)
 
 
 async def test_repeating_the_request_after_approval_dials_once_and_a_third_time_asks_again(fx: Fixture) -> None:

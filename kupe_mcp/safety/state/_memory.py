@@ -12,12 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from kupe_mcp.safety.rules import Recent, Slot
-from kupe_mcp.safety.state import SLOT_TTL, ApprovalRecord, Check, StateStore
+from kupe_mcp.safety.state import SLOT_TTL, Check, StateStore
 
 __all__ = ["MemoryStore"]
 
 _MAX_VALUES = 50_000  # per tenant (namespace): a write evicts only its own namespace's values
-_MAX_RECORDS = 50_000
 
 
 class MemoryStore(StateStore):
@@ -30,7 +29,6 @@ class MemoryStore(StateStore):
         self._held: dict[str, int] = {}  # values per tenant, so the bound is judged without a scan
         self._slots: dict[str, dict[str, Slot]] = {}
         self._lock = threading.Lock()
-        self._records: list[ApprovalRecord] = []
 
     def describe(self) -> str:
         return "memory: (in this process only; replicas need redis://)"
@@ -111,19 +109,3 @@ class MemoryStore(StateStore):
     async def release(self, tenant: str, slot_id: str) -> None:
         with self._lock:
             self._slots.get(tenant, {}).pop(slot_id, None)
-
-    async def append_approval(self, record: ApprovalRecord) -> None:
-        cutoff = record.at - self.retention
-        self._records = [r for r in self._records if r.at > cutoff][-_MAX_RECORDS:]
-        self._records.append(record)
-
-    async def approvals(
-        self, tenant: str, *, now: datetime, approval_id: str | None = None, limit: int = 20
-    ) -> list[ApprovalRecord]:
-        cutoff = now - self.retention
-        rows = [
-            r
-            for r in reversed(self._records)
-            if r.tenant == tenant and r.at > cutoff and (approval_id is None or r.approval_id == approval_id)
-        ]
-        return rows[:limit]
