@@ -170,21 +170,19 @@ async def test_an_approved_call_whose_answer_from_kupe_was_lost_is_audited_as_ou
 async def test_an_approval_redeemed_for_a_call_that_changed_meanwhile_is_audited_as_refused(
     fx: Fixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Between the person's yes and the dial the number became a repeat (another call rang it): nothing is dialled,
-    and the approval, already used up, says so instead of looking like a call that was placed."""
-    import kupe_mcp.safety.gate as gate
-
-    real = gate.refresh
+    """Between the person's yes and the dial, what would be dialled changed (here its values): nothing is dialled, and
+    the approval, already used up, says so instead of reading like a call that was placed."""
+    from kupe_mcp.safety.subjects import refresh
 
     async def changed(ctx: Any, subject: Any) -> Any:
-        fresh = await real(ctx, subject)
+        fresh = await refresh(ctx, subject)
         return dataclasses.replace(fresh, fields={**fresh.fields, "variable_values": {"name": "Eve"}})
 
     server = fx.server()
     async with Client(server, mode=fx.mode) as mcp:
         out = await call(mcp, "place_call", **ARGS)
         await answer_page(out["approval_url"], "approve")
-        monkeypatch.setattr(gate, "refresh", changed)
+        monkeypatch.setattr("kupe_mcp.safety.gate.refresh", changed)
         text = await fail(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
         row, resource = await audit(mcp, out["approval_id"])
     refusal = text.removeprefix("Error executing tool wait_for_approval: ")
