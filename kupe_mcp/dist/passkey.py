@@ -107,10 +107,14 @@ async def _add(settings: Any, passkeys: Any, tenant: str, name: str) -> int:
             )
         base = settings.approval_base_url
     else:
-        from kupe_mcp.safety.approvals import MemoryApprovals
+        from kupe_mcp.safety.approvals import StateApprovals
         from kupe_mcp.safety.page import ApprovalDesk, ApprovalListener
+        from kupe_mcp.safety.state._memory import MemoryStore
 
-        desk = ApprovalDesk(MemoryApprovals(), proof="passkey", passkeys=passkeys, port=settings.approval_port)
+        # This desk serves the enrolment page only: its approvals are an empty store of its own, so no approval
+        # of the server's (in the shared store) can be opened or answered through this command's listener.
+        approvals = StateApprovals(MemoryStore())
+        desk = ApprovalDesk(approvals, proof="passkey", passkeys=passkeys, port=settings.approval_port)
         listener = ApprovalListener(desk, port=settings.approval_port)
         base = listener.start()
     print(

@@ -15,19 +15,25 @@ keyed digest: no store holds a secret that answers an approval). The record then
 Every change is appended to the record's ``events`` (who answered, through which channel,
 what was dialled); records are kept KUPE_APPROVAL_RETENTION_DAYS, then pruned.
 
-The store is an interface (``ApprovalStore``); ``MemoryApprovals`` keeps records in the process
-(thread-safe: the stdio approval listener serves the page from its own thread; each tenant's oldest
-records go first, so one tenant cannot evict another's), ``StateApprovals`` in a shared ``StateStore``.
+The store is an interface (``ApprovalStore``) with one implementation, ``StateApprovals``, over whichever
+``StateStore`` the server uses (memory, SQLite or Redis): the same rules hold on each. Answering and
+redeeming are one atomic ``take``; opening an approval holds a short per-tenant lock (``put_new``), so
+one digest gets one live approval. Each tenant holds at most ``_MAX_PER_TENANT`` approvals and only its
+own oldest are dropped beyond that, so one tenant's flood of previews never evicts another's approval.
+The record with its ``events`` and ``outcome`` is the audit record: ``list_call_approvals`` and
+``kupe://approvals/{id}`` read it, and nothing else keeps a second log.
 """
 
 from __future__ import annotations
 
 import secrets
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
+
+import anyio
 
 __all__ = [
     "Approval",
@@ -35,14 +41,15 @@ __all__ = [
     "ApprovalStatus",
     "ApprovalStore",
     "Channel",
-    "MemoryApprovals",
     "StateApprovals",
     "new_approval",
 ]
 
 ApprovalStatus = Literal["pending", "approved", "declined", "expired", "used"]
 Channel = Literal["url", "app", "link", "token"]
-_MAX_PER_TENANT = 1_000  # live approvals one tenant may hold in memory; each tenant's own oldest go first
+_MAX_PER_TENANT = 1_000  # approvals one tenant may hold in any store; beyond it, that tenant's own oldest go
+_LOCK_S = 10.0  # how long an opener's per-tenant lock lasts if its holder vanished (a crash mid-open)
+_LOCK_TRIES = 200  # x 10 ms: then the store is too busy to open an approval safely, and the call is refused
 
 
 class ApprovalProblem(Exception):
@@ -184,128 +191,6 @@ class ApprovalStore(Protocol):
     async def list(self, tenant: str, *, status: ApprovalStatus | None, limit: int) -> list[Approval]: ...
 
 
-@dataclass
-class MemoryApprovals:
-    """Approvals in this process: enough for one stdio server or one HTTP replica."""
-
-    retention_s: float = 30 * 86400.0
-    clock: Callable[[], float] = time.time
-    _records: dict[str, Approval] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def _now(self, approval_id: str) -> Approval | None:
-        record = self._records.get(approval_id)
-        if record is None:
-            return None
-        current = record.current(self.clock())
-        if current is not record:
-            self._records[approval_id] = current
-        return current
-
-    def _prune(self, tenant: str) -> None:
-        """Drop records past retention, then the tenant's own oldest beyond its share: one tenant's flood of
-        previews never evicts another tenant's approvals."""
-        cutoff = self.clock() - self.retention_s
-        self._records = {k: v for k, v in self._records.items() if v.created_at > cutoff}
-        own = [k for k, v in self._records.items() if v.tenant == tenant]
-        for key in own[: max(0, len(own) - _MAX_PER_TENANT + 1)]:
-            del self._records[key]
-
-    def _live(self, tenant: str, digest: str) -> Approval | None:
-        now = self.clock()
-        for key in reversed(list(self._records)):
-            record = self._now(key)
-            if (
-                record is not None
-                and record.tenant == tenant
-                and record.digest == digest
-                and (
-                    record.status in {"pending", "approved"}
-                    or (record.status == "declined" and record.expires_at > now)
-                )
-            ):
-                return record
-        return None
-
-    async def find(self, tenant: str, digest: str) -> Approval | None:
-        with self._lock:
-            return self._live(tenant, digest)
-
-    async def open_or_reuse(self, fresh: Approval) -> Approval:
-        with self._lock:
-            self._prune(fresh.tenant)
-            live = self._live(fresh.tenant, fresh.digest)
-            if live is not None:
-                return live
-            self._records[fresh.id] = fresh
-            return fresh
-
-    async def get(self, approval_id: str) -> Approval | None:
-        with self._lock:
-            return self._now(approval_id)
-
-    async def answer(self, approval_id: str, card_digest: str, *, approve: bool, via: str) -> Approval:
-        return await self._answer(approval_id, card_digest, approve=approve, via=via)
-
-    async def answer_on_page(self, approval_id: str, *, approve: bool, via: str) -> Approval:
-        return await self._answer(approval_id, None, approve=approve, via=via)
-
-    async def _answer(self, approval_id: str, card_digest: str | None, *, approve: bool, via: str) -> Approval:
-        with self._lock:
-            record = self._now(approval_id)
-            if record is None or (card_digest is not None and not _same(record.card_digest, card_digest)):
-                raise ApprovalProblem("This approval link is not valid: ask the assistant for a new one.")
-            if record.status != "pending":
-                raise ApprovalProblem(f"This approval was already {record.status}; nothing changed.")
-            status: ApprovalStatus = "approved" if approve else "declined"
-            now = self.clock()
-            moved = record._moved(status, now, f"{status} by the person on the {via}", decided_at=now)
-            self._records[approval_id] = moved
-            return moved
-
-    async def approve_verified(self, approval_id: str, *, tenant: str, digest: str, via: str) -> Approval:
-        with self._lock:
-            record = self._now(approval_id)
-            moved = _verified(record, tenant, digest, via, self.clock())
-            self._records[approval_id] = moved
-            return moved
-
-    async def redeem(self, approval_id: str, *, tenant: str, digest: str) -> Approval:
-        with self._lock:
-            record = self._now(approval_id)
-            if record is None or record.tenant != tenant:
-                raise ApprovalProblem("Refused: this approval is unknown; ask the person again.")
-            if not secrets.compare_digest(record.digest, digest):
-                raise ApprovalProblem(
-                    "Refused: the person approved different arguments (or the number was called since); "
-                    "ask the person again."
-                )
-            if record.status != "approved":
-                raise ApprovalProblem(f"Refused: this approval is {record.status}, not approved.")
-            used = record._moved("used", self.clock(), "redeemed to dial")
-            self._records[approval_id] = used
-            return used
-
-    async def issue_card(self, approval_id: str, card_digest: str) -> None:
-        with self._lock:
-            record = self._records.get(approval_id)
-            if record is not None:
-                self._records[approval_id] = replace(record, card_digest=card_digest)
-
-    async def record_outcome(self, approval_id: str, outcome: str) -> None:
-        with self._lock:
-            record = self._records.get(approval_id)
-            if record is not None:
-                event = {"at": self.clock(), "status": record.status, "note": outcome}
-                self._records[approval_id] = replace(record, outcome=outcome, events=(*record.events, event))
-
-    async def list(self, tenant: str, *, status: ApprovalStatus | None, limit: int) -> list[Approval]:
-        with self._lock:
-            rows = [r for r in (self._now(k) for k in list(self._records)) if r is not None and r.tenant == tenant]
-        rows = [r for r in rows if status is None or r.status == status]
-        return sorted(rows, key=lambda r: r.created_at, reverse=True)[:limit]
-
-
 _PAGE_TENANT = "approval-pages"  # the page knows only the approval id: its records live under one namespace
 
 
@@ -325,6 +210,9 @@ def _from_json(raw: dict[str, Any]) -> Approval:
 @dataclass
 class StateApprovals:
     """Approvals kept in the call-safety ``StateStore`` (``KUPE_STATE_URL``): any replica serves the page.
+
+    Records live ``retention_s`` after they were made (the store's own expiry), each tenant keeps at most
+    ``_MAX_PER_TENANT`` (its list, newest first, names them; the oldest beyond it are deleted on the next open).
 
     Answering and redeeming ``take`` the record (an atomic read-and-delete) before writing its next state, so two
     replicas can never both move it: the second finds nothing and refuses (nothing is dialled).
@@ -359,19 +247,61 @@ class StateApprovals:
         live = record.status in {"pending", "approved"} or (record.status == "declined" and record.expires_at > now)
         return record if live else None
 
+    @asynccontextmanager
+    async def _opening(self, tenant: str) -> AsyncIterator[None]:
+        """Hold the tenant's opening lock: find-or-create and the tenant's list change as one step on any store.
+
+        The lock is a ``put_new`` value with a short life, so a holder that vanished frees it on its own.
+        A lock never obtained refuses (``StateUnavailable``): no approval is opened, nothing is dialled.
+        """
+        from kupe_mcp.errors import StateUnavailable
+
+        for _ in range(_LOCK_TRIES):
+            now = self.clock()
+            if await self.state.put_new(
+                tenant, "approval-lock", {}, expires=self._at(now + _LOCK_S), now=self._at(now)
+            ):
+                break
+            await anyio.sleep(0.01)
+        else:
+            raise StateUnavailable(
+                "Refused: the approval store is too busy to open an approval safely; nothing was dialled. Try again."
+            )
+        try:
+            yield
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.state.take(tenant, "approval-lock", now=self._at())
+
     async def open_or_reuse(self, fresh: Approval) -> Approval:
-        live = await self.find(fresh.tenant, fresh.digest)
-        if live is not None:
-            return live
-        await self._save(fresh)
-        keep = self._at(fresh.expires_at)
-        await self.state.put(fresh.tenant, f"approval-digest:{fresh.digest}", {"id": fresh.id}, expires=keep)
-        listed = await self.state.get(fresh.tenant, "approval-list", now=self._at()) or {"ids": []}
-        ids = [fresh.id, *[i for i in listed["ids"] if i != fresh.id]][:500]
-        await self.state.put(
-            fresh.tenant, "approval-list", {"ids": ids}, expires=self._at(self.clock() + self.retention_s)
-        )
-        return fresh
+        async with self._opening(fresh.tenant):
+            live = await self.find(fresh.tenant, fresh.digest)
+            if live is not None:
+                return live
+            await self._save(fresh)
+            keep = self._at(fresh.expires_at)
+            await self.state.put(fresh.tenant, f"approval-digest:{fresh.digest}", {"id": fresh.id}, expires=keep)
+            listed = await self.state.get(fresh.tenant, "approval-list", now=self._at()) or {"ids": []}
+            ids = [fresh.id, *[str(i) for i in listed["ids"] if i != fresh.id]]
+            ids, dropped = ids[:_MAX_PER_TENANT], ids[_MAX_PER_TENANT:]
+            await self.state.put(
+                fresh.tenant, "approval-list", {"ids": ids}, expires=self._at(self.clock() + self.retention_s)
+            )
+            for old in dropped:
+                await self._drop(fresh.tenant, old)
+            return fresh
+
+    async def _drop(self, tenant: str, approval_id: str) -> None:
+        """Delete one of ``tenant``'s approvals beyond its share (its own oldest): never another tenant's."""
+        record = await self._take(approval_id)
+        if record is None:
+            return
+        if record.tenant != tenant:  # not this tenant's (cannot happen: ids come from its own list): keep it
+            await self._save(record)
+            return
+        index = await self.state.get(tenant, f"approval-digest:{record.digest}", now=self._at())
+        if index is not None and index.get("id") == approval_id:
+            await self.state.take(tenant, f"approval-digest:{record.digest}", now=self._at())
 
     async def _take(self, approval_id: str) -> Approval | None:
         raw = await self.state.take(_PAGE_TENANT, f"approval:{approval_id}", now=self._at())
@@ -437,6 +367,13 @@ class StateApprovals:
             await self._save(replace(record, outcome=outcome, events=(*record.events, event)))
 
     async def list(self, tenant: str, *, status: ApprovalStatus | None, limit: int) -> list[Approval]:
+        """The tenant's approvals, newest first; reads stop at ``limit`` (a list holds up to _MAX_PER_TENANT ids)."""
         listed = await self.state.get(tenant, "approval-list", now=self._at()) or {"ids": []}
-        rows = [r for r in [await self._load(str(i)) for i in listed["ids"]] if r is not None and r.tenant == tenant]
-        return [r for r in rows if status is None or r.status == status][:limit]
+        rows: list[Approval] = []
+        for approval_id in listed["ids"]:
+            record = await self._load(str(approval_id))
+            if record is not None and record.tenant == tenant and (status is None or record.status == status):
+                rows.append(record)
+                if len(rows) >= limit:
+                    break
+        return rows

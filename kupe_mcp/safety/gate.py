@@ -57,7 +57,6 @@ from kupe_mcp.safety.channels import human_channel, seek_approval
 from kupe_mcp.safety.context import approvals_of, guards_of, kupe, server_of, settings_of
 from kupe_mcp.safety.preview import money, preview, question
 from kupe_mcp.safety.rules import TOKEN_TTL_S, Recent, Slot
-from kupe_mcp.safety.state import ApprovalEvent, ApprovalRecord
 from kupe_mcp.safety.subjects import Subject, refresh
 from kupe_mcp.safety.variables import balance_warning
 
@@ -94,27 +93,13 @@ class Gate:
     approval_id: str = ""
     channel: str = "none"
 
-    async def record(self, event: ApprovalEvent, ref: str | None = None, *, subject: Subject | None = None) -> None:
-        """Append one approval event (issue 10 section 3)."""
-        s = subject or self.subject
-        await server_of(self.ctx).state.append_approval(
-            ApprovalRecord(
-                approval_id=self.approval_id,
-                tenant=s.tenant,
-                at=guards_of(self.ctx).clock(),
-                event=event,
-                channel=self.channel,
-                tool=s.tool,
-                digest=s.digest,
-                what=s.summary,
-                ref=ref,
-            )
-        )
+    async def _after_dial(self, event: str, ref: str) -> None:
+        """Write what became of a redeemed approval into its own record, the audit ``list_call_approvals`` reads.
 
-    async def _after_dial(self, event: ApprovalEvent, ref: str) -> None:
-        """Best effort once Kupe was asked: a store failure here must not hide that a call may be ringing."""
+        ``ref`` names the request_id or batch, says the outcome is unknown, or why nothing was dialled. Best
+        effort: a store failure here must not hide that a call may be ringing.
+        """
         try:
-            await self.record(event, ref)
             if self.channel in {"url", "app", "link"}:
                 await approvals_of(self.ctx).store.record_outcome(self.approval_id, ref)
         except StateUnavailable as exc:
@@ -149,6 +134,7 @@ class Gate:
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await _settle(self, slot, UNKNOWN_REF, "unknown")
+                await self._after_dial("outcome_unknown", UNKNOWN_REF)
             raise
         await _settle(self, slot, held.ref, "placed")
         await self._after_dial("dialled", held.ref)
@@ -260,16 +246,14 @@ async def _by_person(gate: Gate, channel: str, note: str | None = None) -> dict[
     gate.channel = channel
     if sought.answer is not None:
         gate.approval_id = str(sought.answer.get("approval_id") or secrets.token_hex(8))
-        event: ApprovalEvent = "declined" if sought.answer.get("declined") else "requested"
-        await gate.record(event)
         return sought.answer
     gate.approval_id = sought.approval_id or ""
     fresh = await refresh(ctx, subject)
     if fresh.digest != subject.digest:
-        await gate.record("refused", subject=fresh)
-        raise CallRefused(_changed(subject, fresh))
+        refusal = _changed(subject, fresh)
+        await gate._after_dial("refused", refusal)  # the redeemed approval says it dialled nothing, and why
+        raise CallRefused(refusal)
     gate.subject, gate.approved = fresh, fresh.digest
-    await gate.record("approved")
     return None
 
 
@@ -295,7 +279,6 @@ async def _issue_token(gate: Gate) -> dict[str, Any]:
     }
     key = f"token:{server.state_keys.token_id(token)}"
     await server.state.put(subject.tenant, key, record, expires=now + timedelta(seconds=ttl) + _TOKEN_KEEP)
-    await gate.record("requested")
     return {
         subject.flag: False,
         "confirmation_required": True,
@@ -321,14 +304,8 @@ async def _redeem_token(gate: Gate, token: str) -> None:
 
         held = (str(raw.get("digest")), datetime.fromtimestamp(float(raw.get("expires", 0)), UTC))
         gate.approval_id, gate.channel = str(raw.get("approval_id") or ""), "token"
-    try:
-        guards.check_token(held, fresh.digest)
-    except CallRefused as exc:
-        if held is not None:
-            await gate.record("expired" if "expired" in str(exc) else "refused", subject=fresh)
-        raise
+    guards.check_token(held, fresh.digest)
     gate.subject, gate.approved = fresh, fresh.digest
-    await gate.record("approved")
 
 
 async def _confirm_in_band(gate: Gate) -> dict[str, Any] | None:
@@ -340,7 +317,6 @@ async def _confirm_in_band(gate: Gate) -> dict[str, Any] | None:
     rounds = 0
     while fresh.digest != approved.digest:
         if not can_ask_in_body(ctx) or rounds >= _ASK_AGAIN_ROUNDS:
-            await gate.record("refused", subject=fresh)
             raise CallRefused(_changed(approved, fresh))
         rounds += 1
         again = await ask_bounded(ctx, await question(ctx, fresh))
@@ -348,11 +324,9 @@ async def _confirm_in_band(gate: Gate) -> dict[str, Any] | None:
         if isinstance(again, Unanswered):
             return await _by_person(gate, "link", again.note)
         if not again.confirm:
-            await gate.record("declined")
             return _declined_answer(fresh, "The person did not tick confirm")
         approved, fresh = fresh, await refresh(ctx, fresh)
     gate.subject, gate.approved = fresh, fresh.digest
-    await gate.record("approved")
     return None
 
 
@@ -396,7 +370,6 @@ async def decide(
     reason = declined(answer)
     if reason:
         gate.approval_id, gate.channel = secrets.token_hex(8), "elicitation"
-        await gate.record("declined")
         gate.answer = _declined_answer(subject, reason)
         return gate
     if accepted(answer):

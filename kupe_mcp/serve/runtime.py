@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.errors import KupeAPIError, UnexpectedResponse
-from kupe_mcp.safety.approvals import MemoryApprovals, StateApprovals
+from kupe_mcp.safety.approvals import StateApprovals
 from kupe_mcp.safety.page import ApprovalDesk
 from kupe_mcp.safety.passkeys import Passkeys, key_checker
 from kupe_mcp.safety.rules import CallGuards
@@ -127,10 +127,9 @@ class KupeServer(MCPServer[Any]):
         self._tenants: dict[str, str] = {}
         conf = self.kupe_settings
         self.approvals = ApprovalDesk(
-            # A shared store (sqlite, redis) holds approvals too, so any replica serves the page and redeems once.
-            StateApprovals(self.state, retention_s=conf.approval_retention_days * 86400)
-            if not isinstance(self.state, MemoryStore)
-            else MemoryApprovals(retention_s=conf.approval_retention_days * 86400),
+            # The state store holds approvals too (memory, sqlite or redis): a shared one lets any replica serve the
+            # page and redeem once.
+            StateApprovals(self.state, retention_s=conf.approval_retention_days * 86400),
             ttl_s=conf.approval_ttl_s,
             public_base=conf.approval_base_url,
             port=conf.approval_port,

@@ -7,6 +7,8 @@ In-process clients reach the approval page on the stdio-style loopback listener 
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +22,11 @@ from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp.shared.exceptions import MCPError
 from mcp_types import MISSING_REQUIRED_CLIENT_CAPABILITY
 
-from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
+from kupe_mcp.client import KupeClient
+from kupe_mcp.errors import KupeTimeout
+from kupe_mcp.safety.approvals import Approval
+from kupe_mcp.safety.gate import UNKNOWN_REF
+from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, DEMO_USER_ID, IN_PHONE_ID
 from kupe_mcp.serve.runtime import KupeServer
 from tests._approvals import FORM_ONLY, URL_ONLY, answer_page, declared_elicitation, form_client, origin, text_of
 from tests._mcp import call, fail, say_yes
@@ -30,6 +36,7 @@ pytestmark = pytest.mark.anyio
 
 INDIA = "+919876543210"
 CREATE_CALL = ("POST", "/api/call/create_call")
+TENANT = f"user:{DEMO_USER_ID}"
 ARGS: dict[str, Any] = {
     "phone_number": INDIA,
     "agent_id": DEMO_AGENT_ID,
@@ -59,10 +66,14 @@ def fx(make_server: ServerFactory, sandbox_app: Any, client_mode: str) -> Iterat
         server.approvals.close()
 
 
-def card_digests_of(server: KupeServer) -> list[str]:
+async def records_of(server: KupeServer) -> list[Approval]:
+    """The demo account's approvals as the store keeps them, newest first (what list_call_approvals reads)."""
+    return await server.approvals.store.list(TENANT, status=None, limit=100)
+
+
+async def card_digests_of(server: KupeServer) -> list[str]:
     """What the store keeps of each approval's card nonce (a keyed digest; empty when no card was rendered)."""
-    store = server.approvals.store
-    return [r.card_digest for r in store._records.values()]  # type: ignore[attr-defined]
+    return [r.card_digest for r in await records_of(server)]
 
 
 # -- the default: an approval link --------------------------------------------------------------------
@@ -85,7 +96,7 @@ async def test_a_client_without_elicitation_gets_a_link_not_a_token_and_its_own_
     assert "confirmation_token" not in out
     assert (again.structured_content or {})["approval_id"] == out["approval_id"]
     assert pending["status"] == "pending"
-    assert card_digests_of(server) == [""]  # a link approval has no secret at all: only the page answers it
+    assert await card_digests_of(server) == [""]  # a link approval has no secret at all: only the page answers it
     assert fx.calls_placed() == 0
 
 
@@ -107,6 +118,78 @@ async def test_approving_on_the_page_lets_wait_for_approval_dial_exactly_once(fx
     assert row["outcome"] == f"request_id {done['result']['request_id']}"
     assert [e["status"] for e in row["events"]] == ["pending", "approved", "used", "used"]
     assert "secret" not in repr(record)
+
+
+async def audit(mcp: Client, approval_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The approval as the model can read it: its list_call_approvals row and its kupe://approvals resource."""
+    (row,) = (await call(mcp, "list_call_approvals"))["approvals"]
+    read = await mcp.read_resource(f"kupe://approvals/{approval_id}")
+    return row, json.loads(read.contents[0].text)  # type: ignore[union-attr]
+
+
+async def test_the_audit_of_an_approved_call_names_its_request_id_in_the_list_and_the_resource(fx: Fixture) -> None:
+    server = fx.server()
+    async with Client(server, mode=fx.mode) as mcp:
+        out = await call(mcp, "place_call", **ARGS)
+        await answer_page(out["approval_url"], "approve")
+        done = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
+        row, resource = await audit(mcp, out["approval_id"])
+    dialled = f"request_id {done['result']['request_id']}"
+    for shown in (row, resource):
+        assert (shown["status"], shown["outcome"]) == ("used", dialled)
+        assert [(e["status"], e["note"]) for e in shown["events"][-2:]] == [
+            ("used", "redeemed to dial"),
+            ("used", dialled),
+        ]
+
+
+async def test_an_approved_call_whose_answer_from_kupe_was_lost_is_audited_as_outcome_unknown(
+    fx: Fixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def lost(self: KupeClient, phone_number: str, **kwargs: Any) -> None:
+        raise KupeTimeout(
+            "Kupe's answer was lost (timed out), so the call may have been placed.",
+            method="POST",
+            path="/api/call/create_call",
+            may_have_reached=True,
+        )
+
+    monkeypatch.setattr(KupeClient, "create_call", lost)
+    server = fx.server()
+    async with Client(server, mode=fx.mode) as mcp:
+        out = await call(mcp, "place_call", **ARGS)
+        await answer_page(out["approval_url"], "approve")
+        text = await fail(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
+        row, resource = await audit(mcp, out["approval_id"])
+    assert "may have been placed" in text
+    for shown in (row, resource):
+        assert (shown["status"], shown["outcome"]) == ("used", UNKNOWN_REF)
+        assert shown["events"][-1]["note"] == UNKNOWN_REF
+
+
+async def test_an_approval_redeemed_for_a_call_that_changed_meanwhile_is_audited_as_refused(
+    fx: Fixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between the person's yes and the dial, what would be dialled changed (here its values): nothing is dialled, and
+    the approval, already used up, says so instead of reading like a call that was placed."""
+    from kupe_mcp.safety.subjects import refresh
+
+    async def changed(ctx: Any, subject: Any) -> Any:
+        fresh = await refresh(ctx, subject)
+        return dataclasses.replace(fresh, fields={**fresh.fields, "variable_values": {"name": "Eve"}})
+
+    server = fx.server()
+    async with Client(server, mode=fx.mode) as mcp:
+        out = await call(mcp, "place_call", **ARGS)
+        await answer_page(out["approval_url"], "approve")
+        monkeypatch.setattr("kupe_mcp.safety.gate.refresh", changed)
+        text = await fail(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
+        row, resource = await audit(mcp, out["approval_id"])
+    refusal = text.removeprefix("Error executing tool wait_for_approval: ")
+    assert refusal.startswith("Refused: what place_call would dial changed after it was approved")
+    assert fx.calls_placed() == 0
+    for shown in (row, resource):
+        assert (shown["status"], shown["outcome"]) == ("used", refusal)
 
 
 async def test_repeating_the_request_after_approval_dials_once_and_a_third_time_asks_again(fx: Fixture) -> None:
@@ -247,14 +330,10 @@ async def test_a_forged_answer_is_refused_and_the_approval_stays_pending(fx: Fix
         if forgery == "no origin":
             headers = {}
         refused = await http.post(url, data=data, headers=headers)
-    (record,) = records_of(server)
+    (record,) = await records_of(server)
     assert refused.status_code == 403
     assert "Refused" in refused.text
     assert record.status == "pending"
-
-
-def records_of(server: KupeServer) -> list[Any]:
-    return list(server.approvals.store._records.values())  # type: ignore[attr-defined]
 
 
 async def test_a_get_never_approves_and_the_page_cannot_be_framed(fx: Fixture) -> None:
@@ -265,7 +344,7 @@ async def test_a_get_never_approves_and_the_page_cannot_be_framed(fx: Fixture) -
         for query in ("", "?answer=approve", "?approve=1"):
             page = await http.get(url + query)
             assert page.status_code == 200
-    (record,) = records_of(server)
+    (record,) = await records_of(server)
     assert record.status == "pending"
     assert page.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
@@ -292,7 +371,7 @@ async def test_a_client_with_form_elicitation_is_asked_in_band_and_gets_no_appro
     async with form_client(server, fx.mode, say_yes) as mcp:
         out = await call(mcp, "place_call", **ARGS)
     assert out["placed"] is True
-    assert card_digests_of(server) == []
+    assert await card_digests_of(server) == []
 
 
 async def test_under_client_proof_an_apps_client_that_also_has_form_elicitation_gets_the_card_not_the_form(
@@ -502,7 +581,7 @@ async def test_an_apps_client_without_elicitation_gets_the_card_channel_without_
     assert out["channel"] == "app"
     assert "approval_url" not in out
     nonce = (result.meta or {})["kupe/approval"]["secret"]
-    (digest,) = card_digests_of(server)
+    (digest,) = await card_digests_of(server)
     assert nonce not in text_of(result)
     assert digest not in text_of(result)
     assert nonce not in digest  # the store keeps a keyed digest, never the nonce itself
@@ -527,7 +606,7 @@ async def test_with_fallback_token_the_token_flow_is_offered_and_no_approval_is_
         out = await call(mcp, "place_call", **ARGS)
     assert out["confirmation_token"]
     assert "approval_url" not in out
-    assert card_digests_of(server) == []
+    assert await card_digests_of(server) == []
 
 
 async def test_the_approval_resource_shows_the_record_without_its_secret(fx: Fixture) -> None:
@@ -539,7 +618,7 @@ async def test_the_approval_resource_shows_the_record_without_its_secret(fx: Fix
         read = await mcp.read_resource(f"kupe://approvals/{out['approval_id']}")
     text = read.contents[0].text  # type: ignore[union-attr]
     nonce = (result.meta or {})["kupe/approval"]["secret"]
-    (digest,) = card_digests_of(server)
+    (digest,) = await card_digests_of(server)
     assert f'"approval_id": "{out["approval_id"]}"' in text
     assert '"status": "pending"' in text
     assert nonce not in text
@@ -608,7 +687,7 @@ async def test_the_card_tool_is_listed_only_to_a_client_that_negotiated_apps_and
     assert "place_call" in without_apps
     assert refused.value.error.code == MISSING_REQUIRED_CLIENT_CAPABILITY
     assert refused.value.error.data == {"requiredCapabilities": {"extensions": {EXTENSION_ID: {}}}}
-    (record,) = records_of(server)
+    (record,) = await records_of(server)
     assert record.status == "pending"
     assert fx.calls_placed() == 0
 
@@ -660,10 +739,12 @@ async def test_a_client_with_apps_and_url_elicitation_gets_the_card_first(fx: Fi
 async def test_on_a_wildcard_bind_the_page_answers_only_loopback_and_allowed_hosts() -> None:
     """Bound to 0.0.0.0 without KUPE_APPROVAL_BASE_URL: the page never trusts the request's Host (which would make
     a rebinding name same-origin with the page); KUPE_ALLOWED_HOSTS names the real one."""
-    from kupe_mcp.safety.approvals import MemoryApprovals
+    from kupe_mcp.safety.approvals import StateApprovals
     from kupe_mcp.safety.page import ApprovalDesk, approval_routes, page_hosts
+    from kupe_mcp.safety.state._memory import MemoryStore
 
-    app = approval_routes(ApprovalDesk(MemoryApprovals()), hosts=page_hosts("0.0.0.0", None, ("mcp.example.com",)))  # noqa: S104
+    hosts = page_hosts("0.0.0.0", None, ("mcp.example.com",))  # noqa: S104
+    app = approval_routes(ApprovalDesk(StateApprovals(MemoryStore())), hosts=hosts)
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://page") as http:
         url = "/approvals/abcdefgh12345678"
         rebound = await http.get(url, headers={"host": "evil.example"})
@@ -686,7 +767,7 @@ async def test_with_client_proof_a_card_approval_has_no_page_to_answer_it_on(fx:
     url = server.approvals.link(out["approval_id"])  # the id is what the model was shown
     async with httpx2.AsyncClient(timeout=10) as http:
         page = await http.get(url)
-    (record,) = records_of(server)
+    (record,) = await records_of(server)
     assert page.status_code == 404
     assert "name='secret'" not in page.text
     assert record.status == "pending"

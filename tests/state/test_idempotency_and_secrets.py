@@ -132,12 +132,11 @@ async def test_a_batch_retried_with_its_key_starts_once(
 
 
 async def dump(server: KupeServer, store: StateStore) -> str:
-    """Everything kept: every value of the store (memory dicts, the SQLite file and its WAL, every Redis key), and
-    the in-process approval records when the store is memory."""
+    """Everything kept: every value of the store (memory dicts, the SQLite file and its WAL, every Redis key);
+    approvals are values of the store like any other."""
     raw = getattr(store, "_values", None)
     if raw is not None:
-        records = getattr(server.approvals.store, "_records", {})
-        return json.dumps({repr(k): v[0] for k, v in raw.items()}, default=str) + repr(records)
+        return json.dumps({repr(k): v[0] for k, v in raw.items()}, default=str)
     path = getattr(store, "path", None)
     if path is not None:
         files = [path, path.with_name(path.name + "-wal")]

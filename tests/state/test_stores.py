@@ -11,7 +11,7 @@ import pytest
 
 from kupe_mcp.errors import CallRefused, ConfigError, StateUnavailable
 from kupe_mcp.safety.rules import Recent, Slot
-from kupe_mcp.safety.state import ApprovalRecord, StateStore, default_state_url, open_store, redacted_url
+from kupe_mcp.safety.state import StateStore, default_state_url, open_store, redacted_url
 from tests._redis import RedisServer
 
 pytestmark = pytest.mark.anyio
@@ -90,21 +90,6 @@ async def test_a_settled_slot_keeps_counting_with_its_ref_and_a_released_one_is_
     (kept,) = (await store.recent(A, now=NOW)).slots
     assert (kept.id, kept.ref, kept.state) == ("s1", "request_id r-1", "unknown")
     assert (await store.recent(A, now=NOW + timedelta(hours=1, seconds=1))).slots == ()
-
-
-async def test_approval_records_are_appended_listed_newest_first_per_tenant_and_dropped_after_retention(
-    store: StateStore,
-) -> None:
-    def record(aid: str, event: str, at: datetime, tenant: str = A) -> ApprovalRecord:
-        return ApprovalRecord(aid, tenant, at, event, "token", "place_call", "d" * 64, "+919876543210")  # type: ignore[arg-type]
-
-    await store.append_approval(record("x", "requested", NOW - timedelta(days=31)))
-    await store.append_approval(record("a", "requested", NOW))
-    await store.append_approval(record("a", "approved", NOW + timedelta(seconds=5)))
-    await store.append_approval(record("b", "requested", NOW, tenant=B))
-    rows = await store.approvals(A, now=NOW + timedelta(seconds=6))
-    assert [(r.approval_id, r.event) for r in rows] == [("a", "approved"), ("a", "requested")]
-    assert [r.event for r in await store.approvals(A, now=NOW, approval_id="a", limit=1)] == ["approved"]
 
 
 def test_the_store_is_chosen_from_its_url_in_one_place(tmp_path: Path) -> None:

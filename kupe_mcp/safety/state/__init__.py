@@ -1,4 +1,4 @@
-"""Where call-safety state lives: approvals and tokens, hourly caps, repeat windows, approval records.
+"""Where call-safety state lives: approvals and tokens, hourly caps, repeat windows.
 
 One interface (``StateStore``), three implementations, chosen from ``KUPE_STATE_URL`` in one
 place (``open_store``):
@@ -19,17 +19,11 @@ Every operation the safety flow relies on is atomic in every implementation:
   sliding-window caps and the repeat window). ``hold`` reads the tenant's and everyone's
   slots, runs a pure check over them (``kupe_mcp.safety.rules`` rules) and adds the new slot,
   as one atomic step (Redis: a compare-and-add script, see ``_redis``): two replicas cannot both squeeze under a cap.
-* ``append_approval`` / ``approvals``: append-only ``ApprovalRecord`` events, kept
-  ``KUPE_APPROVAL_RETENTION_DAYS``.
 
-How issue 10's approval channels use it (an approval page, a URL elicitation, an Apps card):
-store the pending approval with ``put(tenant, "approval:<id>", {...digest, page secret...},
-expires=now + ttl)``; the page's Approve POST does ``take`` (single use, any replica) and
-then ``put(tenant, "approved:<id>", {"digest": ...})``; the tool that dials does ``take`` of
-``approved:<id>`` and compares the digest with what it is about to dial. Append an
-``ApprovalRecord`` for each step (requested, approved / declined / expired, dialled);
-``approvals(tenant, ...)`` lists them for ``list_call_approvals``. Keys are per tenant:
-one tenant can neither read nor evict another's.
+Approvals (``kupe_mcp.safety.approvals.StateApprovals``) are values like any other: a record per
+approval, answered and redeemed with ``take`` (single use, any replica), whose ``events`` and
+``outcome`` are the audit ``list_call_approvals`` reads. Keys are per tenant: one tenant can neither
+read nor evict another's.
 
 A store that cannot be reached raises ``StateUnavailable`` (a ``CallRefused``): the flow
 refuses with that sentence and nothing is dialled.
@@ -44,7 +38,7 @@ import os
 import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -56,8 +50,6 @@ from kupe_mcp.text import redact as _redact
 
 __all__ = [
     "SLOT_TTL",
-    "ApprovalEvent",
-    "ApprovalRecord",
     "StateKeys",
     "StateStore",
     "default_state_url",
@@ -68,37 +60,7 @@ __all__ = [
 SLOT_TTL = timedelta(hours=1)
 """How long a slot counts (the sliding window of the hourly caps; the repeat window is never longer)."""
 
-ApprovalEvent = Literal["requested", "approved", "declined", "expired", "dialled", "outcome_unknown", "refused"]
 Check = Callable[[Recent], None]
-
-
-@dataclass(frozen=True)
-class ApprovalRecord:
-    """One event in an approval's life, appended to the store (issue 10 section 3).
-
-    ``channel`` says how the person was (or was to be) asked: ``elicitation``, ``token``,
-    and later ``url``, ``card``, ``link``. ``what`` is a plain summary of what was to be
-    dialled (numbers or batch and row count); ``ref`` the request_id or batch id once dialled.
-    """
-
-    approval_id: str
-    tenant: str
-    at: datetime
-    event: ApprovalEvent
-    channel: str
-    tool: str
-    digest: str
-    what: str
-    ref: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["at"] = self.at.timestamp()
-        return out
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> ApprovalRecord:
-        return cls(**{**raw, "at": datetime.fromtimestamp(float(raw["at"]), UTC)})
 
 
 def slot_to_json(slot: Slot) -> dict[str, Any]:
@@ -188,18 +150,6 @@ class StateStore(ABC):
     @abstractmethod
     async def release(self, tenant: str, slot_id: str) -> None:
         """Give a slot back: Kupe certainly did not dial."""
-
-    # -- approval records --------------------------------------------------------------------
-
-    @abstractmethod
-    async def append_approval(self, record: ApprovalRecord) -> None:
-        """Append one event; events older than ``retention`` are dropped as new ones arrive."""
-
-    @abstractmethod
-    async def approvals(
-        self, tenant: str, *, now: datetime, approval_id: str | None = None, limit: int = 20
-    ) -> list[ApprovalRecord]:
-        """The tenant's events, newest first (only ``approval_id``'s when given), within retention."""
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook: most stores hold nothing to close
         """Release connections; the server calls it when it stops."""

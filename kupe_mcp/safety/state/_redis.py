@@ -34,7 +34,6 @@ from kupe_mcp.errors import StateUnavailable
 from kupe_mcp.safety.rules import Recent, Slot
 from kupe_mcp.safety.state import (
     SLOT_TTL,
-    ApprovalRecord,
     Check,
     StateStore,
     dumps,
@@ -50,7 +49,6 @@ _T = TypeVar("_T")
 _PREFIX = "kupe-app-mcp"
 _VALUE_KEEP_S = 2 * 3600
 _SLOT_KEEP_MS = int(SLOT_TTL.total_seconds() * 1000) + 60_000
-_MAX_RECORDS = 50_000
 _HOLD_TRIES = 100
 _SEEN_TENANTS = 1024
 
@@ -170,10 +168,6 @@ class RedisStore(StateStore):
     @staticmethod
     def _slots(tenant: str) -> str:
         return f"{_PREFIX}:slots:{tenant_key(tenant)}"
-
-    @staticmethod
-    def _records(tenant: str) -> str:
-        return f"{_PREFIX}:approvals:{tenant_key(tenant)}"
 
     # -- values ----------------------------------------------------------------------------
 
@@ -357,35 +351,6 @@ class RedisStore(StateStore):
             await self._eval(r, release, keys, [slot_id, secrets.token_hex(8), _SLOT_KEEP_MS])
 
         await self._run(work)
-
-    # -- approval records ----------------------------------------------------------------------
-
-    async def append_approval(self, record: ApprovalRecord) -> None:
-        key = self._records(record.tenant)
-        keep_ms = int(self.retention.total_seconds() * 1000)
-
-        async def work(r: aioredis.Redis) -> None:
-            async with r.pipeline(transaction=True) as pipe:
-                pipe.rpush(key, dumps(record.to_json()))
-                pipe.ltrim(key, -_MAX_RECORDS, -1)
-                pipe.pexpire(key, keep_ms)
-                await pipe.execute()
-
-        await self._run(work)
-
-    async def approvals(
-        self, tenant: str, *, now: datetime, approval_id: str | None = None, limit: int = 20
-    ) -> list[ApprovalRecord]:
-        raw: list[Any] = await self._run(lambda r: r.lrange(self._records(tenant), 0, -1))
-        cutoff = now - self.retention
-        out = []
-        for item in reversed(raw):
-            record = ApprovalRecord.from_json(json.loads(item))
-            if record.at > cutoff and (approval_id is None or record.approval_id == approval_id):
-                out.append(record)
-                if len(out) >= limit:
-                    break
-        return out
 
     async def aclose(self) -> None:
         if self._client is not None:

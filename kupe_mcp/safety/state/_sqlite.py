@@ -20,7 +20,6 @@ from kupe_mcp.errors import StateUnavailable
 from kupe_mcp.safety.rules import Recent, Slot
 from kupe_mcp.safety.state import (
     SLOT_TTL,
-    ApprovalRecord,
     Check,
     StateStore,
     dumps,
@@ -37,10 +36,9 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (tenant TEXT, key TEXT, value TEXT, expires REAL, PRIMARY KEY (tenant, key));
 CREATE TABLE IF NOT EXISTS slots (id TEXT PRIMARY KEY, tenant TEXT, at REAL, body TEXT);
 CREATE INDEX IF NOT EXISTS slots_tenant ON slots (tenant, at);
-CREATE TABLE IF NOT EXISTS approvals (seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT, approval_id TEXT,
-    at REAL, body TEXT);
-CREATE INDEX IF NOT EXISTS approvals_tenant ON approvals (tenant, seq);
 """
+# An ``approvals`` table left by an older version (an event log nothing read) is no longer created or used;
+# a file that has one keeps working, and the table is left as it is rather than dropped under the user.
 
 
 class SqliteStore(StateStore):
@@ -170,38 +168,6 @@ class SqliteStore(StateStore):
     async def release(self, tenant: str, slot_id: str) -> None:
         args = (slot_id, tenant_key(tenant))
         await self._run(lambda db: db.execute("DELETE FROM slots WHERE id = ? AND tenant = ?", args))
-
-    # -- approval records ----------------------------------------------------------------------
-
-    async def append_approval(self, record: ApprovalRecord) -> None:
-        t = tenant_key(record.tenant)
-        cutoff = (record.at - self.retention).timestamp()
-
-        def work(db: sqlite3.Connection) -> None:
-            db.execute("DELETE FROM approvals WHERE at <= ?", (cutoff,))
-            db.execute(
-                "INSERT INTO approvals (tenant, approval_id, at, body) VALUES (?, ?, ?, ?)",
-                (t, record.approval_id, record.at.timestamp(), dumps(record.to_json())),
-            )
-
-        await self._run(work)
-
-    async def approvals(
-        self, tenant: str, *, now: datetime, approval_id: str | None = None, limit: int = 20
-    ) -> list[ApprovalRecord]:
-        t = tenant_key(tenant)
-        cutoff = (now - self.retention).timestamp()
-
-        def work(db: sqlite3.Connection) -> list[ApprovalRecord]:
-            sql = "SELECT body FROM approvals WHERE tenant = ? AND at > ?"
-            args: tuple[Any, ...] = (t, cutoff)
-            if approval_id is not None:
-                sql += " AND approval_id = ?"
-                args += (approval_id,)
-            rows = db.execute(sql + " ORDER BY seq DESC LIMIT ?", (*args, limit)).fetchall()
-            return [ApprovalRecord.from_json(json.loads(body)) for (body,) in rows]
-
-        return await self._run(work)
 
     async def aclose(self) -> None:
         with self._lock:
