@@ -40,7 +40,13 @@ async def fail(mcp: Client, tool: str, /, **args: Any) -> str:
 
 
 async def say_yes(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
-    """A person who ticks "confirm" on every question (call and batch confirmations)."""
+    """A person who ticks "confirm" on every question (call and batch confirmations), and approves on the page a
+    client opens for them (URL elicitation ranks before a form question)."""
+    if isinstance(params, types.ElicitRequestURLParams):
+        from tests._approvals import answer_page
+
+        await answer_page(params.url, "approve")
+        return types.ElicitResult(action="accept")
     return types.ElicitResult(action="accept", content={"confirm": True})
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import textwrap
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import httpx2
@@ -96,12 +98,33 @@ def _confirming_person(write: Write) -> Callable[..., Any]:
 
     async def answer(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
         message = getattr(params, "message", "")
+        if isinstance(params, types.ElicitRequestURLParams):
+            # The client opens the approval page for the person (URL elicitation ranks before a form question).
+            write(textwrap.indent(f"? The client opens the approval page:\n  {message}\n✓ They approve there.", "   "))
+            await _approve_on_page(params.url)
+            return types.ElicitResult(action="accept")
         write(
             textwrap.indent(f"? The server asks the person:\n{textwrap.indent(message, '  ')}\n✓ They confirm.", "   ")
         )
         return types.ElicitResult(action="accept", content={"confirm": True})
 
     return answer
+
+
+async def _approve_on_page(url: str) -> None:
+    """What the person's browser does on the approval page: open it (its cookie and form value), press Approve."""
+    async with httpx2.AsyncClient(timeout=10) as http:
+        page = await http.get(url)
+        found = re.search(r"name='secret' value='([^']+)'", page.text)
+        if found is None:
+            raise RuntimeError(f"The approval page at {url} showed no answer form (HTTP {page.status_code}).")
+        parts = urlsplit(url)
+        await http.post(
+            url,
+            data={"secret": found.group(1), "answer": "approve"},
+            headers={"origin": f"{parts.scheme}://{parts.netloc}"},
+            follow_redirects=True,
+        )
 
 
 def server_on_sandbox(sandbox: SandboxSettings) -> KupeServer:

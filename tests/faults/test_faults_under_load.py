@@ -38,6 +38,7 @@ from kupe_mcp.sandbox._middleware import InjectedConnectionReset
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
 from kupe_mcp.serve.server import build_client, create_server
 from kupe_mcp.serve.transports import http_app
+from tests._approvals import answer_page
 from tests._report import report
 
 pytestmark = pytest.mark.anyio
@@ -178,7 +179,11 @@ def stack() -> Iterator[Stack]:
 
 
 async def accept(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
-    """The person at the client says yes to every confirmation (place_call may ask before dialling)."""
+    """The person at the client says yes to every confirmation (place_call may ask before dialling), on the page when
+    the client opens one for them."""
+    if isinstance(params, types.ElicitRequestURLParams):
+        await answer_page(params.url, "approve")
+        return types.ElicitResult(action="accept")
     schema = getattr(params, "requested_schema", None) or {}
     content = {
         name: prop.get("default", True if prop.get("type") == "boolean" else prop.get("enum", ["yes"])[0])
