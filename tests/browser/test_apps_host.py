@@ -28,6 +28,7 @@ from playwright.async_api import Browser, FrameLocator, Page
 
 from kupe_mcp.client import KupeClient
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
+from tests._approvals import approved_by_card
 from tests._mcp import call, say_yes
 from tests.browser.test_approval_page import browser
 from tests.conftest import ServerFactory
@@ -232,7 +233,8 @@ async def test_the_call_campaign_and_usage_views_render_real_results_in_the_offi
     )
     await kupe_client.start_batch(batch_id)
     async with Client(make_server(), extensions=[APPS], elicitation_callback=say_yes) as mcp:
-        placed = await call(
+        # An Apps client gets the card first: its person presses Approve there (client proof).
+        placed = await approved_by_card(
             mcp, "place_call", **(ARGS | {"variable_values": {"name": "Ada", "appointment_date": "Fri"}})
         )
         waited = await mcp.call_tool("wait_for_call", {"request_id": placed["request_id"], "timeout_s": 30})

@@ -15,7 +15,8 @@ async def test_demo_tours_agent_knowledge_phone_call_and_campaign_with_confirmat
     text = "\n".join(lines)
     for step in ("create_agent(", "search_knowledge(", "map_phone(", "place_call(", "wait_for_call(", "start_batch("):
         assert step in text
-    assert text.count("? The server asks the person:") == 2  # the call and the campaign
+    # The call and the campaign: the SDK client declares URL elicitation, so the person is sent to the approval page.
+    assert text.count("? The client opens the approval page:") == 2
     assert "status completed" in text
     assert "Agent: Hello Priya, this is Asha from Acme Dental." in text
     assert '"completed": 3' in text

@@ -32,7 +32,7 @@ from kupe_mcp.sandbox import DEMO_API_KEY, NO_CREDIT_API_KEY, SandboxServer, San
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
 from kupe_mcp.serve.server import build_client, create_server
 from kupe_mcp.serve.transports import http_app
-from tests._approvals import answer_page
+from tests._approvals import FORM_ONLY, answer_page, declared_elicitation
 from tests._redis import RedisServer
 
 pytestmark = pytest.mark.anyio
@@ -131,26 +131,28 @@ def fleet(tmp_path: Path, client_mode: str, request: pytest.FixtureRequest) -> I
 async def test_an_approval_asked_on_one_replica_and_given_on_another_dials_once(fleet: Any) -> None:
     f: Fleet = fleet()
     person = Person()
-    async with f.client(person=person) as mcp:
-        if f.mode == "auto":  # 2026-07-28: the question's round and its answer's round land on different replicas
-            result = await mcp.call_tool(
-                "place_call", {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
-            )
-            assert len(person.questions) == 1
-        else:  # 2025-11-25 over stateless HTTP: an approval link from one replica, answered on another's page
-            first = await mcp.call_tool(
-                "place_call", {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
-            )
-            out = first.structured_content or {}
-            assert "confirmation_token" not in out
-            assert f.placed() == 0
-            other = f.ports[1] if f"127.0.0.1:{f.ports[0]}/" in out["approval_url"] else f.ports[0]
-            await answer_page(f"http://127.0.0.1:{other}/approvals/{out['approval_id']}", "approve")
-            waited = await mcp.call_tool("wait_for_approval", {"approval_id": out["approval_id"], "timeout_s": 10})
-            assert not waited.is_error, waited.content
-            result = types.CallToolResult(
-                content=[], structured_content=(waited.structured_content or {}).get("result") or {}
-            )
+    # A person who ticks the form: the client declares form elicitation only (URL elicitation would rank first).
+    with declared_elicitation(FORM_ONLY):  # capabilities are built as the client connects, inside this block
+        async with f.client(person=person) as mcp:
+            if f.mode == "auto":  # 2026-07-28: the question's round and its answer's round land on different replicas
+                result = await mcp.call_tool(
+                    "place_call", {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
+                )
+                assert len(person.questions) == 1
+            else:  # 2025-11-25 over stateless HTTP: an approval link from one replica, answered on another's page
+                first = await mcp.call_tool(
+                    "place_call", {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID, "variable_values": VALUES}
+                )
+                out = first.structured_content or {}
+                assert "confirmation_token" not in out
+                assert f.placed() == 0
+                other = f.ports[1] if f"127.0.0.1:{f.ports[0]}/" in out["approval_url"] else f.ports[0]
+                await answer_page(f"http://127.0.0.1:{other}/approvals/{out['approval_id']}", "approve")
+                waited = await mcp.call_tool("wait_for_approval", {"approval_id": out["approval_id"], "timeout_s": 10})
+                assert not waited.is_error, waited.content
+                result = types.CallToolResult(
+                    content=[], structured_content=(waited.structured_content or {}).get("result") or {}
+                )
     assert not result.is_error, result.content
     assert (result.structured_content or {})["placed"] is True
     assert f.placed() == 1
