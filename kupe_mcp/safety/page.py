@@ -20,7 +20,6 @@ start an ``ApprovalListener`` on 127.0.0.1 (linked as ``localhost``) when the fi
 
 from __future__ import annotations
 
-import html
 import json
 import secrets
 import threading
@@ -40,21 +39,17 @@ from kupe_mcp._loopback import LoopbackServer
 from kupe_mcp.safety.approvals import Approval, ApprovalProblem, ApprovalStore
 from kupe_mcp.safety.passkeys import Passkeys, RelyingParty, relying_party
 from kupe_mcp.text import redact as _redact
+from kupe_mcp.text.html import escape as _e
+from kupe_mcp.text.html import page_headers
 
 __all__ = ["COOKIE", "ApprovalDesk", "ApprovalListener", "approval_routes", "page_hosts", "render_page"]
 
 COOKIE = "kupe_approval"
 _MAX_BODY = 4096
 _MAX_JSON = 16_384
-_HEADERS = {
-    "content-security-policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "x-frame-options": "DENY",
-    "referrer-policy": "same-origin",  # no-referrer would make browsers send "Origin: null"
-    "cache-control": "no-store",
-    "x-content-type-options": "nosniff",
-}
+_HEADERS = page_headers(
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 
 _STYLE = """
 body{font:1rem/1.5 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#111827}
@@ -84,10 +79,6 @@ _STATUS_TEXT = {
     "declined": "Declined. Nothing will be dialled.",
     "expired": "This approval expired: nothing was dialled. Ask the assistant again if you still want it.",
 }
-
-
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
 
 
 def _values(values: Any) -> str:
@@ -425,29 +416,34 @@ def approval_routes(desk: ApprovalDesk, *, hosts: frozenset[str] | None = None) 
             return _json({"error": "Refused: send JSON from the page."}, 415)
         return body, rp, desk.passkeys
 
-    async def approve_options(request: Request) -> Response:
+    async def pending_passkey_json(
+        request: Request,
+    ) -> tuple[dict[str, Any], RelyingParty, Passkeys, Approval] | Response:
+        """``passkey_json`` for the two approval ceremony steps, which both need the approval still pending."""
         got = await passkey_json(request)
         if isinstance(got, Response):
             return got
-        _, rp, passkeys = got
         approval = await store.get(request.path_params["approval_id"])
         if approval is None or approval.status != "pending":
             state = approval.status if approval else "unknown"
             return _json({"error": f"This approval is {state}; nothing can be approved."}, 409)
+        return (*got, approval)
+
+    async def approve_options(request: Request) -> Response:
+        got = await pending_passkey_json(request)
+        if isinstance(got, Response):
+            return got
+        _, rp, passkeys, approval = got
         try:
             return _json(await passkeys.assertion_options(approval, rp))
         except ApprovalProblem as exc:
             return _json({"error": str(exc)}, 409)
 
     async def approve_with_passkey(request: Request) -> Response:
-        got = await passkey_json(request)
+        got = await pending_passkey_json(request)
         if isinstance(got, Response):
             return got
-        credential, rp, passkeys = got
-        approval = await store.get(request.path_params["approval_id"])
-        if approval is None or approval.status != "pending":
-            state = approval.status if approval else "unknown"
-            return _json({"error": f"This approval is {state}; nothing can be approved."}, 409)
+        credential, rp, passkeys, approval = got
         try:
             used = await passkeys.verify_assertion(approval, credential, rp)
             moved = await store.approve_verified(
@@ -457,12 +453,17 @@ def approval_routes(desk: ApprovalDesk, *, hosts: frozenset[str] | None = None) 
             return _json({"error": str(exc)}, 403)
         return _json({"approval_id": moved.id, "status": moved.status})
 
-    async def enrol_page(request: Request) -> Response:
+    def passkey_page(request: Request, title: str, body: str, script: str) -> Response:
+        """The enrol and manage pages: the same host check, the same need for a host name (WebAuthn binds to
+        one), and a fresh nonce for the page's one script."""
         if (refused := wrong_host(request)) is not None:
             return refused
         if desk.passkeys is None or rp_of(request) is None:
             return _problem_page("Passkeys need this page under a host name (localhost or the server's URL).", 400)
         nonce = secrets.token_urlsafe(16)
+        return _page(_shell(title, body, nonce, script), nonce=nonce)
+
+    async def enrol_page(request: Request) -> Response:
         code_hint = (request.query_params.get("code") or "")[:20]
         # An OAuth sign-in sends its code in the fragment (#code=…), which the script reads: a fragment reaches no
         # server log, proxy or Referer. The query form is the terminal's (`kupe-app-mcp passkey add`, loopback).
@@ -480,7 +481,7 @@ def approval_routes(desk: ApprovalDesk, *, hosts: frozenset[str] | None = None) 
             "<div class='actions'><button type='submit' class='approve'>Create passkey</button></div></form>"
             "<p id='msg' role='status'></p><p id='next'></p>"
         )
-        return _page(_shell("Enrol a passkey", body, nonce, _ENROL_JS), nonce=nonce)
+        return passkey_page(request, "Enrol a passkey", body, _ENROL_JS)
 
     async def enrol_options(request: Request) -> Response:
         got = await passkey_json(request)
@@ -508,11 +509,6 @@ def approval_routes(desk: ApprovalDesk, *, hosts: frozenset[str] | None = None) 
         return _json({"message": f"Passkey {passkey.name!r} enrolled: you can approve calls with it now."})
 
     async def manage_page(request: Request) -> Response:
-        if (refused := wrong_host(request)) is not None:
-            return refused
-        if desk.passkeys is None or rp_of(request) is None:
-            return _problem_page("Passkeys need this page under a host name (localhost or the server's URL).", 400)
-        nonce = secrets.token_urlsafe(16)
         body = (
             "<h1>Your passkeys for call approvals</h1>"
             "<form id='manage'><dl><dt><label for='api_key'>Kupe API key</label></dt>"
@@ -522,7 +518,7 @@ def approval_routes(desk: ApprovalDesk, *, hosts: frozenset[str] | None = None) 
             "<th scope='col'></th></tr></thead><tbody id='keys'></tbody></table><p id='msg' role='status'></p>"
             "<p><a href='/approvals/passkeys/enrol'>Enrol another passkey</a></p>"
         )
-        return _page(_shell("Your passkeys", body, nonce, _MANAGE_JS), nonce=nonce)
+        return passkey_page(request, "Your passkeys", body, _MANAGE_JS)
 
     async def manage(request: Request) -> Response:
         got = await passkey_json(request)

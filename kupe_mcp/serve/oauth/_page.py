@@ -7,19 +7,15 @@ follows a redirect to the app's own redirect URI (``http://127.0.0.1:…``, ``vs
 
 from __future__ import annotations
 
-import html
 from typing import Any
 from urllib.parse import urlsplit
 
+from kupe_mcp.text.html import escape as _e
+from kupe_mcp.text.html import page_headers
+
 __all__ = ["HEADERS", "render_message", "render_sign_in"]
 
-HEADERS = {
-    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
-    "x-frame-options": "DENY",
-    "referrer-policy": "same-origin",
-    "cache-control": "no-store",
-    "x-content-type-options": "nosniff",
-}
+HEADERS = page_headers("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
 
 _STYLE = """
 body{font:1rem/1.5 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#111827}
@@ -39,10 +35,6 @@ cursor:pointer;min-width:9rem}
 button:focus-visible,input:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}
 .primary{background:#1e3a8a;color:#fff}.secondary{background:#fff;color:#1f2937;border-color:#6b7280}
 """
-
-
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
 
 
 def _page(title: str, body: str) -> str:
