@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar, cast, get_origin
 
 from pydantic import TypeAdapter, ValidationError
@@ -136,7 +136,10 @@ def list_in(*keys: str, single: bool = False) -> Envelope:
 
 @dataclass(frozen=True)
 class Request:
-    """What a client method adds to its endpoint: path ids, query, body, extra headers."""
+    """What a client method adds to its endpoint: path ids, query, body, extra headers.
+
+    The fields are named as the transport's ``request`` keywords, so ``as_kwargs`` hands them on whole.
+    """
 
     path_params: Mapping[str, object] | None = None
     params: Mapping[str, Any] | None = None
@@ -144,6 +147,9 @@ class Request:
     files: Mapping[str, tuple[str, bytes, str]] | None = None
     data: Mapping[str, str] | None = None
     headers: Mapping[str, str] | None = None
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True)
@@ -340,18 +346,7 @@ def endpoint(
 
 async def _request(client: Any, spec: Endpoint, req: Request) -> Any:
     """The one place an endpoint's request is sent, whatever its loss rule."""
-    return await client.request(
-        spec.method,
-        spec.path,
-        path_params=req.path_params,
-        params=req.params,
-        json_body=req.json_body,
-        files=req.files,
-        data=req.data,
-        headers=req.headers,
-        expect=spec.expect,
-        auth=spec.auth,
-    )
+    return await client.request(spec.method, spec.path, **req.as_kwargs(), expect=spec.expect, auth=spec.auth)
 
 
 @contextmanager

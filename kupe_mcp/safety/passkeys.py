@@ -211,9 +211,29 @@ class Passkeys:
         except (InvalidTag, ValueError):
             return None
 
+    # -- challenges: each ceremony's options name a challenge kept once, briefly, with what it is for -------
+
+    def _challenge_key(self, challenge: str) -> str:
+        return f"challenge:{self._digest('challenge', challenge)}"
+
+    async def _offer(self, options: Any, record: dict[str, Any]) -> dict[str, Any]:
+        """Keep ``record`` under the options' challenge and hand the options to the page as JSON."""
+        from webauthn import options_to_json
+
+        key = self._challenge_key(_b64(options.challenge))
+        await self.state.put(_CHALLENGES, key, record, expires=self._at() + _CHALLENGE_TTL)
+        out: dict[str, Any] = json.loads(options_to_json(options))
+        return out
+
+    async def _redeem(self, credential: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+        """The challenge the browser signed and its record, taken so it cannot be used again (None: unknown)."""
+        challenge = _client_challenge(credential)
+        record = await self.state.take(_CHALLENGES, self._challenge_key(challenge), now=self._at())
+        return challenge, record
+
     async def registration_options(self, tenant: str, rp: RelyingParty, name: str) -> dict[str, Any]:
         """Options for ``navigator.credentials.create`` (user verification required), bound to ``tenant``."""
-        from webauthn import generate_registration_options, options_to_json
+        from webauthn import generate_registration_options
         from webauthn.helpers.structs import (
             AuthenticatorSelectionCriteria,
             PublicKeyCredentialDescriptor,
@@ -233,21 +253,15 @@ class Passkeys:
             ),
             exclude_credentials=[PublicKeyCredentialDescriptor(id=_unb64(p.id)) for p in known],
         )
-        challenge = _b64(options.challenge)
         record = {"purpose": "enrol", "tenant": tenant, "name": _name(name), "origin": rp.origin}
-        key = f"challenge:{self._digest('challenge', challenge)}"
-        await self.state.put(_CHALLENGES, key, record, expires=self._at() + _CHALLENGE_TTL)
-        out: dict[str, Any] = json.loads(options_to_json(options))
-        return out
+        return await self._offer(options, record)
 
     async def finish_registration(self, credential: dict[str, Any], rp: RelyingParty) -> tuple[str, Passkey]:
         """Verify a new credential against its single-use challenge and keep it: (tenant, passkey)."""
         from webauthn import verify_registration_response
         from webauthn.helpers.exceptions import WebAuthnException
 
-        challenge = _client_challenge(credential)
-        key = f"challenge:{self._digest('challenge', challenge)}"
-        record = await self.state.take(_CHALLENGES, key, now=self._at())
+        challenge, record = await self._redeem(credential)
         if not record or record.get("purpose") != "enrol" or record.get("origin") != rp.origin:
             raise ApprovalProblem("Refused: this enrolment expired or was already used; start again.")
         try:
@@ -279,7 +293,7 @@ class Passkeys:
     async def assertion_options(self, approval: Approval, rp: RelyingParty) -> dict[str, Any]:
         """Options for ``navigator.credentials.get``: the tenant's passkeys, user verification required, and a
         challenge good once, for this approval and this digest only."""
-        from webauthn import generate_authentication_options, options_to_json
+        from webauthn import generate_authentication_options
         from webauthn.helpers.structs import PublicKeyCredentialDescriptor, UserVerificationRequirement
 
         known = await self.enrolled(approval.tenant)
@@ -290,7 +304,6 @@ class Passkeys:
             allow_credentials=[PublicKeyCredentialDescriptor(id=_unb64(p.id)) for p in known],
             user_verification=UserVerificationRequirement.REQUIRED,
         )
-        challenge = _b64(options.challenge)
         record = {
             "purpose": "approve",
             "approval_id": approval.id,
@@ -298,19 +311,14 @@ class Passkeys:
             "tenant": approval.tenant,
             "origin": rp.origin,
         }
-        key = f"challenge:{self._digest('challenge', challenge)}"
-        await self.state.put(_CHALLENGES, key, record, expires=self._at() + _CHALLENGE_TTL)
-        out: dict[str, Any] = json.loads(options_to_json(options))
-        return out
+        return await self._offer(options, record)
 
     async def verify_assertion(self, approval: Approval, credential: dict[str, Any], rp: RelyingParty) -> Passkey:
         """The passkey that approved ``approval``, or ApprovalProblem (nothing approved) for anything else."""
         from webauthn import verify_authentication_response
         from webauthn.helpers.exceptions import WebAuthnException
 
-        challenge = _client_challenge(credential)
-        key = f"challenge:{self._digest('challenge', challenge)}"
-        record = await self.state.take(_CHALLENGES, key, now=self._at())
+        challenge, record = await self._redeem(credential)
         if (
             not record
             or record.get("purpose") != "approve"

@@ -331,17 +331,9 @@ class Grants:
         raw = await self._get(f"code:{self._id(authorization_code)}")
         if raw is None:
             return None
-        return Code(
-            code=authorization_code,
-            scopes=raw["scopes"],
-            expires_at=raw["expires_at"],
-            client_id=raw["client_id"],
-            code_challenge=raw["code_challenge"],
-            redirect_uri=AnyUrl(raw["redirect_uri"]),
-            redirect_uri_provided_explicitly=raw["explicit"],
-            resource=raw["resource"],
-            subject=raw["subject"],
-            grant_id=raw["grant_id"],
+        # Stored records use the models' own field names (but "explicit"); keys a model lacks are ignored.
+        return Code.model_validate(
+            {**raw, "code": authorization_code, "redirect_uri_provided_explicitly": raw["explicit"]}
         )
 
     async def exchange_authorization_code(
@@ -385,13 +377,7 @@ class Grants:
             if spent is not None:  # a rotated-away token came back: someone else holds a copy
                 await self._revoke_grant(spent["grant_id"])
             return None
-        return Refresh(
-            token=refresh_token,
-            client_id=raw["client_id"],
-            scopes=raw["scopes"],
-            resource=raw["resource"],
-            grant_id=raw["grant_id"],
-        )
+        return Refresh.model_validate({**raw, "token": refresh_token})
 
     async def exchange_refresh_token(
         self, client: OAuthClientInformationFull, refresh_token: Refresh, scopes: list[str]
@@ -414,15 +400,7 @@ class Grants:
         grant = await self._get(f"grant:{raw['grant_id']}")
         if grant is None:
             return None
-        return Access(
-            token=token,
-            client_id=raw["client_id"],
-            scopes=raw["scopes"],
-            expires_at=raw["expires_at"],
-            resource=raw["resource"],
-            subject=grant["tenant"],
-            grant_id=raw["grant_id"],
-        )
+        return Access.model_validate({**raw, "token": token, "subject": grant["tenant"]})
 
     async def revoke_token(self, token: Access | Refresh) -> None:
         """Revoking either token ends the grant: every token of it stops working and the sealed key is deleted."""
