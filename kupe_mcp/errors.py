@@ -154,7 +154,9 @@ class CallInitiationFailed(KupeError):
 class KupeAPIError(KupeError):
     """Kupe answered with an HTTP error; carries status, Kupe's ``detail``, method, path and request id."""
 
-    default_advice = "check the request and try again."
+    # Each status's sentence, filled with method, path, status and Kupe's detail; a subclass with more to say
+    # than one template overrides ``_sentence``.
+    sentence = "Kupe refused {method} {path} ({status}: {detail}): check the request and try again."
 
     def __init__(
         self,
@@ -174,7 +176,7 @@ class KupeAPIError(KupeError):
         super().__init__(message or self._sentence())
 
     def _sentence(self) -> str:
-        return f"Kupe refused {self.method} {self.path} ({self.status}: {self._detail()}): {self.default_advice}"
+        return self.sentence.format(method=self.method, path=self.path, status=self.status, detail=self._detail())
 
     def _detail(self) -> str:
         return _clip(self.detail) or "no detail given"
@@ -183,31 +185,25 @@ class KupeAPIError(KupeError):
 class InvalidRequest(KupeAPIError):
     """400 or 422: Kupe rejected the request's content."""
 
-    def _sentence(self) -> str:
-        return (
-            f"Kupe rejected {self.method} {self.path} as invalid ({self.status}: {self._detail()}): "
-            "fix the named field and try again."
-        )
+    sentence = "Kupe rejected {method} {path} as invalid ({status}: {detail}): fix the named field and try again."
 
 
 class AuthenticationFailed(KupeAPIError):
     """401: the API key or session token was missing, wrong or revoked."""
 
-    def _sentence(self) -> str:
-        return (
-            f"Kupe rejected the credentials (401: {self._detail()}): "
-            "check KUPE_API_KEY (or KUPE_BEARER_TOKEN) and that the key has not been revoked."
-        )
+    sentence = (
+        "Kupe rejected the credentials (401: {detail}): "
+        "check KUPE_API_KEY (or KUPE_BEARER_TOKEN) and that the key has not been revoked."
+    )
 
 
 class InsufficientCredits(KupeAPIError):
     """402: the account has run out of credits."""
 
-    def _sentence(self) -> str:
-        return (
-            f"Kupe refused {self.method} {self.path} because the account is out of credits (402: {self._detail()}): "
-            "check the balance with get_credit_balance and top up the wallet in the Kupe dashboard."
-        )
+    sentence = (
+        "Kupe refused {method} {path} because the account is out of credits (402: {detail}): "
+        "check the balance with get_credit_balance and top up the wallet in the Kupe dashboard."
+    )
 
 
 class PermissionDenied(KupeAPIError):
@@ -234,11 +230,7 @@ class PermissionDenied(KupeAPIError):
 class NotFound(KupeAPIError):
     """404: the id does not exist or belongs to another user."""
 
-    def _sentence(self) -> str:
-        return (
-            f"Kupe found nothing at {self.method} {self.path} (404: {self._detail()}): "
-            "check the id; list the objects first to get a valid one."
-        )
+    sentence = "Kupe found nothing at {method} {path} (404: {detail}): check the id; list the objects first to get a valid one."
 
 
 # Kupe refuses changes to a live agent with 400 in its spec ("Invalid state (e.g. active agent without force)",

@@ -4,8 +4,8 @@ Tools name their page with ``view=`` (``kupe_mcp.toolsets._apps``); this module 
 page is (its file, name, title and description) and builds the Apps extension that serves them.
 Each page's own script speaks to the host through ``kupeView`` from ``views/bridge.js``, spliced in
 where the page says ``<!-- kupe:bridge -->`` when the resource is read (likewise the shared style,
-``views/base.css``, at ``<!-- kupe:base -->``): one copy of each, and no page file is opened until
-a host asks for it.
+``views/base.css``, at ``<!-- kupe:base -->``, and the document's opening, ``views/head.html``, at
+``<!-- kupe:head -->``): one copy of each, and no page file is opened until a host asks for it.
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ if TYPE_CHECKING:
 
 __all__ = ["PAGES", "SHARED", "Page", "apps", "page_html"]
 
+HEAD_MARK = "<!-- kupe:head -->"
 BRIDGE_MARK = "<!-- kupe:bridge -->"
 BASE_MARK = "<!-- kupe:base -->"
 # What every page shares, by the mark it stands at: the file in kupe_mcp/serve/views and how it is wrapped.
 SHARED = {
+    HEAD_MARK: ("head.html", "{}"),  # doctype, language, charset and viewport; the page's own <title> follows
     BASE_MARK: ("base.css", "<style>\n{}</style>"),  # the host's theme variables, and the page's base font
     BRIDGE_MARK: ("bridge.js", "<script>\n{}</script>"),  # kupeView: the host protocol
 }
