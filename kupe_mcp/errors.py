@@ -230,7 +230,10 @@ class PermissionDenied(KupeAPIError):
 class NotFound(KupeAPIError):
     """404: the id does not exist or belongs to another user."""
 
-    sentence = "Kupe found nothing at {method} {path} (404: {detail}): check the id; list the objects first to get a valid one."
+    sentence = (
+        "Kupe found nothing at {method} {path} (404: {detail}): "
+        "check the id; list the objects first to get a valid one."
+    )
 
 
 # Kupe refuses changes to a live agent with 400 in its spec ("Invalid state (e.g. active agent without force)",
