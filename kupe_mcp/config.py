@@ -140,6 +140,13 @@ def parse_destination_prefixes(items: Iterable[str]) -> tuple[str, ...]:
 Kind = Literal["text", "secret", "url", "bool", "int", "float", "csv", "paths", "hours", "prefixes", "region", "choice"]
 
 
+def _all_match(values: tuple[str, ...], pattern: re.Pattern[str], example: str) -> None:
+    """Refuse the first entry of a list setting that ``pattern`` does not match, showing what one looks like."""
+    for value in values:
+        if not pattern.match(value):
+            raise ValueError(f"{value!r} is not {example}")
+
+
 def _bool(raw: str) -> bool:
     value = raw.strip().lower()
     if value in _TRUE:
@@ -623,17 +630,13 @@ class Settings(BaseModel):
     @field_validator("allowed_hosts")
     @classmethod
     def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for host in value:
-            if not _HOST.match(host):
-                raise ValueError(f"{host!r} is not a host name such as mcp.example.com or mcp.example.com:443")
+        _all_match(value, _HOST, "a host name such as mcp.example.com or mcp.example.com:443")
         return tuple(h.lower() for h in value)
 
     @field_validator("allowed_origins")
     @classmethod
     def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for origin in value:
-            if not _ORIGIN.match(origin):
-                raise ValueError(f"{origin!r} is not an origin such as https://app.example.com")
+        _all_match(value, _ORIGIN, "an origin such as https://app.example.com")
         return tuple(o.lower().rstrip("/") for o in value)
 
     @property
