@@ -318,6 +318,24 @@ async def _json_body(request: Request) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+# The Kupe API key field of the enrol and manage forms (their scripts read it by id), and their one button.
+_API_KEY_FIELD = (
+    "<dt><label for='api_key'>Kupe API key</label></dt>"
+    "<dd><input id='api_key' name='api_key' type='password' autocomplete='off'></dd>"
+)
+
+
+def _submit(label: str) -> str:
+    return f"<div class='actions'><button type='submit' class='approve'>{_e(label)}</button></div>"
+
+
+_Handler = Callable[[Request], Awaitable[Response]]
+# A passkey endpoint past its checks: the request, its JSON body, the relying party and the passkeys.
+_PasskeyHandler = Callable[[Request, dict[str, Any], RelyingParty, Passkeys], Awaitable[Response]]
+# An approval ceremony step past its checks: the JSON body, the relying party, the passkeys and the pending approval.
+_PendingHandler = Callable[[dict[str, Any], RelyingParty, Passkeys, Approval], Awaitable[Response]]
+
+
 def approval_routes(desk: ApprovalDesk, *, hosts: frozenset[str] | None = None) -> Router:
     """``/approvals/{id}`` GET (show) and POST (answer) over ``desk.store``, the passkey ceremony beside it
     (``/approvals/{id}/passkey``) and passkey enrolment and management (``/approvals/passkeys/…``).
@@ -416,34 +434,41 @@ def approval_routes(desk: ApprovalDesk, *, hosts: frozenset[str] | None = None) 
             return _json({"error": "Refused: send JSON from the page."}, 415)
         return body, rp, desk.passkeys
 
-    async def pending_passkey_json(
-        request: Request,
-    ) -> tuple[dict[str, Any], RelyingParty, Passkeys, Approval] | Response:
-        """``passkey_json`` for the two approval ceremony steps, which both need the approval still pending."""
-        got = await passkey_json(request)
-        if isinstance(got, Response):
-            return got
-        approval = await store.get(request.path_params["approval_id"])
-        if approval is None or approval.status != "pending":
-            state = approval.status if approval else "unknown"
-            return _json({"error": f"This approval is {state}; nothing can be approved."}, 409)
-        return (*got, approval)
+    def passkey_route(handler: _PasskeyHandler) -> _Handler:
+        """A passkey JSON endpoint whose handler runs only once ``passkey_json``'s checks passed."""
 
-    async def approve_options(request: Request) -> Response:
-        got = await pending_passkey_json(request)
-        if isinstance(got, Response):
-            return got
-        _, rp, passkeys, approval = got
+        async def route(request: Request) -> Response:
+            got = await passkey_json(request)
+            return got if isinstance(got, Response) else await handler(request, *got)
+
+        return route
+
+    def pending_route(handler: _PendingHandler) -> _Handler:
+        """A step of the approval ceremony: ``passkey_route``'s checks, and the approval still pending."""
+
+        @passkey_route
+        async def route(request: Request, body: dict[str, Any], rp: RelyingParty, passkeys: Passkeys) -> Response:
+            approval = await store.get(request.path_params["approval_id"])
+            if approval is None or approval.status != "pending":
+                state = approval.status if approval else "unknown"
+                return _json({"error": f"This approval is {state}; nothing can be approved."}, 409)
+            return await handler(body, rp, passkeys, approval)
+
+        return route
+
+    @pending_route
+    async def approve_options(
+        _body: dict[str, Any], rp: RelyingParty, passkeys: Passkeys, approval: Approval
+    ) -> Response:
         try:
             return _json(await passkeys.assertion_options(approval, rp))
         except ApprovalProblem as exc:
             return _json({"error": str(exc)}, 409)
 
-    async def approve_with_passkey(request: Request) -> Response:
-        got = await pending_passkey_json(request)
-        if isinstance(got, Response):
-            return got
-        credential, rp, passkeys, approval = got
+    @pending_route
+    async def approve_with_passkey(
+        credential: dict[str, Any], rp: RelyingParty, passkeys: Passkeys, approval: Approval
+    ) -> Response:
         try:
             used = await passkeys.verify_assertion(approval, credential, rp)
             moved = await store.approve_verified(
@@ -472,22 +497,18 @@ def approval_routes(desk: ApprovalDesk, *, hosts: frozenset[str] | None = None) 
             "<p id='intro'>A passkey lets you, and only you, approve calls the assistant wants to place. Prove you "
             "own this Kupe account with its API key, or with the one-time code <code>kupe-app-mcp passkey add</code> "
             "printed in your terminal.</p>"
-            "<form id='enrol'><dl><div class='pair' id='by-key'><dt><label for='api_key'>Kupe API key</label></dt>"
-            "<dd><input id='api_key' name='api_key' type='password' autocomplete='off'></dd></div>"
+            f"<form id='enrol'><dl><div class='pair' id='by-key'>{_API_KEY_FIELD}</div>"
             "<dt><label for='code'>or one-time code</label></dt>"
             f"<dd><input id='code' name='code' autocomplete='one-time-code' value='{_e(code_hint)}'></dd>"
             "<dt><label for='name'>Name of this passkey</label></dt>"
             "<dd><input id='name' name='name' value='my passkey'></dd></dl>"
-            "<div class='actions'><button type='submit' class='approve'>Create passkey</button></div></form>"
+            f"{_submit('Create passkey')}</form>"
             "<p id='msg' role='status'></p><p id='next'></p>"
         )
         return passkey_page(request, "Enrol a passkey", body, _ENROL_JS)
 
-    async def enrol_options(request: Request) -> Response:
-        got = await passkey_json(request)
-        if isinstance(got, Response):
-            return got
-        body, rp, passkeys = got
+    @passkey_route
+    async def enrol_options(_request: Request, body: dict[str, Any], rp: RelyingParty, passkeys: Passkeys) -> Response:
         tenant, then = await _tenant_from(desk, passkeys, body)
         if tenant is None:
             return _json({"error": "Refused: that API key or one-time code is not valid for a Kupe account."}, 403)
@@ -497,11 +518,8 @@ def approval_routes(desk: ApprovalDesk, *, hosts: frozenset[str] | None = None) 
         # its app), never one from the page's own URL: nobody can turn this page into an open redirect.
         return _json({**options, "continue": onward} if onward else options)
 
-    async def enrol(request: Request) -> Response:
-        got = await passkey_json(request)
-        if isinstance(got, Response):
-            return got
-        credential, rp, passkeys = got
+    @passkey_route
+    async def enrol(_request: Request, credential: dict[str, Any], rp: RelyingParty, passkeys: Passkeys) -> Response:
         try:
             _, passkey = await passkeys.finish_registration(credential, rp)
         except ApprovalProblem as exc:
@@ -511,20 +529,15 @@ def approval_routes(desk: ApprovalDesk, *, hosts: frozenset[str] | None = None) 
     async def manage_page(request: Request) -> Response:
         body = (
             "<h1>Your passkeys for call approvals</h1>"
-            "<form id='manage'><dl><dt><label for='api_key'>Kupe API key</label></dt>"
-            "<dd><input id='api_key' name='api_key' type='password' autocomplete='off'></dd></dl>"
-            "<div class='actions'><button type='submit' class='approve'>Show my passkeys</button></div></form>"
+            f"<form id='manage'><dl>{_API_KEY_FIELD}</dl>{_submit('Show my passkeys')}</form>"
             "<table><thead><tr><th scope='col'>Name</th><th scope='col'>Enrolled</th><th scope='col'>Last used</th>"
             "<th scope='col'></th></tr></thead><tbody id='keys'></tbody></table><p id='msg' role='status'></p>"
             "<p><a href='/approvals/passkeys/enrol'>Enrol another passkey</a></p>"
         )
         return passkey_page(request, "Your passkeys", body, _MANAGE_JS)
 
-    async def manage(request: Request) -> Response:
-        got = await passkey_json(request)
-        if isinstance(got, Response):
-            return got
-        body, _, passkeys = got
+    @passkey_route
+    async def manage(_request: Request, body: dict[str, Any], _rp: RelyingParty, passkeys: Passkeys) -> Response:
         tenant = await desk.check_key(str(body.get("api_key") or "")) if desk.check_key else None
         if tenant is None:
             return _json({"error": "Refused: that API key is not valid for a Kupe account."}, 403)

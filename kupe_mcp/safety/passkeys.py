@@ -111,6 +111,17 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _expected(challenge: str, rp: RelyingParty) -> dict[str, Any]:
+    """What both ceremonies hold a browser's answer to: our challenge, our relying party and origin, and a
+    verified user (fingerprint, face or PIN), never mere presence."""
+    return {
+        "expected_challenge": _unb64(challenge),
+        "expected_rp_id": rp.rp_id,
+        "expected_origin": rp.origin,
+        "require_user_verification": True,
+    }
+
+
 def _client_challenge(credential: dict[str, Any]) -> str:
     """The challenge the browser signed, read from clientDataJSON (the library re-checks it against ours)."""
     try:
@@ -265,13 +276,7 @@ class Passkeys:
         if not record or record.get("purpose") != "enrol" or record.get("origin") != rp.origin:
             raise ApprovalProblem("Refused: this enrolment expired or was already used; start again.")
         try:
-            verified = verify_registration_response(
-                credential=credential,
-                expected_challenge=_unb64(challenge),
-                expected_rp_id=rp.rp_id,
-                expected_origin=rp.origin,
-                require_user_verification=True,
-            )
+            verified = verify_registration_response(credential=credential, **_expected(challenge, rp))
         except WebAuthnException as exc:
             raise ApprovalProblem(f"Refused: the passkey could not be verified ({exc}).") from None
         tenant = str(record["tenant"])
@@ -335,12 +340,9 @@ class Passkeys:
         try:
             verified = verify_authentication_response(
                 credential=credential,
-                expected_challenge=_unb64(challenge),
-                expected_rp_id=rp.rp_id,
-                expected_origin=rp.origin,
                 credential_public_key=_unb64(passkey.public_key),
                 credential_current_sign_count=passkey.sign_count,
-                require_user_verification=True,
+                **_expected(challenge, rp),
             )
         except WebAuthnException as exc:
             raise ApprovalProblem(f"Refused: the passkey answer could not be verified ({exc}).") from None
