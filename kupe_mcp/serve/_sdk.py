@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
@@ -41,6 +41,8 @@ HOOKS: tuple[str, ...] = (
     "MCPServer._lowlevel_server.add_request_handler",
     "MCPServer._handle_list_resources",
 )
+
+LifespanT = TypeVar("LifespanT")
 
 
 def tool_manager(server: MCPServer[Any]) -> ToolManager:
@@ -68,7 +70,7 @@ def add_request_handler(
     server._lowlevel_server.add_request_handler(method, params_type, handler)
 
 
-class ContextualResourceList(MCPServer[Any]):
+class ContextualResourceList(MCPServer[LifespanT]):
     """``resources/list`` answered by ``list_resources_in(context)``, which gets the request context.
 
     Hook ``MCPServer._handle_list_resources``: the SDK binds it as the ``resources/list`` handler in ``__init__``;
@@ -88,7 +90,7 @@ class ContextualResourceList(MCPServer[Any]):
 def check_hooks() -> list[str]:
     """One sentence per private hook the installed SDK no longer offers as this module uses it (empty = all fine)."""
     problems: list[str] = []
-    server = ContextualResourceList(name="kupe-sdk-hook-check")
+    server: ContextualResourceList[Any] = ContextualResourceList(name="kupe-sdk-hook-check")
 
     manager = getattr(server, "_tool_manager", None)
     if not isinstance(manager, ToolManager):
