@@ -32,6 +32,7 @@ __all__ = [
     "add_request_handler",
     "check_hooks",
     "get_tool",
+    "put_tool",
     "replace_tool_manager",
     "tool_manager",
 ]
@@ -40,6 +41,7 @@ HOOKS: tuple[str, ...] = (
     "MCPServer._tool_manager",
     "MCPServer._lowlevel_server.add_request_handler",
     "MCPServer._handle_list_resources",
+    "ToolManager._tools",
 )
 
 LifespanT = TypeVar("LifespanT")
@@ -58,6 +60,12 @@ def replace_tool_manager(server: MCPServer[Any], manager: ToolManager) -> None:
 def get_tool(server: MCPServer[Any], name: str) -> Tool | None:
     """A registered tool by name, without listing them all (hook ``MCPServer._tool_manager``)."""
     return server._tool_manager.get_tool(name)
+
+
+def put_tool(manager: ToolManager, tool: Tool) -> None:
+    """Register an already built ``Tool`` (hook ``ToolManager._tools``): ``add_tool`` takes only a function and
+    builds the tool's models itself, which a tool listed from stored schemas defers to its first call."""
+    manager._tools[tool.name] = tool
 
 
 def add_request_handler(
@@ -99,6 +107,8 @@ def check_hooks() -> list[str]:
         for method in ("get_tool", "list_tools", "add_tool", "remove_tool", "call_tool"):
             if not callable(getattr(manager, method, None)):
                 problems.append(f"MCPServer._tool_manager has no {method}()")
+        if not isinstance(getattr(manager, "_tools", None), dict):
+            problems.append("ToolManager._tools is no longer the dict of registered tools")
 
     lowlevel = getattr(server, "_lowlevel_server", None)
     register = getattr(lowlevel, "add_request_handler", None)

@@ -33,6 +33,7 @@ from kupe_mcp.serve._sdk import (
     ContextualResourceList,
     add_request_handler,
     get_tool,
+    put_tool,
     replace_tool_manager,
     tool_manager,
 )
@@ -352,8 +353,15 @@ def create_server(
     )
 
     def register_tools() -> None:
+        from kupe_mcp.serve.tool_schemas import StoredTool, stored_schemas
+
         tools = selected_tools(settings, api_key_auth=api_key_auth)
+        schemas = stored_schemas()
         for spec in [*tools, *app_tools_for(toolsets.APP_TOOLS, tools)]:
+            known = schemas.get(spec.name)
+            if known is not None:  # listed from the stored schemas; its models are built on its first call
+                put_tool(tool_manager(server), StoredTool.of(spec, known))
+                continue
             server.add_tool(
                 spec.fn,
                 name=spec.name,
