@@ -51,7 +51,7 @@ EXT_APPS_PACKAGES := @modelcontextprotocol/ext-apps@$(EXT_APPS_VERSION) @modelco
   @modelcontextprotocol/core@$(MCP_SDK_VERSION) esbuild@$(ESBUILD_VERSION)
 NPM_INSTALL := npm install --no-save --no-audit --no-fund --loglevel=error
 
-.PHONY: run test lint typecheck unit bench eval demo bundle node-tools ext-apps redis-server chromium sandbox-api clean
+.PHONY: run test lint typecheck unit bench eval demo bundle schemas node-tools ext-apps redis-server chromium sandbox-api clean
 
 # make test, make unit and make bundle need npm for their Node tools: when those are not installed yet, say so before
 # building .venv or running ruff and mypy (an order-only prerequisite of the first step, so -j keeps the order too).
@@ -155,6 +155,9 @@ bundle: $(STAMP) $(MCPB_STAMP) ## the Claude Desktop bundle dist/kupe-app-mcp.mc
 	$(MCPB) validate build/mcpb/manifest.json
 	mkdir -p dist
 	$(MCPB) pack build/mcpb dist/kupe-app-mcp.mcpb
+
+schemas: $(STAMP) ## rewrite the stored tool schemas (kupe_mcp/serve/tool_schemas.json) after changing a tool
+	$(BIN)/python -m kupe_mcp.serve.tool_schemas
 
 demo: $(STAMP) ## a scripted tour through a real MCP client against the embedded sandbox
 	$(BIN)/kupe-app-mcp demo

@@ -324,6 +324,8 @@ async def _run_stdio(server: Any, check: Any = None) -> None:
     """Serve over stdio; ``check`` (the start-up check) runs at once beside it, so its verdict is logged now."""
     import anyio
 
+    # The server's lifespan (Runtime.serving) releases the Kupe client and the state store when stdio ends;
+    # the approval page's listener outlives connections, so it stops here, with the process.
     try:
         async with anyio.create_task_group() as tasks:
             if check is not None:
@@ -331,7 +333,7 @@ async def _run_stdio(server: Any, check: Any = None) -> None:
             await server.run_stdio_async()
             tasks.cancel_scope.cancel()
     finally:
-        await server.aclose()
+        await server.runtime.aclose()
 
 
 async def _run_http(app: Any, sock: Any, announce: Any, check: Any = None) -> None:

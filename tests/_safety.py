@@ -14,8 +14,7 @@ from pydantic import SecretStr
 from kupe_mcp._loopback import LoopbackServer
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer, SandboxSettings
-from kupe_mcp.serve.runtime import KupeServer
-from kupe_mcp.serve.server import build_client, create_server
+from kupe_mcp.serve.server import KupeServer, build_client, create_server
 from kupe_mcp.serve.transports import http_app
 from tests._approvals import FORM_ONLY, declared_elicitation
 from tests._clock import FakeClock
@@ -62,7 +61,7 @@ def safety_setup(make_server: Callable[..., KupeServer], app: Any, mode: str) ->
         plain_demo_agent(app)
         server = make_server(**overrides)
         clock = FakeClock()
-        server.guards.clock = clock
+        server.runtime.guards.clock = clock
         return Setup(server, app, mode, clock)
 
     return build

@@ -14,8 +14,7 @@ from pydantic import SecretStr
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.sandbox import DEMO_API_KEY, SandboxSettings, create_app
-from kupe_mcp.serve.runtime import KupeServer
-from kupe_mcp.serve.server import create_server
+from kupe_mcp.serve.server import KupeServer, create_server
 from tests._approvals import FORM_ONLY, declared_elicitation
 from tests._mcp import say_yes
 from tests._secrets import LEAK, SecretScanner

@@ -129,20 +129,19 @@ class _Pool:
     """
 
     def __init__(self, factory: Callable[[], httpx2.AsyncClient]) -> None:
-        self._factory: Callable[[], httpx2.AsyncClient] | None = factory
+        self._factory = factory
         self._client: httpx2.AsyncClient | None = None
 
     def get(self) -> httpx2.AsyncClient:
         if self._client is None:
-            if self._factory is None:
-                raise RuntimeError("Cannot send a request, as the client has been closed.")
             self._client = self._factory()
         return self._client
 
     async def aclose(self) -> None:
-        self._factory = None
-        if self._client is not None:
-            await self._client.aclose()
+        """Close the sockets; a later request builds a new client (the server's lifespan may be entered again)."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
 
 
 class KupeHTTP:

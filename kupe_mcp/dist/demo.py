@@ -26,8 +26,7 @@ from pydantic import SecretStr
 
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.sandbox import DEMO_API_KEY, SandboxSettings, create_app
-from kupe_mcp.serve.runtime import KupeServer
-from kupe_mcp.serve.server import build_client, create_server
+from kupe_mcp.serve.server import KupeServer, build_client, create_server
 
 __all__ = ["AGENT", "CALL", "CAMPAIGN", "FAQ", "RECIPIENTS", "main", "run_demo"]
 
@@ -230,7 +229,7 @@ async def run_demo(write: Write, *, call_step_s: float = 0.5) -> dict[str, int]:
         tour.say(", ".join(f"{r['to_phonenumber']} {r['status']}" for r in rows["items"]))
         catalog = await tour.call("list_providers", "Read the whole catalog", kind="all")
         tour.say(f"{catalog['total']} catalog rows, {len(catalog['items'])} on this page")
-    await server.aclose()
+    await server.runtime.aclose()  # the approval page's listener outlives the connection
     write("\nDone. Try it yourself: `make run` and connect any MCP client.")
     return tour.sizes
 

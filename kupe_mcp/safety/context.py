@@ -1,4 +1,4 @@
-"""How call-safety code reaches the server running it: the ``SafetyRuntime`` protocol and accessors.
+"""How call-safety code reaches the runtime serving it: the ``SafetyRuntime`` protocol and accessors.
 
 Safety sits below the toolsets and the serving layer, so it names only what it uses of the
 runtime; ``kupe_mcp.toolsets._context.ToolRuntime`` extends this protocol with what tools need,
@@ -44,11 +44,12 @@ class SafetyRuntime(Protocol):
 
 
 def runtime_of(ctx: Context) -> SafetyRuntime:
-    """The server behind a call, checked against the protocol (a plain MCPServer cannot run these tools)."""
-    server = ctx.mcp_server
-    if not isinstance(server, SafetyRuntime):
-        raise TypeError("kupe-app-mcp tools must run on a kupe_mcp.serve.runtime.KupeServer")
-    return server
+    """The runtime behind a call: its request's lifespan context, checked against the protocol (a plain
+    MCPServer's lifespan yields no such thing, so these tools cannot run there)."""
+    runtime = ctx.request_context.lifespan_context
+    if not isinstance(runtime, SafetyRuntime):
+        raise TypeError("kupe-app-mcp tools must run with a kupe_mcp.serve.runtime.Runtime as the server's lifespan")
+    return runtime
 
 
 def kupe(ctx: Context) -> KupeClient:

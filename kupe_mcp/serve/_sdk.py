@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
@@ -32,6 +32,7 @@ __all__ = [
     "add_request_handler",
     "check_hooks",
     "get_tool",
+    "put_tool",
     "replace_tool_manager",
     "tool_manager",
 ]
@@ -40,7 +41,10 @@ HOOKS: tuple[str, ...] = (
     "MCPServer._tool_manager",
     "MCPServer._lowlevel_server.add_request_handler",
     "MCPServer._handle_list_resources",
+    "ToolManager._tools",
 )
+
+LifespanT = TypeVar("LifespanT")
 
 
 def tool_manager(server: MCPServer[Any]) -> ToolManager:
@@ -58,6 +62,12 @@ def get_tool(server: MCPServer[Any], name: str) -> Tool | None:
     return server._tool_manager.get_tool(name)
 
 
+def put_tool(manager: ToolManager, tool: Tool) -> None:
+    """Register an already built ``Tool`` (hook ``ToolManager._tools``): ``add_tool`` takes only a function and
+    builds the tool's models itself, which a tool listed from stored schemas defers to its first call."""
+    manager._tools[tool.name] = tool
+
+
 def add_request_handler(
     server: MCPServer[Any],
     method: str,
@@ -68,7 +78,7 @@ def add_request_handler(
     server._lowlevel_server.add_request_handler(method, params_type, handler)
 
 
-class ContextualResourceList(MCPServer[Any]):
+class ContextualResourceList(MCPServer[LifespanT]):
     """``resources/list`` answered by ``list_resources_in(context)``, which gets the request context.
 
     Hook ``MCPServer._handle_list_resources``: the SDK binds it as the ``resources/list`` handler in ``__init__``;
@@ -88,7 +98,7 @@ class ContextualResourceList(MCPServer[Any]):
 def check_hooks() -> list[str]:
     """One sentence per private hook the installed SDK no longer offers as this module uses it (empty = all fine)."""
     problems: list[str] = []
-    server = ContextualResourceList(name="kupe-sdk-hook-check")
+    server: ContextualResourceList[Any] = ContextualResourceList(name="kupe-sdk-hook-check")
 
     manager = getattr(server, "_tool_manager", None)
     if not isinstance(manager, ToolManager):
@@ -97,6 +107,8 @@ def check_hooks() -> list[str]:
         for method in ("get_tool", "list_tools", "add_tool", "remove_tool", "call_tool"):
             if not callable(getattr(manager, method, None)):
                 problems.append(f"MCPServer._tool_manager has no {method}()")
+        if not isinstance(getattr(manager, "_tools", None), dict):
+            problems.append("ToolManager._tools is no longer the dict of registered tools")
 
     lowlevel = getattr(server, "_lowlevel_server", None)
     register = getattr(lowlevel, "add_request_handler", None)

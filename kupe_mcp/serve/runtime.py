@@ -1,8 +1,8 @@
-"""The server's runtime: the MCPServer subclass that carries a Kupe client provider, and its lifecycle.
+"""The server's runtime: what it holds between requests (a Kupe client provider, call-safety state, caches).
 
-It sits above the MCP surface (``toolsets``, ``resources``, ``prompts``), which reach it only
-through the ``ToolRuntime`` protocol in ``kupe_mcp.toolsets._context``; ``server`` assembles it and
-``transports`` serves it.
+It sits above the MCP surface (``toolsets``, ``resources``, ``prompts``), which reach it only as their
+request's lifespan context, through the ``ToolRuntime`` protocol in ``kupe_mcp.toolsets._context``;
+``server`` builds it and makes ``Runtime.serving`` the server's lifespan, and ``transports`` serves it.
 
 On stdio and single-tenant HTTP every call uses the server's credentials. On multi-tenant
 HTTP (no server credentials) each request's own ``x-api-key`` or ``Authorization: Bearer``
@@ -13,12 +13,13 @@ header is used for that request only: it is read from the request, wrapped in a
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import SecretStr
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
@@ -32,7 +33,7 @@ from kupe_mcp.text import redact as _redact
 from kupe_mcp.toolsets._files import FormatsCache
 from kupe_mcp.toolsets._wait import Pacing
 
-__all__ = ["ClientProvider", "KupeServer", "close_client_on_shutdown", "credentials_from_headers", "looks_like_jwt"]
+__all__ = ["ClientProvider", "Runtime", "credentials_from_headers", "looks_like_jwt"]
 
 
 _JWT = re.compile(r"^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
@@ -85,13 +86,14 @@ class ClientProvider:
         return self.client.with_credentials(creds)
 
 
-class KupeServer(MCPServer[Any]):
-    """An MCPServer that knows how to reach Kupe (it satisfies ``toolsets._context.ToolRuntime``).
+class Runtime:
+    """What one server holds between requests: the Kupe client, call-safety state and every cache.
 
-    ``pacing`` is how wait_* tools spend time (tests swap in a fake clock); ``upload_formats``
-    caches Kupe's supported file types for the life of the server; ``guards`` holds the
-    call-safety rules; ``state`` the store their state lives in (``KUPE_STATE_URL``), keyed per
-    tenant (``tenant_of``); ``state_keys`` the keys derived from ``KUPE_STATE_SECRET``.
+    It satisfies ``toolsets._context.ToolRuntime`` (and so ``safety.context.SafetyRuntime``); tools reach it as
+    the lifespan context of their request (``serving``), never through the server object. ``pacing`` is how
+    wait_* tools spend time (tests swap in a fake clock); ``upload_formats`` caches Kupe's supported file types;
+    ``guards`` holds the call-safety rules; ``state`` the store their state lives in (``KUPE_STATE_URL``), keyed
+    per tenant (``tenant_of``); ``state_keys`` the keys derived from ``KUPE_STATE_SECRET``.
     """
 
     def __init__(
@@ -101,9 +103,7 @@ class KupeServer(MCPServer[Any]):
         *,
         state: StateStore | None = None,
         state_keys: StateKeys | None = None,
-        **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
         self.kupe = provider
         self.kupe_settings = settings or Settings()
         # Every log record of the process is redacted from here on; the server's own secrets are known.
@@ -119,9 +119,7 @@ class KupeServer(MCPServer[Any]):
         self.guards = CallGuards.from_settings(self.kupe_settings)
         from kupe_mcp.safety.state._memory import MemoryStore
 
-        if state is None:
-            state = MemoryStore()
-        self.state = state
+        self.state: StateStore = state if state is not None else MemoryStore()
         self.state_keys = state_keys or StateKeys.from_secret(None)
         # credential fingerprint -> tenant id (the Kupe user_id behind it); see tenant_of.
         self._tenants: dict[str, str] = {}
@@ -139,6 +137,7 @@ class KupeServer(MCPServer[Any]):
         )
         # (tenant fingerprint, kind, id) -> (monotonic time, label) for call previews; see _safety._label.
         self.preview_labels: dict[tuple[str, str, str], tuple[float, str]] = {}
+        self._users = 0
 
     @property
     def multi_tenant(self) -> bool:
@@ -171,26 +170,32 @@ class KupeServer(MCPServer[Any]):
         self._tenants[fingerprint] = tenant
         return tenant
 
-    async def aclose(self) -> None:
-        """Close the pooled Kupe client and the state store, stop the approval listener; when the transport stops."""
-        self.approvals.close()
+    @asynccontextmanager
+    async def serving(self) -> AsyncIterator[Runtime]:
+        """The server's lifespan: yields this runtime to every request, and releases its connections when the last
+        user leaves.
+
+        stdio enters it once for the process and streamable HTTP once for the session manager's life; an
+        in-memory client enters it per connection, so entries are counted and only the last exit releases.
+        """
+        self._users += 1
+        try:
+            yield self
+        finally:
+            self._users -= 1
+            if self._users == 0:
+                await self.release()
+
+    async def release(self) -> None:
+        """Close the pooled Kupe client's sockets and the state store's connections; each reopens on next use.
+
+        The approval page's loopback listener (stdio) is left running: an approval outlives the connection that
+        asked for it, and the person may answer on the page after the client has gone. ``aclose`` stops it.
+        """
         await self.kupe.client.aclose()
         await self.state.aclose()
 
-
-def close_client_on_shutdown(app: ASGIApp, server: KupeServer) -> ASGIApp:
-    """Close the pooled Kupe client when the ASGI server shuts down, inside the loop that owns its sockets."""
-
-    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "lifespan":
-            await app(scope, receive, send)
-            return
-
-        async def send_closing(message: Message) -> None:
-            if message["type"] == "lifespan.shutdown.complete":
-                await server.aclose()
-            await send(message)
-
-        await app(scope, receive, send_closing)
-
-    return wrapped
+    async def aclose(self) -> None:
+        """Release the connections and stop the approval listener: the server is going away."""
+        self.approvals.close()
+        await self.release()

@@ -33,15 +33,16 @@ from kupe_mcp.serve._sdk import (
     ContextualResourceList,
     add_request_handler,
     get_tool,
+    put_tool,
     replace_tool_manager,
     tool_manager,
 )
 from kupe_mcp.serve.apps import apps
-from kupe_mcp.serve.runtime import ClientProvider, KupeServer
+from kupe_mcp.serve.runtime import ClientProvider, Runtime
 from kupe_mcp.serve.schema import compact_output, compact_schema, compact_text
 from kupe_mcp.toolsets import ToolSpec, app_tools_for, select_tools, unavailable_reason
 
-__all__ = ["INSTRUCTIONS", "build_client", "create_server", "selected_tools"]
+__all__ = ["INSTRUCTIONS", "KupeServer", "build_client", "create_server", "selected_tools"]
 
 logger = logging.getLogger("kupe_mcp")
 
@@ -148,8 +149,16 @@ def _invalid_arguments(tool: str, error: ValidationError) -> str:
     return f"Invalid arguments for {tool} ({problems}): fix them and call again."
 
 
-class KupeMCP(KupeServer, ContextualResourceList):
-    """The assembled server: compact schemas, strict arguments, resources read with the caller's credentials."""
+class KupeServer(ContextualResourceList[Runtime]):
+    """The assembled server: compact schemas, strict arguments, resources read with the caller's credentials.
+
+    Its lifespan is ``Runtime.serving``: every request reaches the runtime as ``request_context.lifespan_context``
+    (tools through ``toolsets._context``), and the runtime closes with the transport that serves it.
+    """
+
+    def __init__(self, runtime: Runtime, **kwargs: Any) -> None:
+        super().__init__(lifespan=lambda _server: runtime.serving(), **kwargs)
+        self.runtime = runtime
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
@@ -158,14 +167,14 @@ class KupeMCP(KupeServer, ContextualResourceList):
         argument errors as one sentence; a tool that exists but is not enabled says how to enable it."""
         tool = get_tool(self, name)
         if tool is None:
-            settings = self.kupe_settings
+            settings = self.runtime.kupe_settings
             reason = unavailable_reason(
                 toolsets.TOOLSETS,
                 name,
                 enabled=settings.toolsets,
                 read_only=settings.read_only,
                 exclude=settings.exclude_tools,
-                api_key_auth=not self.kupe.multi_tenant and self.kupe.client.credentials.kind == "api_key",
+                api_key_auth=not self.runtime.multi_tenant and self.runtime.kupe.client.credentials.kind == "api_key",
             )
             if reason:
                 raise ToolError(reason)
@@ -331,12 +340,9 @@ def create_server(
     viewed = served_views(settings, api_key_auth)
     if viewed is None:  # select now: its errors must stop the start, not the first tools/list
         viewed = {s.name for s in selected_tools(settings, api_key_auth=api_key_auth) if s.view}
-    provider = ClientProvider(client, multi_tenant=multi_tenant)
-    server = KupeMCP(
-        provider,
-        settings,
-        state=state,
-        state_keys=keys,
+    runtime = Runtime(ClientProvider(client, multi_tenant=multi_tenant), settings, state=state, state_keys=keys)
+    server = KupeServer(
+        runtime,
         **extra,
         name=SERVER_NAME,
         title="Kupe voice agents",
@@ -347,8 +353,15 @@ def create_server(
     )
 
     def register_tools() -> None:
+        from kupe_mcp.serve.tool_schemas import StoredTool, stored_schemas
+
         tools = selected_tools(settings, api_key_auth=api_key_auth)
+        schemas = stored_schemas()
         for spec in [*tools, *app_tools_for(toolsets.APP_TOOLS, tools)]:
+            known = schemas.get(spec.name)
+            if known is not None:  # listed from the stored schemas; its models are built on its first call
+                put_tool(tool_manager(server), StoredTool.of(spec, known))
+                continue
             server.add_tool(
                 spec.fn,
                 name=spec.name,
@@ -403,7 +416,7 @@ def _add_logging_handler(server: KupeServer) -> None:
     """
 
     async def set_level(ctx: ServerRequestContext[Any], params: types.SetLevelRequestParams) -> types.EmptyResult:
-        if server.multi_tenant:
+        if server.runtime.multi_tenant:
             # The logger is the operator's, shared by every tenant: one tenant must not turn
             # DEBUG on (or logging off) for everyone. Acknowledged, not applied.
             logger.debug("Ignored logging/setLevel %s from a tenant (multi-tenant HTTP).", params.level)

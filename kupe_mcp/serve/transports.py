@@ -35,7 +35,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from kupe_mcp.config import Settings
 from kupe_mcp.errors import ConfigError
 from kupe_mcp.safety.page import approval_routes, page_hosts
-from kupe_mcp.serve.runtime import KupeServer, close_client_on_shutdown, credentials_from_headers
+from kupe_mcp.serve.runtime import Runtime, credentials_from_headers
+from kupe_mcp.serve.server import KupeServer
 from kupe_mcp.text import redact as _redact
 
 __all__ = ["AuthGate", "HealthCheck", "Landing", "http_app", "is_loopback", "transport_security"]
@@ -284,12 +285,12 @@ def http_app(
 
         options = oauth_options or OAuthOptions()
         if options.passkey is None:
-            options = replace(options, passkey=passkey_offer(server))
-        oauth = OAuthServer(server, settings, host=host, options=options)
-    gated = AuthGate(close_client_on_shutdown(app, server), multi_tenant=multi_tenant, mcp_token=token, oauth=oauth)
-    server.approvals.served_over_http = True
+            options = replace(options, passkey=passkey_offer(server.runtime))
+        oauth = OAuthServer(server.runtime, settings, host=host, options=options)
+    gated = AuthGate(app, multi_tenant=multi_tenant, mcp_token=token, oauth=oauth)
+    server.runtime.approvals.served_over_http = True
     base = settings.approval_base_url
-    page = approval_routes(server.approvals, hosts=page_hosts(host, base, settings.allowed_hosts))
+    page = approval_routes(server.runtime.approvals, hosts=page_hosts(host, base, settings.allowed_hosts))
     if oauth is not None:
         auth = (
             "Connect an MCP client that supports OAuth (claude.ai, Claude Code, VS Code, Cursor, ChatGPT): it opens "
@@ -310,7 +311,7 @@ def http_app(
 PASSKEY_OFFER_LABEL = "Also set up a passkey to approve phone calls (recommended)"
 
 
-def passkey_offer(server: KupeServer) -> Any:
+def passkey_offer(runtime: Runtime) -> Any:
     """The sign-in page's passkey offer (``kupe_mcp.serve.oauth.PasskeyOffer``) when real dials need a passkey.
 
     On a hosted server the OAuth sign-in is the moment the person has just proved who they are, and the one page
@@ -319,7 +320,7 @@ def passkey_offer(server: KupeServer) -> Any:
     no server log, proxy or Referer sees. The page then offers "Continue to <app>" with that redirect only. None
     when approvals do not use passkeys (``client`` proof): there is nothing to enrol.
     """
-    desk = server.approvals
+    desk = runtime.approvals
     passkeys = desk.passkeys
     if desk.proof != "passkey" or passkeys is None:
         return None

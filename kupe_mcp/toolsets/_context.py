@@ -1,6 +1,6 @@
 """How a tool reaches its runtime: the ``ToolRuntime`` protocol and accessors over the call's Context.
 
-The runtime itself (``kupe_mcp.serve.runtime.KupeServer``) lives above this package; tools
+The runtime itself (``kupe_mcp.serve.runtime.Runtime``, the server's lifespan context) lives above this package; tools
 depend only on what this protocol names, so the layers point one way. ``ToolRuntime`` extends
 call safety's ``SafetyRuntime`` with what only tools use (polling pace, upload formats).
 """
@@ -28,10 +28,10 @@ class ToolRuntime(SafetyRuntime, Protocol):
 
 
 def _runtime(ctx: Context) -> ToolRuntime:
-    server = ctx.mcp_server
-    if not isinstance(server, ToolRuntime):
-        raise TypeError("kupe-app-mcp tools must run on a kupe_mcp.serve.runtime.KupeServer")
-    return server
+    runtime = ctx.request_context.lifespan_context
+    if not isinstance(runtime, ToolRuntime):
+        raise TypeError("kupe-app-mcp tools must run with a kupe_mcp.serve.runtime.Runtime as the server's lifespan")
+    return runtime
 
 
 def server_of(ctx: Context) -> ToolRuntime:

@@ -61,5 +61,4 @@ async def campaign_sizes(recipients: int = RECIPIENTS) -> dict[str, int]:
         await call("list_providers", kind="all")
         await call("get_call_analytics")
         await call("list_voices")
-    await server.aclose()
     return sizes

@@ -22,7 +22,7 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from kupe_mcp.sandbox import SandboxServer
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
-from kupe_mcp.serve.runtime import KupeServer
+from kupe_mcp.serve.server import KupeServer
 from tests._mcp import call
 from tests._safety import calls_over_http
 
@@ -136,7 +136,7 @@ async def test_an_expired_approval_shows_no_buttons_and_a_late_click_dials_nothi
     served: Served, browser: Browser, tmp_path: Path
 ) -> None:
     now = [1_900_000_000.0]
-    desk = served.server.approvals
+    desk = served.server.runtime.approvals
     desk.clock = desk.store.clock = lambda: now[0]  # type: ignore[attr-defined]
     out = await ask(served, **ARGS)
     page = await browser.new_page()
@@ -165,7 +165,7 @@ async def test_a_forged_post_from_another_page_is_refused(served: Served, browse
     async with hostile.expect_navigation():
         await hostile.evaluate("document.getElementById('f').submit()")
     assert "Refused" in await hostile.inner_text("body")
-    record = await served.server.approvals.store.get(out["approval_id"])
+    record = await served.server.runtime.approvals.store.get(out["approval_id"])
     assert record is not None
     assert record.status == "pending"
     # The same form, with the page's own form value (as the person's page holds it) but from a foreign origin, is
@@ -178,7 +178,7 @@ async def test_a_forged_post_from_another_page_is_refused(served: Served, browse
     async with hostile.expect_navigation():
         await hostile.evaluate("document.getElementById('f').submit()")
     assert "Refused" in await hostile.inner_text("body")
-    record = await served.server.approvals.store.get(out["approval_id"])
+    record = await served.server.runtime.approvals.store.get(out["approval_id"])
     assert record is not None
     assert record.status == "pending"
     assert served.calls_placed() == 0

@@ -95,7 +95,7 @@ async def test_the_card_shows_the_call_and_its_approve_reaches_the_app_only_tool
             done = await call(mcp, "wait_for_approval", approval_id=approval_id, timeout_s=5)
             host_log = await page.evaluate("window.hostLog")
     finally:
-        server.approvals.close()
+        server.runtime.approvals.close()
     assert "Place this phone call?" in shown
     assert "+919876543210 (India, mobile)" in shown
     assert 'name = "<i>Ada"' in shown  # the value as text

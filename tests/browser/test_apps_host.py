@@ -177,7 +177,7 @@ async def test_the_card_in_the_official_host_shows_the_call_and_its_approve_reac
             done = await call(mcp, "wait_for_approval", approval_id=approval_id, timeout_s=5)
             after = await hosted.log()
     finally:
-        server.approvals.close()
+        server.runtime.approvals.close()
     assert "Place this phone call?" in shown
     assert "+919876543210 (India, mobile)" in shown
     assert "Sunrise Dental Receptionist" in shown
@@ -212,7 +212,7 @@ async def test_with_passkey_proof_the_cards_approve_asks_the_host_to_open_the_ap
             seen = await hosted.log()
             waited = await call(mcp, "wait_for_approval", approval_id=card["approval_id"], timeout_s=1)
     finally:
-        server.approvals.close()
+        server.runtime.approvals.close()
     assert card["approval_url"].endswith(f"/approvals/{card['approval_id']}")
     assert seen["openLinks"] == [card["approval_url"]]
     assert seen["toolCalls"] == []

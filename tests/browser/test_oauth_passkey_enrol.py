@@ -81,7 +81,7 @@ async def create_passkey(page: Page, name: str) -> str:
 
 async def enrolled(served: Served, key: str) -> list[str]:
     """The names of the passkeys enrolled for the account of ``key``."""
-    desk = served.server.approvals
+    desk = served.server.runtime.approvals
     assert desk.passkeys is not None
     assert desk.check_key is not None
     tenant = await desk.check_key(key)
@@ -147,7 +147,7 @@ async def test_an_attacker_continue_on_the_enrolment_url_is_not_followed(served:
 async def test_a_code_minted_without_a_redirect_offers_no_continue_link_whatever_the_url_says(
     served: Served, page: Page
 ) -> None:
-    passkeys = served.server.approvals.passkeys
+    passkeys = served.server.runtime.approvals.passkeys
     assert passkeys is not None
     code = await passkeys.enrolment_code(f"user:{DEMO_USER}")  # as `kupe-app-mcp passkey add` mints one
     await page.goto(f"{served.base_url}/approvals/passkeys/enrol?continue={EVIL}#code={code}&continue={EVIL}")

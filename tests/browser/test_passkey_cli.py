@@ -114,5 +114,5 @@ async def test_passkey_add_enrols_from_the_terminal_code_and_the_stdio_server_ac
                 await page.get_by_role("button", name="Approve").click()
                 await page.get_by_text("No passkey is enrolled").wait_for()
         finally:
-            await server.aclose()
+            await server.runtime.aclose()
         assert list(sandbox.sandbox.request_log).count(CREATE_CALL) == 1

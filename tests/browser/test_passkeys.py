@@ -25,8 +25,7 @@ from kupe_mcp._loopback import LoopbackServer
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer, SandboxSettings
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
-from kupe_mcp.serve.runtime import KupeServer
-from kupe_mcp.serve.server import build_client, create_server
+from kupe_mcp.serve.server import KupeServer, build_client, create_server
 from kupe_mcp.serve.transports import http_app
 from tests._mcp import call
 
@@ -83,7 +82,9 @@ async def served(request: pytest.FixtureRequest) -> AsyncIterator[Served]:
             try:
                 yield Served(server, sandbox, None)
             finally:
-                await server.aclose()  # the page listener and the Kupe client (the HTTP app's lifespan does this)
+                await (
+                    server.runtime.aclose()
+                )  # the page listener and the Kupe client (the HTTP app's lifespan does this)
             return
         with LoopbackServer(http_app(server, config, host="127.0.0.1", multi_tenant=False), lifespan="on") as srv:
             # WebAuthn needs a domain: the person (and so the link) reaches the server as localhost.
@@ -186,7 +187,7 @@ async def test_enrol_with_the_kupe_api_key_then_approve_with_the_passkey_dials_e
     assert done["result"]["placed"] is True
     assert again["status"] == "used"
     assert served.calls_placed() == 1
-    record = await served.server.approvals.store.get(out["approval_id"])
+    record = await served.server.runtime.approvals.store.get(out["approval_id"])
     assert record is not None
     assert "approved by the person with passkey 'laptop'" in [e["note"] for e in record.events]
 
@@ -206,7 +207,7 @@ async def test_a_wrong_api_key_enrols_nothing(served: Served, browser: Browser) 
     out = await served.ask(**FIRST)
     page = await with_authenticator(browser)
     assert "Refused" in await enrol(page, base_of(out["approval_url"]), api_key="kupe_sbx_not_a_key_00000000")
-    desk = served.server.approvals
+    desk = served.server.runtime.approvals
     assert desk.passkeys is not None
     assert desk.check_key is not None
     assert await desk.passkeys.enrolled(str(await desk.check_key(DEMO_API_KEY))) == []
@@ -220,7 +221,7 @@ async def test_a_passkey_of_another_tenant_approves_nothing(served: Served, brow
     out = await served.ask(**FIRST)
     url = out["approval_url"]
     page = await with_authenticator(browser)
-    passkeys = served.server.approvals.passkeys
+    passkeys = served.server.runtime.approvals.passkeys
     assert passkeys is not None
     # The person enrols their own passkey; someone else's account enrols one in the same browser (a one-time code
     # minted for that tenant, as an OAuth sign-in would).
@@ -279,7 +280,7 @@ async def test_passkeys_are_listed_renamed_and_revoked_on_the_page_with_the_api_
     await page.get_by_role("button", name="Revoke").click()
     await page.get_by_text("No passkeys are enrolled for this account.").wait_for()
 
-    desk = served.server.approvals
+    desk = served.server.runtime.approvals
     assert desk.passkeys is not None
     assert desk.check_key is not None
     assert await desk.passkeys.enrolled(str(await desk.check_key(DEMO_API_KEY))) == []

@@ -160,7 +160,7 @@ async def test_the_apps_approval_card_picture_shows_the_tours_call(
         shown = await view.locator("main").inner_text()
         await shoot(page, tmp_path, "apps-approval-card")
     finally:
-        server.approvals.close()
+        server.runtime.approvals.close()
     assert AGENT["name"] in shown
     assert 'name = "Priya"' in shown
     assert "<" not in shown

@@ -56,11 +56,8 @@ async def live_tools() -> list[dict[str, Any]]:
     """
     settings = Settings(toolsets=("all",), credentials=Credentials(bearer_token=SecretStr("eval-only")))
     server = create_server(settings)
-    try:
-        async with Client(server) as mcp:
-            listed = await mcp.list_tools()
-    finally:
-        await server.aclose()
+    async with Client(server) as mcp:  # its lifespan closes the server's client when the connection ends
+        listed = await mcp.list_tools()
     tools = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in listed.tools]
     return [t for t in tools if "model" in ((t.get("_meta") or {}).get("ui") or {}).get("visibility", ["model"])]
 

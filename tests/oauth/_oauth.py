@@ -24,8 +24,7 @@ from kupe_mcp._loopback import LoopbackServer
 from kupe_mcp.config import Settings
 from kupe_mcp.safety.state import StateStore
 from kupe_mcp.sandbox import SandboxServer, SandboxSettings
-from kupe_mcp.serve.runtime import KupeServer
-from kupe_mcp.serve.server import build_client, create_server
+from kupe_mcp.serve.server import KupeServer, build_client, create_server
 from kupe_mcp.serve.transports import http_app
 
 CALLBACK = "http://127.0.0.1:33418/callback"  # never listened on: the test reads the code off the redirect

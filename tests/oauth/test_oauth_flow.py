@@ -177,7 +177,7 @@ async def test_revoking_the_token_ends_the_grant_deletes_the_sealed_key_and_the_
         await call(mcp, "whoami")
     assert storage.tokens is not None
     assert storage.client is not None
-    store = served.server.state
+    store = served.server.runtime.state
     assert isinstance(store, MemoryStore)
     grants_before = [k for (_, k) in store._values if k.startswith("grant:")]
     async with httpx2.AsyncClient() as http:
@@ -511,7 +511,7 @@ async def test_the_sign_in_enrolment_code_is_single_use_sealed_at_rest_and_conti
     found = ENROL_LINK.fullmatch(location)
     assert found is not None, location
     code = found.group(2)
-    store = served.server.state
+    store = served.server.runtime.state
     assert isinstance(store, MemoryStore)
     dump = repr(store._values)
     first = await enrol_options(here, {"code": code, "name": "phone"})
@@ -533,7 +533,7 @@ async def test_a_sign_in_code_enrols_for_its_own_tenant_even_beside_another_tena
     location, _ = await sign_in_ticking_passkey(here, NO_CREDIT_API_KEY)
     found = ENROL_LINK.fullmatch(location)
     assert found is not None, location
-    check_key = served.server.approvals.check_key
+    check_key = served.server.runtime.approvals.check_key
     assert check_key is not None
     other = await check_key(NO_CREDIT_API_KEY)
     answer = await enrol_options(here, {"code": found.group(2), "api_key": DEMO_API_KEY})
@@ -543,7 +543,7 @@ async def test_a_sign_in_code_enrols_for_its_own_tenant_even_beside_another_tena
 
 
 async def test_registering_and_asking_to_authorize_store_nothing_until_someone_signs_in(served: Served) -> None:
-    store = served.server.state
+    store = served.server.runtime.state
     assert isinstance(store, MemoryStore)
     async with httpx2.AsyncClient() as http:
         for _ in range(20):  # a flood of registrations and authorization requests
@@ -584,6 +584,6 @@ async def test_cancel_on_the_page_sends_the_app_access_denied_and_issues_nothing
     assert query["error"] == ["access_denied"]
     assert query["state"] == ["s1"]
     assert "code" not in query
-    store = served.server.state
+    store = served.server.runtime.state
     assert isinstance(store, MemoryStore)
     assert store._values == {}

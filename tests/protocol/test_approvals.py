@@ -27,7 +27,7 @@ from kupe_mcp.errors import KupeTimeout
 from kupe_mcp.safety.approvals import Approval
 from kupe_mcp.safety.gate import UNKNOWN_REF
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, DEMO_USER_ID, IN_PHONE_ID
-from kupe_mcp.serve.runtime import KupeServer
+from kupe_mcp.serve.server import KupeServer
 from tests._approvals import FORM_ONLY, URL_ONLY, answer_page, declared_elicitation, form_client, origin, text_of
 from tests._mcp import call, fail, say_yes
 from tests.conftest import ServerFactory
@@ -63,12 +63,12 @@ def fx(make_server: ServerFactory, sandbox_app: Any, client_mode: str) -> Iterat
     fixture = Fixture(make_server, sandbox_app, client_mode)
     yield fixture
     for server in fixture.servers:
-        server.approvals.close()
+        server.runtime.approvals.close()
 
 
 async def records_of(server: KupeServer) -> list[Approval]:
     """The demo account's approvals as the store keeps them, newest first (what list_call_approvals reads)."""
-    return await server.approvals.store.list(TENANT, status=None, limit=100)
+    return await server.runtime.approvals.store.list(TENANT, status=None, limit=100)
 
 
 async def card_digests_of(server: KupeServer) -> list[str]:
@@ -236,10 +236,10 @@ async def test_declining_on_the_page_dials_nothing_and_says_so(fx: Fixture) -> N
 async def test_an_approval_nobody_answers_expires_and_dials_nothing(fx: Fixture) -> None:
     server = fx.server()
     now = [1_800_000_000.0]
-    server.approvals.clock = server.approvals.store.clock = lambda: now[0]  # type: ignore[attr-defined]
+    server.runtime.approvals.clock = server.runtime.approvals.store.clock = lambda: now[0]  # type: ignore[attr-defined]
     async with Client(server, mode=fx.mode) as mcp:
         out = await call(mcp, "place_call", **ARGS)
-        now[0] += server.kupe_settings.approval_ttl_s + 1
+        now[0] += server.runtime.kupe_settings.approval_ttl_s + 1
         waited = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
         async with httpx2.AsyncClient() as http:
             page = await http.get(out["approval_url"])
@@ -297,11 +297,11 @@ async def test_another_tenant_cannot_see_or_redeem_an_approval(fx: Fixture) -> N
     async with Client(server, mode=fx.mode) as mcp:
         out = await call(mcp, "place_call", **ARGS)
         await answer_page(out["approval_url"], "approve")
-    record = await server.approvals.store.get(out["approval_id"])
+    record = await server.runtime.approvals.store.get(out["approval_id"])
     assert record is not None
     with pytest.raises(Exception, match="unknown"):
-        await server.approvals.store.redeem(record.id, tenant="someone-else", digest=record.digest)
-    listed = await server.approvals.store.list("someone-else", status=None, limit=20)
+        await server.runtime.approvals.store.redeem(record.id, tenant="someone-else", digest=record.digest)
+    listed = await server.runtime.approvals.store.list("someone-else", status=None, limit=20)
     assert listed == []
     assert fx.calls_placed() == 0
 
@@ -449,7 +449,7 @@ async def test_a_form_question_never_answered_returns_within_the_timeout_with_th
     assert f"wait_for_approval(approval_id={out['approval_id']!r})" in out["next"]
     assert pending["status"] == "pending"
     assert list(app.state.sandbox.request_log).count(CREATE_CALL) == 0
-    await server.aclose()
+    await server.runtime.aclose()
 
 
 @pytest.mark.parametrize("action", ["decline", "cancel"])
@@ -569,7 +569,7 @@ async def test_an_elicitation_never_answered_returns_within_the_timeout_with_the
     assert out["approval_url"].endswith(f"/approvals/{out['approval_id']}")
     assert "wait_for_approval" in out["next"]
     assert pending["status"] == "pending"
-    await server.aclose()
+    await server.runtime.aclose()
 
 
 async def test_an_apps_client_without_elicitation_gets_the_card_channel_without_a_link(fx: Fixture) -> None:
@@ -764,7 +764,7 @@ async def test_with_client_proof_a_card_approval_has_no_page_to_answer_it_on(fx:
     apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
     async with Client(server, mode=fx.mode, extensions=[apps]) as mcp:
         out = (await mcp.call_tool("place_call", ARGS)).structured_content or {}
-    url = server.approvals.link(out["approval_id"])  # the id is what the model was shown
+    url = server.runtime.approvals.link(out["approval_id"])  # the id is what the model was shown
     async with httpx2.AsyncClient(timeout=10) as http:
         page = await http.get(url)
     (record,) = await records_of(server)

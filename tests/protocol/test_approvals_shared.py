@@ -41,7 +41,7 @@ async def test_an_approval_asked_on_one_replica_is_answered_on_another_and_dials
     config = Settings(toolsets=("calls",), calling_hours="off", approval_proof="client")  # a page POST approves
     a = create_server(config, make_kupe(sandbox_app), state=open_store(url, secret_set=False))
     b = create_server(config, make_kupe(sandbox_app), state=open_store(url, secret_set=False))
-    assert isinstance(a.approvals.store, StateApprovals)
+    assert isinstance(a.runtime.approvals.store, StateApprovals)
     try:
         with LoopbackServer(http_app(b, config, host="127.0.0.1", multi_tenant=False)) as page_b:
             async with Client(a, mode=client_mode) as on_a, Client(b, mode=client_mode) as on_b:
@@ -58,8 +58,8 @@ async def test_an_approval_asked_on_one_replica_is_answered_on_another_and_dials
                     tg.start_soon(wait, on_a)
                     tg.start_soon(wait, on_b)
     finally:
-        a.approvals.close()
-        b.approvals.close()
+        a.runtime.approvals.close()
+        b.runtime.approvals.close()
     assert again_b["approval_id"] == out["approval_id"]
     # The replica that lost the race answers without a dial result (null, so left out of structuredContent).
     dialled = [((r.structured_content or {}).get("result") or {}) for r in results if not r.is_error]

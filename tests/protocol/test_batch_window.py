@@ -30,7 +30,7 @@ def indian_rows(count: int) -> list[dict[str, Any]]:
 def late(make_server: ServerFactory, sandbox_app: Any, client_mode: str) -> Setup:
     """A server with calling hours 09:00-21:00 whose clock reads 20:30 in India: 30 minutes of calling left."""
     s = Setup(make_server(calling_hours="09:00-21:00"), sandbox_app, client_mode, FakeClock())
-    s.server.guards.clock = s.clock
+    s.server.runtime.guards.clock = s.clock
     s.clock.set(15, 0)
     return s
 

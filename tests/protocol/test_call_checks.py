@@ -15,7 +15,7 @@ from mcp.client import Client
 
 from kupe_mcp.sandbox import _ledger
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, DEMO_USER_ID, IN_PHONE_ID
-from kupe_mcp.serve.runtime import KupeServer
+from kupe_mcp.serve.server import KupeServer
 from tests._approvals import form_client
 from tests._clock import FakeClock
 from tests._mcp import call, fail, say_yes
@@ -177,7 +177,7 @@ async def test_the_sandbox_notes_calling_hours_instead_of_refusing_and_still_pla
     server = make_server(calling_hours="09:00-21:00", calling_hours_advisory=True)
     clock = FakeClock()
     clock.set(16, 0)  # 21:30 in India
-    server.guards.clock = clock
+    server.runtime.guards.clock = clock
     async with form_client(server, client_mode, say_yes) as mcp:
         dry = await call(
             mcp, "place_call", phone_number=INDIA, agent_id=DEMO_AGENT_ID, variable_values=VALUES, dry_run=True

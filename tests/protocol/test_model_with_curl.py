@@ -36,8 +36,7 @@ from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.safety.passkeys import Passkey
 from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer, SandboxSettings
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
-from kupe_mcp.serve.runtime import KupeServer
-from kupe_mcp.serve.server import build_client, create_server
+from kupe_mcp.serve.server import KupeServer, build_client, create_server
 from kupe_mcp.serve.transports import http_app
 from tests._approvals import URL_ONLY, declared_elicitation, origin
 
@@ -87,12 +86,12 @@ async def setup(request: pytest.FixtureRequest) -> AsyncIterator[Setup]:
             url = f"{srv.base_url.replace('127.0.0.1', 'localhost')}/mcp"
         yield Setup(server, sandbox, url)
         if url is None:
-            await server.aclose()  # the page listener and the Kupe client (the HTTP app's lifespan does this)
+            await server.runtime.aclose()  # the page listener and the Kupe client (the HTTP app's lifespan does this)
 
 
 async def enrol_someone(setup: Setup) -> str:
     """The person enrolled a passkey (its private key is in their authenticator, nowhere here)."""
-    desk = setup.server.approvals
+    desk = setup.server.runtime.approvals
     assert desk.passkeys is not None
     assert desk.check_key is not None
     tenant = await desk.check_key(DEMO_API_KEY)
@@ -206,7 +205,7 @@ async def test_under_passkey_nothing_the_model_sees_or_sends_dials(
     again = await mcp.call_tool("place_call", ARGS)
     waited = await mcp.call_tool("wait_for_approval", {"approval_id": approval_id, "timeout_s": 1})
 
-    record = await setup.server.approvals.store.get(approval_id)
+    record = await setup.server.runtime.approvals.store.get(approval_id)
     assert record is not None
     assert record.status == "pending"
     assert (waited.structured_content or {})["status"] == "pending"

@@ -22,8 +22,7 @@ from kupe_mcp.config import Settings
 from kupe_mcp.errors import ServerError
 from kupe_mcp.sandbox import SandboxSettings, create_app
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, DEMO_WELCOME, IN_PHONE_ID
-from kupe_mcp.serve.runtime import KupeServer
-from kupe_mcp.serve.server import create_server
+from kupe_mcp.serve.server import KupeServer, create_server
 from kupe_mcp.toolsets._wait import Pacing, is_final
 from tests._mcp import call, fail
 from tests.conftest import make_kupe
@@ -75,7 +74,7 @@ async def world() -> AsyncIterator[World]:
     fake = FakeTime()
     app = create_app(SandboxSettings(call_step_s=STEP_S, clock=fake))
     server = create_server(Settings(toolsets=("all",)), make_kupe(app))
-    server.pacing = Pacing(sleep=fake.sleep, clock=fake, wall=fake, rng=random.Random(7))
+    server.runtime.pacing = Pacing(sleep=fake.sleep, clock=fake, wall=fake, rng=random.Random(7))
     async with make_kupe(app) as kupe:
         yield World(app, server, kupe, fake)
 
@@ -274,7 +273,7 @@ def roots(tmp_path: Path) -> Path:
 async def test_a_file_type_kupe_does_not_support_is_refused_before_any_upload_naming_the_accepted_types(
     world: World, roots: Path, client_mode: str
 ) -> None:
-    world.server.kupe_settings = Settings(toolsets=("all",), upload_roots=(str(roots),))
+    world.server.runtime.kupe_settings = Settings(toolsets=("all",), upload_roots=(str(roots),))
     async with Client(world.server, mode=client_mode) as mcp:
         for name in ("logo.png", "tool.exe"):
             text = await fail(mcp, "upload_knowledge_file", path=str(roots / name))
@@ -291,7 +290,7 @@ async def test_a_file_type_kupe_does_not_support_is_refused_before_any_upload_na
 async def test_a_supported_file_uploads_and_the_formats_are_fetched_once(
     world: World, roots: Path, client_mode: str
 ) -> None:
-    world.server.kupe_settings = Settings(toolsets=("all",), upload_roots=(str(roots),))
+    world.server.runtime.kupe_settings = Settings(toolsets=("all",), upload_roots=(str(roots),))
     async with Client(world.server, mode=client_mode) as mcp:
         uploaded = await call(mcp, "upload_knowledge_file", path=str(roots / "faq.md"))
         assert "faq.md" in str(uploaded)
@@ -341,7 +340,7 @@ async def test_an_upload_is_refused_in_one_sentence_while_the_accepted_types_can
 async def test_a_file_over_the_size_limit_is_refused_before_any_upload(
     world: World, roots: Path, client_mode: str
 ) -> None:
-    world.server.kupe_settings = Settings(toolsets=("all",), upload_roots=(str(roots),), max_upload_mb=0.001)
+    world.server.runtime.kupe_settings = Settings(toolsets=("all",), upload_roots=(str(roots),), max_upload_mb=0.001)
     async with Client(world.server, mode=client_mode) as mcp:
         text = await fail(mcp, "upload_knowledge_file", path=str(roots / "big.txt"))
     assert "over the 0.001 MB upload limit" in text
@@ -352,7 +351,7 @@ async def test_a_path_outside_the_roots_is_refused_without_asking_kupe_anything(
     world: World, roots: Path, tmp_path: Path, client_mode: str
 ) -> None:
     (tmp_path / "secret.txt").write_text("secret")
-    world.server.kupe_settings = Settings(toolsets=("all",), upload_roots=(str(roots),))
+    world.server.runtime.kupe_settings = Settings(toolsets=("all",), upload_roots=(str(roots),))
     before = len(world.app.state.sandbox.request_log)
     async with Client(world.server, mode=client_mode) as mcp:
         text = await fail(mcp, "upload_knowledge_file", path=str(tmp_path / "secret.txt"))

@@ -25,8 +25,7 @@ from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.safety import UNKNOWN_REF
 from kupe_mcp.sandbox import DEMO_API_KEY
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
-from kupe_mcp.serve.runtime import KupeServer
-from kupe_mcp.serve.server import create_server
+from kupe_mcp.serve.server import KupeServer, create_server
 from tests._approvals import form_client
 from tests._clock import FakeClock
 from tests._mcp import call, fail, plain_demo_agent
@@ -173,7 +172,7 @@ async def test_rules_that_refuse_while_asking_but_pass_in_the_body_never_hand_an
             ticking.advance(0.5)
             return ticking.now
 
-        r.server.guards.clock = later
+        r.server.runtime.guards.clock = later
         result = await mcp.call_tool("place_call", {"phone_number": INDIA, "agent_id": DEMO_AGENT_ID})
     assert "confirmation_token" not in str(result.structured_content or "")
     assert "confirmation_token" not in str(result.content)
@@ -227,7 +226,7 @@ async def test_a_call_whose_answer_was_lost_keeps_its_slot_and_a_redial_must_be_
 ) -> None:
     server = lossy_server(sandbox_app, "/api/call/create_call", reply, max_calls_per_hour=2)
     clock = FakeClock()
-    server.guards.clock = clock
+    server.runtime.guards.clock = clock
     person = Person()
     async with form_client(server, client_mode, person) as mcp:
         lost = await fail(mcp, "place_call", phone_number=INDIA, agent_id=DEMO_AGENT_ID)

@@ -21,7 +21,7 @@ from kupe_mcp.safety.passkeys import RelyingParty
 from kupe_mcp.safety.state import StateStore
 from kupe_mcp.sandbox import DEMO_API_KEY
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
-from kupe_mcp.serve.runtime import KupeServer
+from kupe_mcp.serve.server import KupeServer
 from tests._approvals import form_client
 from tests._mcp import call, fail, say_yes
 from tests.conftest import ServerFactory
@@ -156,7 +156,7 @@ async def test_a_dump_of_the_store_holds_no_secret(make_server: ServerFactory, s
     async with Client(server, extensions=[apps]) as mcp:
         result = await mcp.call_tool("place_call", ARGS)
         nonce = (result.meta or {})["kupe/approval"]["secret"]
-    passkeys = server.approvals.passkeys
+    passkeys = server.runtime.approvals.passkeys
     assert passkeys is not None
     code = await passkeys.enrolment_code("user:someone")
     options = await passkeys.registration_options("user:someone", RelyingParty("localhost", "http://localhost:1"), "x")

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import httpx2
+from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context
 from pydantic import SecretStr
 
@@ -62,4 +64,11 @@ def tool_context(kupe: Kupe, settings: Settings | None = None) -> Context:
         transport=httpx2.MockTransport(kupe),
     )
     server = create_server(settings or Settings(toolsets=("all",), calling_hours="off"), client)
-    return Context(mcp_server=server)
+    # Tools reach their runtime as the request's lifespan context; no session, so no client capabilities.
+    request: ServerRequestContext[Any, Any] = ServerRequestContext(
+        session=cast(Any, SimpleNamespace(client_capabilities=None)),
+        lifespan_context=server.runtime,
+        protocol_version="2025-11-25",
+        method="tools/call",
+    )
+    return Context(request_context=request, mcp_server=server)

@@ -54,7 +54,7 @@ from kupe_mcp.serve.oauth._grants import (
 )
 from kupe_mcp.serve.oauth._page import HEADERS, render_message, render_sign_in
 from kupe_mcp.serve.oauth._scope import GRANT_SCOPE_HEADER
-from kupe_mcp.serve.runtime import KupeServer, looks_like_jwt
+from kupe_mcp.serve.runtime import Runtime, looks_like_jwt
 from kupe_mcp.text import redact as _redact
 
 __all__ = ["GRANT_SCOPE_HEADER", "OAuthOptions", "OAuthServer", "PasskeyOffer"]
@@ -103,13 +103,13 @@ class OAuthOptions:
 class OAuthServer:
     """The OAuth routes plus the MCP endpoint's token check, over the server's state store."""
 
-    def __init__(self, server: KupeServer, settings: Settings, *, host: str, options: OAuthOptions | None = None):
+    def __init__(self, runtime: Runtime, settings: Settings, *, host: str, options: OAuthOptions | None = None):
         options = options or OAuthOptions()
-        self.server = server
+        self.runtime = runtime
         self.public_base = settings.approval_base_url
         self.hosts = page_hosts(host, self.public_base)
         self.documents = ClientDocuments(allow_private=options.documents_allow_private, verify=options.documents_verify)
-        self.grants = Grants(server.state, server.state_keys, self.documents)
+        self.grants = Grants(runtime.state, runtime.state_keys, self.documents)
         self.passkey = options.passkey
         # Every OAuth body is a small form or JSON document (a registration, a token request, the sign-in form).
         self._router = RequestBodyLimitMiddleware(self._build_router(), _MAX_BODY)
@@ -356,7 +356,7 @@ class OAuthServer:
 
     async def _check_key(self, key: str) -> tuple[str | None, str | None]:
         """(tenant, None) when Kupe knows the key (``GET /api/v1/me``), else (None, one sentence why not)."""
-        client = self.server.kupe.client.with_credentials(Credentials(api_key=SecretStr(key)))
+        client = self.runtime.kupe.client.with_credentials(Credentials(api_key=SecretStr(key)))
         token = _redact.request_credentials.set((key,))
         try:
             me = await client.me()
