@@ -213,7 +213,11 @@ def call_body(i: int) -> dict[str, Any]:
 
 
 async def throughput(make_call: Callable[[httpx2.AsyncClient, int], Any], clients: int, seconds: float) -> float:
-    """Calls per second ``clients`` concurrent loops complete in ``seconds``."""
+    """Calls per second ``clients`` concurrent loops complete in ``seconds``.
+
+    Each loop completes at least one call: on a loaded machine a short (smoke) run could otherwise end before any
+    call did, and a rate of zero calls divides nothing.
+    """
     done = 0
     deadline = time.perf_counter() + seconds
     limits = httpx2.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -222,7 +226,7 @@ async def throughput(make_call: Callable[[httpx2.AsyncClient, int], Any], client
         async def loop(worker: int) -> None:
             nonlocal done
             i = 0
-            while time.perf_counter() < deadline:
+            while i == 0 or time.perf_counter() < deadline:
                 await make_call(http, worker * 1_000_000 + i)
                 i += 1
                 done += 1
