@@ -29,7 +29,7 @@ from pydantic import AfterValidator
 
 from kupe_mcp.errors import CallOutcomeUnknown, KupeConnectionError
 from kupe_mcp.safety.context import guards_of, server_of
-from kupe_mcp.safety.outcomes import Answer, Placed, Started, is_final, recorded, unknown
+from kupe_mcp.safety.outcomes import Answer, Placed, Started, must_replay, recorded, unknown
 
 __all__ = [
     "KEEP",
@@ -180,7 +180,7 @@ async def idempotent(ctx: Context, tool: str, key: str | None, arguments: dict[s
         with anyio.CancelScope(shield=True):
             await server.state.take(tenant, slot, now=now)
         raise
-    if state.outcome is not None and is_final(state.outcome):
+    if state.outcome is not None and must_replay(state.outcome):
         value = {"args": args, "state": "done", "outcome": state.outcome.model_dump(mode="json")}
         await server.state.put(tenant, slot, value, expires=now + KEEP)
     else:

@@ -38,7 +38,7 @@ __all__ = [
     "Started",
     "batch_outcome",
     "call_outcome",
-    "is_final",
+    "must_replay",
     "recorded",
     "unknown",
 ]
@@ -282,6 +282,6 @@ def batch_outcome(answer: Answer | Placed | Started, batch_id: str) -> BatchOutc
     return _BATCH_OUT.validate_python({**answer.model_dump(), "batch_id": batch_id})
 
 
-def is_final(outcome: Answer | Placed | Started) -> bool:
+def must_replay(outcome: Answer | Placed | Started) -> bool:
     """An outcome a retry with the same idempotency_key must get back: something dialled, or a person is asked."""
     return isinstance(outcome, Placed | Started | ApprovalPending)
