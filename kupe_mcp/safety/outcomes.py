@@ -12,8 +12,9 @@ and ``batch_outcome`` are the one place an answer gets its tool's side: ``placed
 ``batch_id`` + ``started: false`` for a batch (the keys clients have always read). The same validation reads an
 idempotency record back, and one that no longer reads as an outcome is reported as unknown, never dialled again.
 
-Written strictly, read leniently: the dialled variants keep only the fields of Kupe's answer that are named
-here, so an odd extra field in that answer is dropped rather than turned into a failure of a call that rings.
+Written strictly, read leniently: the dialled variants take only the fields of Kupe's answer that are named
+here as the outcome, so an odd extra field in that answer never turns a call that rings into a failure; Kupe's
+whole answer, unknown fields included, is kept beside them under ``kupe``.
 """
 
 from __future__ import annotations
@@ -124,6 +125,8 @@ class Placed(_Outcome):
     variable_values_applied: bool | None = None
     """Only when variable_values were sent: true when Kupe showed them back, false when it showed otherwise."""
     variable_values_note: str | None = None
+    kupe: dict[str, Any] | None = None
+    """Kupe's answer as it came, fields this server does not name included (read leniently, kept, never judged)."""
 
 
 class Started(_Outcome):
@@ -133,6 +136,8 @@ class Started(_Outcome):
     started: Literal[True] = True
     batch_id: str
     message: str | None = None
+    kupe: dict[str, Any] | None = None
+    """Kupe's acknowledgement as it came, fields this server does not name included."""
 
 
 class _NotPlaced(BaseModel):

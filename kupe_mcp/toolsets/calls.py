@@ -230,8 +230,8 @@ async def _place(
 ) -> Answer | Placed:
     """place_call once the key (if any) is held: the gate, then the one request that rings.
 
-    ``Placed`` takes the fields it names from Kupe's answer and nothing else: an odd extra field in that answer
-    is dropped, never a reason to report a call that rings as failed.
+    ``Placed`` takes the fields it names from Kupe's answer as the outcome: an odd extra field in that answer is
+    never a reason to report a call that rings as failed; the whole answer is kept under ``kupe``.
     """
     gate = await decide(
         ctx, subject, dry_run=dry_run, token=confirmation_token, confirmation=confirmation, redeem=redeem
@@ -253,6 +253,7 @@ async def _place(
         call_session_id=started.call_session_id,
         status=started.status,
         next=f"wait_for_call(request_id={started.request_id}) follows it to its end and transcript.",
+        kupe=started.to_json(),
         **applied,
     )
 

@@ -354,8 +354,8 @@ async def _start(
 ) -> Answer | Started:
     """start_batch once the key (if any) is held: the gate, then the one request that starts it.
 
-    Only Kupe's ``message`` is kept from its acknowledgement: an odd payload never turns a started batch into a
-    failure.
+    Only Kupe's ``message`` is read from its acknowledgement (the whole of it is kept under ``kupe``): an odd
+    payload never turns a started batch into a failure.
     """
     gate = await decide(
         ctx, subject, dry_run=dry_run, token=confirmation_token, confirmation=confirmation, redeem=redeem
@@ -365,7 +365,7 @@ async def _start(
     async with gate.reserve() as held:
         ack = await kupe(ctx).start_batch(bid)
         held.ref = f"batch {bid}"
-    return Started(batch_id=bid, message=ack.message)
+    return Started(batch_id=bid, message=ack.message, kupe=ack.to_json())
 
 
 _ROW_FINAL = ("completed", "failed", "no_answer")

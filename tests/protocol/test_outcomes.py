@@ -126,6 +126,8 @@ async def test_a_kupe_answer_with_our_field_names_and_odd_ones_is_still_placed_a
         out = await checked(mcp, "place_call", **CALL)
     assert (out["outcome"], out["placed"]) == ("placed", True)
     assert {"declined", "reason", "surprise"}.isdisjoint(out)
+    assert out["kupe"]["surprise"] == {"a": [1]}  # Kupe's answer is kept whole, beside the outcome
+    assert out["kupe"]["request_id"] == out["request_id"]
     assert s.calls_placed() == 1
 
 
