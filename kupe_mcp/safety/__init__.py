@@ -9,6 +9,8 @@ How a ``place_call`` or ``start_batch`` is confirmed (README "Call safety"), one
 * ``_gate``: ``decide`` (dry run, decline, token, or a fresh look compared with what was
   approved) and ``Gate.reserve()``, the context that holds the slot around the dial.
 * ``_recipients``: add_batch_recipients' CSV rows and the "who" rules per row.
+* ``outcomes``: the typed answers both write tools share (placed or started, dry run, approval pending,
+  confirmation required, declined, outcome unknown); safety builds them, the toolsets only return them.
 
 State (tokens, slots, approval records) lives in the server's ``kupe_mcp.safety.state`` store.
 """

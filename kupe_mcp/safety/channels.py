@@ -41,6 +41,7 @@ from mcp_types.version import is_version_at_least
 from kupe_mcp.errors import CallRefused
 from kupe_mcp.safety.approvals import Approval, ApprovalProblem, Channel, new_approval
 from kupe_mcp.safety.context import approvals_of, server_of, settings_of
+from kupe_mcp.safety.outcomes import ApprovalPending, BatchOutcome, CallOutcome, Declined
 from kupe_mcp.text import redact as _redact
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "UrlApprovalRequired",
     "answer_from_card",
     "client_channel",
+    "declined",
     "dialler",
     "human_channel",
     "seek_approval",
@@ -108,7 +110,7 @@ class UrlApprovalRequired(ToolError):
 class Sought:
     """``answer`` for the model (nothing dialled yet), or the ``approval_id`` just redeemed for this dial."""
 
-    answer: dict[str, Any] | None = None
+    answer: ApprovalPending | Declined | None = None
     approval_id: str | None = None
 
 
@@ -170,32 +172,25 @@ async def wait_decided(ctx: Context, approval_id: str, timeout_s: float, *, prog
         await anyio.sleep(min(POLL_S, max(timeout_s - waited, 0.01)))
 
 
-def _declined(flag: str, reason: str, nothing_done: str) -> dict[str, Any]:
-    return {
-        flag: False,
-        "declined": True,
-        "reason": f"{reason}; {nothing_done}. Do not try again unless the user asks.",
-    }
+def declined(reason: str, nothing_done: str) -> Declined:
+    """A person's no (or nobody's yes in time), worded so the model does not try again on its own."""
+    return Declined(reason=f"{reason}; {nothing_done}. Do not try again unless the user asks.")
 
 
-async def _pending_answer(ctx: Context, record: Approval, flag: str, tool: str) -> dict[str, Any]:
-    answer: dict[str, Any] = {
-        flag: False,
-        "approval_required": True,
-        "approval_id": record.id,
-        "channel": record.channel,
-        "expires_in_s": max(0, int(record.expires_at - approvals_of(ctx).clock())),
-        "preview": record.facts,
-    }
+async def _pending_answer(ctx: Context, record: Approval, tool: str) -> ApprovalPending:
+    channel = record.channel
+    if channel == "token":  # a token is never an approval record: the gate issues it without one
+        raise ValueError(f"approval {record.id} has channel token")
     again = f"then call wait_for_approval(approval_id={record.id!r}) or repeat this {tool} request unchanged"
-    if record.channel == "link":
-        answer["approval_url"] = approvals_of(ctx).link(record.id, _request_of(ctx))
+    url = None
+    if channel == "link":
+        url = approvals_of(ctx).link(record.id, _request_of(ctx))
         how = "approve there with their passkey" if settings_of(ctx).proof == "passkey" else "approve there"
-        answer["next"] = (
+        next_step = (
             f"Ask the person to open approval_url and {how}; {again}. "
             "Nothing is dialled until they approve on that page; never open or answer it yourself."
         )
-    elif record.channel == "app":
+    elif channel == "app":
         holder = RESULT_META.get()
         if holder is not None:
             # A fresh nonce per render, in the card's _meta only (hosts give _meta to the view, not the model);
@@ -207,10 +202,17 @@ async def _pending_answer(ctx: Context, record: Approval, flag: str, tool: str) 
             if settings_of(ctx).proof == "passkey":
                 card["approval_url"] = approvals_of(ctx).link(record.id, _request_of(ctx))
             holder[CARD_META_KEY] = card
-        answer["next"] = f"The person sees an approval card with Approve and Decline; {again}."
+        next_step = f"The person sees an approval card with Approve and Decline; {again}."
     else:
-        answer["next"] = f"The person was sent to the approval page by the client; {again}."
-    return answer
+        next_step = f"The person was sent to the approval page by the client; {again}."
+    return ApprovalPending(
+        approval_id=record.id,
+        channel=channel,
+        expires_in_s=max(0, int(record.expires_at - approvals_of(ctx).clock())),
+        preview=record.facts,
+        next=next_step,
+        approval_url=url,
+    )
 
 
 async def _by_url(ctx: Context, record: Approval) -> tuple[Approval, str | None]:
@@ -246,7 +248,6 @@ async def seek_approval(
     *,
     tenant: str,
     tool: str,
-    flag: str,
     digest: str,
     arguments: dict[str, Any],
     facts: Callable[[], Awaitable[dict[str, Any]]],
@@ -276,23 +277,23 @@ async def seek_approval(
     if record.status == "pending" and record.channel == "url":
         record, note = await _by_url(ctx, record)
     if record.status == "declined":
-        return Sought(answer=_declined(flag, "The person declined on the approval page", nothing_done))
+        return Sought(answer=declined("The person declined on the approval page", nothing_done))
     if record.status == "expired":
-        return Sought(answer=_declined(flag, "Nobody approved in time", nothing_done))
+        return Sought(answer=declined("Nobody approved in time", nothing_done))
     if record.status == "approved":
         try:
             used = await desk.store.redeem(record.id, tenant=tenant, digest=digest)
         except ApprovalProblem as exc:
             raise CallRefused(str(exc)) from None
         return Sought(approval_id=used.id)
-    answer = await _pending_answer(ctx, record, flag, tool)
+    answer = await _pending_answer(ctx, record, tool)
     if note is not None:
         # Nobody said no: the approval stays answerable on its page until it expires, for a person who never saw
         # the question.
-        answer["note"] = f"{note}; nothing was dialled and the approval stays open on its page until it expires."
-        answer["approval_url"] = desk.link(record.id, _request_of(ctx))
+        answer.note = f"{note}; nothing was dialled and the approval stays open on its page until it expires."
+        answer.approval_url = desk.link(record.id, _request_of(ctx))
     if settings_of(ctx).proof == "passkey" and desk.passkeys is not None and not await desk.passkeys.enrolled(tenant):
-        answer["passkey"] = (
+        answer.passkey = (
             "No passkey is enrolled for this Kupe account yet, so nothing can be approved: ask the person to run "
             f"kupe-app-mcp passkey add in a terminal, or to open {desk.base_url(_request_of(ctx))}"
             "/approvals/passkeys/enrol and enrol one with their Kupe API key."
@@ -308,7 +309,7 @@ async def my_approval(ctx: Context, approval_id: str) -> Approval:
     return record
 
 
-Dialler = Callable[[Context, dict[str, Any]], Awaitable[dict[str, Any]]]
+Dialler = Callable[[Context, dict[str, Any]], Awaitable[CallOutcome | BatchOutcome]]
 DIALLERS: dict[str, Dialler] = {}
 """tool name -> how to dial its approved arguments through the same gate as the tool itself (registered by the
 call tools with ``dialler``): wait_for_approval never calls back into the server's tool dispatch."""
@@ -342,7 +343,8 @@ async def follow_approval(ctx: Context, approval_id: str, timeout_s: float) -> d
     if dial is None:
         out["next"] = f"Repeat the {decided.tool} request unchanged to dial it."
         return out
-    out["result"] = await dial(ctx, dict(decided.arguments))
+    # The tool's typed outcome, as the JSON its own result would carry (a null field is an absent one).
+    out["result"] = (await dial(ctx, dict(decided.arguments))).model_dump(mode="json", exclude_none=True)
     return out
 
 

@@ -3,7 +3,7 @@
 ```python
 gate = await decide(ctx, subject, dry_run=dry_run, token=confirmation_token, confirmation=confirmation)
 if gate.answer is not None:
-    return gate.answer          # a dry run, a decline, a token preview: nothing dialled
+    return gate.answer          # a dry run, a decline, a pending approval, a token: nothing dialled
 async with gate.reserve() as held:
     started = await kupe(ctx).create_call(held.numbers[0], ...)
     held.ref = f"request_id {started.request_id}"
@@ -53,8 +53,10 @@ from kupe_mcp.safety.ask import (
     declined,
     outcome,
 )
+from kupe_mcp.safety.channels import declined as declined_answer
 from kupe_mcp.safety.channels import human_channel, seek_approval
 from kupe_mcp.safety.context import approvals_of, guards_of, kupe, server_of, settings_of
+from kupe_mcp.safety.outcomes import Answer, ApprovalPending, ConfirmationRequired, DryRun
 from kupe_mcp.safety.preview import money, preview, question
 from kupe_mcp.safety.rules import TOKEN_TTL_S, Recent, Slot
 from kupe_mcp.safety.subjects import Subject, refresh
@@ -88,7 +90,7 @@ class Gate:
 
     ctx: Context
     subject: Subject
-    answer: dict[str, Any] | None = None
+    answer: Answer | None = None
     approved: str | None = None
     approval_id: str = ""
     channel: str = "none"
@@ -228,7 +230,7 @@ async def _facts(ctx: Context, subject: Subject) -> dict[str, Any]:
     return facts
 
 
-async def _by_person(gate: Gate, channel: str, note: str | None = None) -> dict[str, Any] | None:
+async def _by_person(gate: Gate, channel: str, note: str | None = None) -> Answer | None:
     """Approval through a page, URL elicitation or card: an answer for the model, or None once redeemed."""
     ctx, subject = gate.ctx, gate.subject
     sought = await seek_approval(
@@ -236,7 +238,6 @@ async def _by_person(gate: Gate, channel: str, note: str | None = None) -> dict[
         channel,  # type: ignore[arg-type]
         tenant=subject.tenant,
         tool=subject.tool,
-        flag=subject.flag,
         digest=subject.digest,
         arguments=_arguments(subject),
         facts=lambda: _facts(ctx, subject),
@@ -245,7 +246,8 @@ async def _by_person(gate: Gate, channel: str, note: str | None = None) -> dict[
     )
     gate.channel = channel
     if sought.answer is not None:
-        gate.approval_id = str(sought.answer.get("approval_id") or secrets.token_hex(8))
+        answer = sought.answer
+        gate.approval_id = answer.approval_id if isinstance(answer, ApprovalPending) else secrets.token_hex(8)
         return sought.answer
     gate.approval_id = sought.approval_id or ""
     fresh = await refresh(ctx, subject)
@@ -257,15 +259,7 @@ async def _by_person(gate: Gate, channel: str, note: str | None = None) -> dict[
     return None
 
 
-def _declined_answer(subject: Subject, reason: str) -> dict[str, Any]:
-    return {
-        subject.flag: False,
-        "declined": True,
-        "reason": f"{reason}; {subject.nothing_done}. Do not try again unless the user asks.",
-    }
-
-
-async def _issue_token(gate: Gate) -> dict[str, Any]:
+async def _issue_token(gate: Gate) -> ConfirmationRequired:
     ctx, subject = gate.ctx, gate.subject
     server, guards = server_of(ctx), guards_of(ctx)
     token = server.state_keys.new_token()
@@ -279,17 +273,15 @@ async def _issue_token(gate: Gate) -> dict[str, Any]:
     }
     key = f"token:{server.state_keys.token_id(token)}"
     await server.state.put(subject.tenant, key, record, expires=now + timedelta(seconds=ttl) + _TOKEN_KEEP)
-    return {
-        subject.flag: False,
-        "confirmation_required": True,
-        "preview": await preview(ctx, subject),
-        "confirmation_token": token,
-        "expires_in_s": int(TOKEN_TTL_S),
-        "next": (
+    return ConfirmationRequired(
+        preview=await preview(ctx, subject),
+        confirmation_token=token,
+        expires_in_s=int(TOKEN_TTL_S),
+        next=(
             f"Show this preview to the user. Only if they say yes, call {subject.tool} again with the same "
             "arguments and this confirmation_token; never use it on your own."
         ),
-    }
+    )
 
 
 async def _redeem_token(gate: Gate, token: str) -> None:
@@ -308,7 +300,7 @@ async def _redeem_token(gate: Gate, token: str) -> None:
     gate.subject, gate.approved = fresh, fresh.digest
 
 
-async def _confirm_in_band(gate: Gate) -> dict[str, Any] | None:
+async def _confirm_in_band(gate: Gate) -> Answer | None:
     """The person said yes to ``gate.subject``: look again now, and ask again (or refuse) if it changed."""
     ctx = gate.ctx
     gate.approval_id, gate.channel = secrets.token_hex(8), "elicitation"
@@ -324,7 +316,7 @@ async def _confirm_in_band(gate: Gate) -> dict[str, Any] | None:
         if isinstance(again, Unanswered):
             return await _by_person(gate, "link", again.note)
         if not again.confirm:
-            return _declined_answer(fresh, "The person did not tick confirm")
+            return declined_answer("The person did not tick confirm", fresh.nothing_done)
         approved, fresh = fresh, await refresh(ctx, fresh)
     gate.subject, gate.approved = fresh, fresh.digest
     return None
@@ -352,16 +344,13 @@ async def decide(
     if dry_run:
         funds = await money(kupe(ctx), subject.plan.count)
         warning = balance_warning(funds.get("credit_balance_usd"), funds.get("estimated_cost_usd"))
-        gate.answer = {
-            "dry_run": True,
-            subject.flag: False,
-            "checks": "passed",
-            "preview": await preview(ctx, subject),
-            "confirmation": _confirmation_mode(ctx, subject),
-            "calls_left_this_hour": subject.plan.calls_left_this_hour,
+        gate.answer = DryRun(
+            preview=await preview(ctx, subject),
+            confirmation=_confirmation_mode(ctx, subject),
+            calls_left_this_hour=subject.plan.calls_left_this_hour,
+            balance_warning=warning or None,
             **funds,
-            **({"balance_warning": warning} if warning else {}),
-        }
+        )
         return gate
     if isinstance(answer, Unanswered):
         # No person said no: leave the approval answerable on the page, as the link channel does.
@@ -370,7 +359,7 @@ async def decide(
     reason = declined(answer)
     if reason:
         gate.approval_id, gate.channel = secrets.token_hex(8), "elicitation"
-        gate.answer = _declined_answer(subject, reason)
+        gate.answer = declined_answer(reason, subject.nothing_done)
         return gate
     if accepted(answer):
         gate.answer = await _confirm_in_band(gate)

@@ -29,12 +29,14 @@ from pydantic import AfterValidator
 
 from kupe_mcp.errors import CallOutcomeUnknown, KupeConnectionError
 from kupe_mcp.safety.context import guards_of, server_of
+from kupe_mcp.safety.outcomes import Answer, Placed, Started, must_replay, recorded, unknown
 
 __all__ = [
     "KEEP",
     "RETRY_LOST",
     "IdempotencyKey",
     "Idempotent",
+    "Outcome",
     "Prior",
     "call_arguments",
     "idempotent",
@@ -56,14 +58,17 @@ def _short_enough(value: str | None) -> str | None:
 IdempotencyKey = Annotated[str | None, AfterValidator(_short_enough)]
 
 
+Outcome = Answer | Placed | Started
+
+
 @dataclass
 class Idempotent:
     """``prior``: the first outcome for this key (return it as is); otherwise call ``keep`` with the new outcome."""
 
-    prior: dict[str, Any] | None = None
-    outcome: dict[str, Any] | None = None
+    prior: Outcome | None = None
+    outcome: Outcome | None = None
 
-    def keep(self, outcome: dict[str, Any]) -> None:
+    def keep(self, outcome: Outcome) -> None:
         self.outcome = outcome
 
 
@@ -73,34 +78,18 @@ RETRY_LOST = (
 )
 
 
-def _final(outcome: dict[str, Any], flag: str) -> bool:
-    """An outcome a retry must get back: something was dialled, or a person is being asked."""
-    return outcome.get(flag) is True or outcome.get("approval_required") is True
-
-
-def _unknown(flag: str, tool: str) -> dict[str, Any]:
-    return {
-        flag: False,
-        "outcome_unknown": True,
-        "reason": (
-            f"An earlier {tool} with this idempotency_key may have dialled but its answer was lost (or it is still "
-            "running); it is not dialled again. Check list_calls (or get_batch) before trying with a new key."
-        ),
-    }
-
-
 @dataclass(frozen=True)
 class Prior:
     """What a resolver found for this request's key: the first outcome to return, or None (a new request)."""
 
-    outcome: dict[str, Any] | None = None
+    outcome: Outcome | None = None
 
 
 def _args_digest(arguments: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(arguments, sort_keys=True, default=str).encode()).hexdigest()
 
 
-async def _lookup(ctx: Context, tool: str, key: str, arguments: dict[str, Any], flag: str) -> Prior:
+async def _lookup(ctx: Context, tool: str, key: str, arguments: dict[str, Any]) -> Prior:
     server = server_of(ctx)
     tenant = await server.tenant_of(ctx)
     slot = f"idem:{tool}:{server.state_keys.digest('idempotency', key)}"
@@ -113,7 +102,7 @@ async def _lookup(ctx: Context, tool: str, key: str, arguments: dict[str, Any], 
             "dialled: use a new key for a new request."
         )
     outcome = held.get("outcome")
-    return Prior(outcome if isinstance(outcome, dict) else _unknown(flag, tool))
+    return Prior(unknown(tool) if outcome is None else recorded(outcome, tool))
 
 
 async def prior_call(
@@ -134,7 +123,6 @@ async def prior_call(
         "place_call",
         idempotency_key,
         call_arguments(phone_number, agent_id, workflow_id, phone_number_id, variable_values),
-        "placed",
     )
 
 
@@ -142,7 +130,7 @@ async def prior_batch(ctx: Context, batch_id: Any, dry_run: bool, idempotency_ke
     """start_batch's first resolver (a started batch would be refused by its rules before the body runs)."""
     if dry_run or idempotency_key is None:
         return Prior()
-    return await _lookup(ctx, "start_batch", idempotency_key, {"batch_id": str(batch_id)}, "started")
+    return await _lookup(ctx, "start_batch", idempotency_key, {"batch_id": str(batch_id)})
 
 
 def call_arguments(
@@ -159,9 +147,7 @@ def call_arguments(
 
 
 @asynccontextmanager
-async def idempotent(
-    ctx: Context, tool: str, key: str | None, arguments: dict[str, Any], *, flag: str
-) -> AsyncIterator[Idempotent]:
+async def idempotent(ctx: Context, tool: str, key: str | None, arguments: dict[str, Any]) -> AsyncIterator[Idempotent]:
     """Hold ``key`` for this request (atomically: two replicas retrying at once dial once) around the body."""
     if key is None:
         yield Idempotent()
@@ -180,7 +166,7 @@ async def idempotent(
                 "dialled: use a new key for a new request."
             )
         outcome = held.get("outcome")
-        yield Idempotent(prior=outcome if isinstance(outcome, dict) else _unknown(flag, tool))
+        yield Idempotent(prior=unknown(tool) if outcome is None else recorded(outcome, tool))
         return
     state = Idempotent()
     try:
@@ -194,8 +180,8 @@ async def idempotent(
         with anyio.CancelScope(shield=True):
             await server.state.take(tenant, slot, now=now)
         raise
-    if state.outcome is not None and _final(state.outcome, flag):
-        value = {"args": args, "state": "done", "outcome": state.outcome}
+    if state.outcome is not None and must_replay(state.outcome):
+        value = {"args": args, "state": "done", "outcome": state.outcome.model_dump(mode="json")}
         await server.state.put(tenant, slot, value, expires=now + KEEP)
     else:
         await server.state.take(tenant, slot, now=now)

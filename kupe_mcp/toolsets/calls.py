@@ -13,7 +13,7 @@ from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Resolve
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from kupe_mcp.client import KupeClient
 from kupe_mcp.errors import KupeError
@@ -30,6 +30,7 @@ from kupe_mcp.safety.approvals import ApprovalStatus
 from kupe_mcp.safety.ask import not_asked
 from kupe_mcp.safety.channels import dialler, follow_approval, tenant_of
 from kupe_mcp.safety.idempotency import RETRY_LOST, IdempotencyKey, Prior, idempotent
+from kupe_mcp.safety.outcomes import Answer, CallOutcome, Placed, call_outcome
 from kupe_mcp.toolsets._apps import APPROVAL_CARD, CALL_CARD
 from kupe_mcp.toolsets._context import approvals_of, kupe, server_of
 from kupe_mcp.toolsets._registry import Toolset
@@ -43,32 +44,6 @@ toolset = Toolset("calls", "Place outbound calls; call logs, transcripts and ana
 
 TRANSCRIPT_PAGE_CHARS = 6000
 SUMMARY_CHARS = 600
-
-
-class CallOutcome(BaseModel):
-    """place_call's answer: the call placed, or why not yet (dry run, confirmation needed, declined)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    placed: bool
-    request_id: str | None = None
-    call_session_id: str | None = None
-    status: str | None = None
-    dry_run: bool | None = None
-    confirmation_required: bool | None = None
-    confirmation_token: str | None = None
-    declined: bool | None = None
-    reason: str | None = None
-    preview: dict[str, Any] | None = None
-    approval_required: bool | None = None
-    approval_id: str | None = None
-    approval_url: str | None = None
-    channel: str | None = None
-    expires_in_s: int | None = None
-    next: str | None = None
-    variable_values_applied: bool | None = None
-    """Only when variable_values were sent: true when Kupe showed them back, false when it showed otherwise."""
-    variable_values_note: str | None = None
 
 
 class ApprovalWait(BaseModel):
@@ -186,9 +161,9 @@ async def place_call(
         "phone_number_id": phone_number_id,
         "variable_values": variable_values,
     }
-    async with idempotent(ctx, "place_call", idempotency_key, arguments, flag="placed") as once:
+    async with idempotent(ctx, "place_call", idempotency_key, arguments) as once:
         if once.prior is not None:
-            return CallOutcome.model_validate(once.prior)
+            return call_outcome(once.prior)
         if subject is None:
             raise ToolError(RETRY_LOST)
         outcome = await _place(
@@ -203,11 +178,11 @@ async def place_call(
             variable_values,
         )
         once.keep(outcome)
-    return CallOutcome.model_validate(outcome)
+    return call_outcome(outcome)
 
 
 @dialler("place_call")
-async def _dial_approved_call(ctx: Context, arguments: dict[str, Any]) -> dict[str, Any]:
+async def _dial_approved_call(ctx: Context, arguments: dict[str, Any]) -> CallOutcome:
     """wait_for_approval's way to dial an approved place_call: the same subject, gate and request as the tool."""
 
     def uuid(name: str) -> UUID | None:
@@ -237,7 +212,7 @@ async def _dial_approved_call(ctx: Context, arguments: dict[str, Any]) -> dict[s
         values,
         redeem=True,
     )
-    return CallOutcome.model_validate(outcome).model_dump(exclude_none=True)
+    return call_outcome(outcome)
 
 
 async def _place(
@@ -252,13 +227,17 @@ async def _place(
     variable_values: dict[str, str] | None,
     *,
     redeem: bool = False,
-) -> dict[str, Any]:
-    """place_call once the key (if any) is held: the gate, then the one request that rings."""
+) -> Answer | Placed:
+    """place_call once the key (if any) is held: the gate, then the one request that rings.
+
+    ``Placed`` takes the fields it names from Kupe's answer as the outcome: an odd extra field in that answer is
+    never a reason to report a call that rings as failed; the whole answer is kept under ``kupe``.
+    """
     gate = await decide(
         ctx, subject, dry_run=dry_run, token=confirmation_token, confirmation=confirmation, redeem=redeem
     )
     if gate.answer is not None:
-        return {"placed": False, **gate.answer}
+        return gate.answer
     async with gate.reserve() as held:
         started = await kupe(ctx).create_call(
             held.numbers[0],
@@ -268,14 +247,15 @@ async def _place(
             variable_values=variable_values,
         )
         held.ref = f"request_id {started.request_id}"
-    result: dict[str, Any] = {
-        **started.to_json(),
-        "placed": True,
-        "next": f"wait_for_call(request_id={started.request_id}) follows it to its end and transcript.",
-    }
-    if variable_values:
-        result.update(await values_applied(kupe(ctx), started.to_json(), variable_values))
-    return result
+    applied = await values_applied(kupe(ctx), started.to_json(), variable_values) if variable_values else {}
+    return Placed(
+        request_id=started.request_id,
+        call_session_id=started.call_session_id,
+        status=started.status,
+        next=f"wait_for_call(request_id={started.request_id}) follows it to its end and transcript.",
+        kupe=started.to_json(),
+        **applied,
+    )
 
 
 async def values_applied(client: KupeClient, answer: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:

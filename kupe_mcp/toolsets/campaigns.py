@@ -14,7 +14,7 @@ from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Resolve
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from kupe_mcp.client import Batch, BatchStatus, BatchStatusCounts
 from kupe_mcp.errors import CallRefused, KupeError
@@ -34,6 +34,7 @@ from kupe_mcp.safety.agent import placeholders_of
 from kupe_mcp.safety.ask import not_asked
 from kupe_mcp.safety.channels import RESULT_META, dialler
 from kupe_mcp.safety.idempotency import RETRY_LOST, IdempotencyKey, Prior, idempotent
+from kupe_mcp.safety.outcomes import Answer, BatchOutcome, Started, batch_outcome
 from kupe_mcp.safety.variables import check_variable_names, missing_values
 from kupe_mcp.toolsets._apps import APPROVAL_CARD, BATCH_PROGRESS
 from kupe_mcp.toolsets._context import guards_of, kupe, refuse_server_disk, server_of, settings_of
@@ -95,23 +96,6 @@ class RecipientItem(View):
     variable_values: dict[str, Any] | None = None
     status: str | None = None
     error_message: str | None = None
-
-
-class BatchLaunch(BaseModel):
-    """start_batch's answer: started, or why not yet (dry run, confirmation needed, declined)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    batch_id: str
-    started: bool
-    message: str | None = None
-    dry_run: bool | None = None
-    confirmation_required: bool | None = None
-    confirmation_token: str | None = None
-    declined: bool | None = None
-    reason: str | None = None
-    preview: dict[str, Any] | None = None
-    next: str | None = None
 
 
 class BatchWait(BaseModel):
@@ -330,7 +314,7 @@ async def start_batch(
     *,
     subject: Annotated[Subject | None, Resolve(batch_subject)],
     confirmation: Annotated[ElicitationResult[ConfirmCall], Resolve(ask_to_start_batch)],
-) -> BatchLaunch:
+) -> BatchOutcome:
     """⚠️ Launch (kick off) a campaign now: phones EVERYONE on its list and spends credits; cannot be undone.
 
     Every number is checked and the user approves first. A result with approval_url: ask them to open it, then
@@ -338,24 +322,24 @@ async def start_batch(
     """
     bid = str(batch_id)
     key = None if dry_run else idempotency_key  # a dry run dials nothing: it neither uses nor spends a key
-    async with idempotent(ctx, "start_batch", key, {"batch_id": bid}, flag="started") as once:
+    async with idempotent(ctx, "start_batch", key, {"batch_id": bid}) as once:
         if once.prior is not None:
-            return BatchLaunch.model_validate({**once.prior, "batch_id": bid})
+            return batch_outcome(once.prior, bid)
         if subject is None:
             raise ToolError(RETRY_LOST)
         outcome = await _start(ctx, subject, confirmation, dry_run, confirmation_token, bid)
         once.keep(outcome)
-    return BatchLaunch.model_validate(outcome)
+    return batch_outcome(outcome, bid)
 
 
 @dialler("start_batch")
-async def _start_approved_batch(ctx: Context, arguments: dict[str, Any]) -> dict[str, Any]:
+async def _start_approved_batch(ctx: Context, arguments: dict[str, Any]) -> BatchOutcome:
     """wait_for_approval's way to start an approved batch: the same subject, gate and request as start_batch."""
     bid = str(arguments["batch_id"])
     subject = await batch_subject(ctx, UUID(bid), Prior())
     assert subject is not None  # Prior() has no outcome: the subject is always built
     outcome = await _start(ctx, subject, not_asked(), False, None, bid, redeem=True)
-    return BatchLaunch.model_validate(outcome).model_dump(exclude_none=True)
+    return batch_outcome(outcome, bid)
 
 
 async def _start(
@@ -367,18 +351,21 @@ async def _start(
     bid: str,
     *,
     redeem: bool = False,
-) -> dict[str, Any]:
-    """start_batch once the key (if any) is held: the gate, then the one request that starts it."""
+) -> Answer | Started:
+    """start_batch once the key (if any) is held: the gate, then the one request that starts it.
+
+    Only Kupe's ``message`` is read from its acknowledgement (the whole of it is kept under ``kupe``): an odd
+    payload never turns a started batch into a failure.
+    """
     gate = await decide(
         ctx, subject, dry_run=dry_run, token=confirmation_token, confirmation=confirmation, redeem=redeem
     )
     if gate.answer is not None:
-        return {"started": False, **gate.answer, "batch_id": bid}
+        return gate.answer
     async with gate.reserve() as held:
         ack = await kupe(ctx).start_batch(bid)
         held.ref = f"batch {bid}"
-    details = ack.data if isinstance(ack.data, dict) else {}
-    return {**details, "message": ack.message, "batch_id": bid, "started": True}
+    return Started(batch_id=bid, message=ack.message, kupe=ack.to_json())
 
 
 _ROW_FINAL = ("completed", "failed", "no_answer")

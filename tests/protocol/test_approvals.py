@@ -110,7 +110,7 @@ async def test_approving_on_the_page_lets_wait_for_approval_dial_exactly_once(fx
         record = await call(mcp, "list_call_approvals")
     assert "Approved" in page.text
     assert done["status"] == "approved"
-    assert done["result"]["placed"] is True
+    assert (done["result"]["outcome"], done["result"]["placed"]) == ("placed", True)
     assert twice["status"] == "used"
     assert fx.calls_placed() == 1
     (row,) = record["approvals"]
@@ -279,7 +279,8 @@ async def test_a_batch_start_is_approved_on_the_page_and_starts_once(fx: Fixture
     starts = [p for m, p in fx.app.state.sandbox.request_log if m == "POST" and "/batch-call/start/" in p]
     assert "Spring &lt;b&gt;check-ups&lt;/b&gt;" in shown
     assert "<script>x" not in shown
-    assert done["result"]["started"] is True
+    assert (done["result"]["outcome"], done["result"]["started"]) == ("started", True)
+    assert done["result"]["batch_id"] == created["id"]
     assert len(starts) == 1
 
 
