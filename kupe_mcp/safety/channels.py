@@ -67,7 +67,7 @@ __all__ = [
 URL_INPUT_KEY = "kupe_approval"
 CARD_URI = "ui://kupe/approval-card.html"
 CARD_META_KEY = "kupe/approval"
-# ``KupeMCP.call_tool`` puts a fresh dict here for each call and copies it into the result's ``_meta``: what the
+# ``KupeServer.call_tool`` puts a fresh dict here for each call and copies it into the result's ``_meta``: what the
 # MCP Apps card needs (the approval's secret) rides there, where hosts give it to the view and not to the model.
 RESULT_META: ContextVar[dict[str, Any] | None] = ContextVar("kupe_result_meta", default=None)
 INPUT_REQUIRED_VERSION = "2026-07-28"
@@ -96,7 +96,7 @@ class CardToolOnlyForApps:
 
 
 class UrlApprovalRequired(ToolError):
-    """Raised by a tool body on 2026-07-28: ``KupeMCP.call_tool`` answers with an InputRequiredResult instead."""
+    """Raised by a tool body on 2026-07-28: ``KupeServer.call_tool`` answers with an InputRequiredResult instead."""
 
     def __init__(self, params: types.ElicitRequestURLParams) -> None:
         super().__init__("The person must approve this on the approval page.")
