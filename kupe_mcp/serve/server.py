@@ -353,23 +353,14 @@ def create_server(
     )
 
     def register_tools() -> None:
-        from kupe_mcp.serve.tool_schemas import StoredTool, stored_schemas
+        from kupe_mcp.serve.tool_schemas import StoredTool, sdk_tool, stored_schemas
 
         tools = selected_tools(settings, api_key_auth=api_key_auth)
         schemas = stored_schemas()
         for spec in [*tools, *app_tools_for(toolsets.APP_TOOLS, tools)]:
             known = schemas.get(spec.name)
-            if known is not None:  # listed from the stored schemas; its models are built on its first call
-                put_tool(tool_manager(server), StoredTool.of(spec, known))
-                continue
-            server.add_tool(
-                spec.fn,
-                name=spec.name,
-                title=spec.title,
-                description=spec.description,
-                annotations=spec.annotations,
-                meta=spec.meta,
-            )
+            # Listed from the stored schemas, its models built on its first call; else built now, the SDK's way.
+            put_tool(tool_manager(server), StoredTool.of(spec, known) if known is not None else sdk_tool(spec))
 
     replace_tool_manager(
         server, _DeferredToolManager(register_tools, warn_on_duplicate_tools=server.settings.warn_on_duplicate_tools)

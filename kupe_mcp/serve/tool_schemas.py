@@ -68,6 +68,7 @@ class StoredTool(Tool):
     """A tool listed from its stored schemas; the SDK's models for it (``fn_metadata``, left unset until then) are
     built on its first call."""
 
+    _spec: ToolSpec | None = PrivateAttr(default=None)
     _output: dict[str, Any] | None = PrivateAttr(default=None)
     _built: bool = PrivateAttr(default=False)
 
@@ -87,6 +88,7 @@ class StoredTool(Tool):
             icons=None,
             meta=spec.meta,
         )
+        tool._spec = spec
         tool._output = schemas.get("output")
         return tool
 
@@ -96,14 +98,8 @@ class StoredTool(Tool):
 
     def _build(self) -> None:
         """Build what the SDK builds at registration; warn (once) when the stored schemas have drifted."""
-        real = Tool.from_function(
-            self.fn,
-            name=self.name,
-            title=self.title,
-            description=self.description,
-            annotations=self.annotations,
-            meta=self.meta,
-        )
+        assert self._spec is not None, "a StoredTool is made by StoredTool.of"
+        real = sdk_tool(self._spec)
         self.fn_metadata = real.fn_metadata
         self.is_async = real.is_async
         self.context_kwarg = real.context_kwarg
