@@ -12,7 +12,7 @@ Screenshots land under each test's temp dir; ``UPDATE_SCREENSHOTS=1`` also refre
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,7 +21,7 @@ import pytest
 from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult
-from playwright.async_api import Browser, Page, Route, async_playwright
+from playwright.async_api import Browser, Page, Route
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,8 +35,6 @@ from tests.oauth._tls import TlsServer, make_cert, trusting
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-HAVE_CHROMIUM = Path(CHROMIUM).exists()
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 DEMO_USER = "4f79c29a-53f2-5e5a-8825-ed0c4d2a4c57"
 
@@ -69,16 +67,6 @@ def served(document_url: tuple[str, Path]) -> Iterator[Served]:
     _, cert = document_url
     with serve(options=OAuthOptions(documents_allow_private=True, documents_verify=trusting(cert))) as s:
         yield s
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not HAVE_CHROMIUM:
-        pytest.skip("chromium is not installed (make test installs it)")
-    async with async_playwright() as pw:
-        launched = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        await launched.close()
 
 
 class BrowserPerson(Person):
