@@ -30,6 +30,7 @@ from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, DEMO_USER_ID, IN_PHONE_ID
 from kupe_mcp.serve.runtime import KupeServer
 from tests._approvals import FORM_ONLY, URL_ONLY, answer_page, declared_elicitation, form_client, origin, text_of
 from tests._mcp import call, fail, say_yes
+from tests._safety import ADA_CALL
 from tests.conftest import ServerFactory
 
 pytestmark = pytest.mark.anyio
@@ -37,11 +38,6 @@ pytestmark = pytest.mark.anyio
 INDIA = "+919876543210"
 CREATE_CALL = ("POST", "/api/call/create_call")
 TENANT = f"user:{DEMO_USER_ID}"
-ARGS: dict[str, Any] = {
-    "phone_number": INDIA,
-    "agent_id": DEMO_AGENT_ID,
-    "variable_values": {"name": "Ada", "appointment_date": "Friday"},
-}
 
 
 class Fixture:
@@ -84,8 +80,8 @@ async def test_a_client_without_elicitation_gets_a_link_not_a_token_and_its_own_
 ) -> None:
     server = fx.server()
     async with Client(server, mode=fx.mode) as mcp:
-        first = await mcp.call_tool("place_call", ARGS)
-        again = await mcp.call_tool("place_call", ARGS)  # the model repeating itself is not a yes
+        first = await mcp.call_tool("place_call", ADA_CALL)
+        again = await mcp.call_tool("place_call", ADA_CALL)  # the model repeating itself is not a yes
         out = first.structured_content or {}
         pending = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
     assert out["placed"] is False
@@ -103,7 +99,7 @@ async def test_a_client_without_elicitation_gets_a_link_not_a_token_and_its_own_
 async def test_approving_on_the_page_lets_wait_for_approval_dial_exactly_once(fx: Fixture) -> None:
     server = fx.server()
     async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
+        out = await call(mcp, "place_call", **ADA_CALL)
         page = await answer_page(out["approval_url"], "approve")
         done = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
         twice = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
@@ -130,7 +126,7 @@ async def audit(mcp: Client, approval_id: str) -> tuple[dict[str, Any], dict[str
 async def test_the_audit_of_an_approved_call_names_its_request_id_in_the_list_and_the_resource(fx: Fixture) -> None:
     server = fx.server()
     async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
+        out = await call(mcp, "place_call", **ADA_CALL)
         await answer_page(out["approval_url"], "approve")
         done = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
         row, resource = await audit(mcp, out["approval_id"])
@@ -157,7 +153,7 @@ async def test_an_approved_call_whose_answer_from_kupe_was_lost_is_audited_as_ou
     monkeypatch.setattr(KupeClient, "create_call", lost)
     server = fx.server()
     async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
+        out = await call(mcp, "place_call", **ADA_CALL)
         await answer_page(out["approval_url"], "approve")
         text = await fail(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
         row, resource = await audit(mcp, out["approval_id"])
@@ -180,7 +176,7 @@ async def test_an_approval_redeemed_for_a_call_that_changed_meanwhile_is_audited
 
     server = fx.server()
     async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
+        out = await call(mcp, "place_call", **ADA_CALL)
         await answer_page(out["approval_url"], "approve")
         monkeypatch.setattr("kupe_mcp.safety.gate.refresh", changed)
         text = await fail(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
@@ -195,10 +191,10 @@ async def test_an_approval_redeemed_for_a_call_that_changed_meanwhile_is_audited
 async def test_repeating_the_request_after_approval_dials_once_and_a_third_time_asks_again(fx: Fixture) -> None:
     server = fx.server()
     async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
+        out = await call(mcp, "place_call", **ADA_CALL)
         await answer_page(out["approval_url"], "approve")
-        placed = await call(mcp, "place_call", **ARGS)
-        again = await call(mcp, "place_call", **ARGS)
+        placed = await call(mcp, "place_call", **ADA_CALL)
+        again = await call(mcp, "place_call", **ADA_CALL)
     assert placed["placed"] is True
     assert again["placed"] is False
     assert again["approval_id"] != out["approval_id"]
@@ -209,10 +205,10 @@ async def test_repeating_the_request_after_approval_dials_once_and_a_third_time_
 async def test_an_approval_does_not_dial_different_arguments(fx: Fixture) -> None:
     server = fx.server()
     async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
+        out = await call(mcp, "place_call", **ADA_CALL)
         await answer_page(out["approval_url"], "approve")
         changed = await call(
-            mcp, "place_call", **{**ARGS, "variable_values": {"name": "Eve", "appointment_date": "Friday"}}
+            mcp, "place_call", **{**ADA_CALL, "variable_values": {"name": "Eve", "appointment_date": "Friday"}}
         )
     assert changed["placed"] is False
     assert changed["approval_id"] != out["approval_id"]
@@ -222,10 +218,10 @@ async def test_an_approval_does_not_dial_different_arguments(fx: Fixture) -> Non
 async def test_declining_on_the_page_dials_nothing_and_says_so(fx: Fixture) -> None:
     server = fx.server()
     async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
+        out = await call(mcp, "place_call", **ADA_CALL)
         page = await answer_page(out["approval_url"], "decline")
         waited = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
-        repeated = await call(mcp, "place_call", **ARGS)
+        repeated = await call(mcp, "place_call", **ADA_CALL)
     assert "Declined" in page.text
     assert waited["status"] == "declined"
     assert repeated["declined"] is True
@@ -238,12 +234,12 @@ async def test_an_approval_nobody_answers_expires_and_dials_nothing(fx: Fixture)
     now = [1_800_000_000.0]
     server.approvals.clock = server.approvals.store.clock = lambda: now[0]  # type: ignore[attr-defined]
     async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
+        out = await call(mcp, "place_call", **ADA_CALL)
         now[0] += server.kupe_settings.approval_ttl_s + 1
         waited = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
         async with httpx2.AsyncClient() as http:
             page = await http.get(out["approval_url"])
-        fresh = await call(mcp, "place_call", **ARGS)
+        fresh = await call(mcp, "place_call", **ADA_CALL)
     assert waited["status"] == "expired"
     assert "expired" in page.text
     assert "Approve</button>" not in page.text
@@ -254,7 +250,7 @@ async def test_an_approval_nobody_answers_expires_and_dials_nothing(fx: Fixture)
 async def test_the_approval_ttl_setting_sets_the_expiry(fx: Fixture) -> None:
     server = fx.server(approval_ttl_s=90)
     async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
+        out = await call(mcp, "place_call", **ADA_CALL)
     assert 85 <= out["expires_in_s"] <= 90
 
 
@@ -295,7 +291,7 @@ async def test_wait_for_approval_of_an_unknown_id_is_an_error_naming_where_ids_c
 async def test_another_tenant_cannot_see_or_redeem_an_approval(fx: Fixture) -> None:
     server = fx.server()
     async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
+        out = await call(mcp, "place_call", **ADA_CALL)
         await answer_page(out["approval_url"], "approve")
     record = await server.approvals.store.get(out["approval_id"])
     assert record is not None
@@ -313,7 +309,7 @@ async def test_another_tenant_cannot_see_or_redeem_an_approval(fx: Fixture) -> N
 async def test_a_forged_answer_is_refused_and_the_approval_stays_pending(fx: Fixture, forgery: str) -> None:
     server = fx.server()
     async with Client(server, mode=fx.mode) as mcp:
-        url = (await call(mcp, "place_call", **ARGS))["approval_url"]
+        url = (await call(mcp, "place_call", **ADA_CALL))["approval_url"]
     async with httpx2.AsyncClient() as http:
         page = await http.get(url)
         secret = page.text.split("name='secret' value='")[1].split("'")[0]
@@ -339,7 +335,7 @@ async def test_a_forged_answer_is_refused_and_the_approval_stays_pending(fx: Fix
 async def test_a_get_never_approves_and_the_page_cannot_be_framed(fx: Fixture) -> None:
     server = fx.server()
     async with Client(server, mode=fx.mode) as mcp:
-        url = (await call(mcp, "place_call", **ARGS))["approval_url"]
+        url = (await call(mcp, "place_call", **ADA_CALL))["approval_url"]
     async with httpx2.AsyncClient() as http:
         for query in ("", "?answer=approve", "?approve=1"):
             page = await http.get(url + query)
@@ -356,7 +352,7 @@ async def test_a_get_never_approves_and_the_page_cannot_be_framed(fx: Fixture) -
 async def test_the_page_refuses_a_host_name_it_is_not_served_under(fx: Fixture) -> None:
     server = fx.server()
     async with Client(server, mode=fx.mode) as mcp:
-        url = (await call(mcp, "place_call", **ARGS))["approval_url"]
+        url = (await call(mcp, "place_call", **ADA_CALL))["approval_url"]
     async with httpx2.AsyncClient() as http:
         rebound = await http.get(url, headers={"host": "evil.example"})
     assert rebound.status_code == 421
@@ -369,7 +365,7 @@ async def test_the_page_refuses_a_host_name_it_is_not_served_under(fx: Fixture) 
 async def test_a_client_with_form_elicitation_is_asked_in_band_and_gets_no_approval(fx: Fixture) -> None:
     server = fx.server()
     async with form_client(server, fx.mode, say_yes) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
+        out = await call(mcp, "place_call", **ADA_CALL)
     assert out["placed"] is True
     assert await card_digests_of(server) == []
 
@@ -387,7 +383,7 @@ async def test_under_client_proof_an_apps_client_that_also_has_form_elicitation_
     apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
     with declared_elicitation(FORM_ONLY):
         async with Client(server, mode=fx.mode, elicitation_callback=person, extensions=[apps]) as mcp:
-            result = await mcp.call_tool("place_call", ARGS)
+            result = await mcp.call_tool("place_call", ADA_CALL)
     out = result.structured_content or {}
     assert out["channel"] == "app"
     assert out["placed"] is False
@@ -408,7 +404,7 @@ async def test_under_client_proof_a_client_with_url_and_form_elicitation_is_sent
         return types.ElicitResult(action="accept")
 
     async with Client(server, mode=fx.mode, elicitation_callback=person) as mcp:  # the SDK declares form and url
-        out = await call(mcp, "place_call", **ARGS)
+        out = await call(mcp, "place_call", **ADA_CALL)
     (url,) = asked
     assert isinstance(url, types.ElicitRequestURLParams)
     assert out["placed"] is True
@@ -438,7 +434,7 @@ async def test_a_form_question_never_answered_returns_within_the_timeout_with_th
     with anyio.fail_after(10):
         async with form_client(server, "legacy", hangs) as mcp:
             started = anyio.current_time()
-            out = await call(mcp, "place_call", **ARGS)
+            out = await call(mcp, "place_call", **ADA_CALL)
             took = anyio.current_time() - started
             pending = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
     assert took < 5
@@ -464,7 +460,7 @@ async def test_an_auto_declined_form_question_leaves_the_approval_answerable_on_
         return types.ElicitResult(action=action)
 
     async with form_client(server, fx.mode, auto_declines) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
+        out = await call(mcp, "place_call", **ADA_CALL)
         before = fx.calls_placed()
         page = await answer_page(out["approval_url"], "approve")
         done = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
@@ -492,7 +488,7 @@ async def test_a_url_only_client_is_sent_to_the_page_and_the_model_never_sees_th
 
     with declared_elicitation(URL_ONLY):
         async with Client(server, mode=fx.mode, elicitation_callback=person) as mcp:
-            result = await mcp.call_tool("place_call", ARGS)
+            result = await mcp.call_tool("place_call", ADA_CALL)
     (asked,) = seen
     assert isinstance(asked, types.ElicitRequestURLParams)
     assert "/approvals/" in asked.url
@@ -512,7 +508,7 @@ async def test_a_url_only_client_whose_person_declines_dials_nothing(fx: Fixture
 
     with declared_elicitation(URL_ONLY):
         async with Client(server, mode=fx.mode, elicitation_callback=person) as mcp:
-            out = await call(mcp, "place_call", **ARGS)
+            out = await call(mcp, "place_call", **ADA_CALL)
     assert out["placed"] is False
     assert out["declined"] is True
     assert fx.calls_placed() == 0
@@ -528,7 +524,7 @@ async def test_an_auto_declining_client_dials_nothing_and_leaves_the_approval_an
 
     with declared_elicitation(URL_ONLY):
         async with Client(server, mode=fx.mode, elicitation_callback=auto_decline) as mcp:
-            out = await call(mcp, "place_call", **ARGS)
+            out = await call(mcp, "place_call", **ADA_CALL)
             assert fx.calls_placed() == 0
             page = await answer_page(out["approval_url"], "approve")  # the person finds the page later
             done = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
@@ -562,7 +558,7 @@ async def test_an_elicitation_never_answered_returns_within_the_timeout_with_the
 
     with declared_elicitation(URL_ONLY), anyio.fail_after(20):
         async with Client(server, mode="legacy", elicitation_callback=hangs) as mcp:
-            out = await call(mcp, "place_call", **ARGS)
+            out = await call(mcp, "place_call", **ADA_CALL)
             pending = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
     assert out["placed"] is False
     assert "did not answer within 0.5 s" in out["note"]
@@ -576,7 +572,7 @@ async def test_an_apps_client_without_elicitation_gets_the_card_channel_without_
     server = fx.server()
     apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
     async with Client(server, mode=fx.mode, extensions=[apps]) as mcp:
-        result = await mcp.call_tool("place_call", ARGS)
+        result = await mcp.call_tool("place_call", ADA_CALL)
     out = result.structured_content or {}
     assert out["channel"] == "app"
     assert "approval_url" not in out
@@ -593,8 +589,8 @@ async def test_with_fallback_off_a_client_with_no_human_channel_is_refused_sayin
 ) -> None:
     server = fx.server(confirm_fallback="off")
     async with Client(server, mode=fx.mode) as mcp:
-        text = await fail(mcp, "place_call", **ARGS)
-        dry = await call(mcp, "place_call", **ARGS, dry_run=True)
+        text = await fail(mcp, "place_call", **ADA_CALL)
+        dry = await call(mcp, "place_call", **ADA_CALL, dry_run=True)
     assert "KUPE_CONFIRM_FALLBACK=link" in text
     assert "refused" in dry["confirmation"]
     assert fx.calls_placed() == 0
@@ -603,7 +599,7 @@ async def test_with_fallback_off_a_client_with_no_human_channel_is_refused_sayin
 async def test_with_fallback_token_the_token_flow_is_offered_and_no_approval_is_opened(fx: Fixture) -> None:
     server = fx.server(confirm_fallback="token")
     async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
+        out = await call(mcp, "place_call", **ADA_CALL)
     assert out["confirmation_token"]
     assert "approval_url" not in out
     assert await card_digests_of(server) == []
@@ -613,7 +609,7 @@ async def test_the_approval_resource_shows_the_record_without_its_secret(fx: Fix
     server = fx.server()
     apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
     async with Client(server, mode=fx.mode, extensions=[apps]) as mcp:
-        result = await mcp.call_tool("place_call", ARGS)
+        result = await mcp.call_tool("place_call", ADA_CALL)
         out = result.structured_content or {}
         read = await mcp.read_resource(f"kupe://approvals/{out['approval_id']}")
     text = read.contents[0].text  # type: ignore[union-attr]
@@ -633,7 +629,7 @@ async def test_the_card_gets_the_secret_in_result_meta_only_and_its_approve_lets
     apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
     async with Client(server, mode=fx.mode, extensions=[apps]) as mcp:
         tools = {t.name: t for t in (await mcp.list_tools()).tools}
-        result = await mcp.call_tool("place_call", ARGS)
+        result = await mcp.call_tool("place_call", ADA_CALL)
         card = (result.meta or {})["kupe/approval"]
         forged = await mcp.call_tool(
             "answer_call_approval", {"approval_id": card["approval_id"], "secret": "x" * 32, "approve": True}
@@ -656,7 +652,7 @@ async def test_the_card_gets_the_secret_in_result_meta_only_and_its_approve_lets
 async def test_a_link_approval_cannot_be_answered_through_the_card_tool(fx: Fixture) -> None:
     server = fx.server()
     async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
+        out = await call(mcp, "place_call", **ADA_CALL)
     apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
     async with Client(server, mode=fx.mode, extensions=[apps]) as card_client:
         text = await fail(
@@ -674,7 +670,7 @@ async def test_the_card_tool_is_listed_only_to_a_client_that_negotiated_apps_and
     server = fx.server()
     apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
     async with Client(server, mode=fx.mode, extensions=[apps]) as card_client:
-        card = ((await card_client.call_tool("place_call", ARGS)).meta or {})["kupe/approval"]
+        card = ((await card_client.call_tool("place_call", ADA_CALL)).meta or {})["kupe/approval"]
         with_apps = {t.name for t in (await card_client.list_tools()).tools}
     async with Client(server, mode=fx.mode) as plain:
         without_apps = {t.name for t in (await plain.list_tools()).tools}
@@ -728,7 +724,7 @@ async def test_a_client_with_apps_and_url_elicitation_gets_the_card_first(fx: Fi
     apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
     with declared_elicitation(URL_ONLY):
         async with Client(server, mode=fx.mode, extensions=[apps], elicitation_callback=person) as mcp:
-            result = await mcp.call_tool("place_call", ARGS)
+            result = await mcp.call_tool("place_call", ADA_CALL)
     out = result.structured_content or {}
     assert out["channel"] == "app"
     assert "kupe/approval" in (result.meta or {})
@@ -763,7 +759,7 @@ async def test_with_client_proof_a_card_approval_has_no_page_to_answer_it_on(fx:
     server = fx.server()
     apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
     async with Client(server, mode=fx.mode, extensions=[apps]) as mcp:
-        out = (await mcp.call_tool("place_call", ARGS)).structured_content or {}
+        out = (await mcp.call_tool("place_call", ADA_CALL)).structured_content or {}
     url = server.approvals.link(out["approval_id"])  # the id is what the model was shown
     async with httpx2.AsyncClient(timeout=10) as http:
         page = await http.get(url)
