@@ -39,6 +39,27 @@ async def fail(mcp: Client, tool: str, /, **args: Any) -> str:
     return text
 
 
+async def new_batch(mcp: Client, name: str, recipients: list[dict[str, Any]] | None = None, **options: Any) -> str:
+    """A campaign ``name`` for the demo agent from the demo Indian line, whose recipients give ``name`` and
+    ``appointment_date``; ``recipients`` are added when given, and it is not started. Its id."""
+    from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
+
+    created = await call(
+        mcp,
+        "create_batch",
+        name=name,
+        phone_number_id=IN_PHONE_ID,
+        agent_id=DEMO_AGENT_ID,
+        variable_names=["name", "appointment_date"],
+        **options,
+    )
+    batch_id = created.get("id")
+    assert isinstance(batch_id, str), created
+    if recipients:
+        await call(mcp, "add_batch_recipients", batch_id=batch_id, recipients=recipients)
+    return batch_id
+
+
 async def say_yes(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
     """A person who ticks "confirm" on every question (call and batch confirmations), and approves on the page a
     client opens for them (URL elicitation ranks before a form question)."""

@@ -20,10 +20,9 @@ from kupe_mcp.errors import CallOutcomeUnknown
 from kupe_mcp.safety.passkeys import RelyingParty
 from kupe_mcp.safety.state import StateStore
 from kupe_mcp.sandbox import DEMO_API_KEY
-from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
 from kupe_mcp.serve.runtime import KupeServer
 from tests._approvals import form_client
-from tests._mcp import call, fail, say_yes
+from tests._mcp import call, fail, new_batch, say_yes
 from tests._safety import ADA_CALL
 from tests.conftest import ServerFactory
 
@@ -110,17 +109,8 @@ async def test_a_batch_retried_with_its_key_starts_once(
 ) -> None:
     server = make_server(state=store, toolsets=("campaigns",))
     async with form_client(server, "auto", say_yes) as mcp:
-        created = await call(
-            mcp,
-            "create_batch",
-            name="Retry",
-            phone_number_id=IN_PHONE_ID,
-            agent_id=DEMO_AGENT_ID,
-            variable_names=["name", "appointment_date"],
-        )
-        bid = created["id"]
         rows = [{"phone_number": "+919876543210", "variables": {"name": "Ada", "appointment_date": "2 May"}}]
-        await call(mcp, "add_batch_recipients", batch_id=bid, recipients=rows)
+        bid = await new_batch(mcp, "Retry", rows)
         first = await call(mcp, "start_batch", batch_id=bid, idempotency_key="batch-0001")
         again = await call(mcp, "start_batch", batch_id=bid, idempotency_key="batch-0001")
     starts = [p for p in sandbox_app.state.sandbox.request_log if p[1].startswith("/api/v1/batch-call/start/")]
