@@ -19,6 +19,15 @@ INITIALIZE = {
     "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
 }
 STREAM_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+# Integration definitions the sandbox accepts: an HTTP tool and an MCP server tool for an agent to use.
+HTTP_TOOL = {
+    "name": "lookup_order",
+    "description": "Look up an order by number.",
+    "url": "https://crm.example.com/orders",
+    "method": "GET",
+    "tool_schema": {"type": "object", "properties": {"order_id": {"type": "string"}}},
+}
+MCP_TOOL = {"name": "crm", "server_url": "https://mcp.example.com/mcp", "transport": "streamable_http"}
 
 
 async def call(mcp: Client, tool: str, /, **args: Any) -> dict[str, Any]:
