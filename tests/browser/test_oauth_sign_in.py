@@ -30,7 +30,7 @@ from starlette.routing import Route as WebRoute
 from kupe_mcp.sandbox import DEMO_API_KEY
 from kupe_mcp.serve.oauth import OAuthOptions
 from tests._mcp import call
-from tests.oauth._oauth import CALLBACK, MemoryTokens, Person, Served, oauth_client, serve
+from tests.oauth._oauth import CALLBACK, MemoryTokens, Person, Served, list_tools_bearing, oauth_client, serve
 from tests.oauth._tls import TlsServer, make_cert, trusting
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -135,15 +135,7 @@ async def test_sign_in_through_a_client_metadata_document_in_chromium_then_call_
         revoked = await plain.post(
             f"{served.base_url}/revoke", data={"token": storage.tokens.access_token, "client_id": client_id}
         )
-        after = await plain.post(
-            served.mcp_url,
-            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
-            headers={
-                "authorization": f"Bearer {storage.tokens.access_token}",
-                "accept": "application/json, text/event-stream",
-                "mcp-protocol-version": "2025-11-25",
-            },
-        )
+        after = await list_tools_bearing(plain, served.mcp_url, storage.tokens.access_token)
     assert revoked.status_code == 200
     assert after.status_code == 401
     assert all(DEMO_API_KEY not in page for page in person.pages)
