@@ -8,6 +8,7 @@ store after approvals, a card and a passkey holds no secret: no card nonce, no e
 from __future__ import annotations
 
 import json
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import mcp_types as types
@@ -35,11 +36,15 @@ def dials(sandbox_app: Any) -> int:
     return list(sandbox_app.state.sandbox.request_log).count(CREATE_CALL)
 
 
+def saying_yes(make_server: ServerFactory, store: StateStore, toolset: str) -> AbstractAsyncContextManager[Client]:
+    """A client whose person says yes to every question, on a server of ``toolset`` keeping its state in ``store``."""
+    return form_client(make_server(state=store, toolsets=(toolset,)), "auto", say_yes)
+
+
 async def test_the_same_key_and_arguments_return_the_first_outcome_and_never_dial_again(
     make_server: ServerFactory, sandbox_app: Any, store: StateStore
 ) -> None:
-    server = make_server(state=store, toolsets=("calls",))
-    async with form_client(server, "auto", say_yes) as mcp:
+    async with saying_yes(make_server, store, "calls") as mcp:
         first = await call(mcp, "place_call", **ADA_CALL, idempotency_key="retry-0001")
         again = await call(mcp, "place_call", **ADA_CALL, idempotency_key="retry-0001")
         refused = await fail(
@@ -60,8 +65,7 @@ async def test_a_key_longer_than_256_characters_is_refused_before_anything_is_di
     make_server: ServerFactory, sandbox_app: Any, store: StateStore
 ) -> None:
     """The cap is checked in code rather than listed as maxLength (bytes every listing would pay for)."""
-    server = make_server(state=store, toolsets=("calls",))
-    async with form_client(server, "auto", say_yes) as mcp:
+    async with saying_yes(make_server, store, "calls") as mcp:
         refused = await fail(mcp, "place_call", **ADA_CALL, idempotency_key="k" * 257)
     assert "idempotency_key is at most 256 characters" in refused
     assert dials(sandbox_app) == 0
@@ -107,8 +111,7 @@ async def test_a_lost_answer_keeps_its_key_as_outcome_unknown(
 async def test_a_batch_retried_with_its_key_starts_once(
     make_server: ServerFactory, sandbox_app: Any, store: StateStore
 ) -> None:
-    server = make_server(state=store, toolsets=("campaigns",))
-    async with form_client(server, "auto", say_yes) as mcp:
+    async with saying_yes(make_server, store, "campaigns") as mcp:
         rows = [{"phone_number": "+919876543210", "variables": {"name": "Ada", "appointment_date": "2 May"}}]
         bid = await new_batch(mcp, "Retry", rows)
         first = await call(mcp, "start_batch", batch_id=bid, idempotency_key="batch-0001")
