@@ -97,13 +97,10 @@ async def test_rows_lacking_a_variable_are_rejected_when_added_with_the_reason(
         {"phone_number": "+14155552671", "variables": {"name": "Grace", "apointment_date": "Monday"}},
     ]
     async with Client(server, mode=client_mode) as mcp:
-        created = await call(
-            mcp, "create_batch", name="Reminders", phone_number_id=IN_PHONE_ID, agent_id=DEMO_AGENT_ID,
-            variable_names=["name", "appointment_date"],
-        )  # fmt: skip
-        added = await call(mcp, "add_batch_recipients", batch_id=created["id"], recipients=rows)
+        batch_id = await new_batch(mcp, "Reminders")
+        added = await call(mcp, "add_batch_recipients", batch_id=batch_id, recipients=rows)
         mark = len(sandbox_app.state.sandbox.request_log)
-        none = await fail(mcp, "add_batch_recipients", batch_id=created["id"], recipients=rows[1:])
+        none = await fail(mcp, "add_batch_recipients", batch_id=batch_id, recipients=rows[1:])
     assert added["submitted"] == 1
     assert added["rejected"] == [
         {
