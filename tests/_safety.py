@@ -22,7 +22,7 @@ from kupe_mcp.serve.server import build_client, create_server
 from kupe_mcp.serve.transports import http_app
 from tests._approvals import FORM_ONLY, declared_elicitation
 from tests._clock import FakeClock
-from tests._mcp import call, plain_demo_agent
+from tests._mcp import call, fail, plain_demo_agent
 
 CREATE_CALL = ("POST", "/api/call/create_call")
 # place_call's arguments for one ordinary call: Ada, on the demo agent, to an Indian mobile.
@@ -62,6 +62,13 @@ class Setup:
 
     def writes_since(self, mark: int) -> list[tuple[str, str]]:
         return [(m, p) for m, p in self.log[mark:] if m != "GET"]
+
+    async def refused_before_kupe(self, mcp: Client, tool: str, /, **args: Any) -> str:
+        """``fail`` for a call that must be refused before it reaches Kupe: the sandbox receives nothing. Its text."""
+        mark = len(self.log)
+        text = await fail(mcp, tool, **args)
+        assert self.log[mark:] == []
+        return text
 
 
 def safety_setup(make_server: Callable[..., KupeServer], app: Any, mode: str) -> Callable[..., Setup]:
