@@ -419,7 +419,7 @@ async def test_a_form_question_never_answered_returns_within_the_timeout_with_th
 
 @pytest.mark.parametrize("action", ["decline", "cancel"])
 async def test_an_auto_declined_form_question_leaves_the_approval_answerable_on_the_page_and_it_dials_once(
-    fx: Fixture, action: str
+    fx: Fixture, action: Literal["decline", "cancel"]
 ) -> None:
     auto_declines = Noting(answering(action))  # Claude Code in VS Code: answers without showing the person anything
     async with form_client(fx.server(), fx.mode, auto_declines) as mcp:
