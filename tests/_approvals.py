@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import anyio
 import httpx2
 import mcp_types as types
 from mcp.client import Client
-from mcp.client.session import ClientSession, ElicitationFnT
+from mcp.client.session import ClientRequestContext, ClientSession, ElicitationFnT
 
 SECRET_FIELD = re.compile(r"name='secret' value='([^']+)'")
 
@@ -85,3 +86,43 @@ async def approved_by_card(mcp: Client, tool: str, /, **args: Any) -> dict[str, 
     result = (done.structured_content or {})["result"]
     assert isinstance(result, dict), done.content
     return result
+
+
+def on_the_page(choice: Literal["approve", "decline"]) -> ElicitationFnT:
+    """A person at a client that elicits by URL: they open the page they are sent to and press ``choice`` there."""
+
+    async def person(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        assert isinstance(params, types.ElicitRequestURLParams), params
+        await answer_page(params.url, choice)
+        return types.ElicitResult(action="accept")
+
+    return person
+
+
+def answering(action: Literal["decline", "cancel"]) -> ElicitationFnT:
+    """A callback that answers every question ``action``, with no content (as if no one was shown it)."""
+
+    async def answer(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+        return types.ElicitResult(action=action)
+
+    return answer
+
+
+async def never_answering(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+    """A client that declares elicitation but never shows the question (Claude Desktop's built-in agent)."""
+    await anyio.sleep_forever()
+    raise AssertionError("unreachable")
+
+
+class Noting:
+    """An elicitation callback that notes every question in ``asked``, then lets ``answer`` reply to it."""
+
+    def __init__(self, answer: ElicitationFnT) -> None:
+        self.asked: list[types.ElicitRequestParams] = []
+        self.answer = answer
+
+    async def __call__(
+        self, context: ClientRequestContext, params: types.ElicitRequestParams
+    ) -> types.ElicitResult | types.ErrorData:
+        self.asked.append(params)
+        return await self.answer(context, params)

@@ -19,6 +19,15 @@ INITIALIZE = {
     "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
 }
 STREAM_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+# Integration definitions the sandbox accepts: an HTTP tool and an MCP server tool for an agent to use.
+HTTP_TOOL = {
+    "name": "lookup_order",
+    "description": "Look up an order by number.",
+    "url": "https://crm.example.com/orders",
+    "method": "GET",
+    "tool_schema": {"type": "object", "properties": {"order_id": {"type": "string"}}},
+}
+MCP_TOOL = {"name": "crm", "server_url": "https://mcp.example.com/mcp", "transport": "streamable_http"}
 
 
 async def call(mcp: Client, tool: str, /, **args: Any) -> dict[str, Any]:
@@ -37,6 +46,27 @@ async def fail(mcp: Client, tool: str, /, **args: Any) -> str:
     text = result.content[0].text  # type: ignore[union-attr]
     assert isinstance(text, str)
     return text
+
+
+async def new_batch(mcp: Client, name: str, recipients: list[dict[str, Any]] | None = None, **options: Any) -> str:
+    """A campaign ``name`` for the demo agent from the demo Indian line, whose recipients give ``name`` and
+    ``appointment_date``; ``recipients`` are added when given, and it is not started. Its id."""
+    from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
+
+    created = await call(
+        mcp,
+        "create_batch",
+        name=name,
+        phone_number_id=IN_PHONE_ID,
+        agent_id=DEMO_AGENT_ID,
+        variable_names=["name", "appointment_date"],
+        **options,
+    )
+    batch_id = created.get("id")
+    assert isinstance(batch_id, str), created
+    if recipients:
+        await call(mcp, "add_batch_recipients", batch_id=batch_id, recipients=recipients)
+    return batch_id
 
 
 async def say_yes(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:

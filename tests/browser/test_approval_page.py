@@ -8,45 +8,24 @@ README's pictures (tests/browser/test_screenshots.py makes those from the demo t
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
-from mcp.client import Client
-from mcp.client.streamable_http import streamable_http_client
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
-from kupe_mcp.sandbox import SandboxServer
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
-from kupe_mcp.serve.server import KupeServer
-from tests._mcp import call
-from tests._safety import calls_over_http
+from tests._safety import Served, calls_over_http
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-HAVE_CHROMIUM = Path(CHROMIUM).exists()
 INDIA = "+919876543210"
-CREATE_CALL = ("POST", "/api/call/create_call")
 ARGS: dict[str, Any] = {
     "phone_number": INDIA,
     "agent_id": DEMO_AGENT_ID,
     "variable_values": {"name": "Ada <b>Lovelace</b>", "appointment_date": "Friday"},
 }
-
-
-@dataclass
-class Served:
-    server: KupeServer
-    sandbox: SandboxServer
-    mcp_url: str
-
-    def calls_placed(self) -> int:
-        return list(self.sandbox.sandbox.request_log).count(CREATE_CALL)
 
 
 @pytest.fixture
@@ -56,25 +35,6 @@ def served() -> Iterator[Served]:
         yield Served(server, sandbox, f"{base_url}/mcp")
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not HAVE_CHROMIUM:
-        pytest.skip("chromium is not installed (make test installs it)")
-    async with async_playwright() as pw:
-        launched = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        await launched.close()
-
-
-async def ask(served: Served, tool: str = "place_call", **args: Any) -> dict[str, Any]:
-    """One tool call from a client with no elicitation (the model's only channel is the link)."""
-    async with (
-        httpx2.AsyncClient(timeout=30) as http,
-        Client(streamable_http_client(served.mcp_url, http_client=http)) as mcp,
-    ):
-        return await call(mcp, tool, **args)
-
-
 def shot(page: Page, tmp_path: Path, name: str) -> Any:
     return page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
 
@@ -82,7 +42,7 @@ def shot(page: Page, tmp_path: Path, name: str) -> Any:
 async def test_the_page_shows_what_will_be_dialled_and_approve_dials_exactly_once(
     served: Served, browser: Browser, tmp_path: Path
 ) -> None:
-    out = await ask(served, **ARGS)
+    out = await served.ask(**ARGS)
     page = await browser.new_page(viewport={"width": 390, "height": 844})  # a phone
     response = await page.goto(out["approval_url"])
     assert response is not None
@@ -109,8 +69,8 @@ async def test_the_page_shows_what_will_be_dialled_and_approve_dials_exactly_onc
     await page.wait_for_url(out["approval_url"])
     assert "Approved" in await page.inner_text("main")
     await shot(page, tmp_path, "approval-page-approved")
-    done = await ask(served, "wait_for_approval", approval_id=out["approval_id"], timeout_s=10)
-    again = await ask(served, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
+    done = await served.ask("wait_for_approval", approval_id=out["approval_id"], timeout_s=10)
+    again = await served.ask("wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
     await page.reload()  # the page now says it was used; no buttons
     assert await page.get_by_role("button", name="Approve").count() == 0
     assert done["result"]["placed"] is True
@@ -119,14 +79,14 @@ async def test_the_page_shows_what_will_be_dialled_and_approve_dials_exactly_onc
 
 
 async def test_decline_in_the_browser_dials_nothing(served: Served, browser: Browser, tmp_path: Path) -> None:
-    out = await ask(served, **ARGS)
+    out = await served.ask(**ARGS)
     page = await browser.new_page()
     await page.goto(out["approval_url"])
     await page.get_by_role("button", name="Decline").click()
     assert "Declined" in await page.inner_text("main")
     await shot(page, tmp_path, "approval-page-declined")
-    waited = await ask(served, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
-    repeated = await ask(served, **ARGS)
+    waited = await served.ask("wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
+    repeated = await served.ask(**ARGS)
     assert waited["status"] == "declined"
     assert repeated["declined"] is True
     assert served.calls_placed() == 0
@@ -138,7 +98,7 @@ async def test_an_expired_approval_shows_no_buttons_and_a_late_click_dials_nothi
     now = [1_900_000_000.0]
     desk = served.server.runtime.approvals
     desk.clock = desk.store.clock = lambda: now[0]  # type: ignore[attr-defined]
-    out = await ask(served, **ARGS)
+    out = await served.ask(**ARGS)
     page = await browser.new_page()
     await page.goto(out["approval_url"])  # opened in time ...
     now[0] += desk.ttl_s + 1  # ... clicked too late
@@ -146,38 +106,38 @@ async def test_an_expired_approval_shows_no_buttons_and_a_late_click_dials_nothi
     assert "already expired" in await page.inner_text("main")
     await page.goto(out["approval_url"])
     assert await page.get_by_role("button", name="Approve").count() == 0
-    waited = await ask(served, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
+    waited = await served.ask("wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
     assert waited["status"] == "expired"
     assert served.calls_placed() == 0
 
 
+async def post_approve_from(hostile: Page, approval_url: str, *, secret: str) -> str:
+    """A form on ``hostile`` that posts ``answer=approve`` and ``secret`` to the approval URL: the page it lands on."""
+    await hostile.set_content(
+        f"<form id=f method=post action='{approval_url}'>"
+        f"<input name=answer value=approve><input name=secret value='{secret}'></form>"
+    )
+    async with hostile.expect_navigation():
+        await hostile.evaluate("document.getElementById('f').submit()")
+    return await hostile.inner_text("body")
+
+
 async def test_a_forged_post_from_another_page_is_refused(served: Served, browser: Browser) -> None:
-    out = await ask(served, **ARGS)
+    out = await served.ask(**ARGS)
     page = await browser.new_page()
     # The person first opens the real page (so their browser holds its cookie), then visits a hostile page
     # that posts a guessed answer to the approval URL.
     await page.goto(out["approval_url"])
     hostile = await browser.new_page()
-    await hostile.set_content(
-        f"<form id=f method=post action='{out['approval_url']}'>"
-        "<input name=answer value=approve><input name=secret value=guessed></form>"
-    )
-    async with hostile.expect_navigation():
-        await hostile.evaluate("document.getElementById('f').submit()")
-    assert "Refused" in await hostile.inner_text("body")
+    assert "Refused" in await post_approve_from(hostile, out["approval_url"], secret="guessed")
     record = await served.server.runtime.approvals.store.get(out["approval_id"])
     assert record is not None
     assert record.status == "pending"
     # The same form, with the page's own form value (as the person's page holds it) but from a foreign origin, is
     # refused too.
     secret = await page.locator("input[name=secret]").get_attribute("value")
-    await hostile.set_content(
-        f"<form id=f method=post action='{out['approval_url']}'>"
-        f"<input name=answer value=approve><input name=secret value='{secret}'></form>"
-    )
-    async with hostile.expect_navigation():
-        await hostile.evaluate("document.getElementById('f').submit()")
-    assert "Refused" in await hostile.inner_text("body")
+    assert secret is not None
+    assert "Refused" in await post_approve_from(hostile, out["approval_url"], secret=secret)
     record = await served.server.runtime.approvals.store.get(out["approval_id"])
     assert record is not None
     assert record.status == "pending"

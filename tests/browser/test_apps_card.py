@@ -20,11 +20,9 @@ from playwright.async_api import Browser
 
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
 from tests._mcp import call
-from tests.browser.test_approval_page import browser
 from tests.conftest import ServerFactory
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
-__all__ = ["browser"]  # the fixture, shared with the approval page tests
 
 CARD = "ui://kupe/approval-card.html"
 CREATE_CALL = ("POST", "/api/call/create_call")

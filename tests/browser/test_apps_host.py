@@ -30,7 +30,6 @@ from kupe_mcp.client import KupeClient
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
 from tests._approvals import approved_by_card
 from tests._mcp import call, say_yes
-from tests.browser.test_approval_page import browser
 from tests.conftest import ServerFactory
 
 EXT_APPS = os.environ.get("KUPE_EXT_APPS")  # the npm prefix holding ext-apps, its SDK peers and esbuild
@@ -39,7 +38,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not EXT_APPS, reason="KUPE_EXT_APPS is unset (make test sets it: the official MCP Apps host)"),
 ]
-__all__ = ["browser"]  # the fixture, shared with the approval page tests
 
 APPS = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
 CARD = "ui://kupe/approval-card.html"

@@ -19,12 +19,10 @@ from kupe_mcp.client import KupeClient
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
 from tests._approvals import approved_by_card
 from tests._mcp import call, say_yes
-from tests.browser.test_approval_page import browser
 from tests.browser.test_apps_card import HOST_PAGE
 from tests.conftest import ServerFactory
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
-__all__ = ["browser"]
 
 APPS = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
 UNREACHABLE = "+919876500000"  # the sandbox's carrier rejects numbers ending in 0000

@@ -18,12 +18,11 @@ from playwright.async_api import Browser, Page, Route
 
 from kupe_mcp.sandbox import DEMO_API_KEY, NO_CREDIT_API_KEY
 from kupe_mcp.serve.transports import PASSKEY_OFFER_LABEL
-from tests.browser.test_passkeys import browser, with_authenticator
+from tests.browser._page import with_authenticator
 from tests.oauth._oauth import CALLBACK, Served, serve
 from tests.oauth.test_oauth_flow import DEMO_USER, authorization_url
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
-__all__ = ["browser"]  # the fixture, shared
 
 VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636 appendix B: authorization_url's challenge
 CODE = re.compile(r"[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}")

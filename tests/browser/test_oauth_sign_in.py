@@ -12,7 +12,7 @@ Screenshots land under each test's temp dir; ``UPDATE_SCREENSHOTS=1`` also refre
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,7 +21,7 @@ import pytest
 from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult
-from playwright.async_api import Browser, Page, Route, async_playwright
+from playwright.async_api import Browser, Page, Route
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -30,13 +30,11 @@ from starlette.routing import Route as WebRoute
 from kupe_mcp.sandbox import DEMO_API_KEY
 from kupe_mcp.serve.oauth import OAuthOptions
 from tests._mcp import call
-from tests.oauth._oauth import CALLBACK, MemoryTokens, Person, Served, oauth_client, serve
+from tests.oauth._oauth import CALLBACK, MemoryTokens, Person, Served, list_tools_bearing, oauth_client, serve
 from tests.oauth._tls import TlsServer, make_cert, trusting
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-HAVE_CHROMIUM = Path(CHROMIUM).exists()
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 DEMO_USER = "4f79c29a-53f2-5e5a-8825-ed0c4d2a4c57"
 
@@ -69,16 +67,6 @@ def served(document_url: tuple[str, Path]) -> Iterator[Served]:
     _, cert = document_url
     with serve(options=OAuthOptions(documents_allow_private=True, documents_verify=trusting(cert))) as s:
         yield s
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not HAVE_CHROMIUM:
-        pytest.skip("chromium is not installed (make test installs it)")
-    async with async_playwright() as pw:
-        launched = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        await launched.close()
 
 
 class BrowserPerson(Person):
@@ -147,15 +135,7 @@ async def test_sign_in_through_a_client_metadata_document_in_chromium_then_call_
         revoked = await plain.post(
             f"{served.base_url}/revoke", data={"token": storage.tokens.access_token, "client_id": client_id}
         )
-        after = await plain.post(
-            served.mcp_url,
-            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
-            headers={
-                "authorization": f"Bearer {storage.tokens.access_token}",
-                "accept": "application/json, text/event-stream",
-                "mcp-protocol-version": "2025-11-25",
-            },
-        )
+        after = await list_tools_bearing(plain, served.mcp_url, storage.tokens.access_token)
     assert revoked.status_code == 200
     assert after.status_code == 401
     assert all(DEMO_API_KEY not in page for page in person.pages)

@@ -15,25 +15,17 @@ import anyio.to_thread
 import pytest
 from mcp.client import Client
 from playwright.async_api import Browser
-from pydantic import SecretStr
 
 from kupe_mcp.__main__ import main
-from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.safety.state import default_state_url, open_store
 from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer, SandboxSettings
-from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
 from kupe_mcp.serve.server import build_client, create_server
 from tests._mcp import call
-from tests.browser.test_passkeys import CREATE_CALL, browser, with_authenticator
+from tests._safety import ADA_CALL, CREATE_CALL, calls_settings
+from tests.browser._page import with_authenticator
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
-__all__ = ["browser"]  # the fixture, shared
 
-ARGS: dict[str, Any] = {
-    "phone_number": "+919876543210",
-    "agent_id": DEMO_AGENT_ID,
-    "variable_values": {"name": "Ada", "appointment_date": "Friday"},
-}
 LINK = re.compile(r"Open (http://localhost:\d+/approvals/passkeys/enrol\?code=\S+) in your browser")
 
 
@@ -89,18 +81,12 @@ async def test_passkey_add_enrols_from_the_terminal_code_and_the_stdio_server_ac
         assert await run_cli(["passkey", "rename", passkey_id, "office"], capsys) == (0, "Renamed to 'office'.\n")
 
         # The stdio server on the same state file: the passkey approves its call.
-        config = Settings(
-            base_url=sandbox.base_url,
-            credentials=Credentials(api_key=SecretStr(DEMO_API_KEY)),
-            toolsets=("calls",),
-            calling_hours="off",
-            approval_proof="passkey",
-        )
+        config = calls_settings(sandbox, approval_proof="passkey")
         store = open_store(default_state_url("stdio", os.environ), secret_set=False)
         server = create_server(config, build_client(config), state=store)
         try:
             async with Client(server) as mcp:
-                out = await call(mcp, "place_call", **ARGS)
+                out = await call(mcp, "place_call", **ADA_CALL)
                 assert "passkey" not in out  # one is enrolled: no enrolment hint
                 await page.goto(out["approval_url"])
                 await page.get_by_role("button", name="Approve").click()
@@ -109,7 +95,7 @@ async def test_passkey_add_enrols_from_the_terminal_code_and_the_stdio_server_ac
                 assert done_call["result"]["placed"] is True
 
                 assert (await run_cli(["passkey", "revoke", passkey_id], capsys))[0] == 0
-                second = await call(mcp, "place_call", **{**ARGS, "phone_number": "+919876543211"})
+                second = await call(mcp, "place_call", **{**ADA_CALL, "phone_number": "+919876543211"})
                 await page.goto(second["approval_url"])
                 await page.get_by_role("button", name="Approve").click()
                 await page.get_by_text("No passkey is enrolled").wait_for()

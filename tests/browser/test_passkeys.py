@@ -8,37 +8,20 @@ transport reached as ``localhost``.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
-from mcp.client import Client
-from mcp.client.streamable_http import streamable_http_client
-from playwright.async_api import Browser, Page, async_playwright
-from pydantic import SecretStr
+from playwright.async_api import Browser, Page
 
-from kupe_mcp._loopback import LoopbackServer
-from kupe_mcp.config import Credentials, Settings
-from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer, SandboxSettings
+from kupe_mcp.sandbox import DEMO_API_KEY
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
-from kupe_mcp.serve.server import KupeServer, build_client, create_server
-from kupe_mcp.serve.transports import http_app
-from tests._mcp import call
+from tests._safety import ADA_CALL, Served, calls_on
+from tests.browser._page import with_authenticator
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-HAVE_CHROMIUM = Path(CHROMIUM).exists()
-CREATE_CALL = ("POST", "/api/call/create_call")
-FIRST = {
-    "phone_number": "+919876543210",
-    "agent_id": DEMO_AGENT_ID,
-    "variable_values": {"name": "Ada", "appointment_date": "Friday"},
-}
+FIRST = ADA_CALL
 SECOND = {
     "phone_number": "+919876543211",
     "agent_id": DEMO_AGENT_ID,
@@ -46,80 +29,10 @@ SECOND = {
 }
 
 
-@dataclass
-class Served:
-    server: KupeServer
-    sandbox: SandboxServer
-    mcp_url: str | None  # None: the model's client talks to the server in-process (stdio's page listener)
-
-    def calls_placed(self) -> int:
-        return list(self.sandbox.sandbox.request_log).count(CREATE_CALL)
-
-    async def ask(self, tool: str = "place_call", /, **args: Any) -> dict[str, Any]:
-        """One tool call from a client with no elicitation: the person's only way in is the link."""
-        if self.mcp_url is None:
-            async with Client(self.server) as mcp:
-                return await call(mcp, tool, **args)
-        async with (
-            httpx2.AsyncClient(timeout=30) as http,
-            Client(streamable_http_client(self.mcp_url, http_client=http)) as mcp,
-        ):
-            return await call(mcp, tool, **args)
-
-
 @pytest.fixture(params=["stdio", "http"])
 async def served(request: pytest.FixtureRequest) -> AsyncIterator[Served]:
-    with SandboxServer(SandboxSettings(call_step_s=0)) as sandbox:
-        config = Settings(
-            base_url=sandbox.base_url,
-            credentials=Credentials(api_key=SecretStr(DEMO_API_KEY)),
-            toolsets=("calls",),
-            calling_hours="off",
-            approval_proof="passkey",
-        )
-        server = create_server(config, build_client(config))
-        if request.param == "stdio":
-            try:
-                yield Served(server, sandbox, None)
-            finally:
-                await (
-                    server.runtime.aclose()
-                )  # the page listener and the Kupe client (the HTTP app's lifespan does this)
-            return
-        with LoopbackServer(http_app(server, config, host="127.0.0.1", multi_tenant=False), lifespan="on") as srv:
-            # WebAuthn needs a domain: the person (and so the link) reaches the server as localhost.
-            yield Served(server, sandbox, f"{srv.base_url.replace('127.0.0.1', 'localhost')}/mcp")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not HAVE_CHROMIUM:
-        pytest.skip("chromium is not installed (make test installs it)")
-    async with async_playwright() as pw:
-        launched = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        await launched.close()
-
-
-async def with_authenticator(browser: Browser) -> Page:
-    """A page whose browser has a platform passkey authenticator that verifies its user (a fingerprint)."""
-    page = await browser.new_page()
-    cdp = await page.context.new_cdp_session(page)
-    await cdp.send("WebAuthn.enable")
-    await cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
-    return page
+    async with calls_on(request.param, approval_proof="passkey") as served:
+        yield served
 
 
 def base_of(url: str) -> str:
@@ -166,6 +79,18 @@ async def post_assertion(page: Page, approval_url: str, assertion: dict[str, Any
     return status
 
 
+async def assert_approve_finds_no_passkey(served: Served, page: Page, approval_url: str) -> None:
+    """The demo tenant has no passkey enrolled: Approve on its page says so, and nothing is dialled."""
+    desk = served.server.runtime.approvals
+    assert desk.passkeys is not None
+    assert desk.check_key is not None
+    assert await desk.passkeys.enrolled(str(await desk.check_key(DEMO_API_KEY))) == []
+    await page.goto(approval_url)
+    await page.get_by_role("button", name="Approve").click()
+    await page.get_by_text("No passkey is enrolled").wait_for()
+    assert served.calls_placed() == 0
+
+
 async def test_enrol_with_the_kupe_api_key_then_approve_with_the_passkey_dials_exactly_once(
     served: Served, browser: Browser
 ) -> None:
@@ -207,14 +132,7 @@ async def test_a_wrong_api_key_enrols_nothing(served: Served, browser: Browser) 
     out = await served.ask(**FIRST)
     page = await with_authenticator(browser)
     assert "Refused" in await enrol(page, base_of(out["approval_url"]), api_key="kupe_sbx_not_a_key_00000000")
-    desk = served.server.runtime.approvals
-    assert desk.passkeys is not None
-    assert desk.check_key is not None
-    assert await desk.passkeys.enrolled(str(await desk.check_key(DEMO_API_KEY))) == []
-    await page.goto(out["approval_url"])
-    await page.get_by_role("button", name="Approve").click()
-    await page.get_by_text("No passkey is enrolled").wait_for()
-    assert served.calls_placed() == 0
+    await assert_approve_finds_no_passkey(served, page, out["approval_url"])
 
 
 async def test_a_passkey_of_another_tenant_approves_nothing(served: Served, browser: Browser) -> None:
@@ -280,11 +198,4 @@ async def test_passkeys_are_listed_renamed_and_revoked_on_the_page_with_the_api_
     await page.get_by_role("button", name="Revoke").click()
     await page.get_by_text("No passkeys are enrolled for this account.").wait_for()
 
-    desk = served.server.runtime.approvals
-    assert desk.passkeys is not None
-    assert desk.check_key is not None
-    assert await desk.passkeys.enrolled(str(await desk.check_key(DEMO_API_KEY))) == []
-    await page.goto(out["approval_url"])  # a revoked passkey approves nothing
-    await page.get_by_role("button", name="Approve").click()
-    await page.get_by_text("No passkey is enrolled").wait_for()
-    assert served.calls_placed() == 0
+    await assert_approve_finds_no_passkey(served, page, out["approval_url"])  # a revoked one approves nothing

@@ -23,22 +23,15 @@ from mcp.client.extension import advertise
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from playwright.async_api import Browser, FrameLocator, Page
-from pydantic import SecretStr
 
-from kupe_mcp._loopback import LoopbackServer
-from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.dist.demo import AGENT, CALL, CAMPAIGN, RECIPIENTS
-from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer, SandboxSettings
-from kupe_mcp.serve.server import build_client, create_server
-from kupe_mcp.serve.transports import http_app
 from tests._approvals import approved_by_card
 from tests._mcp import call, say_yes
-from tests.browser.test_approval_page import browser
+from tests._safety import calls_over_http
 from tests.browser.test_apps_card import HOST_PAGE
 from tests.conftest import ServerFactory
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
-__all__ = ["browser"]
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -72,6 +65,13 @@ async def agent_and_line(mcp: Client) -> tuple[str, str]:
     agent = await call(mcp, "create_agent", **AGENT)
     line = (await call(mcp, "list_phone_numbers"))["items"][0]
     return agent["agent"]["id"], line["id"]
+
+
+async def tour_call(mcp: Client) -> tuple[str, str, dict[str, Any]]:
+    """The tour's call to Priya, approved on the card: (agent id, line id, what ``place_call`` answered)."""
+    agent_id, line_id = await agent_and_line(mcp)
+    placed = await approved_by_card(mcp, "place_call", agent_id=agent_id, phone_number_id=line_id, **CALL)
+    return agent_id, line_id, placed
 
 
 async def campaign(mcp: Client, agent_id: str, line_id: str) -> str:
@@ -113,17 +113,9 @@ async def shoot(page: Page, tmp_path: Path, name: str) -> Path:
 @pytest.fixture
 def served() -> Iterator[str]:
     """kupe-app-mcp over streamable HTTP (loopback) with every toolset, on a sandbox on loopback: its MCP URL."""
-    with SandboxServer(SandboxSettings(call_step_s=0)) as sandbox:
-        config = Settings(
-            base_url=sandbox.base_url,
-            credentials=Credentials(api_key=SecretStr(DEMO_API_KEY)),
-            toolsets=("all",),
-            calling_hours="off",
-            approval_proof="client",  # the picture shows the tour's page, which the demo answers in-band
-        )
-        server = create_server(config, build_client(config))
-        with LoopbackServer(http_app(server, config, host="127.0.0.1", multi_tenant=False), lifespan="on") as srv:
-            yield f"{srv.base_url}/mcp"
+    # approval_proof: the picture shows the tour's page, which the demo answers in-band
+    with calls_over_http(toolsets=("all",), approval_proof="client") as (_server, _sandbox, base_url):
+        yield f"{base_url}/mcp"
 
 
 async def test_the_approval_page_picture_shows_the_tours_call(served: str, browser: Browser, tmp_path: Path) -> None:
@@ -170,8 +162,7 @@ async def test_the_apps_call_view_picture_shows_the_tours_call_to_its_end(
     make_server: ServerFactory, browser: Browser, tmp_path: Path
 ) -> None:
     async with Client(make_server(), extensions=[APPS], elicitation_callback=say_yes) as mcp:
-        agent_id, line_id = await agent_and_line(mcp)
-        placed = await approved_by_card(mcp, "place_call", agent_id=agent_id, phone_number_id=line_id, **CALL)
+        *_, placed = await tour_call(mcp)
         result = await mcp.call_tool("wait_for_call", {"request_id": placed["request_id"], "timeout_s": 30})
         html = (await mcp.read_resource("ui://kupe/call-card.html")).contents[0].text  # type: ignore[union-attr]
     page, view = await view_of(browser, html, result, ".bubble")
@@ -201,8 +192,7 @@ async def test_the_apps_usage_picture_shows_the_tours_spending(
     make_server: ServerFactory, browser: Browser, tmp_path: Path
 ) -> None:
     async with Client(make_server(), extensions=[APPS], elicitation_callback=say_yes) as mcp:
-        agent_id, line_id = await agent_and_line(mcp)
-        placed = await approved_by_card(mcp, "place_call", agent_id=agent_id, phone_number_id=line_id, **CALL)
+        agent_id, line_id, placed = await tour_call(mcp)
         await call(mcp, "wait_for_call", request_id=placed["request_id"], timeout_s=30)
         await campaign(mcp, agent_id, line_id)
         result = await mcp.call_tool("get_usage_summary", {"time_period": "month"})

@@ -47,9 +47,15 @@ US_NUMBER = "+15551234567"
 E = TypeVar("E", bound=KupeError)
 
 
-async def raised(expected: type[E], fake: FakeKupe, request: Callable[[KupeClient], Awaitable[object]]) -> E:
-    """Send ``request`` on a client of ``fake``: the error it raised, which must be exactly ``expected``."""
-    async with kupe_client(fake) as client:
+async def raised(
+    expected: type[E],
+    fake: FakeKupe,
+    request: Callable[[KupeClient], Awaitable[object]],
+    sleeps: Sleeps | None = None,
+) -> E:
+    """Send ``request`` on a client of ``fake`` (backing off into ``sleeps``): the error it raised, which must be
+    exactly ``expected``."""
+    async with kupe_client(fake, sleep=sleeps) as client:
         with pytest.raises(expected) as caught:
             await request(client)
     assert type(caught.value) is expected
@@ -305,13 +311,12 @@ async def test_create_call_after_sending_is_not_retried_and_says_the_call_may_be
 ) -> None:
     fake = FakeKupe(failure, httpx2.Response(200, json=CALL_OK))
     sleeps = Sleeps()
-    async with kupe_client(fake, sleep=sleeps) as client:
-        with pytest.raises(KupeConnectionError) as caught:
-            await client.create_call("+15551234567", agent_id="agent-1")
-    assert type(caught.value) is CallOutcomeUnknown
-    assert caught.value.may_have_reached is True
-    assert f"was lost ({error}), so the call may have been placed: the outcome is unknown" in str(caught.value)
-    assert (caught.value.method, caught.value.path) == ("POST", "/api/call/create_call")
+    lost = await raised(
+        CallOutcomeUnknown, fake, lambda client: client.create_call("+15551234567", agent_id="agent-1"), sleeps
+    )
+    assert lost.may_have_reached is True
+    assert f"was lost ({error}), so the call may have been placed: the outcome is unknown" in str(lost)
+    assert (lost.method, lost.path) == ("POST", "/api/call/create_call")
     assert len(fake.requests) == 1
     assert sleeps == []
 

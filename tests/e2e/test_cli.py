@@ -104,15 +104,22 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
 class Served:
     """A ``kupe-app-mcp`` process serving on a free loopback port; ``out``/``err`` are filled after it stops."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.proc = subprocess.Popen(  # noqa: S603
-            [*KUPE, *args, "--port", str(self.port)], env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            [*KUPE, *args, "--port", str(self.port)],
+            env=clean_env(**(env or {})),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         self.out = self.err = b""
 
     def __enter__(self) -> Served:
-        wait_for_port(self.port, self.proc)
+        try:
+            wait_for_port(self.port, self.proc)
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:

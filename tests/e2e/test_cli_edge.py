@@ -9,16 +9,17 @@ import subprocess
 import httpx2
 import pytest
 
-from tests.e2e.test_cli import KUPE, Served, clean_env, free_port, wait_for_port
+from tests.e2e.test_cli import KUPE, Served, clean_env
 
 PASSWORD = "hunter2-TESTSECRET-9a41"
 
 
-def test_the_banner_is_not_printed_when_the_port_cannot_be_bound() -> None:
+def serve_on_a_taken_port() -> tuple[int, subprocess.CompletedProcess[str]]:
+    """Start the HTTP sandbox server on a port another socket is listening on; (that port, the finished run)."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        port = taken.getsockname()[1]
+        port: int = taken.getsockname()[1]
         done = subprocess.run(  # noqa: S603
             [*KUPE, "--sandbox", "--transport", "http", "--port", str(port)],
             env=clean_env(),
@@ -27,6 +28,11 @@ def test_the_banner_is_not_printed_when_the_port_cannot_be_bound() -> None:
             timeout=60,
             check=False,
         )
+    return port, done
+
+
+def test_the_banner_is_not_printed_when_the_port_cannot_be_bound() -> None:
+    port, done = serve_on_a_taken_port()
     assert done.returncode != 0
     assert "Connect with" not in done.stderr
     assert f":{port}/mcp" not in done.stderr
@@ -34,22 +40,11 @@ def test_the_banner_is_not_printed_when_the_port_cannot_be_bound() -> None:
 
 def test_a_password_in_kupe_base_url_is_not_printed_at_start_up_and_healthz_answers() -> None:
     env = {"KUPE_BASE_URL": f"https://ops:{PASSWORD}@127.0.0.1:9", "KUPE_API_KEY": "kupe_sk_TESTSECRET_cli_0001"}
-    port = free_port()
-    proc = subprocess.Popen(  # noqa: S603
-        [*KUPE, "--transport", "http", "--log-level", "DEBUG", "--port", str(port)],
-        env=clean_env(**env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_for_port(port, proc)
-        health = httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
-    finally:
-        proc.terminate()
-        out, err = proc.communicate(timeout=30)
-    text = err.decode()
+    with Served("--transport", "http", "--log-level", "DEBUG", env=env) as served:
+        health = httpx2.get(f"http://127.0.0.1:{served.port}/healthz", timeout=5)
+    text = served.err.decode()
     assert health.json() == {"status": "ok"}
-    assert out == b""
+    assert served.out == b""
     assert "Connect with" in text
     assert "https://ops:[redacted]@127.0.0.1:9" in text
     assert PASSWORD not in text
@@ -57,18 +52,7 @@ def test_a_password_in_kupe_base_url_is_not_printed_at_start_up_and_healthz_answ
 
 
 def test_a_taken_port_is_one_sentence_naming_it_and_how_to_choose_another() -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        done = subprocess.run(  # noqa: S603
-            [*KUPE, "--sandbox", "--transport", "http", "--port", str(port)],
-            env=clean_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+    port, done = serve_on_a_taken_port()
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()  # said before anything starts: no log lines, no traceback
     assert line.startswith(f"kupe-app-mcp: Port {port} on 127.0.0.1 is already in use")

@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import httpx2
 
-from tests.e2e.test_cli import KUPE, clean_env, free_port, wait_for_port
+from tests.e2e.test_cli import Served
 
 
 def serve(**env: str) -> tuple[str, dict[str, object], int]:
     """Start ``kupe-app-mcp --transport http`` without credentials; (banner, AS metadata, status of a bare POST)."""
-    port = free_port()
-    proc = subprocess.Popen(  # noqa: S603
-        [*KUPE, "--transport", "http", "--port", str(port)],
-        env=clean_env(**env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_for_port(port, proc)
-        metadata = httpx2.get(f"http://127.0.0.1:{port}/.well-known/oauth-authorization-server", timeout=5)
-        bare = httpx2.post(f"http://127.0.0.1:{port}/mcp", json={}, timeout=5)
-    finally:
-        proc.terminate()
-        _, err = proc.communicate(timeout=30)
+    with Served("--transport", "http", env=env) as served:
+        base = f"http://127.0.0.1:{served.port}"
+        metadata = httpx2.get(f"{base}/.well-known/oauth-authorization-server", timeout=5)
+        bare = httpx2.post(f"{base}/mcp", json={}, timeout=5)
     body = metadata.json() if metadata.status_code == 200 else {}
-    return err.decode(), body, bare.status_code
+    return served.err.decode(), body, bare.status_code
 
 
 def test_a_server_without_credentials_offers_oauth_and_its_banner_gives_the_sign_in_steps() -> None:

@@ -30,7 +30,7 @@ from kupe_mcp.sandbox import DEMO_BEARER_TOKEN, SandboxSettings, create_app
 from kupe_mcp.sandbox import _seed as seed
 from kupe_mcp.serve.server import create_server
 from kupe_mcp.toolsets import TOOLSETS, select_tools
-from tests._mcp import say_yes
+from tests._mcp import HTTP_TOOL, MCP_TOOL, say_yes
 from tests._report import report
 from tests.conftest import SANDBOX_URL
 from tests.fuzz._answers import KINDS, LOSSLESS, vary
@@ -38,14 +38,6 @@ from tests.fuzz._answers import KINDS, LOSSLESS, vary
 SPECS = select_tools(TOOLSETS, enabled=("all",), api_key_auth=False)
 TOOLSET_OF = {spec.name: spec.toolset for spec in SPECS}
 RULE = {"name": "Callback wanted", "prompt": "Callback?", "output_schema": {"type": "object", "properties": {}}}
-HTTP_TOOL = {
-    "name": "lookup_order",
-    "description": "Look up an order.",
-    "url": "https://crm.example.com/orders",
-    "method": "GET",
-    "tool_schema": {"type": "object", "properties": {"order_id": {"type": "string"}}},
-}
-MCP_TOOL = {"name": "crm", "server_url": "https://mcp.example.com/mcp", "transport": "streamable_http"}
 VALUES = {"name": "Grace", "appointment_date": "Monday"}  # the demo agent's prompt uses both
 RECIPIENTS = [{"phone_number": "+14155550199", "variables": VALUES}]
 BATCH = {"phone_number_id": seed.IN_PHONE_ID, "agent_id": seed.DEMO_AGENT_ID, "variable_names": sorted(VALUES)}

@@ -162,3 +162,16 @@ def oauth_client(
         callback_handler=person.callback,
         client_metadata_url=client_metadata_url,
     )
+
+
+async def list_tools_bearing(http: httpx2.AsyncClient, mcp_url: str, access_token: str) -> httpx2.Response:
+    """A bare MCP tools/list POST bearing ``access_token``: no OAuth client in between to refresh or sign in again."""
+    return await http.post(
+        mcp_url,
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        headers={
+            "authorization": f"Bearer {access_token}",
+            "accept": "application/json, text/event-stream",
+            "mcp-protocol-version": "2025-11-25",
+        },
+    )

@@ -21,6 +21,7 @@ import httpx2
 import pytest
 from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
 from kupe_mcp.safety.state._memory import MemoryStore
 from kupe_mcp.safety.state._sqlite import SqliteStore
@@ -50,6 +51,17 @@ async def connected(
         Client(streamable_http_client(served.mcp_url, http_client=http), mode=mode) as mcp,
     ):
         yield mcp
+
+
+async def signed_in(served: Served) -> tuple[OAuthToken, OAuthClientInformationFull]:
+    """A person signs in with the demo key through the SDK's OAuth client, which calls once: what the client keeps
+    (its tokens, and its registration)."""
+    storage = MemoryTokens()
+    async with connected(served, Person(DEMO_API_KEY), storage) as mcp:
+        await call(mcp, "whoami")
+    assert storage.tokens is not None
+    assert storage.client is not None
+    return storage.tokens, storage.client
 
 
 async def raw_mcp(served: Served, headers: dict[str, str]) -> httpx2.Response:
@@ -147,16 +159,11 @@ async def test_a_refresh_rotates_both_tokens_and_calls_go_on(served: Served) -> 
 
 
 async def test_a_spent_refresh_token_presented_again_ends_the_whole_grant(served: Served) -> None:
-    person = Person(DEMO_API_KEY)
-    storage = MemoryTokens()
-    async with connected(served, person, storage) as mcp:
-        await call(mcp, "whoami")
-    assert storage.tokens is not None
-    assert storage.client is not None
-    spent = storage.tokens.refresh_token
+    tokens, client = await signed_in(served)
+    spent = tokens.refresh_token
     assert spent is not None
-    form = {"grant_type": "refresh_token", "client_id": storage.client.client_id}
-    form["client_secret"] = storage.client.client_secret or ""
+    form = {"grant_type": "refresh_token", "client_id": client.client_id}
+    form["client_secret"] = client.client_secret or ""
     async with httpx2.AsyncClient() as http:
         rotated = await http.post(f"{served.base_url}/token", data={**form, "refresh_token": spent})
         replayed = await http.post(f"{served.base_url}/token", data={**form, "refresh_token": spent})
@@ -171,12 +178,7 @@ async def test_a_spent_refresh_token_presented_again_ends_the_whole_grant(served
 async def test_revoking_the_token_ends_the_grant_deletes_the_sealed_key_and_the_next_call_gets_401(
     served: Served,
 ) -> None:
-    person = Person(DEMO_API_KEY)
-    storage = MemoryTokens()
-    async with connected(served, person, storage) as mcp:
-        await call(mcp, "whoami")
-    assert storage.tokens is not None
-    assert storage.client is not None
+    tokens, client = await signed_in(served)
     store = served.server.runtime.state
     assert isinstance(store, MemoryStore)
     grants_before = [k for (_, k) in store._values if k.startswith("grant:")]
@@ -184,12 +186,12 @@ async def test_revoking_the_token_ends_the_grant_deletes_the_sealed_key_and_the_
         revoked = await http.post(
             f"{served.base_url}/revoke",
             data={
-                "token": storage.tokens.refresh_token or "",
-                "client_id": storage.client.client_id,
-                "client_secret": storage.client.client_secret or "",
+                "token": tokens.refresh_token or "",
+                "client_id": client.client_id,
+                "client_secret": client.client_secret or "",
             },
         )
-    after = await raw_mcp(served, {"authorization": f"Bearer {storage.tokens.access_token}"})
+    after = await raw_mcp(served, {"authorization": f"Bearer {tokens.access_token}"})
     assert revoked.status_code == 200
     assert len(grants_before) == 1
     assert [k for (_, k) in store._values if k.startswith("grant:")] == []
@@ -278,20 +280,27 @@ async def authorization_url(served: Served, **extra: str) -> tuple[str, dict[str
     return f"{served.base_url}/authorize?{urlencode(query)}", registered
 
 
-async def submit(served: Served, key: str, *, origin: str | None = None, cookie: bool = True) -> httpx2.Response:
-    """Open the sign-in page, then post ``key`` (from ``origin``; without the page's cookie when told)."""
+async def post_sign_in(
+    served: Served, form: dict[str, str], *, origin: str | None = None, cookie: bool = True
+) -> tuple[str, httpx2.Response]:
+    """Open the sign-in page, then post ``form`` with the page's hidden fields (from ``origin``; without the page's
+    cookie when told): (the page's HTML, the answer)."""
     url, _ = await authorization_url(served)
     async with httpx2.AsyncClient() as http:
-        page_url = (await http.get(url)).headers["location"]
-        page = await http.get(page_url)
+        page = await http.get((await http.get(url)).headers["location"])
         fields = dict(re.findall(r'<input type=hidden name=(\w+) value="([^"]*)"', page.text))
         if not cookie:
             http.cookies.clear()
-        return await http.post(
-            f"{served.base_url}/oauth/sign-in",
-            data={**fields, "api_key": key, "action": "allow"},
-            headers={"origin": origin or served.base_url},
+        answer = await http.post(
+            f"{served.base_url}/oauth/sign-in", data={**fields, **form}, headers={"origin": origin or served.base_url}
         )
+    return page.text, answer
+
+
+async def submit(served: Served, key: str, *, origin: str | None = None, cookie: bool = True) -> httpx2.Response:
+    """Open the sign-in page, then post ``key`` (from ``origin``; without the page's cookie when told)."""
+    _, answer = await post_sign_in(served, {"api_key": key, "action": "allow"}, origin=origin, cookie=cookie)
+    return answer
 
 
 @pytest.mark.parametrize(
@@ -458,24 +467,17 @@ async def test_with_client_proof_the_page_offers_no_passkey() -> None:
     assert "passkey" not in page.text
 
 
-def on_localhost(served: Served) -> Served:
+@pytest.fixture
+def here(served: Served) -> Served:
     """The same server reached as localhost: WebAuthn needs a host name, not an IP address."""
     return Served(served.server, served.sandbox, served.base_url.replace("127.0.0.1", "localhost"))
 
 
 async def sign_in_ticking_passkey(served: Served, key: str = DEMO_API_KEY) -> tuple[str, str]:
     """Sign in with the passkey box ticked: (where the browser is sent, the sign-in page's HTML)."""
-    url, _ = await authorization_url(served)
-    async with httpx2.AsyncClient() as http:
-        page = await http.get((await http.get(url)).headers["location"])
-        fields = dict(re.findall(r'<input type=hidden name=(\w+) value="([^"]*)"', page.text))
-        answer = await http.post(
-            f"{served.base_url}/oauth/sign-in",
-            data={**fields, "api_key": key, "action": "allow", "passkey": "1"},
-            headers={"origin": served.base_url},
-        )
+    page, answer = await post_sign_in(served, {"api_key": key, "action": "allow", "passkey": "1"})
     assert answer.status_code == 303
-    return answer.headers["location"], page.text
+    return answer.headers["location"], page
 
 
 async def enrol_options(served: Served, body: dict[str, str]) -> httpx2.Response:
@@ -488,30 +490,32 @@ async def enrol_options(served: Served, body: dict[str, str]) -> httpx2.Response
 ENROL_LINK = re.compile(r"(http://localhost:\d+)/approvals/passkeys/enrol#code=([0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6})")
 
 
-async def test_a_passkey_proof_server_offers_enrolment_on_the_sign_in_page_and_sends_the_code_in_the_fragment(
-    served: Served,
-) -> None:
-    here = on_localhost(served)
-    location, page = await sign_in_ticking_passkey(here)
+def enrolment_link(location: str) -> re.Match[str]:
+    """Where sign-in sent the browser, which must be the enrolment page: (its origin, the one-time code)."""
     found = ENROL_LINK.fullmatch(location)
+    assert found is not None, location
+    return found
+
+
+async def test_a_passkey_proof_server_offers_enrolment_on_the_sign_in_page_and_sends_the_code_in_the_fragment(
+    here: Served,
+) -> None:
+    location, page = await sign_in_ticking_passkey(here)
+    found = enrolment_link(location)
     assert (
         "<input type=checkbox name=passkey value=1> "
         "<span>Also set up a passkey to approve phone calls (recommended)</span>" in page
     )
-    assert found is not None, location
     assert found.group(1) == here.base_url
     assert "kmcp_ac_" not in location  # the app's code is not on the enrolment URL: it is sealed with the code
 
 
 async def test_the_sign_in_enrolment_code_is_single_use_sealed_at_rest_and_continues_only_to_the_apps_redirect(
-    served: Served,
+    here: Served,
 ) -> None:
-    here = on_localhost(served)
     location, _ = await sign_in_ticking_passkey(here)
-    found = ENROL_LINK.fullmatch(location)
-    assert found is not None, location
-    code = found.group(2)
-    store = served.server.runtime.state
+    code = enrolment_link(location).group(2)
+    store = here.server.runtime.state
     assert isinstance(store, MemoryStore)
     dump = repr(store._values)
     first = await enrol_options(here, {"code": code, "name": "phone"})
@@ -528,12 +532,10 @@ async def test_the_sign_in_enrolment_code_is_single_use_sealed_at_rest_and_conti
     assert again.json()["error"] == "Refused: that API key or one-time code is not valid for a Kupe account."
 
 
-async def test_a_sign_in_code_enrols_for_its_own_tenant_even_beside_another_tenants_key(served: Served) -> None:
-    here = on_localhost(served)
+async def test_a_sign_in_code_enrols_for_its_own_tenant_even_beside_another_tenants_key(here: Served) -> None:
     location, _ = await sign_in_ticking_passkey(here, NO_CREDIT_API_KEY)
-    found = ENROL_LINK.fullmatch(location)
-    assert found is not None, location
-    check_key = served.server.runtime.approvals.check_key
+    found = enrolment_link(location)
+    check_key = here.server.runtime.approvals.check_key
     assert check_key is not None
     other = await check_key(NO_CREDIT_API_KEY)
     answer = await enrol_options(here, {"code": found.group(2), "api_key": DEMO_API_KEY})
@@ -569,15 +571,7 @@ async def test_a_registered_client_id_that_was_tampered_with_is_unknown(served: 
 
 
 async def test_cancel_on_the_page_sends_the_app_access_denied_and_issues_nothing(served: Served) -> None:
-    url, _ = await authorization_url(served)
-    async with httpx2.AsyncClient() as http:
-        page = await http.get((await http.get(url)).headers["location"])
-        fields = dict(re.findall(r'<input type=hidden name=(\w+) value="([^"]*)"', page.text))
-        answer = await http.post(
-            f"{served.base_url}/oauth/sign-in",
-            data={**fields, "api_key": "", "action": "deny"},
-            headers={"origin": served.base_url},
-        )
+    _, answer = await post_sign_in(served, {"api_key": "", "action": "deny"})
     query = parse_qs(urlsplit(answer.headers["location"]).query)
     assert answer.status_code == 303
     assert answer.headers["location"].startswith(f"{CALLBACK}?")

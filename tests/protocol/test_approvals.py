@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any, Literal
 
+import anyio
 import httpx2
 import mcp_types as types
 import pytest
 from mcp.client import Client
 from mcp.client.extension import advertise
-from mcp.client.session import ClientRequestContext
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp.shared.exceptions import MCPError
 from mcp_types import MISSING_REQUIRED_CLIENT_CAPABILITY
@@ -26,10 +27,23 @@ from kupe_mcp.client import KupeClient
 from kupe_mcp.errors import KupeTimeout
 from kupe_mcp.safety.approvals import Approval
 from kupe_mcp.safety.gate import UNKNOWN_REF
-from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, DEMO_USER_ID, IN_PHONE_ID
+from kupe_mcp.sandbox._seed import DEMO_USER_ID
 from kupe_mcp.serve.server import KupeServer
-from tests._approvals import FORM_ONLY, URL_ONLY, answer_page, declared_elicitation, form_client, origin, text_of
-from tests._mcp import call, fail, say_yes
+from tests._approvals import (
+    FORM_ONLY,
+    URL_ONLY,
+    Noting,
+    answer_page,
+    answering,
+    declared_elicitation,
+    form_client,
+    never_answering,
+    on_the_page,
+    origin,
+    text_of,
+)
+from tests._mcp import call, fail, new_batch, say_yes
+from tests._safety import ADA_CALL
 from tests.conftest import ServerFactory
 
 pytestmark = pytest.mark.anyio
@@ -37,11 +51,7 @@ pytestmark = pytest.mark.anyio
 INDIA = "+919876543210"
 CREATE_CALL = ("POST", "/api/call/create_call")
 TENANT = f"user:{DEMO_USER_ID}"
-ARGS: dict[str, Any] = {
-    "phone_number": INDIA,
-    "agent_id": DEMO_AGENT_ID,
-    "variable_values": {"name": "Ada", "appointment_date": "Friday"},
-}
+APPS = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})  # a client that negotiated MCP Apps
 
 
 class Fixture:
@@ -53,6 +63,13 @@ class Fixture:
         server = self.make_server(**settings)
         self.servers.append(server)
         return server
+
+    @asynccontextmanager
+    async def client(self, **settings: Any) -> AsyncIterator[tuple[KupeServer, Client]]:
+        """A new server (``settings`` as for ``server``) and a plain client on it in this test's protocol mode."""
+        server = self.server(**settings)
+        async with Client(server, mode=self.mode) as mcp:
+            yield server, mcp
 
     def calls_placed(self) -> int:
         return list(self.app.state.sandbox.request_log).count(CREATE_CALL)
@@ -76,16 +93,23 @@ async def card_digests_of(server: KupeServer) -> list[str]:
     return [r.card_digest for r in await records_of(server)]
 
 
+async def ada_answered_on_the_page(
+    mcp: Client, choice: Literal["approve", "decline"]
+) -> tuple[dict[str, Any], httpx2.Response]:
+    """The model asks for Ada's call, then the person presses ``choice`` on its page: (the tool's result, the page)."""
+    out = await call(mcp, "place_call", **ADA_CALL)
+    return out, await answer_page(out["approval_url"], choice)
+
+
 # -- the default: an approval link --------------------------------------------------------------------
 
 
 async def test_a_client_without_elicitation_gets_a_link_not_a_token_and_its_own_call_cannot_approve(
     fx: Fixture,
 ) -> None:
-    server = fx.server()
-    async with Client(server, mode=fx.mode) as mcp:
-        first = await mcp.call_tool("place_call", ARGS)
-        again = await mcp.call_tool("place_call", ARGS)  # the model repeating itself is not a yes
+    async with fx.client() as (server, mcp):
+        first = await mcp.call_tool("place_call", ADA_CALL)
+        again = await mcp.call_tool("place_call", ADA_CALL)  # the model repeating itself is not a yes
         out = first.structured_content or {}
         pending = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
     assert out["placed"] is False
@@ -101,10 +125,8 @@ async def test_a_client_without_elicitation_gets_a_link_not_a_token_and_its_own_
 
 
 async def test_approving_on_the_page_lets_wait_for_approval_dial_exactly_once(fx: Fixture) -> None:
-    server = fx.server()
-    async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
-        page = await answer_page(out["approval_url"], "approve")
+    async with fx.client() as (_, mcp):
+        out, page = await ada_answered_on_the_page(mcp, "approve")
         done = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
         twice = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
         record = await call(mcp, "list_call_approvals")
@@ -128,10 +150,8 @@ async def audit(mcp: Client, approval_id: str) -> tuple[dict[str, Any], dict[str
 
 
 async def test_the_audit_of_an_approved_call_names_its_request_id_in_the_list_and_the_resource(fx: Fixture) -> None:
-    server = fx.server()
-    async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
-        await answer_page(out["approval_url"], "approve")
+    async with fx.client() as (_, mcp):
+        out, _ = await ada_answered_on_the_page(mcp, "approve")
         done = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
         row, resource = await audit(mcp, out["approval_id"])
     dialled = f"request_id {done['result']['request_id']}"
@@ -155,10 +175,8 @@ async def test_an_approved_call_whose_answer_from_kupe_was_lost_is_audited_as_ou
         )
 
     monkeypatch.setattr(KupeClient, "create_call", lost)
-    server = fx.server()
-    async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
-        await answer_page(out["approval_url"], "approve")
+    async with fx.client() as (_, mcp):
+        out, _ = await ada_answered_on_the_page(mcp, "approve")
         text = await fail(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
         row, resource = await audit(mcp, out["approval_id"])
     assert "may have been placed" in text
@@ -178,10 +196,8 @@ async def test_an_approval_redeemed_for_a_call_that_changed_meanwhile_is_audited
         fresh = await refresh(ctx, subject)
         return dataclasses.replace(fresh, fields={**fresh.fields, "variable_values": {"name": "Eve"}})
 
-    server = fx.server()
-    async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
-        await answer_page(out["approval_url"], "approve")
+    async with fx.client() as (_, mcp):
+        out, _ = await ada_answered_on_the_page(mcp, "approve")
         monkeypatch.setattr("kupe_mcp.safety.gate.refresh", changed)
         text = await fail(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
         row, resource = await audit(mcp, out["approval_id"])
@@ -193,12 +209,10 @@ async def test_an_approval_redeemed_for_a_call_that_changed_meanwhile_is_audited
 
 
 async def test_repeating_the_request_after_approval_dials_once_and_a_third_time_asks_again(fx: Fixture) -> None:
-    server = fx.server()
-    async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
-        await answer_page(out["approval_url"], "approve")
-        placed = await call(mcp, "place_call", **ARGS)
-        again = await call(mcp, "place_call", **ARGS)
+    async with fx.client() as (_, mcp):
+        out, _ = await ada_answered_on_the_page(mcp, "approve")
+        placed = await call(mcp, "place_call", **ADA_CALL)
+        again = await call(mcp, "place_call", **ADA_CALL)
     assert placed["placed"] is True
     assert again["placed"] is False
     assert again["approval_id"] != out["approval_id"]
@@ -207,12 +221,10 @@ async def test_repeating_the_request_after_approval_dials_once_and_a_third_time_
 
 
 async def test_an_approval_does_not_dial_different_arguments(fx: Fixture) -> None:
-    server = fx.server()
-    async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
-        await answer_page(out["approval_url"], "approve")
+    async with fx.client() as (_, mcp):
+        out, _ = await ada_answered_on_the_page(mcp, "approve")
         changed = await call(
-            mcp, "place_call", **{**ARGS, "variable_values": {"name": "Eve", "appointment_date": "Friday"}}
+            mcp, "place_call", **{**ADA_CALL, "variable_values": {"name": "Eve", "appointment_date": "Friday"}}
         )
     assert changed["placed"] is False
     assert changed["approval_id"] != out["approval_id"]
@@ -220,12 +232,10 @@ async def test_an_approval_does_not_dial_different_arguments(fx: Fixture) -> Non
 
 
 async def test_declining_on_the_page_dials_nothing_and_says_so(fx: Fixture) -> None:
-    server = fx.server()
-    async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
-        page = await answer_page(out["approval_url"], "decline")
+    async with fx.client() as (_, mcp):
+        out, page = await ada_answered_on_the_page(mcp, "decline")
         waited = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
-        repeated = await call(mcp, "place_call", **ARGS)
+        repeated = await call(mcp, "place_call", **ADA_CALL)
     assert "Declined" in page.text
     assert waited["status"] == "declined"
     assert repeated["declined"] is True
@@ -238,12 +248,12 @@ async def test_an_approval_nobody_answers_expires_and_dials_nothing(fx: Fixture)
     now = [1_800_000_000.0]
     server.runtime.approvals.clock = server.runtime.approvals.store.clock = lambda: now[0]  # type: ignore[attr-defined]
     async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
+        out = await call(mcp, "place_call", **ADA_CALL)
         now[0] += server.runtime.kupe_settings.approval_ttl_s + 1
         waited = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
         async with httpx2.AsyncClient() as http:
             page = await http.get(out["approval_url"])
-        fresh = await call(mcp, "place_call", **ARGS)
+        fresh = await call(mcp, "place_call", **ADA_CALL)
     assert waited["status"] == "expired"
     assert "expired" in page.text
     assert "Approve</button>" not in page.text
@@ -254,24 +264,15 @@ async def test_an_approval_nobody_answers_expires_and_dials_nothing(fx: Fixture)
 async def test_the_approval_ttl_setting_sets_the_expiry(fx: Fixture) -> None:
     server = fx.server(approval_ttl_s=90)
     async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
+        out = await call(mcp, "place_call", **ADA_CALL)
     assert 85 <= out["expires_in_s"] <= 90
 
 
 async def test_a_batch_start_is_approved_on_the_page_and_starts_once(fx: Fixture) -> None:
-    server = fx.server()
-    async with Client(server, mode=fx.mode) as mcp:
-        created = await call(
-            mcp,
-            "create_batch",
-            name="Spring <b>check-ups</b>",
-            phone_number_id=IN_PHONE_ID,
-            agent_id=DEMO_AGENT_ID,
-            variable_names=["name", "appointment_date"],
-        )
+    async with fx.client() as (_, mcp):
         rows = [{"phone_number": INDIA, "variables": {"name": "<script>x</script>", "appointment_date": "Friday"}}]
-        await call(mcp, "add_batch_recipients", batch_id=created["id"], recipients=rows)
-        out = await call(mcp, "start_batch", batch_id=created["id"])
+        batch_id = await new_batch(mcp, "Spring <b>check-ups</b>", rows)
+        out = await call(mcp, "start_batch", batch_id=batch_id)
         async with httpx2.AsyncClient() as http:
             shown = (await http.get(out["approval_url"])).text
         await answer_page(out["approval_url"], "approve")
@@ -280,7 +281,7 @@ async def test_a_batch_start_is_approved_on_the_page_and_starts_once(fx: Fixture
     assert "Spring &lt;b&gt;check-ups&lt;/b&gt;" in shown
     assert "<script>x" not in shown
     assert (done["result"]["outcome"], done["result"]["started"]) == ("started", True)
-    assert done["result"]["batch_id"] == created["id"]
+    assert done["result"]["batch_id"] == batch_id
     assert len(starts) == 1
 
 
@@ -288,16 +289,14 @@ async def test_a_batch_start_is_approved_on_the_page_and_starts_once(fx: Fixture
 
 
 async def test_wait_for_approval_of_an_unknown_id_is_an_error_naming_where_ids_come_from(fx: Fixture) -> None:
-    async with Client(fx.server(), mode=fx.mode) as mcp:
+    async with fx.client() as (_, mcp):
         text = await fail(mcp, "wait_for_approval", approval_id="not-a-real-id", timeout_s=1)
     assert "place_call" in text
 
 
 async def test_another_tenant_cannot_see_or_redeem_an_approval(fx: Fixture) -> None:
-    server = fx.server()
-    async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
-        await answer_page(out["approval_url"], "approve")
+    async with fx.client() as (server, mcp):
+        out, _ = await ada_answered_on_the_page(mcp, "approve")
     record = await server.runtime.approvals.store.get(out["approval_id"])
     assert record is not None
     with pytest.raises(Exception, match="unknown"):
@@ -312,9 +311,8 @@ async def test_another_tenant_cannot_see_or_redeem_an_approval(fx: Fixture) -> N
     ["no secret", "wrong secret", "no cookie", "wrong origin", "no origin"],
 )
 async def test_a_forged_answer_is_refused_and_the_approval_stays_pending(fx: Fixture, forgery: str) -> None:
-    server = fx.server()
-    async with Client(server, mode=fx.mode) as mcp:
-        url = (await call(mcp, "place_call", **ARGS))["approval_url"]
+    async with fx.client() as (server, mcp):
+        url = (await call(mcp, "place_call", **ADA_CALL))["approval_url"]
     async with httpx2.AsyncClient() as http:
         page = await http.get(url)
         secret = page.text.split("name='secret' value='")[1].split("'")[0]
@@ -338,9 +336,8 @@ async def test_a_forged_answer_is_refused_and_the_approval_stays_pending(fx: Fix
 
 
 async def test_a_get_never_approves_and_the_page_cannot_be_framed(fx: Fixture) -> None:
-    server = fx.server()
-    async with Client(server, mode=fx.mode) as mcp:
-        url = (await call(mcp, "place_call", **ARGS))["approval_url"]
+    async with fx.client() as (server, mcp):
+        url = (await call(mcp, "place_call", **ADA_CALL))["approval_url"]
     async with httpx2.AsyncClient() as http:
         for query in ("", "?answer=approve", "?approve=1"):
             page = await http.get(url + query)
@@ -355,9 +352,8 @@ async def test_a_get_never_approves_and_the_page_cannot_be_framed(fx: Fixture) -
 
 
 async def test_the_page_refuses_a_host_name_it_is_not_served_under(fx: Fixture) -> None:
-    server = fx.server()
-    async with Client(server, mode=fx.mode) as mcp:
-        url = (await call(mcp, "place_call", **ARGS))["approval_url"]
+    async with fx.client() as (_, mcp):
+        url = (await call(mcp, "place_call", **ADA_CALL))["approval_url"]
     async with httpx2.AsyncClient() as http:
         rebound = await http.get(url, headers={"host": "evil.example"})
     assert rebound.status_code == 421
@@ -370,7 +366,7 @@ async def test_the_page_refuses_a_host_name_it_is_not_served_under(fx: Fixture) 
 async def test_a_client_with_form_elicitation_is_asked_in_band_and_gets_no_approval(fx: Fixture) -> None:
     server = fx.server()
     async with form_client(server, fx.mode, say_yes) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
+        out = await call(mcp, "place_call", **ADA_CALL)
     assert out["placed"] is True
     assert await card_digests_of(server) == []
 
@@ -378,68 +374,37 @@ async def test_a_client_with_form_elicitation_is_asked_in_band_and_gets_no_appro
 async def test_under_client_proof_an_apps_client_that_also_has_form_elicitation_gets_the_card_not_the_form(
     fx: Fixture,
 ) -> None:
-    server = fx.server()
-    asked: list[types.ElicitRequestParams] = []
-
-    async def person(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
-        asked.append(params)
-        return types.ElicitResult(action="accept", content={"confirm": True})
-
-    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+    person = Noting(say_yes)
     with declared_elicitation(FORM_ONLY):
-        async with Client(server, mode=fx.mode, elicitation_callback=person, extensions=[apps]) as mcp:
-            result = await mcp.call_tool("place_call", ARGS)
+        async with Client(fx.server(), mode=fx.mode, elicitation_callback=person, extensions=[APPS]) as mcp:
+            result = await mcp.call_tool("place_call", ADA_CALL)
     out = result.structured_content or {}
     assert out["channel"] == "app"
     assert out["placed"] is False
-    assert asked == []
+    assert person.asked == []
     assert fx.calls_placed() == 0
 
 
 async def test_under_client_proof_a_client_with_url_and_form_elicitation_is_sent_to_the_page_by_url(
     fx: Fixture,
 ) -> None:
-    server = fx.server()
-    asked: list[types.ElicitRequestParams] = []
-
-    async def person(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
-        asked.append(params)
-        assert isinstance(params, types.ElicitRequestURLParams), params
-        await answer_page(params.url, "approve")
-        return types.ElicitResult(action="accept")
-
-    async with Client(server, mode=fx.mode, elicitation_callback=person) as mcp:  # the SDK declares form and url
-        out = await call(mcp, "place_call", **ARGS)
-    (url,) = asked
+    person = Noting(on_the_page("approve"))
+    async with Client(fx.server(), mode=fx.mode, elicitation_callback=person) as mcp:  # the SDK declares form and url
+        out = await call(mcp, "place_call", **ADA_CALL)
+    (url,) = person.asked
     assert isinstance(url, types.ElicitRequestURLParams)
     assert out["placed"] is True
     assert fx.calls_placed() == 1
 
 
-async def test_a_form_question_never_answered_returns_within_the_timeout_with_the_approval_pending() -> None:
-    import anyio
-
-    from kupe_mcp.config import Settings
-    from kupe_mcp.sandbox import create_app
-    from kupe_mcp.sandbox._config import SandboxSettings
-    from kupe_mcp.serve.server import create_server
-    from tests.conftest import make_kupe
-
-    app = create_app(SandboxSettings(call_step_s=0))
-    server = create_server(
-        Settings(toolsets=("calls",), calling_hours="off", approval_proof="client", elicitation_timeout_s=0.5),
-        make_kupe(app),
-    )
-    never = anyio.Event()
-
-    async def hangs(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
-        await never.wait()  # Claude Desktop's built-in agent: declares elicitation, never shows it
-        raise AssertionError("unreachable")
-
+async def test_a_form_question_never_answered_returns_within_the_timeout_with_the_approval_pending(
+    make_server: ServerFactory, sandbox_app: Any
+) -> None:
+    server = make_server(toolsets=("calls",), elicitation_timeout_s=0.5)
     with anyio.fail_after(10):
-        async with form_client(server, "legacy", hangs) as mcp:
+        async with form_client(server, "legacy", never_answering) as mcp:
             started = anyio.current_time()
-            out = await call(mcp, "place_call", **ARGS)
+            out = await call(mcp, "place_call", **ADA_CALL)
             took = anyio.current_time() - started
             pending = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
     assert took < 5
@@ -449,28 +414,22 @@ async def test_a_form_question_never_answered_returns_within_the_timeout_with_th
     assert out["approval_url"].endswith(f"/approvals/{out['approval_id']}")
     assert f"wait_for_approval(approval_id={out['approval_id']!r})" in out["next"]
     assert pending["status"] == "pending"
-    assert list(app.state.sandbox.request_log).count(CREATE_CALL) == 0
+    assert list(sandbox_app.state.sandbox.request_log).count(CREATE_CALL) == 0
     await server.runtime.aclose()
 
 
 @pytest.mark.parametrize("action", ["decline", "cancel"])
 async def test_an_auto_declined_form_question_leaves_the_approval_answerable_on_the_page_and_it_dials_once(
-    fx: Fixture, action: str
+    fx: Fixture, action: Literal["decline", "cancel"]
 ) -> None:
-    server = fx.server()
-    asked: list[types.ElicitRequestParams] = []
-
-    async def auto_declines(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
-        asked.append(params)  # Claude Code in VS Code: answers without showing the person anything
-        return types.ElicitResult(action=action)
-
-    async with form_client(server, fx.mode, auto_declines) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
+    auto_declines = Noting(answering(action))  # Claude Code in VS Code: answers without showing the person anything
+    async with form_client(fx.server(), fx.mode, auto_declines) as mcp:
+        out = await call(mcp, "place_call", **ADA_CALL)
         before = fx.calls_placed()
         page = await answer_page(out["approval_url"], "approve")
         done = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
         twice = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
-    assert isinstance(asked[0], types.ElicitRequestFormParams)
+    assert isinstance(auto_declines.asked[0], types.ElicitRequestFormParams)
     assert out["placed"] is False
     assert "declined or dismissed the confirmation" in out["note"]
     assert before == 0
@@ -482,19 +441,11 @@ async def test_an_auto_declined_form_question_leaves_the_approval_answerable_on_
 
 
 async def test_a_url_only_client_is_sent_to_the_page_and_the_model_never_sees_the_link(fx: Fixture) -> None:
-    server = fx.server()
-    seen: list[types.ElicitRequestParams] = []
-
-    async def person(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
-        seen.append(params)
-        assert isinstance(params, types.ElicitRequestURLParams)
-        await answer_page(params.url, "approve")
-        return types.ElicitResult(action="accept")
-
+    person = Noting(on_the_page("approve"))
     with declared_elicitation(URL_ONLY):
-        async with Client(server, mode=fx.mode, elicitation_callback=person) as mcp:
-            result = await mcp.call_tool("place_call", ARGS)
-    (asked,) = seen
+        async with Client(fx.server(), mode=fx.mode, elicitation_callback=person) as mcp:
+            result = await mcp.call_tool("place_call", ADA_CALL)
+    (asked,) = person.asked
     assert isinstance(asked, types.ElicitRequestURLParams)
     assert "/approvals/" in asked.url
     assert not result.is_error, result.content
@@ -504,16 +455,9 @@ async def test_a_url_only_client_is_sent_to_the_page_and_the_model_never_sees_th
 
 
 async def test_a_url_only_client_whose_person_declines_dials_nothing(fx: Fixture) -> None:
-    server = fx.server()
-
-    async def person(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
-        assert isinstance(params, types.ElicitRequestURLParams)
-        await answer_page(params.url, "decline")
-        return types.ElicitResult(action="accept")
-
     with declared_elicitation(URL_ONLY):
-        async with Client(server, mode=fx.mode, elicitation_callback=person) as mcp:
-            out = await call(mcp, "place_call", **ARGS)
+        async with Client(fx.server(), mode=fx.mode, elicitation_callback=on_the_page("decline")) as mcp:
+            out = await call(mcp, "place_call", **ADA_CALL)
     assert out["placed"] is False
     assert out["declined"] is True
     assert fx.calls_placed() == 0
@@ -522,14 +466,10 @@ async def test_a_url_only_client_whose_person_declines_dials_nothing(fx: Fixture
 async def test_an_auto_declining_client_dials_nothing_and_leaves_the_approval_answerable_on_the_page(
     fx: Fixture,
 ) -> None:
-    server = fx.server()
-
-    async def auto_decline(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
-        return types.ElicitResult(action="decline")  # Claude Code in VS Code: nobody saw the question
-
+    auto_decline = answering("decline")  # Claude Code in VS Code: nobody saw the question
     with declared_elicitation(URL_ONLY):
-        async with Client(server, mode=fx.mode, elicitation_callback=auto_decline) as mcp:
-            out = await call(mcp, "place_call", **ARGS)
+        async with Client(fx.server(), mode=fx.mode, elicitation_callback=auto_decline) as mcp:
+            out = await call(mcp, "place_call", **ADA_CALL)
             assert fx.calls_placed() == 0
             page = await answer_page(out["approval_url"], "approve")  # the person finds the page later
             done = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=5)
@@ -541,29 +481,14 @@ async def test_an_auto_declining_client_dials_nothing_and_leaves_the_approval_an
     assert fx.calls_placed() == 1
 
 
-async def test_an_elicitation_never_answered_returns_within_the_timeout_with_the_approval_pending() -> None:
+async def test_an_elicitation_never_answered_returns_within_the_timeout_with_the_approval_pending(
+    make_server: ServerFactory,
+) -> None:
     """Claude Desktop's built-in agent declares elicitation but never shows it: the call must not hang."""
-    import anyio
-
-    from kupe_mcp.config import Settings
-    from kupe_mcp.sandbox import create_app
-    from kupe_mcp.sandbox._config import SandboxSettings
-    from kupe_mcp.serve.server import create_server
-    from tests.conftest import make_kupe
-
-    server = create_server(
-        Settings(toolsets=("calls",), calling_hours="off", approval_proof="client", elicitation_timeout_s=0.5),
-        make_kupe(create_app(SandboxSettings(call_step_s=0))),
-    )
-    never = anyio.Event()
-
-    async def hangs(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
-        await never.wait()
-        raise AssertionError("unreachable")
-
+    server = make_server(toolsets=("calls",), elicitation_timeout_s=0.5)
     with declared_elicitation(URL_ONLY), anyio.fail_after(20):
-        async with Client(server, mode="legacy", elicitation_callback=hangs) as mcp:
-            out = await call(mcp, "place_call", **ARGS)
+        async with Client(server, mode="legacy", elicitation_callback=never_answering) as mcp:
+            out = await call(mcp, "place_call", **ADA_CALL)
             pending = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
     assert out["placed"] is False
     assert "did not answer within 0.5 s" in out["note"]
@@ -575,9 +500,8 @@ async def test_an_elicitation_never_answered_returns_within_the_timeout_with_the
 
 async def test_an_apps_client_without_elicitation_gets_the_card_channel_without_a_link(fx: Fixture) -> None:
     server = fx.server()
-    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
-    async with Client(server, mode=fx.mode, extensions=[apps]) as mcp:
-        result = await mcp.call_tool("place_call", ARGS)
+    async with Client(server, mode=fx.mode, extensions=[APPS]) as mcp:
+        result = await mcp.call_tool("place_call", ADA_CALL)
     out = result.structured_content or {}
     assert out["channel"] == "app"
     assert "approval_url" not in out
@@ -594,8 +518,8 @@ async def test_with_fallback_off_a_client_with_no_human_channel_is_refused_sayin
 ) -> None:
     server = fx.server(confirm_fallback="off")
     async with Client(server, mode=fx.mode) as mcp:
-        text = await fail(mcp, "place_call", **ARGS)
-        dry = await call(mcp, "place_call", **ARGS, dry_run=True)
+        text = await fail(mcp, "place_call", **ADA_CALL)
+        dry = await call(mcp, "place_call", **ADA_CALL, dry_run=True)
     assert "KUPE_CONFIRM_FALLBACK=link" in text
     assert "refused" in dry["confirmation"]
     assert fx.calls_placed() == 0
@@ -604,7 +528,7 @@ async def test_with_fallback_off_a_client_with_no_human_channel_is_refused_sayin
 async def test_with_fallback_token_the_token_flow_is_offered_and_no_approval_is_opened(fx: Fixture) -> None:
     server = fx.server(confirm_fallback="token")
     async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
+        out = await call(mcp, "place_call", **ADA_CALL)
     assert out["confirmation_token"]
     assert "approval_url" not in out
     assert await card_digests_of(server) == []
@@ -612,9 +536,8 @@ async def test_with_fallback_token_the_token_flow_is_offered_and_no_approval_is_
 
 async def test_the_approval_resource_shows_the_record_without_its_secret(fx: Fixture) -> None:
     server = fx.server()
-    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
-    async with Client(server, mode=fx.mode, extensions=[apps]) as mcp:
-        result = await mcp.call_tool("place_call", ARGS)
+    async with Client(server, mode=fx.mode, extensions=[APPS]) as mcp:
+        result = await mcp.call_tool("place_call", ADA_CALL)
         out = result.structured_content or {}
         read = await mcp.read_resource(f"kupe://approvals/{out['approval_id']}")
     text = read.contents[0].text  # type: ignore[union-attr]
@@ -631,10 +554,9 @@ async def test_the_approval_resource_shows_the_record_without_its_secret(fx: Fix
 
 async def test_the_card_gets_the_secret_in_result_meta_only_and_its_approve_lets_wait_dial_once(fx: Fixture) -> None:
     server = fx.server()
-    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
-    async with Client(server, mode=fx.mode, extensions=[apps]) as mcp:
+    async with Client(server, mode=fx.mode, extensions=[APPS]) as mcp:
         tools = {t.name: t for t in (await mcp.list_tools()).tools}
-        result = await mcp.call_tool("place_call", ARGS)
+        result = await mcp.call_tool("place_call", ADA_CALL)
         card = (result.meta or {})["kupe/approval"]
         forged = await mcp.call_tool(
             "answer_call_approval", {"approval_id": card["approval_id"], "secret": "x" * 32, "approve": True}
@@ -655,11 +577,9 @@ async def test_the_card_gets_the_secret_in_result_meta_only_and_its_approve_lets
 
 
 async def test_a_link_approval_cannot_be_answered_through_the_card_tool(fx: Fixture) -> None:
-    server = fx.server()
-    async with Client(server, mode=fx.mode) as mcp:
-        out = await call(mcp, "place_call", **ARGS)
-    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
-    async with Client(server, mode=fx.mode, extensions=[apps]) as card_client:
+    async with fx.client() as (server, mcp):
+        out = await call(mcp, "place_call", **ADA_CALL)
+    async with Client(server, mode=fx.mode, extensions=[APPS]) as card_client:
         text = await fail(
             card_client, "answer_call_approval", approval_id=out["approval_id"], secret="x" * 32, approve=True
         )
@@ -673,9 +593,8 @@ async def test_the_card_tool_is_listed_only_to_a_client_that_negotiated_apps_and
     """Only a card calls answer_call_approval, and only an MCP Apps host shows one: hidden from the others' list,
     and a call from them is -32021 naming the extension (the approval stays pending)."""
     server = fx.server()
-    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
-    async with Client(server, mode=fx.mode, extensions=[apps]) as card_client:
-        card = ((await card_client.call_tool("place_call", ARGS)).meta or {})["kupe/approval"]
+    async with Client(server, mode=fx.mode, extensions=[APPS]) as card_client:
+        card = ((await card_client.call_tool("place_call", ADA_CALL)).meta or {})["kupe/approval"]
         with_apps = {t.name for t in (await card_client.list_tools()).tools}
     async with Client(server, mode=fx.mode) as plain:
         without_apps = {t.name for t in (await plain.list_tools()).tools}
@@ -703,8 +622,7 @@ async def test_the_card_tool_is_listed_only_to_a_client_that_negotiated_apps_and
     ],
 )
 async def test_each_view_is_self_contained_small_and_declares_its_csp(fx: Fixture, uri: str) -> None:
-    server = fx.server()
-    async with Client(server, mode=fx.mode) as mcp:
+    async with fx.client() as (_, mcp):
         listed = {str(r.uri): r for r in (await mcp.list_resources()).resources}
         read = await mcp.read_resource(uri)
     html = read.contents[0].text  # type: ignore[union-attr]
@@ -719,21 +637,14 @@ async def test_each_view_is_self_contained_small_and_declares_its_csp(fx: Fixtur
 
 
 async def test_a_client_with_apps_and_url_elicitation_gets_the_card_first(fx: Fixture) -> None:
-    server = fx.server()
-    asked: list[types.ElicitRequestParams] = []
-
-    async def person(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
-        asked.append(params)
-        return types.ElicitResult(action="decline")
-
-    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+    person = Noting(answering("decline"))
     with declared_elicitation(URL_ONLY):
-        async with Client(server, mode=fx.mode, extensions=[apps], elicitation_callback=person) as mcp:
-            result = await mcp.call_tool("place_call", ARGS)
+        async with Client(fx.server(), mode=fx.mode, extensions=[APPS], elicitation_callback=person) as mcp:
+            result = await mcp.call_tool("place_call", ADA_CALL)
     out = result.structured_content or {}
     assert out["channel"] == "app"
     assert "kupe/approval" in (result.meta or {})
-    assert asked == []
+    assert person.asked == []
     assert fx.calls_placed() == 0
 
 
@@ -762,9 +673,8 @@ async def test_on_a_wildcard_bind_the_page_answers_only_loopback_and_allowed_hos
 
 async def test_with_client_proof_a_card_approval_has_no_page_to_answer_it_on(fx: Fixture) -> None:
     server = fx.server()
-    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
-    async with Client(server, mode=fx.mode, extensions=[apps]) as mcp:
-        out = (await mcp.call_tool("place_call", ARGS)).structured_content or {}
+    async with Client(server, mode=fx.mode, extensions=[APPS]) as mcp:
+        out = (await mcp.call_tool("place_call", ADA_CALL)).structured_content or {}
     url = server.runtime.approvals.link(out["approval_id"])  # the id is what the model was shown
     async with httpx2.AsyncClient(timeout=10) as http:
         page = await http.get(url)

@@ -17,21 +17,16 @@ from kupe_mcp._loopback import LoopbackServer
 from kupe_mcp.config import Settings
 from kupe_mcp.safety.approvals import StateApprovals
 from kupe_mcp.safety.state import open_store
-from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
 from kupe_mcp.serve.server import create_server
 from kupe_mcp.serve.transports import http_app
 from tests._approvals import answer_page
 from tests._mcp import call
+from tests._safety import ADA_CALL
 from tests.conftest import make_kupe
 
 pytestmark = pytest.mark.anyio
 
 CREATE_CALL = ("POST", "/api/call/create_call")
-ARGS: dict[str, Any] = {
-    "phone_number": "+919876543210",
-    "agent_id": DEMO_AGENT_ID,
-    "variable_values": {"name": "Ada", "appointment_date": "Friday"},
-}
 
 
 async def test_an_approval_asked_on_one_replica_is_answered_on_another_and_dials_once(
@@ -45,8 +40,8 @@ async def test_an_approval_asked_on_one_replica_is_answered_on_another_and_dials
     try:
         with LoopbackServer(http_app(b, config, host="127.0.0.1", multi_tenant=False)) as page_b:
             async with Client(a, mode=client_mode) as on_a, Client(b, mode=client_mode) as on_b:
-                out = await call(on_a, "place_call", **ARGS)
-                again_b = await call(on_b, "place_call", **ARGS)  # replica B knows the same pending approval
+                out = await call(on_a, "place_call", **ADA_CALL)
+                again_b = await call(on_b, "place_call", **ADA_CALL)  # replica B knows the same pending approval
                 await answer_page(f"{page_b.base_url}/approvals/{out['approval_id']}", "approve")
                 results: list[Any] = []
 

@@ -7,16 +7,13 @@ from typing import Any
 import pytest
 from mcp.client import Client
 
-from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
 from tests._clock import FakeClock
-from tests._mcp import call, fail
+from tests._mcp import call, fail, new_batch
 from tests._safety import Setup
 from tests.conftest import ServerFactory
 from tests.protocol.test_call_safety import Person, batch_starts
 
 pytestmark = pytest.mark.anyio
-
-VARIABLES = ["name", "appointment_date"]  # what the demo agent's prompt uses
 
 
 def indian_rows(count: int) -> list[dict[str, Any]]:
@@ -37,17 +34,7 @@ def late(make_server: ServerFactory, sandbox_app: Any, client_mode: str) -> Setu
 
 async def batch_of(mcp: Client, name: str, rows: int, **options: Any) -> str:
     """A campaign of ``rows`` Indian recipients, created and filled but not started; its id."""
-    created = await call(
-        mcp,
-        "create_batch",
-        name=name,
-        phone_number_id=IN_PHONE_ID,
-        agent_id=DEMO_AGENT_ID,
-        variable_names=VARIABLES,
-        **options,
-    )
-    await call(mcp, "add_batch_recipients", batch_id=created["id"], recipients=indian_rows(rows))
-    return str(created["id"])
+    return await new_batch(mcp, name, indian_rows(rows), **options)
 
 
 async def test_a_batch_that_would_ring_past_calling_hours_is_refused_before_anything_is_sent(late: Setup) -> None:

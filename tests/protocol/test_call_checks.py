@@ -18,7 +18,7 @@ from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, DEMO_USER_ID, IN_PHONE_ID
 from kupe_mcp.serve.server import KupeServer
 from tests._approvals import form_client
 from tests._clock import FakeClock
-from tests._mcp import call, fail, say_yes
+from tests._mcp import call, fail, new_batch, say_yes
 from tests.conftest import ServerFactory
 
 pytestmark = pytest.mark.anyio
@@ -89,16 +89,6 @@ async def test_a_batch_whose_variable_names_miss_a_placeholder_is_not_created(
     assert writes(sandbox_app, mark) == []
 
 
-async def new_batch(mcp: Client, rows: list[dict[str, Any]]) -> str:
-    created = await call(
-        mcp, "create_batch", name="Reminders", phone_number_id=IN_PHONE_ID, agent_id=DEMO_AGENT_ID,
-        variable_names=["name", "appointment_date"],
-    )  # fmt: skip
-    batch_id = str(created["id"])
-    await call(mcp, "add_batch_recipients", batch_id=batch_id, recipients=rows)
-    return batch_id
-
-
 async def test_rows_lacking_a_variable_are_rejected_when_added_with_the_reason(
     server: KupeServer, sandbox_app: Any, client_mode: str
 ) -> None:
@@ -107,13 +97,10 @@ async def test_rows_lacking_a_variable_are_rejected_when_added_with_the_reason(
         {"phone_number": "+14155552671", "variables": {"name": "Grace", "apointment_date": "Monday"}},
     ]
     async with Client(server, mode=client_mode) as mcp:
-        created = await call(
-            mcp, "create_batch", name="Reminders", phone_number_id=IN_PHONE_ID, agent_id=DEMO_AGENT_ID,
-            variable_names=["name", "appointment_date"],
-        )  # fmt: skip
-        added = await call(mcp, "add_batch_recipients", batch_id=created["id"], recipients=rows)
+        batch_id = await new_batch(mcp, "Reminders")
+        added = await call(mcp, "add_batch_recipients", batch_id=batch_id, recipients=rows)
         mark = len(sandbox_app.state.sandbox.request_log)
-        none = await fail(mcp, "add_batch_recipients", batch_id=created["id"], recipients=rows[1:])
+        none = await fail(mcp, "add_batch_recipients", batch_id=batch_id, recipients=rows[1:])
     assert added["submitted"] == 1
     assert added["rejected"] == [
         {
@@ -135,7 +122,7 @@ async def test_a_batch_whose_agent_prompt_gained_a_variable_is_refused_before_an
         {"phone_number": "+14155552671", "variables": {**VALUES, "city": "Pune"}},
     ]
     async with form_client(server, client_mode, say_yes) as mcp:
-        batch_id = await new_batch(mcp, rows)
+        batch_id = await new_batch(mcp, "Reminders", rows)
         welcome = "Hi {{name}}, this is Asha from the {{city}} clinic."
         await call(mcp, "update_agent", agent_id=DEMO_AGENT_ID, welcome_message=welcome, force_update=True)
         mark = len(sandbox_app.state.sandbox.request_log)

@@ -15,8 +15,7 @@ import json
 import re
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, ExitStack
-from dataclasses import dataclass
+from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx2
@@ -29,25 +28,14 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp.shared.exceptions import MCPError
 from mcp_types import MISSING_REQUIRED_CLIENT_CAPABILITY
-from pydantic import SecretStr
 
-from kupe_mcp._loopback import LoopbackServer
-from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.safety.passkeys import Passkey
-from kupe_mcp.sandbox import DEMO_API_KEY, SandboxServer, SandboxSettings
-from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
-from kupe_mcp.serve.server import KupeServer, build_client, create_server
-from kupe_mcp.serve.transports import http_app
+from kupe_mcp.sandbox import DEMO_API_KEY
 from tests._approvals import URL_ONLY, declared_elicitation, origin
+from tests._safety import ADA_CALL, Served, calls_on
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-ARGS: dict[str, Any] = {
-    "phone_number": "+919876543210",
-    "agent_id": DEMO_AGENT_ID,
-    "variable_values": {"name": "Ada", "appointment_date": "Friday"},
-}
-CREATE_CALL = ("POST", "/api/call/create_call")
 URL = re.compile(r"https?://[^\s'\"\\<>]+")
 HIDDEN = re.compile(r"name='([^']+)' value='([^']*)'")
 
@@ -56,40 +44,13 @@ def b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-@dataclass
-class Setup:
-    server: KupeServer
-    sandbox: SandboxServer
-    mcp_url: str | None
-
-    def calls_placed(self) -> int:
-        return list(self.sandbox.sandbox.request_log).count(CREATE_CALL)
-
-
 @pytest.fixture(params=["stdio", "http"])
-async def setup(request: pytest.FixtureRequest) -> AsyncIterator[Setup]:
-    with ExitStack() as stack:
-        sandbox = stack.enter_context(SandboxServer(SandboxSettings(call_step_s=0)))
-        config = Settings(
-            base_url=sandbox.base_url,
-            credentials=Credentials(api_key=SecretStr(DEMO_API_KEY)),
-            toolsets=("calls",),
-            calling_hours="off",
-            approval_proof="passkey",
-            elicitation_timeout_s=1,
-        )
-        server = create_server(config, build_client(config))
-        url = None
-        if request.param == "http":
-            app = http_app(server, config, host="127.0.0.1", multi_tenant=False)
-            srv = stack.enter_context(LoopbackServer(app, lifespan="on"))
-            url = f"{srv.base_url.replace('127.0.0.1', 'localhost')}/mcp"
-        yield Setup(server, sandbox, url)
-        if url is None:
-            await server.runtime.aclose()  # the page listener and the Kupe client (the HTTP app's lifespan does this)
+async def setup(request: pytest.FixtureRequest) -> AsyncIterator[Served]:
+    async with calls_on(request.param, approval_proof="passkey", elicitation_timeout_s=1) as served:
+        yield served
 
 
-async def enrol_someone(setup: Setup) -> str:
+async def enrol_someone(setup: Served) -> str:
     """The person enrolled a passkey (its private key is in their authenticator, nowhere here)."""
     desk = setup.server.runtime.approvals
     assert desk.passkeys is not None
@@ -147,7 +108,7 @@ async def exits() -> AsyncIterator[AsyncExitStack]:
 
 @pytest.mark.parametrize("channel", ["link", "url", "card"])
 async def test_under_passkey_nothing_the_model_sees_or_sends_dials(
-    setup: Setup, channel: str, client_mode: str, exits: AsyncExitStack
+    setup: Served, channel: str, client_mode: str, exits: AsyncExitStack
 ) -> None:
     key_id = await enrol_someone(setup)
     asked: list[str] = []
@@ -173,7 +134,7 @@ async def test_under_passkey_nothing_the_model_sees_or_sends_dials(
             elicitation_callback=model_as_client if channel == "url" else None,
         )
     )
-    result = await mcp.call_tool("place_call", ARGS)
+    result = await mcp.call_tool("place_call", ADA_CALL)
     assert not result.is_error, result.content
     out = result.structured_content or {}
     approval_id = out["approval_id"]
@@ -202,7 +163,7 @@ async def test_under_passkey_nothing_the_model_sees_or_sends_dials(
             with pytest.raises(MCPError) as refused:
                 await mcp.call_tool("answer_call_approval", arguments)
             assert refused.value.error.code == MISSING_REQUIRED_CLIENT_CAPABILITY
-    again = await mcp.call_tool("place_call", ARGS)
+    again = await mcp.call_tool("place_call", ADA_CALL)
     waited = await mcp.call_tool("wait_for_approval", {"approval_id": approval_id, "timeout_s": 1})
 
     record = await setup.server.runtime.approvals.store.get(approval_id)

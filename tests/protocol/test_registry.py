@@ -234,22 +234,30 @@ def test_settings_only_the_registry_can_judge_are_left_to_it() -> None:
     assert served_views(Settings(toolsets=("admin",)), True) is None
 
 
-def test_the_stdio_server_imports_no_toolset_module_to_start_and_only_the_served_ones_to_list_tools() -> None:
-    script = (
+def run_fresh(script: str) -> str:
+    """What ``script`` prints in a fresh interpreter without KUPE_ variables, after building stdio settings ``s``
+    (with ``sys``, ``create_server``, ``build_client`` and ``tool_manager`` imported)."""
+    prelude = (
         "import sys\n"
         "from kupe_mcp.config import Settings\n"
         "from kupe_mcp.serve.server import build_client, create_server\n"
         "from kupe_mcp.serve._sdk import tool_manager\n"
         "s = Settings.from_env({'KUPE_API_KEY': 'x'})\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUPE_")}
+    command = [sys.executable, "-c", prelude + script]
+    return subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout  # noqa: S603
+
+
+def test_the_stdio_server_imports_no_toolset_module_to_start_and_only_the_served_ones_to_list_tools() -> None:
+    printed = run_fresh(
         "server = create_server(s, build_client(s))\n"
         "loaded = lambda: sorted(m for m in sys.modules if m.startswith('kupe_mcp.toolsets.') and '._' not in m)\n"
         "print(loaded())\n"
         "tool_manager(server).list_tools()\n"
         "print(loaded())\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KUPE_")}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)  # noqa: S603
-    before, after = done.stdout.splitlines()
+    before, after = printed.splitlines()
     assert before == "[]"
     assert after == str([f"kupe_mcp.toolsets.{name}" for name in sorted(DEFAULT_TOOLSETS)])
 
@@ -274,18 +282,11 @@ def test_a_docstring_wrapped_mid_sentence_becomes_one_line_per_paragraph() -> No
 
 
 def test_phonenumbers_loads_when_a_number_is_first_checked_not_when_the_server_starts_or_lists_tools() -> None:
-    script = (
-        "import sys\n"
-        "from kupe_mcp.config import Settings\n"
-        "from kupe_mcp.serve.server import build_client, create_server\n"
-        "from kupe_mcp.serve._sdk import tool_manager\n"
+    printed = run_fresh(
         "from kupe_mcp.safety import rules as guards\n"
-        "s = Settings.from_env({'KUPE_API_KEY': 'x'})\n"
         "tool_manager(create_server(s, build_client(s))).list_tools()\n"
         "print('phonenumbers.phonenumberutil' in sys.modules)\n"
         "print(guards.phonenumbers.is_valid_number(guards.phonenumbers.parse('+919876543210')))\n"
         "print('phonenumbers.phonenumberutil' in sys.modules)\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KUPE_")}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)  # noqa: S603
-    assert done.stdout.split() == ["False", "True", "True"]
+    assert printed.split() == ["False", "True", "True"]

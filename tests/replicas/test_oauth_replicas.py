@@ -27,7 +27,7 @@ from kupe_mcp.serve.server import build_client, create_server
 from kupe_mcp.serve.transports import http_app
 from tests._mcp import call
 from tests._redis import RedisServer
-from tests.oauth._oauth import MemoryTokens, Person, oauth_client
+from tests.oauth._oauth import MemoryTokens, Person, list_tools_bearing, oauth_client
 from tests.replicas.test_replicas import RoundRobin
 
 pytestmark = pytest.mark.anyio
@@ -131,18 +131,7 @@ async def test_three_replicas_share_grants_sign_in_refresh_and_revocation_throug
                 "client_secret": storage.client.client_secret or "",
             },
         )
-        after = [
-            await plain.post(
-                fleet.mcp_url,
-                json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
-                headers={
-                    "authorization": f"Bearer {storage.tokens.access_token}",
-                    "accept": "application/json, text/event-stream",
-                    "mcp-protocol-version": "2025-11-25",
-                },
-            )
-            for _ in fleet.ports
-        ]
+        after = [await list_tools_bearing(plain, fleet.mcp_url, storage.tokens.access_token) for _ in fleet.ports]
     assert revoked.status_code == 200
     assert [r.status_code for r in after] == [401, 401, 401]
     assert '"sealed"' not in fleet.dump()

@@ -46,6 +46,19 @@ def fresh(clock: Clock, tenant: str = A, digest: str = "d" * 64) -> Approval:
     )
 
 
+async def opened(store: StateStore) -> tuple[Clock, StateApprovals, Approval]:
+    """A desk on ``store`` with its own clock, and the pending approval it opened for tenant A."""
+    clock = Clock()
+    desk = approvals(store, clock)
+    return clock, desk, await desk.open_or_reuse(fresh(clock))
+
+
+async def status_of(desk: StateApprovals, approval_id: str) -> str | None:
+    """The approval's status as the store keeps it (None when it keeps none)."""
+    record = await desk.get(approval_id)
+    return None if record is None else record.status
+
+
 async def test_one_digest_has_one_live_approval_per_tenant_even_when_opened_at_once(store: StateStore) -> None:
     clock = Clock()
     desk = approvals(store, clock)
@@ -84,9 +97,7 @@ async def test_a_flood_of_another_tenants_previews_never_evicts_a_pending_approv
 
 
 async def test_an_approved_approval_is_redeemed_exactly_once_when_many_try_at_once(store: StateStore) -> None:
-    clock = Clock()
-    desk = approvals(store, clock)
-    record = await desk.open_or_reuse(fresh(clock))
+    _, desk, record = await opened(store)
     await desk.answer_on_page(record.id, approve=True, via="approval page")
     used: list[str] = []
     refused: list[str] = []
@@ -108,9 +119,7 @@ async def test_an_approved_approval_is_redeemed_exactly_once_when_many_try_at_on
 
 
 async def test_a_pending_approval_takes_only_the_first_of_many_simultaneous_answers(store: StateStore) -> None:
-    clock = Clock()
-    desk = approvals(store, clock)
-    record = await desk.open_or_reuse(fresh(clock))
+    _, desk, record = await opened(store)
     answered: list[str] = []
     refused: list[str] = []
 
@@ -134,25 +143,19 @@ async def test_a_pending_approval_takes_only_the_first_of_many_simultaneous_answ
 async def test_an_approval_nobody_answered_in_time_expires_and_can_be_neither_approved_nor_redeemed(
     store: StateStore,
 ) -> None:
-    clock = Clock()
-    desk = approvals(store, clock)
-    record = await desk.open_or_reuse(fresh(clock))
+    clock, desk, record = await opened(store)
     clock.now += TTL_S + 1
     with pytest.raises(ApprovalProblem, match="already expired"):
         await desk.answer_on_page(record.id, approve=True, via="approval page")
     with pytest.raises(ApprovalProblem, match="expired"):
         await desk.redeem(record.id, tenant=A, digest=record.digest)
-    after = await desk.get(record.id)
-    assert after is not None
-    assert after.status == "expired"
+    assert await status_of(desk, record.id) == "expired"
     assert await desk.find(A, record.digest) is None
     assert (await desk.open_or_reuse(fresh(clock))).id != record.id
 
 
 async def test_an_approval_is_kept_for_the_retention_with_its_outcome_and_then_gone(store: StateStore) -> None:
-    clock = Clock()
-    desk = approvals(store, clock)
-    record = await desk.open_or_reuse(fresh(clock))
+    clock, desk, record = await opened(store)
     await desk.answer_on_page(record.id, approve=True, via="approval page")
     await desk.redeem(record.id, tenant=A, digest=record.digest)
     await desk.record_outcome(record.id, "request_id r-1")
@@ -165,17 +168,13 @@ async def test_an_approval_is_kept_for_the_retention_with_its_outcome_and_then_g
 
 
 async def test_another_tenant_can_neither_redeem_nor_approve_with_a_proof_of_its_own(store: StateStore) -> None:
-    clock = Clock()
-    desk = approvals(store, clock)
-    record = await desk.open_or_reuse(fresh(clock))
+    _, desk, record = await opened(store)
     with pytest.raises(ApprovalProblem, match="unknown or for other arguments"):
         await desk.approve_verified(record.id, tenant=B, digest=record.digest, via="a passkey")
     await desk.answer_on_page(record.id, approve=True, via="approval page")
     with pytest.raises(ApprovalProblem, match="unknown"):
         await desk.redeem(record.id, tenant=B, digest=record.digest)
-    after = await desk.get(record.id)
-    assert after is not None
-    assert after.status == "approved"
+    assert await status_of(desk, record.id) == "approved"
     assert await desk.list(B, status=None, limit=10) == []
 
 

@@ -8,6 +8,7 @@ store after approvals, a card and a passkey holds no secret: no card nonce, no e
 from __future__ import annotations
 
 import json
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import mcp_types as types
@@ -20,19 +21,14 @@ from kupe_mcp.errors import CallOutcomeUnknown
 from kupe_mcp.safety.passkeys import RelyingParty
 from kupe_mcp.safety.state import StateStore
 from kupe_mcp.sandbox import DEMO_API_KEY
-from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
 from kupe_mcp.serve.server import KupeServer
 from tests._approvals import form_client
-from tests._mcp import call, fail, say_yes
+from tests._mcp import call, fail, new_batch, say_yes
+from tests._safety import ADA_CALL
 from tests.conftest import ServerFactory
 
 pytestmark = pytest.mark.anyio
 
-ARGS: dict[str, Any] = {
-    "phone_number": "+919876543210",
-    "agent_id": DEMO_AGENT_ID,
-    "variable_values": {"name": "Ada", "appointment_date": "Friday"},
-}
 CREATE_CALL = ("POST", "/api/call/create_call")
 
 
@@ -40,17 +36,23 @@ def dials(sandbox_app: Any) -> int:
     return list(sandbox_app.state.sandbox.request_log).count(CREATE_CALL)
 
 
+def saying_yes(make_server: ServerFactory, store: StateStore, toolset: str) -> AbstractAsyncContextManager[Client]:
+    """A client whose person says yes to every question, on a server of ``toolset`` keeping its state in ``store``."""
+    return form_client(make_server(state=store, toolsets=(toolset,)), "auto", say_yes)
+
+
 async def test_the_same_key_and_arguments_return_the_first_outcome_and_never_dial_again(
     make_server: ServerFactory, sandbox_app: Any, store: StateStore
 ) -> None:
-    server = make_server(state=store, toolsets=("calls",))
-    async with form_client(server, "auto", say_yes) as mcp:
-        first = await call(mcp, "place_call", **ARGS, idempotency_key="retry-0001")
-        again = await call(mcp, "place_call", **ARGS, idempotency_key="retry-0001")
+    async with saying_yes(make_server, store, "calls") as mcp:
+        first = await call(mcp, "place_call", **ADA_CALL, idempotency_key="retry-0001")
+        again = await call(mcp, "place_call", **ADA_CALL, idempotency_key="retry-0001")
         refused = await fail(
-            mcp, "place_call", **{**ARGS, "phone_number": "+919876543211"}, idempotency_key="retry-0001"
+            mcp, "place_call", **{**ADA_CALL, "phone_number": "+919876543211"}, idempotency_key="retry-0001"
         )
-        other = await call(mcp, "place_call", **{**ARGS, "phone_number": "+919876543211"}, idempotency_key="retry-0002")
+        other = await call(
+            mcp, "place_call", **{**ADA_CALL, "phone_number": "+919876543211"}, idempotency_key="retry-0002"
+        )
     assert first["placed"] is True
     assert again == first
     assert "already used for a place_call with other arguments" in refused
@@ -63,9 +65,8 @@ async def test_a_key_longer_than_256_characters_is_refused_before_anything_is_di
     make_server: ServerFactory, sandbox_app: Any, store: StateStore
 ) -> None:
     """The cap is checked in code rather than listed as maxLength (bytes every listing would pay for)."""
-    server = make_server(state=store, toolsets=("calls",))
-    async with form_client(server, "auto", say_yes) as mcp:
-        refused = await fail(mcp, "place_call", **ARGS, idempotency_key="k" * 257)
+    async with saying_yes(make_server, store, "calls") as mcp:
+        refused = await fail(mcp, "place_call", **ADA_CALL, idempotency_key="k" * 257)
     assert "idempotency_key is at most 256 characters" in refused
     assert dials(sandbox_app) == 0
 
@@ -75,8 +76,8 @@ async def test_a_pending_approval_is_the_outcome_a_retry_gets(
 ) -> None:
     server = make_server(state=store, toolsets=("calls",))
     async with Client(server) as mcp:  # no elicitation: a link approval
-        first = await call(mcp, "place_call", **ARGS, idempotency_key="retry-0003")
-        again = await call(mcp, "place_call", **ARGS, idempotency_key="retry-0003")
+        first = await call(mcp, "place_call", **ADA_CALL, idempotency_key="retry-0003")
+        again = await call(mcp, "place_call", **ADA_CALL, idempotency_key="retry-0003")
     assert first["approval_required"] is True
     assert again["approval_id"] == first["approval_id"]
     assert dials(sandbox_app) == 0
@@ -98,9 +99,9 @@ async def test_a_lost_answer_keeps_its_key_as_outcome_unknown(
 
     monkeypatch.setattr(KupeClient, "create_call", lost)
     async with form_client(server, "auto", say_yes) as mcp:
-        broken = await mcp.call_tool("place_call", {**ARGS, "idempotency_key": "retry-0004"})
+        broken = await mcp.call_tool("place_call", {**ADA_CALL, "idempotency_key": "retry-0004"})
         monkeypatch.setattr(KupeClient, "create_call", real)
-        retried = await call(mcp, "place_call", **ARGS, idempotency_key="retry-0004")
+        retried = await call(mcp, "place_call", **ADA_CALL, idempotency_key="retry-0004")
     assert broken.is_error
     assert retried["placed"] is False
     assert retried["outcome_unknown"] is True
@@ -110,19 +111,9 @@ async def test_a_lost_answer_keeps_its_key_as_outcome_unknown(
 async def test_a_batch_retried_with_its_key_starts_once(
     make_server: ServerFactory, sandbox_app: Any, store: StateStore
 ) -> None:
-    server = make_server(state=store, toolsets=("campaigns",))
-    async with form_client(server, "auto", say_yes) as mcp:
-        created = await call(
-            mcp,
-            "create_batch",
-            name="Retry",
-            phone_number_id=IN_PHONE_ID,
-            agent_id=DEMO_AGENT_ID,
-            variable_names=["name", "appointment_date"],
-        )
-        bid = created["id"]
+    async with saying_yes(make_server, store, "campaigns") as mcp:
         rows = [{"phone_number": "+919876543210", "variables": {"name": "Ada", "appointment_date": "2 May"}}]
-        await call(mcp, "add_batch_recipients", batch_id=bid, recipients=rows)
+        bid = await new_batch(mcp, "Retry", rows)
         first = await call(mcp, "start_batch", batch_id=bid, idempotency_key="batch-0001")
         again = await call(mcp, "start_batch", batch_id=bid, idempotency_key="batch-0001")
     starts = [p for p in sandbox_app.state.sandbox.request_log if p[1].startswith("/api/v1/batch-call/start/")]
@@ -154,7 +145,7 @@ async def test_a_dump_of_the_store_holds_no_secret(make_server: ServerFactory, s
     server: KupeServer = make_server(state=store, toolsets=("calls",))
     apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
     async with Client(server, extensions=[apps]) as mcp:
-        result = await mcp.call_tool("place_call", ARGS)
+        result = await mcp.call_tool("place_call", ADA_CALL)
         nonce = (result.meta or {})["kupe/approval"]["secret"]
     passkeys = server.runtime.approvals.passkeys
     assert passkeys is not None

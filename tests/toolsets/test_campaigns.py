@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from mcp.client import Client
 
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
 from kupe_mcp.toolsets import campaigns
-from tests._mcp import call, fail
+from tests._mcp import call, fail, new_batch
 from tests.toolsets.conftest import Serve, refused_before_kupe, requests_to_kupe
 
 pytestmark = pytest.mark.anyio
@@ -20,24 +19,9 @@ RECIPIENTS = [
 ]
 
 
-async def new_batch(mcp: Client, **extra: Any) -> str:
-    created = await call(
-        mcp,
-        "create_batch",
-        name="November follow-ups",
-        phone_number_id=IN_PHONE_ID,
-        agent_id=DEMO_AGENT_ID,
-        variable_names=["name", "appointment_date"],
-        **extra,
-    )
-    batch_id = created.get("id")
-    assert isinstance(batch_id, str), created
-    return batch_id
-
-
 async def test_created_batch_with_recipients_shows_up_in_get_batch_with_counts(serve: Serve) -> None:
     async with serve(campaigns) as mcp:
-        batch_id = await new_batch(mcp, batch_size=2)
+        batch_id = await new_batch(mcp, "November follow-ups", batch_size=2)
         added = await call(mcp, "add_batch_recipients", batch_id=batch_id, recipients=RECIPIENTS)
         assert added["submitted"] == 2
         got = await call(mcp, "get_batch", batch_id=batch_id)
@@ -50,7 +34,7 @@ async def test_created_batch_with_recipients_shows_up_in_get_batch_with_counts(s
 
 async def test_list_batch_recipients_returns_numbers_variables_and_filters_by_status(serve: Serve) -> None:
     async with serve(campaigns) as mcp:
-        batch_id = await new_batch(mcp)
+        batch_id = await new_batch(mcp, "November follow-ups")
         await call(mcp, "add_batch_recipients", batch_id=batch_id, recipients=RECIPIENTS)
         page = await call(mcp, "list_batch_recipients", batch_id=batch_id, page_size=1)
         waiting = await call(mcp, "list_batch_recipients", batch_id=batch_id, status="not_started")
@@ -65,8 +49,8 @@ async def test_list_batch_recipients_returns_numbers_variables_and_filters_by_st
 
 async def test_list_batches_lists_newest_first_and_filters_by_state(serve: Serve) -> None:
     async with serve(campaigns) as mcp:
-        older = await new_batch(mcp)
-        batch_id = await new_batch(mcp)
+        older = await new_batch(mcp, "November follow-ups")
+        batch_id = await new_batch(mcp, "November follow-ups")
         everything = await call(mcp, "list_batches")
         fresh = await call(mcp, "list_batches", status="not_started")
         finished = await call(mcp, "list_batches", status="completed")
@@ -77,7 +61,7 @@ async def test_list_batches_lists_newest_first_and_filters_by_state(serve: Serve
 
 async def test_start_batch_dials_every_recipient_and_cannot_be_started_twice(serve: Serve, sandbox_app: Any) -> None:
     async with serve(campaigns) as mcp:
-        batch_id = await new_batch(mcp, batch_size=2)
+        batch_id = await new_batch(mcp, "November follow-ups", batch_size=2)
         await call(mcp, "add_batch_recipients", batch_id=batch_id, recipients=RECIPIENTS)
         started = await call(mcp, "start_batch", batch_id=batch_id)
         got = await call(mcp, "get_batch", batch_id=batch_id)

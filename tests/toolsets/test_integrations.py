@@ -8,19 +8,10 @@ import pytest
 
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
 from kupe_mcp.toolsets import integrations
-from tests._mcp import call, fail
+from tests._mcp import HTTP_TOOL, MCP_TOOL, call, fail
 from tests.toolsets.conftest import Serve, refused_before_kupe
 
 pytestmark = pytest.mark.anyio
-
-HTTP_TOOL = {
-    "name": "lookup_order",
-    "description": "Look up an order by number.",
-    "url": "https://crm.example.com/orders",
-    "method": "GET",
-    "tool_schema": {"type": "object", "properties": {"order_id": {"type": "string"}}},
-}
-MCP_TOOL = {"name": "crm", "server_url": "https://mcp.example.com/mcp", "transport": "streamable_http"}
 
 
 async def test_http_tool_definition_round_trip(serve: Serve) -> None:
