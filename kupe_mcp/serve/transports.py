@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import json
 import logging
 from typing import Any
 
@@ -35,6 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from kupe_mcp.config import Settings
 from kupe_mcp.errors import ConfigError
 from kupe_mcp.safety.page import approval_routes, page_hosts
+from kupe_mcp.serve._asgi import send_unauthorized
 from kupe_mcp.serve.runtime import Runtime, credentials_from_headers
 from kupe_mcp.serve.server import KupeServer
 from kupe_mcp.text import redact as _redact
@@ -82,20 +82,8 @@ class AuthGate:
                 _redact.request_credentials.set(credentials_from_headers(headers).secrets())
             await self.app(scope, receive, send)
             return
-        body = json.dumps({"error": "unauthorized", "error_description": problem}).encode()
         challenge = self.oauth.challenge(scope) if self.oauth is not None else b'Bearer realm="kupe-app-mcp"'
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"www-authenticate", challenge),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_unauthorized(send, challenge, "unauthorized", problem)
 
     def _problem(self, headers: dict[str, str]) -> str | None:
         if self.multi_tenant:

@@ -42,6 +42,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.errors import AuthenticationFailed, KupeAPIError, KupeConnectionError, PermissionDenied
 from kupe_mcp.safety.page import page_hosts
+from kupe_mcp.serve._asgi import send_unauthorized
 from kupe_mcp.serve.oauth._cimd import ClientDocumentRefused, ClientDocuments, is_document_client_id
 from kupe_mcp.serve.oauth._grants import (
     ACCESS_PREFIX,
@@ -156,9 +157,10 @@ class OAuthServer:
             return {**scope, "headers": headers}
         resolved = await self.grants.resolve(token, self.origin_of(scope))
         if resolved is None:
-            await _unauthorized(
+            await send_unauthorized(
                 send,
                 self.challenge(scope, error="invalid_token"),
+                "invalid_token",
                 "This sign-in has expired or was revoked: reconnect to sign in again.",
             )
             return None
@@ -425,21 +427,3 @@ def _expired() -> Response:
         "This sign-in link has expired: go back to your app and connect again.",
         400,
     )
-
-
-async def _unauthorized(send: Send, challenge: bytes, sentence: str) -> None:
-    import json
-
-    body = json.dumps({"error": "invalid_token", "error_description": sentence}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"www-authenticate", challenge),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
