@@ -8,7 +8,8 @@ as the literal text ``${user_config.NAME}``.
 
 Only what git tracks is packed (``git ls-files``, as the files are in the work tree): an untracked ``.env.local`` or a
 note under ``kupe_mcp/`` never ships. Outside a git checkout (a source archive, or no git), the package's own kinds of
-file are packed instead (``PACKAGE_FILES``: ``*.py``, ``*.html``, ``*.js``, ``*.css``, ``py.typed``), and the build says so.
+file are packed instead (``PACKAGE_FILES``: ``*.py``, ``*.html``, ``*.js``, ``*.css``, ``*.json``, ``py.typed``),
+and the build says so.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ __all__ = ["BUNDLE_SETTINGS", "PACKAGE_FILES", "build", "bundle_files", "manifes
 
 ROOT = Path(__file__).resolve().parents[2]  # kupe_mcp/dist/bundle.py -> the checkout
 TOP_FILES = ("pyproject.toml", "README.md")
-PACKAGE_FILES = ("*.py", "*.html", "*.js", "*.css", "py.typed")
+PACKAGE_FILES = ("*.py", "*.html", "*.js", "*.css", "*.json", "py.typed")
 """What the package is made of: without git, only these are packed from ``kupe_mcp/``."""
 
 # The settings a Claude Desktop user is offered, by env name; the rest keep their defaults.
