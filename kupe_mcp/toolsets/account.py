@@ -23,5 +23,5 @@ async def whoami(ctx: Context) -> Me:
 
 @toolset.tool(title="Get credit balance", read_only=True)
 async def get_credit_balance(ctx: Context) -> CreditBalance:
-    """How much credit is left: available balance (USD) and monthly cap use. Can I afford calls or a campaign?"""
+    """How much credit is left, can I afford calls or a campaign: available balance (USD) and monthly cap use."""
     return await kupe(ctx).credit_balance()

@@ -213,7 +213,7 @@ async def set_org_markup(
 
 @toolset.tool(title="Get earnings", read_only=True)
 async def get_earnings(ctx: Context, period: Period = "month") -> Earnings:
-    """Get your reseller org's markup and commission earnings (USD). org_admin of a reseller org."""
+    """What your reseller org earned: markup and commission (USD). org_admin of a reseller org."""
     return await kupe(ctx).my_earnings(period=period)
 
 

@@ -100,7 +100,7 @@ async def list_agents(
     page: PageNo = 1,
     page_size: PageSize = 20,
 ) -> Page[AgentItem]:
-    """Show all my voice agents (bots, assistants) or find one by name: id, name, status. Gives the agent_id."""
+    """Show all my voice agents (bots, assistants) or find one by name: id, name, status."""
     found = await kupe(ctx).list_agents_summary(page=page, page_size=page_size, name_search=name_search)
     return page_of(AgentItem, found.items, page=page, page_size=page_size, total=found.total, paged=True)
 
@@ -273,7 +273,9 @@ async def list_providers(
     page: PageNo = 1,
     page_size: PageSize = 50,
 ) -> Page[ProviderItem]:
-    """Which LLMs, speech-to-text, text-to-speech, VAD engines and background noises exist, with their codes."""
+    """Which LLMs (language models), speech-to-text (STT), text-to-speech (TTS), VAD engines and background noises
+    exist, with their codes.
+    """
     client = kupe(ctx)
     if kind == "all":
         catalog = await client.list_all_providers()
@@ -302,7 +304,7 @@ async def list_voices(
     page: PageNo = 1,
     page_size: PageSize = 50,
 ) -> Page[VoiceItem]:
-    """Which voices exist to pick from (name, language, gender, provider): voice_name for create/update_agent."""
+    """Which voices exist to pick from: name, language, gender (male/female), provider."""
     client = kupe(ctx)
     voices = (
         await client.list_tts_voices_by_provider(str(provider_id)) if provider_id else await client.list_tts_voices()

@@ -77,7 +77,7 @@ async def create_analysis_rule(ctx: Context, definition: RuleDefinition) -> Anal
 
 @toolset.tool(title="Update analysis rule", read_only=False, destructive=False, idempotent=True)
 async def update_analysis_rule(ctx: Context, rule_id: RuleId, definition: RuleUpdate) -> AnalysisRule:
-    """Change or tweak a post-call analysis rule; every agent it is attached to uses the new version on its next
+    """Change or tweak a rule, e.g. what it captures; every agent it is attached to uses the new version on its next
     calls.
     """
     return await kupe(ctx).update_analysis_rule(str(rule_id), definition)
@@ -96,7 +96,7 @@ async def duplicate_analysis_rule(ctx: Context, rule_id: RuleId) -> AnalysisRule
     return await kupe(ctx).duplicate_analysis_rule(str(rule_id))
 
 
-@toolset.tool(title="Get agent post-call analysis", read_only=True)
+@toolset.tool(title="Show post-call analysis setup", read_only=True)
 async def get_agent_post_analysis(ctx: Context, agent_id: AgentId) -> AgentPostAnalysis:
     """What an agent does automatically after each call ends: structured output and HTTP actions."""
     rows = await kupe(ctx).get_agent_post_analysis(str(agent_id))

@@ -107,14 +107,14 @@ async def list_usage_records(
     page: PageNo = 1,
     page_size: PageSize = 20,
 ) -> Page[UsageItem]:
-    """Itemised charges: metered usage rows (service, quantity, cost in USD) per call, a page at a time."""
+    """Individual charges: metered usage rows (service, quantity, cost in USD) per call, a page at a time."""
     found = await kupe(ctx).billing_usage_records_filtered(
         time_filter=time_filter, usage_type=usage_type, search=search, limit=page_size, offset=(page - 1) * page_size
     )
     return page_of(UsageItem, found.sessions, page=page, page_size=page_size, total=found.total, paged=True)
 
 
-@toolset.tool(title="Get usage summary", read_only=True, view=USAGE_CHART)
+@toolset.tool(title="Spending by service and period", read_only=True, view=USAGE_CHART)
 async def get_usage_summary(
     ctx: Context,
     time_period: Annotated[str | None, Field(max_length=32, description="Kupe period; default all.")] = None,

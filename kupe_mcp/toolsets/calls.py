@@ -128,7 +128,7 @@ PhoneNumber = Annotated[
 ]
 
 
-@toolset.tool(title="Place call", read_only=False, destructive=False, idempotent=False, view=APPROVAL_CARD)
+@toolset.tool(title="Ring someone now", read_only=False, destructive=False, idempotent=False, view=APPROVAL_CARD)
 async def place_call(
     ctx: Context,
     phone_number: PhoneNumber,
@@ -149,8 +149,8 @@ async def place_call(
 ) -> CallOutcome:
     """⚠️ Call, ring or phone someone now: the agent dials a real number and spends credits.
 
-    Only a number the user asked for; they approve it. With approval_url: they open it, then wait_for_approval.
-    Then wait_for_call.
+    Only a number the user asked for; they approve it. With approval_url: they open it, then wait_for_approval, then
+    wait_for_call.
     """
     if dry_run:
         idempotency_key = None  # a dry run dials nothing: it neither uses nor spends a key

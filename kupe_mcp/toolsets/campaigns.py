@@ -152,7 +152,7 @@ async def _failures_for_view(ctx: Context, batch_id: str, counts: dict[str, int]
     holder[FAILURES_META_KEY] = {"rows": rows, "shown_per_state": FAILURES_SHOWN}
 
 
-@toolset.tool(title="Create batch", read_only=False, destructive=False, idempotent=False)
+@toolset.tool(title="Create a campaign", read_only=False, destructive=False, idempotent=False)
 async def create_batch(
     ctx: Context,
     name: Annotated[str, Field(min_length=1, max_length=200, description="Campaign name.")],
@@ -261,7 +261,9 @@ async def add_batch_recipients(
 
 @toolset.tool(title="Campaign progress", read_only=True, view=BATCH_PROGRESS)
 async def get_batch(ctx: Context, batch_id: BatchId) -> BatchOut:
-    """How a campaign is doing: its settings, state and how many people are waiting, being called, done or failed."""
+    """Show how a campaign is doing: its settings, state and how many people are waiting, being called, done or
+    failed.
+    """
     client = kupe(ctx)
     meta = (await client.get_batch(str(batch_id))).to_json()
     status = _status(await client.get_batch_status(str(batch_id)))

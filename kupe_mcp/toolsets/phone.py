@@ -41,7 +41,7 @@ def _exactly_one(**ids: object) -> None:
 
 @toolset.tool(title="List phone numbers", read_only=True)
 async def list_phone_numbers(ctx: Context, page: PageNo = 1, page_size: PageSize = 50) -> Page[LineItem]:
-    """Your phone numbers (lines): id, E.164 number and the agent answering each. Ids are phone_number_id elsewhere."""
+    """Which phone numbers (lines) I have: id, E.164 number, country, the agent answering each."""
     return page_of(LineItem, await kupe(ctx).list_phone_numbers(), page=page, page_size=page_size)
 
 

@@ -73,7 +73,7 @@ async def tune_agent(
     force_update: Annotated[bool, Field(description="Required to change an active agent.")] = False,
 ) -> CompleteAgent:
     """Set how an agent behaves: switch it on (live), record calls, background noise, hang up after a time, transfer
-    callers to a person, interruptions (VAD).
+    callers to a person, stop it cutting callers off (VAD).
 
     Only the given settings change.
     """

@@ -53,9 +53,9 @@ async def list_webhooks(ctx: Context, page: PageNo = 1, page_size: PageSize = 50
     return page_of(WebhookItem, rows, page=page, page_size=page_size)
 
 
-@toolset.tool(title="Get agent webhook", read_only=True)
+@toolset.tool(title="Show webhook URL", read_only=True)
 async def get_agent_webhook(ctx: Context, agent_id: AgentId) -> AgentWebhook:
-    """Where Kupe sends an agent's call results: its webhook URL and config. The secret is never shown."""
+    """Where Kupe sends call results: one agent's webhook URL and config. The secret is never shown."""
     found = await kupe(ctx).get_agent_webhooks(str(agent_id))
     return AgentWebhook.model_validate(mask_secrets(found.to_json()))
 
@@ -86,9 +86,9 @@ async def rotate_webhook_secret(ctx: Context, agent_id: AgentId) -> WebhookSecre
     return await kupe(ctx).rotate_webhook_secret(str(agent_id))
 
 
-@toolset.tool(title="Test agent webhook", read_only=False, destructive=False, idempotent=False)
+@toolset.tool(title="Test webhook", read_only=False, destructive=False, idempotent=False)
 async def test_agent_webhook(ctx: Context, agent_id: AgentId) -> WebhookTest:
-    """Check a webhook works: POSTs a sample call-ended event to the agent's URL and reports the delivery."""
+    """Check a webhook works: POSTs a sample call-ended event to the URL and reports the delivery."""
     try:
         result = await kupe(ctx).test_outgoing_webhook(str(agent_id))
     except ServerError as exc:

@@ -9,7 +9,7 @@ list_http_tools, create_batch vs start_batch.
 
 from __future__ import annotations
 
-__all__ = ["DOC_REQUESTS", "NEGATIVES", "REQUESTS"]
+__all__ = ["DOC_REQUESTS", "HELD_OUT", "NEGATIVES", "REQUESTS"]
 
 # (request, acceptable tools): the first tool is the one the request is filed under.
 REQUESTS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -243,6 +243,102 @@ DOC_REQUESTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("update the display name of an API key", ("rename_api_key",)),
     ("list users in my organization", ("list_users",)),
     ("set the monthly spending cap on Acme's wallet to 500", ("set_wallet_cap",)),
+)
+
+# Written for issue #19's second round (wording for the model), from the README's promises and Kupe's docs
+# (../shared/kupe-api/), before any description was changed and without reading them: a held-out set. The
+# descriptions are not tuned against it, so its figures say whether the rewrite carries over to new wording.
+HELD_OUT: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # account
+    ("which user am I signed in as", ("whoami",)),
+    ("do I have enough balance for a few test calls", ("get_credit_balance", "get_wallet")),
+    # agents
+    ("spin up a new voice bot called Asha for our hotel", ("create_agent",)),
+    ("change the greeting the bot says first", ("update_agent",)),
+    ("swap the bot's LLM to gpt-4o", ("update_agent",)),
+    ("make the hotel assistant answer in Tamil instead of English", ("update_agent",)),
+    ("look at the full configuration of agent 7", ("get_agent",)),
+    ("how many assistants do I have", ("list_agents",)),
+    ("remove the Diwali bot permanently", ("delete_agent",)),
+    ("what female English voices are there", ("list_voices",)),
+    ("what VAD providers can I use", ("list_providers",)),
+    # tuning
+    ("put the bot into active mode", ("tune_agent",)),
+    ("end the call if nobody says anything for 30 seconds", ("tune_agent",)),
+    ("forward the caller to +91 80 1234 5678 when they want a real person", ("tune_agent",)),
+    # phone
+    ("connect the new number to the hotel assistant", ("map_phone",)),
+    ("point line 2 at the booking workflow", ("map_phone",)),
+    ("which agent is handling our toll-free line", ("get_phone_mapping",)),
+    ("list every line on the account with what answers it", ("list_phone_numbers",)),
+    # calls
+    ("dial +1 415 555 2671 with the sales agent", ("place_call",)),
+    ("preview the call to Ravi without actually ringing him", ("place_call",)),
+    ("did the call to Asha go through?", ("get_call_analytics",)),
+    ("how long was each call today", ("get_call_analytics",)),
+    ("pull the transcript of yesterday's call with the landlord", ("get_call_transcript",)),
+    ("what did the bot say to the customer about the refund", ("get_call_transcript",)),
+    ("keep watching the call and tell me how it ended", ("wait_for_call",)),
+    ("wait for the approval and then ring them", ("wait_for_approval",)),
+    ("has anyone approved my pending calls", ("list_call_approvals",)),
+    # knowledge
+    ("teach the bot our menu from this PDF", ("upload_knowledge_file",)),
+    ("which files are in my knowledge base", ("list_knowledge_files",)),
+    ("when was the brochure file uploaded and how big is it", ("get_knowledge_file",)),
+    ("link the policy document to the clinic assistant", ("attach_knowledge_file",)),
+    ("stop the sales agent using the old price list but don't delete it", ("detach_knowledge_file",)),
+    ("what files is the receptionist using for answers", ("list_agent_knowledge_files",)),
+    ("ask the knowledge base what our return window is", ("search_knowledge",)),
+    ("erase faq.pdf from Kupe", ("delete_knowledge_file",)),
+    # campaigns
+    ("make an outbound campaign for payment reminders", ("create_batch",)),
+    ("import the CSV of customers into campaign 12", ("add_batch_recipients",)),
+    ("start dialling the campaign", ("start_batch",)),
+    ("how far along is batch 17", ("get_batch",)),
+    ("which numbers in the campaign failed", ("list_batch_recipients",)),
+    ("list all my outbound campaigns", ("list_batches",)),
+    ("let me know once the batch is done", ("wait_for_batch",)),
+    # integrations
+    ("define a tool that calls our order-status API", ("create_http_tool",)),
+    ("which HTTP integrations have I defined", ("list_http_tools",)),
+    ("register our MCP server at https://tools.example.com/mcp", ("create_mcp_tool",)),
+    ("change the method of the order lookup tool to GET", ("update_http_tool",)),
+    ("give the receptionist the booking and payment tools", ("attach_tools_to_agent",)),
+    ("unlink the CRM tool from the support bot", ("detach_tool_from_agent",)),
+    ("which tools does the receptionist have access to", ("list_agent_tools",)),
+    # analysis
+    ("extract the caller's email address after each call", ("create_analysis_rule", "set_agent_post_analysis")),
+    ("make a copy of the NPS rule", ("duplicate_analysis_rule",)),
+    ("which analysis rules are attached to the sales bot", ("list_agent_analysis_rules",)),
+    ("use only the budget rule on the sales agent", ("set_agent_analysis_rules",)),
+    # webhooks
+    ("post the call summary to our server when a call ends", ("set_agent_webhook", "set_agent_post_analysis")),
+    ("generate a new signing secret for the webhook", ("rotate_webhook_secret",)),
+    ("check our webhook endpoint is reachable", ("test_agent_webhook",)),
+    # billing
+    ("what did call session 5f2 cost", ("get_session_cost",)),
+    ("how much have I used in total this month", ("get_usage_overview",)),
+    ("daily usage totals for a chart", ("get_usage_summary",)),
+    ("list every usage record from last week", ("list_usage_records",)),
+    ("send me the usage export by email", ("export_usage",)),
+    ("get a ZIP of all call recordings for April", ("export_call_logs",)),
+    ("how much of my monthly cap have I used", ("get_wallet", "get_credit_balance")),
+    # admin
+    ("give Meera 25 dollars of credit", ("grant_wallet_credits",)),
+    ("remove the spending cap on Ravi's wallet", ("set_wallet_cap",)),
+    ("correct the ledger of wallet 7f3a by minus 5 dollars", ("adjust_wallet",)),
+    ("list all organization wallets", ("list_org_wallets",)),
+    ("show each member's wallet in the partner org", ("list_org_member_wallets",)),
+    ("grants and expiry dates on wallet w-2", ("get_wallet_ledger",)),
+    ("what are we earning from markup this year", ("get_earnings",)),
+    ("make Acme a distributor", ("set_org_business_model",)),
+    ("set our reseller markup to 15 percent in INR", ("set_org_markup",)),
+    ("set commission for Acme to 8%", ("set_org_commission",)),
+    ("which feature flags are on for me", ("get_my_feature_flags",)),
+    ("enable batch calling for user 42", ("update_feature_flags",)),
+    ("add a new API key called reporting", ("create_api_key",)),
+    ("does user Ravi have an active Anthropic key", ("check_api_key_exists",)),
+    ("revoke key k-9", ("revoke_api_key",)),
 )
 
 # Requests to read something. Whatever a tool search returns for them, the first tool must not dial, spend or destroy:
