@@ -15,57 +15,5 @@ How a ``place_call`` or ``start_batch`` is confirmed (README "Call safety"), one
 State (tokens, slots, approval records) lives in the server's ``kupe_mcp.safety.state`` store.
 """
 
-from __future__ import annotations
-
-from typing import Annotated
-
-from pydantic import Field
-
-from kupe_mcp.safety.ask import (
-    ConfirmCall,
-    NotAsked,
-    ask_to_place_call,
-    ask_to_start_batch,
-    can_elicit,
-)
-from kupe_mcp.safety.gate import UNKNOWN_REF, Gate, Held, decide
-from kupe_mcp.safety.preview import one_line, preview, question, quoted
-from kupe_mcp.safety.recipients import RecipientRow, recipients_from_csv, screen_recipients
-from kupe_mcp.safety.subjects import (
-    Batch,
-    CallRequest,
-    Subject,
-    batch_subject,
-    call_subject,
-    check_runner,
-)
-
-__all__ = [
-    "UNKNOWN_REF",
-    "Batch",
-    "CallRequest",
-    "ConfirmCall",
-    "ConfirmationToken",
-    "DryRun",
-    "Gate",
-    "Held",
-    "NotAsked",
-    "RecipientRow",
-    "Subject",
-    "ask_to_place_call",
-    "ask_to_start_batch",
-    "batch_subject",
-    "call_subject",
-    "can_elicit",
-    "check_runner",
-    "decide",
-    "one_line",
-    "preview",
-    "question",
-    "quoted",
-    "recipients_from_csv",
-    "screen_recipients",
-]
-
-DryRun = Annotated[bool, Field(description="Check and preview only; dials nothing.")]
-ConfirmationToken = Annotated[str | None, Field(description="From a preview, once the user said yes.")]
+# The package is its modules: importing one (the state store at start-up, the context accessors) must not import
+# the call path (asking, the gate, previews, outcomes), which only the call tools need, on their first use.

@@ -29,7 +29,7 @@ import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import mcp_types as types
@@ -41,8 +41,10 @@ from mcp_types.version import is_version_at_least
 from kupe_mcp.errors import CallRefused
 from kupe_mcp.safety.approvals import Approval, ApprovalProblem, Channel, new_approval
 from kupe_mcp.safety.context import approvals_of, server_of, settings_of
-from kupe_mcp.safety.outcomes import ApprovalPending, BatchOutcome, CallOutcome, Declined
 from kupe_mcp.text import redact as _redact
+
+if TYPE_CHECKING:  # built on the call path only: the server imports this module at start-up, not the outcomes
+    from kupe_mcp.safety.outcomes import ApprovalPending, BatchOutcome, CallOutcome, Declined
 
 __all__ = [
     "CARD_META_KEY",
@@ -174,6 +176,8 @@ async def wait_decided(ctx: Context, approval_id: str, timeout_s: float, *, prog
 
 def declined(reason: str, nothing_done: str) -> Declined:
     """A person's no (or nobody's yes in time), worded so the model does not try again on its own."""
+    from kupe_mcp.safety.outcomes import Declined
+
     return Declined(reason=f"{reason}; {nothing_done}. Do not try again unless the user asks.")
 
 
@@ -205,6 +209,8 @@ async def _pending_answer(ctx: Context, record: Approval, tool: str) -> Approval
         next_step = f"The person sees an approval card with Approve and Decline; {again}."
     else:
         next_step = f"The person was sent to the approval page by the client; {again}."
+    from kupe_mcp.safety.outcomes import ApprovalPending
+
     return ApprovalPending(
         approval_id=record.id,
         channel=channel,
@@ -309,7 +315,7 @@ async def my_approval(ctx: Context, approval_id: str) -> Approval:
     return record
 
 
-Dialler = Callable[[Context, dict[str, Any]], Awaitable[CallOutcome | BatchOutcome]]
+Dialler = Callable[[Context, dict[str, Any]], Awaitable["CallOutcome | BatchOutcome"]]
 DIALLERS: dict[str, Dialler] = {}
 """tool name -> how to dial its approved arguments through the same gate as the tool itself (registered by the
 call tools with ``dialler``): wait_for_approval never calls back into the server's tool dispatch."""

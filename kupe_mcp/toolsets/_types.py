@@ -10,7 +10,17 @@ from uuid import UUID
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-__all__ = ["AgentId", "CallRequestId", "FileId", "Page", "PageSize", "PhoneNumberId", "WorkflowId"]
+__all__ = [
+    "AgentId",
+    "CallRequestId",
+    "ConfirmationToken",
+    "DryRun",
+    "FileId",
+    "Page",
+    "PageSize",
+    "PhoneNumberId",
+    "WorkflowId",
+]
 
 AgentId = Annotated[UUID, Field(description="From list_agents.")]
 WorkflowId = Annotated[UUID, Field(description="From the Kupe dashboard.")]
@@ -34,3 +44,7 @@ CallRequestId = Annotated[
 ]
 Page = Annotated[int, Field(ge=1)]
 PageSize = Annotated[int, Field(ge=1, le=100)]
+
+# The two arguments every dialling tool (place_call, start_batch) takes to steer the call-safety gate.
+DryRun = Annotated[bool, Field(description="Check and preview only; dials nothing.")]
+ConfirmationToken = Annotated[str | None, Field(description="From a preview, once the user said yes.")]

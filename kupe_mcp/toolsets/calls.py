@@ -17,26 +17,19 @@ from pydantic import BaseModel, Field
 
 from kupe_mcp.client import KupeClient
 from kupe_mcp.errors import KupeError
-from kupe_mcp.safety import (
-    ConfirmationToken,
-    ConfirmCall,
-    DryRun,
-    Subject,
-    ask_to_place_call,
-    call_subject,
-    decide,
-)
 from kupe_mcp.safety.approvals import ApprovalStatus
-from kupe_mcp.safety.ask import not_asked
+from kupe_mcp.safety.ask import ConfirmCall, ask_to_place_call, not_asked
 from kupe_mcp.safety.channels import dialler, follow_approval, tenant_of
+from kupe_mcp.safety.gate import decide
 from kupe_mcp.safety.idempotency import RETRY_LOST, IdempotencyKey, Prior, idempotent
 from kupe_mcp.safety.outcomes import Answer, CallOutcome, Placed, call_outcome
+from kupe_mcp.safety.subjects import Subject, call_subject
 from kupe_mcp.toolsets._apps import APPROVAL_CARD, CALL_CARD
 from kupe_mcp.toolsets._context import approvals_of, kupe, server_of
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._sessions import light_session, transcript_lines
 from kupe_mcp.toolsets._shape import Page, View, clip, page_of
-from kupe_mcp.toolsets._types import AgentId, CallRequestId, PhoneNumberId, WorkflowId
+from kupe_mcp.toolsets._types import AgentId, CallRequestId, ConfirmationToken, DryRun, PhoneNumberId, WorkflowId
 from kupe_mcp.toolsets._types import Page as PageNo
 from kupe_mcp.toolsets._wait import clock_words, epoch_of, is_final, poll_until, status_words
 

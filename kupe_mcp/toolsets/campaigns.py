@@ -18,30 +18,21 @@ from pydantic import BaseModel, Field
 
 from kupe_mcp.client import Batch, BatchStatus, BatchStatusCounts
 from kupe_mcp.errors import CallRefused, KupeError
-from kupe_mcp.safety import (
-    ConfirmationToken,
-    ConfirmCall,
-    DryRun,
-    RecipientRow,
-    Subject,
-    ask_to_start_batch,
-    batch_subject,
-    decide,
-    recipients_from_csv,
-    screen_recipients,
-)
 from kupe_mcp.safety.agent import placeholders_of
-from kupe_mcp.safety.ask import not_asked
+from kupe_mcp.safety.ask import ConfirmCall, ask_to_start_batch, not_asked
 from kupe_mcp.safety.channels import RESULT_META, dialler
+from kupe_mcp.safety.gate import decide
 from kupe_mcp.safety.idempotency import RETRY_LOST, IdempotencyKey, Prior, idempotent
 from kupe_mcp.safety.outcomes import Answer, BatchOutcome, Started, batch_outcome
+from kupe_mcp.safety.recipients import RecipientRow, recipients_from_csv, screen_recipients
+from kupe_mcp.safety.subjects import Subject, batch_subject
 from kupe_mcp.safety.variables import check_variable_names, missing_values
 from kupe_mcp.toolsets._apps import APPROVAL_CARD, BATCH_PROGRESS
 from kupe_mcp.toolsets._context import guards_of, kupe, refuse_server_disk, server_of, settings_of
 from kupe_mcp.toolsets._files import read_upload
 from kupe_mcp.toolsets._registry import Toolset
 from kupe_mcp.toolsets._shape import Page, View, page_of
-from kupe_mcp.toolsets._types import AgentId, PageSize, PhoneNumberId, WorkflowId
+from kupe_mcp.toolsets._types import AgentId, ConfirmationToken, DryRun, PageSize, PhoneNumberId, WorkflowId
 from kupe_mcp.toolsets._types import Page as PageNo
 from kupe_mcp.toolsets._wait import is_final, poll_until, status_words
 

@@ -262,6 +262,21 @@ def test_the_stdio_server_imports_no_toolset_module_to_start_and_only_the_served
     assert after == str([f"kupe_mcp.toolsets.{name}" for name in sorted(DEFAULT_TOOLSETS)])
 
 
+def test_the_call_path_loads_with_the_call_tools_not_when_the_stdio_server_starts() -> None:
+    printed = run_fresh(
+        "server = create_server(s, build_client(s))\n"
+        "path = ['kupe_mcp.safety.' + m for m in ('ask', 'gate', 'outcomes', 'subjects', 'preview', 'idempotency')]\n"
+        "print([m for m in path if m in sys.modules])\n"
+        "tool_manager(server).list_tools()\n"
+        "print([m for m in path if m in sys.modules])\n"
+    )
+    before, after = printed.splitlines()
+    assert before == "[]"
+    assert after == str(
+        [f"kupe_mcp.safety.{m}" for m in ("ask", "gate", "outcomes", "subjects", "preview", "idempotency")]
+    )
+
+
 def test_a_docstring_wrapped_mid_sentence_becomes_one_line_per_paragraph() -> None:
     from kupe_mcp.toolsets import Toolset
 

@@ -22,7 +22,7 @@ from pydantic import SecretStr
 
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
-from kupe_mcp.safety import UNKNOWN_REF
+from kupe_mcp.safety.gate import UNKNOWN_REF
 from kupe_mcp.sandbox import DEMO_API_KEY
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID, IN_PHONE_ID
 from kupe_mcp.serve.server import KupeServer, create_server
