@@ -1,18 +1,25 @@
-"""Between the call tools and ``kupe_mcp.safety.rules``: subjects, asking a person, previews, tokens, the gate.
+"""Call safety: everything that stands between a model's request and a phone that rings, one module each.
 
-How a ``place_call`` or ``start_batch`` is confirmed (README "Call safety"), one module each:
+The rules and their inputs:
 
-* ``_subjects``: the subject resolver builds what will be dialled (a call or a batch), runs
-  every rule on it and gives it a digest; the confirmation resolver and the body share it.
-* ``_ask``: the confirmation resolver asks the person about that subject, or does not.
-* ``_preview``: what the person is shown, outside text quoted so it cannot forge lines.
-* ``_gate``: ``decide`` (dry run, decline, token, or a fresh look compared with what was
-  approved) and ``Gate.reserve()``, the context that holds the slot around the dial.
-* ``_recipients``: add_batch_recipients' CSV rows and the "who" rules per row.
+* ``rules``: who may be called, when, how often, at what cost (``CallGuards``); ``variables`` checks the values
+  a call's prompt placeholders get; ``agent`` reads an agent's placeholders; ``recipients`` screens batch rows.
+
+One dial, in the order it happens:
+
+* ``subjects``: what will be dialled (a call or a batch), every rule run on it, and its digest;
+* ``ask``: asking the person about that subject, through the best channel the client has (``channels``: card,
+  URL or form elicitation, or a link to the approval page, each wait bounded);
+* ``preview``: what the person is shown, outside text quoted so it cannot forge lines;
+* ``gate``: ``decide`` (dry run, decline, token, or a fresh look compared with what was approved) and
+  ``Gate.reserve()``, the context that holds the slot around the dial;
+* ``idempotency``: a retried dial with the same key answers the first outcome instead of ringing again;
 * ``outcomes``: the typed answers both write tools share (placed or started, dry run, approval pending,
   confirmation required, declined, outcome unknown); safety builds them, the toolsets only return them.
 
-State (tokens, slots, approval records) lives in the server's ``kupe_mcp.safety.state`` store.
+The person's side: ``approvals`` (one record and one store), ``page`` (the approval page and its desk) and
+``passkeys`` (the WebAuthn proof only a person can give). ``context`` is how this package reaches the runtime
+serving it. State (tokens, slots, approvals, passkeys) lives in the server's ``state`` store.
 """
 
 # The package is its modules: importing one (the state store at start-up, the context accessors) must not import
