@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 SANDBOX_BASE_URL = "http://sandbox.kupe.local"
+COMMANDS = ("serve", "sandbox-api", "demo", "install", "passkey")
 
 
 def _serve_parser(parser: argparse.ArgumentParser) -> None:
@@ -85,7 +86,8 @@ class _Parser(argparse.ArgumentParser):
         return super().format_help()
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(*, serve_only: bool = False) -> argparse.ArgumentParser:
+    """The command line; ``serve_only`` leaves out the other commands (and their imports) when serving."""
     parser = argparse.ArgumentParser(
         prog="kupe-app-mcp",
         description="MCP server for the Kupe App voice-agent platform (api.kupe.in).",
@@ -96,7 +98,8 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"kupe-app-mcp {__version__}")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    # The metavar names every command even when only serve's parser is built.
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="{" + ",".join(COMMANDS) + "}")
     _serve_parser(
         sub.add_parser(
             "serve",
@@ -105,6 +108,8 @@ def _parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
     )
+    if serve_only:
+        return parser
     sandbox = sub.add_parser("sandbox-api", help="serve the embedded Kupe sandbox REST API alone")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8766)
@@ -121,11 +126,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = _parser()
     argv = list(argv)
-    if not argv or argv[0] not in {"serve", "sandbox-api", "demo", "install", "passkey", "-h", "--help", "--version"}:
+    if not argv or argv[0] not in {*COMMANDS, "-h", "--help", "--version"}:
         argv.insert(0, "serve")
-    return parser.parse_args(argv)
+    return _parser(serve_only=argv[0] == "serve").parse_args(argv)
 
 
 def _configure_logging(level: str) -> None:
@@ -321,7 +325,8 @@ def _client(settings: Any) -> Any:
 
 
 async def _run_stdio(server: Any, check: Any = None) -> None:
-    """Serve over stdio; ``check`` (the start-up check) runs at once beside it, so its verdict is logged now."""
+    """Serve over stdio; ``check`` (the start-up check) runs beside it just after the opening requests, so its
+    verdict is logged at start without delaying ``initialize``."""
     import anyio
 
     # The server's lifespan (Runtime.serving) releases the Kupe client and the state store when stdio ends;
@@ -329,11 +334,27 @@ async def _run_stdio(server: Any, check: Any = None) -> None:
     try:
         async with anyio.create_task_group() as tasks:
             if check is not None:
-                tasks.start_soon(check.problem)
+                tasks.start_soon(_check_after_opening, check)
             await server.run_stdio_async()
             tasks.cancel_scope.cancel()
     finally:
         await server.runtime.aclose()
+
+
+# How long the start-up check waits on stdio: a client opens with initialize and the lists in the first
+# fraction of a second, and building the HTTP client (TLS trust store, connection pool) would delay them.
+_CHECK_AFTER_S = 0.5
+
+
+async def _check_after_opening(check: Any) -> None:
+    """The start-up check, once the client's opening requests are answered.
+
+    A tool call that comes sooner does not wait for this: the client's gate runs the check itself first.
+    """
+    import anyio
+
+    await anyio.sleep(_CHECK_AFTER_S)
+    await check.problem()
 
 
 async def _run_http(app: Any, sock: Any, announce: Any, check: Any = None) -> None:

@@ -48,12 +48,9 @@ if TYPE_CHECKING:  # built on the call path only: the server imports this module
 
 __all__ = [
     "CARD_META_KEY",
-    "CARD_TOOL",
-    "CARD_URI",
     "DIALLERS",
     "RESULT_META",
     "URL_INPUT_KEY",
-    "CardToolOnlyForApps",
     "Sought",
     "UrlApprovalRequired",
     "answer_from_card",
@@ -67,34 +64,12 @@ __all__ = [
 ]
 
 URL_INPUT_KEY = "kupe_approval"
-CARD_URI = "ui://kupe/approval-card.html"
 CARD_META_KEY = "kupe/approval"
 # ``KupeServer.call_tool`` puts a fresh dict here for each call and copies it into the result's ``_meta``: what the
 # MCP Apps card needs (the approval's secret) rides there, where hosts give it to the view and not to the model.
 RESULT_META: ContextVar[dict[str, Any] | None] = ContextVar("kupe_result_meta", default=None)
 INPUT_REQUIRED_VERSION = "2026-07-28"
 POLL_S = 0.25
-
-
-CARD_TOOL = "answer_call_approval"
-
-
-class CardToolOnlyForApps:
-    """Server middleware: ``tools/list`` shows the card's app-only tool only to a client that negotiated MCP Apps.
-
-    ``visibility: ["app"]`` is a hint hosts may ignore; a client without Apps has no card to answer from, so its
-    model is not shown the tool at all (and ``answer_from_card`` refuses a call from it).
-    """
-
-    async def __call__(self, ctx: Any, call_next: Any) -> Any:
-        result = await call_next(ctx)
-        if getattr(ctx, "method", None) != "tools/list" or client_supports_apps(ctx):
-            return result
-        if isinstance(result, types.ListToolsResult):
-            return result.model_copy(update={"tools": [t for t in result.tools if t.name != CARD_TOOL]})
-        if isinstance(result, dict) and isinstance(result.get("tools"), list):
-            return {**result, "tools": [t for t in result["tools"] if (t or {}).get("name") != CARD_TOOL]}
-        return result
 
 
 class UrlApprovalRequired(ToolError):

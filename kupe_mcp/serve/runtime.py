@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -24,14 +25,14 @@ from pydantic import SecretStr
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Credentials, Settings
 from kupe_mcp.errors import KupeAPIError, UnexpectedResponse
-from kupe_mcp.safety.approvals import StateApprovals
-from kupe_mcp.safety.page import ApprovalDesk
-from kupe_mcp.safety.passkeys import Passkeys, key_checker
-from kupe_mcp.safety.rules import CallGuards
 from kupe_mcp.safety.state import StateKeys, StateStore
 from kupe_mcp.text import redact as _redact
-from kupe_mcp.toolsets._files import FormatsCache
-from kupe_mcp.toolsets._wait import Pacing
+
+if TYPE_CHECKING:
+    from kupe_mcp.safety.page import ApprovalDesk
+    from kupe_mcp.safety.rules import CallGuards
+    from kupe_mcp.toolsets._files import FormatsCache
+    from kupe_mcp.toolsets._wait import Pacing
 
 __all__ = ["ClientProvider", "Runtime", "credentials_from_headers", "looks_like_jwt"]
 
@@ -114,17 +115,44 @@ class Runtime:
             *provider.client.credentials.secrets(),
             token.get_secret_value() if token else None,
         )
-        self.pacing = Pacing()
-        self.upload_formats = FormatsCache()
-        self.guards = CallGuards.from_settings(self.kupe_settings)
         from kupe_mcp.safety.state._memory import MemoryStore
 
         self.state: StateStore = state if state is not None else MemoryStore()
         self.state_keys = state_keys or StateKeys.from_secret(None)
         # credential fingerprint -> tenant id (the Kupe user_id behind it); see tenant_of.
         self._tenants: dict[str, str] = {}
+        # (tenant fingerprint, kind, id) -> (monotonic time, label) for call previews; see _safety._label.
+        self.preview_labels: dict[tuple[str, str, str], tuple[float, str]] = {}
+        self._users = 0
+
+    # Built on first use, with the modules they come from: answering initialize loads no call-safety code.
+
+    @cached_property
+    def pacing(self) -> Pacing:
+        from kupe_mcp.toolsets._wait import Pacing
+
+        return Pacing()
+
+    @cached_property
+    def upload_formats(self) -> FormatsCache:
+        from kupe_mcp.toolsets._files import FormatsCache
+
+        return FormatsCache()
+
+    @cached_property
+    def guards(self) -> CallGuards:
+        from kupe_mcp.safety.rules import CallGuards
+
+        return CallGuards.from_settings(self.kupe_settings)
+
+    @cached_property
+    def approvals(self) -> ApprovalDesk:
+        from kupe_mcp.safety.approvals import StateApprovals
+        from kupe_mcp.safety.page import ApprovalDesk
+        from kupe_mcp.safety.passkeys import Passkeys, key_checker
+
         conf = self.kupe_settings
-        self.approvals = ApprovalDesk(
+        return ApprovalDesk(
             # The state store holds approvals too (memory, sqlite or redis): a shared one lets any replica serve the
             # page and redeem once.
             StateApprovals(self.state, retention_s=conf.approval_retention_days * 86400),
@@ -135,9 +163,6 @@ class Runtime:
             passkeys=Passkeys(self.state, self.state_keys),
             check_key=key_checker(conf.base_url),
         )
-        # (tenant fingerprint, kind, id) -> (monotonic time, label) for call previews; see _safety._label.
-        self.preview_labels: dict[tuple[str, str, str], tuple[float, str]] = {}
-        self._users = 0
 
     @property
     def multi_tenant(self) -> bool:
@@ -197,5 +222,6 @@ class Runtime:
 
     async def aclose(self) -> None:
         """Release the connections and stop the approval listener: the server is going away."""
-        self.approvals.close()
+        if "approvals" in self.__dict__:  # built: its listener may be running
+            self.approvals.close()
         await self.release()

@@ -12,6 +12,7 @@ from typing import Any
 
 import mcp_types as types
 from mcp.server.apps import EXTENSION_ID as APPS_EXTENSION
+from mcp.server.apps import client_supports_apps
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, require_client_extension
@@ -25,9 +26,6 @@ from pydantic import AnyUrl, ValidationError
 from kupe_mcp import __version__, toolsets
 from kupe_mcp.client import KupeClient
 from kupe_mcp.config import Settings
-from kupe_mcp.prompts import register_prompts
-from kupe_mcp.resources import STATIC_RESOURCES, complete, recent_resources, register_resources
-from kupe_mcp.safety.channels import RESULT_META, CardToolOnlyForApps, UrlApprovalRequired
 from kupe_mcp.safety.state import StateKeys, StateStore
 from kupe_mcp.serve._sdk import (
     ContextualResourceList,
@@ -159,6 +157,20 @@ class KupeServer(ContextualResourceList[Runtime]):
     def __init__(self, runtime: Runtime, **kwargs: Any) -> None:
         super().__init__(lifespan=lambda _server: runtime.serving(), **kwargs)
         self.runtime = runtime
+        self._later: list[Callable[[KupeServer], None]] = []
+
+    def register_later(self, *register: Callable[[KupeServer], None]) -> None:
+        """Resource and prompt registrations run on the first use of either, like the tools'.
+
+        Building a template's or prompt's argument model costs about 2 ms each, and neither ``initialize``
+        nor ``tools/list`` needs them.
+        """
+        self._later.extend(register)
+
+    def _registered(self) -> None:
+        later, self._later = self._later, []
+        for register in later:
+            register(self)
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
@@ -196,6 +208,8 @@ class KupeServer(ContextualResourceList[Runtime]):
                 raise ToolError(
                     f"{name} has no argument {', '.join(unknown)}: its arguments are {', '.join(known) or 'none'}."
                 )
+        from kupe_mcp.safety.channels import RESULT_META, UrlApprovalRequired
+
         holder: dict[str, Any] = {}
         token = RESULT_META.set(holder)
         try:
@@ -221,7 +235,7 @@ class KupeServer(ContextualResourceList[Runtime]):
         The SDK raises a bare ValueError for these, which 2026-07-28 answers as -32603 "Internal server
         error" (with a traceback in the log) and 2025-11-25 as code 0.
         """
-        prompts = {p.name: p for p in await self.list_prompts()}
+        prompts = {p.name: p for p in await self.list_prompts()}  # registers them first
         prompt = prompts.get(name)
         if prompt is None:
             raise _unknown("prompt", name, prompts)
@@ -248,7 +262,18 @@ class KupeServer(ContextualResourceList[Runtime]):
             for t in tools
         ]
 
+    async def list_prompts(self) -> list[types.Prompt]:
+        self._registered()
+        return await super().list_prompts()
+
+    async def list_resource_templates(self) -> list[types.ResourceTemplate]:
+        self._registered()
+        return await super().list_resource_templates()
+
     async def list_resources(self) -> list[types.Resource]:
+        from kupe_mcp.resources import STATIC_RESOURCES
+
+        self._registered()
         static = [
             types.Resource(uri=r.uri, name=r.name, description=r.description, mime_type=r.mime_type)
             for r in STATIC_RESOURCES.values()
@@ -257,11 +282,16 @@ class KupeServer(ContextualResourceList[Runtime]):
 
     async def list_resources_in(self, context: Context[Any, Any]) -> list[types.Resource]:
         """The static resources plus the caller's recent agents and calls (they need the caller's key)."""
+        from kupe_mcp.resources import recent_resources
+
         return await self.list_resources() + await recent_resources(context)
 
     async def read_resource(
         self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
     ) -> Iterable[ReadResourceContents] | types.InputRequiredResult:
+        from kupe_mcp.resources import STATIC_RESOURCES
+
+        self._registered()
         static = STATIC_RESOURCES.get(str(uri))
         if static is not None and context is not None:
             return [ReadResourceContents(content=await static.read(context), mime_type=static.mime_type)]
@@ -365,12 +395,42 @@ def create_server(
     replace_tool_manager(
         server, _DeferredToolManager(register_tools, warn_on_duplicate_tools=server.settings.warn_on_duplicate_tools)
     )
-    register_resources(server)
-    register_prompts(server)
-    server.middleware.append(CardToolOnlyForApps())
+    server.register_later(_resources, _prompts)
+    server.middleware.append(AppOnlyToolsForApps())
     _add_logging_handler(server)
     _add_completion_handler(server)
     return server
+
+
+class AppOnlyToolsForApps:
+    """Server middleware: ``tools/list`` shows a view's app-only tools only to a client that negotiated MCP Apps.
+
+    ``visibility: ["app"]`` is a hint hosts may ignore; a client without Apps has no view to press a button in, so
+    its model is not shown those tools at all (and ``call_tool`` refuses a call to one from it).
+    """
+
+    async def __call__(self, ctx: Any, call_next: Any) -> Any:
+        result = await call_next(ctx)
+        if getattr(ctx, "method", None) != "tools/list" or client_supports_apps(ctx):
+            return result
+        hidden = app_only_tools()
+        if isinstance(result, types.ListToolsResult):
+            return result.model_copy(update={"tools": [t for t in result.tools if t.name not in hidden]})
+        if isinstance(result, dict) and isinstance(result.get("tools"), list):
+            return {**result, "tools": [t for t in result["tools"] if (t or {}).get("name") not in hidden]}
+        return result
+
+
+def _resources(server: KupeServer) -> None:
+    from kupe_mcp.resources import register_resources
+
+    register_resources(server)
+
+
+def _prompts(server: KupeServer) -> None:
+    from kupe_mcp.prompts import register_prompts
+
+    register_prompts(server)
 
 
 def _add_completion_handler(server: KupeServer) -> None:
@@ -394,6 +454,8 @@ def _add_completion_handler(server: KupeServer) -> None:
             if ref.uri not in templates:
                 raise _unknown("resource template", ref.uri, templates)
         context = Context(request_context=ctx, mcp_server=server)
+        from kupe_mcp.resources import complete
+
         values = await complete(context, params.argument.name, params.argument.value)
         return types.CompleteResult(completion=types.Completion(values=values, total=len(values), has_more=False))
 

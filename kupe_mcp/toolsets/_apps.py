@@ -12,12 +12,13 @@ from typing import Annotated
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from kupe_mcp.safety.channels import CARD_URI, answer_from_card
 from kupe_mcp.toolsets._registry import Toolset
 
 __all__ = ["APPROVAL_CARD", "APP_TOOLS", "BATCH_PROGRESS", "CALL_CARD", "USAGE_CHART"]
 
-APPROVAL_CARD = CARD_URI  # place_call and start_batch: what will be dialled, with Approve and Decline
+APPROVAL_CARD = (
+    "ui://kupe/approval-card.html"  # place_call and start_batch: what will be dialled, with Approve and Decline
+)
 CALL_CARD = "ui://kupe/call-card.html"
 BATCH_PROGRESS = "ui://kupe/batch-progress.html"
 USAGE_CHART = "ui://kupe/usage-chart.html"
@@ -48,5 +49,7 @@ async def answer_call_approval(
     approve: bool,
 ) -> CardAnswer:
     """The approval card's Approve/Decline buttons; it needs the card's own secret."""
+    from kupe_mcp.safety.channels import answer_from_card  # call safety loads with the first call, not at start
+
     # The secret reaches only the card (the result's _meta), never the model.
     return CardAnswer.model_validate(await answer_from_card(ctx, approval_id, secret, approve))

@@ -277,6 +277,24 @@ def test_the_call_path_loads_with_the_call_tools_not_when_the_stdio_server_start
     )
 
 
+def test_answering_initialize_loads_no_call_safety_prompt_resource_or_install_module() -> None:
+    printed = run_fresh(
+        "import anyio\n"
+        "from mcp.client import Client\n"
+        "server = create_server(s, build_client(s))\n"
+        "async def opening() -> None:\n"
+        "    async with Client(server) as mcp:\n"
+        "        print(mcp.server_info.name)\n"
+        "anyio.run(opening)\n"
+        "later = ['kupe_mcp.safety.' + m for m in ('channels', 'page', 'passkeys', 'approvals', 'context')]\n"
+        "later += ['kupe_mcp.prompts', 'kupe_mcp.resources', 'kupe_mcp.dist.install', 'kupe_mcp.toolsets._wait']\n"
+        "print([m for m in later if m in sys.modules])\n"
+    )
+    name, loaded = printed.splitlines()
+    assert name == "kupe-app-mcp"
+    assert loaded == "[]"
+
+
 def test_a_docstring_wrapped_mid_sentence_becomes_one_line_per_paragraph() -> None:
     from kupe_mcp.toolsets import Toolset
 
