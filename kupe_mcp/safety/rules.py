@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import cache, lru_cache
@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kupe_mcp.config import Settings, parse_destination_prefixes
 from kupe_mcp.errors import CallRefused, ConfigError
+from kupe_mcp.safety.clock import Clock, utc_now
 
 
 def _lazy_module(name: str) -> Any:
@@ -85,8 +86,6 @@ __all__ = [
 TOKEN_TTL_S = 300.0
 _HOUR = timedelta(hours=1)
 
-Clock = Callable[[], datetime]
-
 
 @cache
 def _refused_types() -> dict[int, str]:
@@ -114,10 +113,6 @@ def _kinds() -> dict[int, str]:
 
 
 _EXAMPLE = "give it in international form, e.g. +919876543210"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _hhmm(value: time) -> str:
