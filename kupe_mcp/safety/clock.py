@@ -6,7 +6,8 @@ test injects its own), so no module mixes epoch floats with datetimes. Time leav
 * ``to_json``: the ISO 8601 UTC text a record keeps (``2026-03-10T08:00:00Z``, microseconds when there are any).
 * ``from_json``: reads that text, and also the epoch seconds (numbers, or numbers as text) earlier versions
   wrote, so approvals, passkeys and grants already in a SQLite file or a Redis keep working after an upgrade.
-* ``shown_time``: the one way a time is written for people and the model (to the second, UTC).
+* ``shown_time`` (``14:02 UTC``, in sentences) and ``listed_time`` (``2026-03-10T08:00:00Z``, in listings): the
+  two ways a time is written for people and the model, each in one place.
 
 Stores that need numbers (SQLite's expiry columns, Redis scores and TTLs) convert at their own boundary.
 Durations a wait measures (``time.monotonic``) are not wall time and stay out of here.
@@ -20,7 +21,7 @@ import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-__all__ = ["Clock", "from_json", "shown_time", "to_json", "utc_now"]
+__all__ = ["Clock", "from_json", "listed_time", "shown_time", "to_json", "utc_now"]
 
 Clock = Callable[[], datetime]
 """Returns the current time as an aware UTC datetime; injectable so every time rule is testable."""
@@ -76,5 +77,11 @@ def _from_epoch(seconds: float) -> datetime:
 
 
 def shown_time(at: datetime) -> str:
-    """``at`` for people and the model: ``2026-03-10T08:00:00Z`` (UTC, to the second)."""
-    return _utc(at).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``at`` in a sentence for people (the approval page, a refusal): ``14:02 UTC``."""
+    return f"{_utc(at):%H:%M} UTC"
+
+
+def listed_time(at: datetime) -> str:
+    """``at`` in a listing the model or a terminal reads (approvals, passkeys): ``2026-03-10T08:00:00Z``, to the
+    second (a record keeps microseconds; nobody reading a list needs them)."""
+    return f"{_utc(at):%Y-%m-%dT%H:%M:%SZ}"

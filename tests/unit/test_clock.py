@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from kupe_mcp.safety.clock import from_json, shown_time, to_json, utc_now
+from kupe_mcp.safety.clock import from_json, listed_time, shown_time, to_json, utc_now
 
 AT = datetime(2026, 3, 10, 8, 0, 12, 345678, tzinfo=UTC)
 
@@ -48,8 +48,10 @@ def test_a_naive_time_is_refused_on_the_way_out() -> None:
         to_json(datetime(2026, 3, 10, 8, 0))
 
 
-def test_people_see_a_time_to_the_second_in_utc() -> None:
-    assert shown_time(AT) == "2026-03-10T08:00:12Z"
+def test_people_read_a_time_in_utc_in_sentences_to_the_minute_and_in_listings_to_the_second() -> None:
+    india = AT.astimezone(timezone(timedelta(hours=5, minutes=30)))
+    assert shown_time(india) == "08:00 UTC"
+    assert listed_time(india) == "2026-03-10T08:00:12Z"
 
 
 def test_the_default_clock_is_aware_utc_wall_time() -> None:
