@@ -305,13 +305,14 @@ class RedisStore(StateStore):
 
         async def work(r: aioredis.Redis) -> None:
             hold, _, _ = self._scripts(r)
-            cutoff = (now - SLOT_TTL).timestamp()
+            stale_at = now - SLOT_TTL
+            cutoff = stale_at.timestamp()  # the script's score
             snap = self._seen.get(tenant)
             if snap is None or (everyone and snap.all_version is None):
                 snap = await self._read(r, tenant, everyone, now)
             for _ in range(_HOLD_TRIES):
                 check(snap.recent(now))  # raises CallRefused to refuse: nothing was written
-                stale = [sid for sid, (_, s) in snap.mine.items() if s.at.timestamp() <= cutoff]
+                stale = [sid for sid, (_, s) in snap.mine.items() if s.at <= stale_at]
                 version = secrets.token_hex(8)
                 args = [
                     snap.version,
