@@ -1,4 +1,5 @@
-"""A clock tests can set and advance, for the time rules (calling hours, repeat window, hourly cap, token expiry)."""
+"""A clock tests can set and advance: every ``Clock`` in call safety and the OAuth grants (``kupe_mcp.safety.clock``)
+can be this one, so calling hours, caps, windows and every expiry are tested without sleeping."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 
 class FakeClock:
-    """Callable like ``CallGuards.clock``; starts at ``start`` (UTC) and moves only when told."""
+    """A ``Clock`` (an aware UTC datetime per call); starts at ``start`` and moves only when told."""
 
     def __init__(self, start: datetime = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)) -> None:
         self.now = start

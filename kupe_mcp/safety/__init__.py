@@ -4,6 +4,7 @@ The rules and their inputs:
 
 * ``rules``: who may be called, when, how often, at what cost (``CallGuards``); ``variables`` checks the values
   a call's prompt placeholders get; ``agent`` reads an agent's placeholders; ``recipients`` screens batch rows.
+* ``clock``: wall time, one type throughout (aware UTC datetimes), and how records keep and read it.
 
 One dial, in the order it happens:
 

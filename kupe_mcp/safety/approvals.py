@@ -27,13 +27,15 @@ The record with its ``events`` and ``outcome`` is the audit record: ``list_call_
 from __future__ import annotations
 
 import secrets
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 import anyio
+
+from kupe_mcp.safety.clock import Clock, from_json, listed_time, to_json, utc_now
 
 __all__ = [
     "Approval",
@@ -48,7 +50,7 @@ __all__ = [
 ApprovalStatus = Literal["pending", "approved", "declined", "expired", "used"]
 Channel = Literal["url", "app", "link", "token"]
 _MAX_PER_TENANT = 1_000  # approvals one tenant may hold in any store; beyond it, that tenant's own oldest go
-_LOCK_S = 10.0  # how long an opener's per-tenant lock lasts if its holder vanished (a crash mid-open)
+_LOCK = timedelta(seconds=10)  # how long an opener's per-tenant lock lasts if its holder vanished (a crash mid-open)
 _LOCK_TRIES = 200  # x 10 ms: then the store is too busy to open an approval safely, and the call is refused
 
 
@@ -72,22 +74,22 @@ class Approval:
     arguments: dict[str, Any]
     facts: dict[str, Any]
     channel: Channel
-    created_at: float
-    expires_at: float
+    created_at: datetime
+    expires_at: datetime
     status: ApprovalStatus = "pending"
-    decided_at: float | None = None
+    decided_at: datetime | None = None
     outcome: str | None = None
     events: tuple[dict[str, Any], ...] = ()
     card_digest: str = ""
 
-    def current(self, now: float) -> Approval:
+    def current(self, now: datetime) -> Approval:
         """This record as of ``now``: past its expiry, a pending (or approved but unused) approval is expired."""
         if self.status in {"pending", "approved"} and now >= self.expires_at:
             note = "nobody answered in time" if self.status == "pending" else "approved but not used in time"
             return self._moved("expired", now, note)
         return self
 
-    def _moved(self, status: ApprovalStatus, now: float, note: str, **changes: Any) -> Approval:
+    def _moved(self, status: ApprovalStatus, now: datetime, note: str, **changes: Any) -> Approval:
         event = {"at": now, "status": status, "note": note}
         return replace(self, status=status, events=(*self.events, event), **changes)
 
@@ -99,16 +101,12 @@ class Approval:
             "tool": self.tool,
             "channel": self.channel,
             "facts": self.facts,
-            "created_at": _iso(self.created_at),
-            "expires_at": _iso(self.expires_at),
-            "decided_at": _iso(self.decided_at) if self.decided_at is not None else None,
+            "created_at": listed_time(self.created_at),
+            "expires_at": listed_time(self.expires_at),
+            "decided_at": listed_time(self.decided_at) if self.decided_at is not None else None,
             "outcome": self.outcome,
-            "events": [{**e, "at": _iso(e["at"])} for e in self.events],
+            "events": [{**e, "at": listed_time(e["at"])} for e in self.events],
         }
-
-
-def _iso(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def new_approval(
@@ -119,7 +117,7 @@ def new_approval(
     arguments: dict[str, Any],
     facts: dict[str, Any],
     channel: Channel,
-    now: float,
+    now: datetime,
     ttl_s: float,
 ) -> Approval:
     """A fresh pending approval with an unguessable id (it names the approval; it answers nothing)."""
@@ -132,7 +130,7 @@ def new_approval(
         facts=facts,
         channel=channel,
         created_at=now,
-        expires_at=now + ttl_s,
+        expires_at=now + timedelta(seconds=ttl_s),
         events=({"at": now, "status": "pending", "note": f"asked through the {channel} channel"},),
     )
 
@@ -142,7 +140,7 @@ def _same(kept: str, given: str) -> bool:
     return bool(kept) and secrets.compare_digest(kept, given)
 
 
-def _verified(record: Approval | None, tenant: str, digest: str, via: str, now: float) -> Approval:
+def _verified(record: Approval | None, tenant: str, digest: str, via: str, now: datetime) -> Approval:
     """``record`` approved by a proof checked elsewhere, when it is still pending for that tenant and digest."""
     if record is None or record.tenant != tenant or not secrets.compare_digest(record.digest, digest):
         raise ApprovalProblem("Refused: this approval is unknown or for other arguments; nothing was approved.")
@@ -195,16 +193,32 @@ _PAGE_TENANT = "approval-pages"  # the page knows only the approval id: its reco
 
 
 def _to_json(record: Approval) -> dict[str, Any]:
-    return {**record.__dict__, "events": list(record.events)}
+    return {
+        **record.__dict__,
+        "created_at": to_json(record.created_at),
+        "expires_at": to_json(record.expires_at),
+        "decided_at": to_json(record.decided_at) if record.decided_at is not None else None,
+        "events": [{**e, "at": to_json(e["at"])} for e in record.events],
+    }
 
 
 _FIELDS = frozenset(Approval.__dataclass_fields__)
 
 
 def _from_json(raw: dict[str, Any]) -> Approval:
-    """Read leniently: a field an older version kept (a page secret in plain text) is dropped, never used."""
+    """Read leniently: a field an older version kept (a page secret in plain text) is dropped, never used, and
+    times kept as epoch seconds (before ISO 8601) read as the same instants."""
     kept = {k: v for k, v in raw.items() if k in _FIELDS}
-    return Approval(**{**kept, "events": tuple(raw.get("events") or ())})
+    decided = kept.get("decided_at")
+    return Approval(
+        **{
+            **kept,
+            "created_at": from_json(kept["created_at"]),
+            "expires_at": from_json(kept["expires_at"]),
+            "decided_at": from_json(decided) if decided is not None else None,
+            "events": tuple({**e, "at": from_json(e["at"])} for e in raw.get("events") or ()),
+        }
+    )
 
 
 @dataclass
@@ -220,26 +234,25 @@ class StateApprovals:
 
     state: Any  # kupe_mcp.safety.state.StateStore; typed loosely so this module stays import-light
     retention_s: float = 30 * 86400.0
-    clock: Callable[[], float] = time.time
+    clock: Clock = utc_now
 
-    def _at(self, epoch: float | None = None) -> Any:
-        from datetime import UTC, datetime
-
-        return datetime.fromtimestamp(self.clock() if epoch is None else epoch, UTC)
+    @property
+    def _retention(self) -> timedelta:
+        return timedelta(seconds=self.retention_s)
 
     async def _save(self, record: Approval) -> None:
-        keep = self._at(record.created_at + self.retention_s)
+        keep = record.created_at + self._retention
         await self.state.put(_PAGE_TENANT, f"approval:{record.id}", _to_json(record), expires=keep)
 
     async def _load(self, approval_id: str) -> Approval | None:
-        raw = await self.state.get(_PAGE_TENANT, f"approval:{approval_id}", now=self._at())
+        raw = await self.state.get(_PAGE_TENANT, f"approval:{approval_id}", now=self.clock())
         return _from_json(raw).current(self.clock()) if raw is not None else None
 
     async def get(self, approval_id: str) -> Approval | None:
         return await self._load(approval_id)
 
     async def find(self, tenant: str, digest: str) -> Approval | None:
-        index = await self.state.get(tenant, f"approval-digest:{digest}", now=self._at())
+        index = await self.state.get(tenant, f"approval-digest:{digest}", now=self.clock())
         record = await self._load(str(index["id"])) if index else None
         if record is None or record.tenant != tenant or record.digest != digest:
             return None
@@ -258,9 +271,7 @@ class StateApprovals:
 
         for _ in range(_LOCK_TRIES):
             now = self.clock()
-            if await self.state.put_new(
-                tenant, "approval-lock", {}, expires=self._at(now + _LOCK_S), now=self._at(now)
-            ):
+            if await self.state.put_new(tenant, "approval-lock", {}, expires=now + _LOCK, now=now):
                 break
             await anyio.sleep(0.01)
         else:
@@ -271,7 +282,7 @@ class StateApprovals:
             yield
         finally:
             with anyio.CancelScope(shield=True):
-                await self.state.take(tenant, "approval-lock", now=self._at())
+                await self.state.take(tenant, "approval-lock", now=self.clock())
 
     async def open_or_reuse(self, fresh: Approval) -> Approval:
         async with self._opening(fresh.tenant):
@@ -279,14 +290,12 @@ class StateApprovals:
             if live is not None:
                 return live
             await self._save(fresh)
-            keep = self._at(fresh.expires_at)
+            keep = fresh.expires_at
             await self.state.put(fresh.tenant, f"approval-digest:{fresh.digest}", {"id": fresh.id}, expires=keep)
-            listed = await self.state.get(fresh.tenant, "approval-list", now=self._at()) or {"ids": []}
+            listed = await self.state.get(fresh.tenant, "approval-list", now=self.clock()) or {"ids": []}
             ids = [fresh.id, *[str(i) for i in listed["ids"] if i != fresh.id]]
             ids, dropped = ids[:_MAX_PER_TENANT], ids[_MAX_PER_TENANT:]
-            await self.state.put(
-                fresh.tenant, "approval-list", {"ids": ids}, expires=self._at(self.clock() + self.retention_s)
-            )
+            await self.state.put(fresh.tenant, "approval-list", {"ids": ids}, expires=self.clock() + self._retention)
             for old in dropped:
                 await self._drop(fresh.tenant, old)
             return fresh
@@ -299,12 +308,12 @@ class StateApprovals:
         if record.tenant != tenant:  # not this tenant's (cannot happen: ids come from its own list): keep it
             await self._save(record)
             return
-        index = await self.state.get(tenant, f"approval-digest:{record.digest}", now=self._at())
+        index = await self.state.get(tenant, f"approval-digest:{record.digest}", now=self.clock())
         if index is not None and index.get("id") == approval_id:
-            await self.state.take(tenant, f"approval-digest:{record.digest}", now=self._at())
+            await self.state.take(tenant, f"approval-digest:{record.digest}", now=self.clock())
 
     async def _take(self, approval_id: str) -> Approval | None:
-        raw = await self.state.take(_PAGE_TENANT, f"approval:{approval_id}", now=self._at())
+        raw = await self.state.take(_PAGE_TENANT, f"approval:{approval_id}", now=self.clock())
         return _from_json(raw) if raw is not None else None
 
     async def answer(self, approval_id: str, card_digest: str, *, approve: bool, via: str) -> Approval:
@@ -368,7 +377,7 @@ class StateApprovals:
 
     async def list(self, tenant: str, *, status: ApprovalStatus | None, limit: int) -> list[Approval]:
         """The tenant's approvals, newest first; reads stop at ``limit`` (a list holds up to _MAX_PER_TENANT ids)."""
-        listed = await self.state.get(tenant, "approval-list", now=self._at()) or {"ids": []}
+        listed = await self.state.get(tenant, "approval-list", now=self.clock()) or {"ids": []}
         rows: list[Approval] = []
         for approval_id in listed["ids"]:
             record = await self._load(str(approval_id))

@@ -189,7 +189,7 @@ async def _pending_answer(ctx: Context, record: Approval, tool: str) -> Approval
     return ApprovalPending(
         approval_id=record.id,
         channel=channel,
-        expires_in_s=max(0, int(record.expires_at - approvals_of(ctx).clock())),
+        expires_in_s=max(0, int((record.expires_at - approvals_of(ctx).clock()).total_seconds())),
         preview=record.facts,
         next=next_step,
         approval_url=url,
@@ -202,7 +202,7 @@ async def _by_url(ctx: Context, record: Approval) -> tuple[Approval, str | None]
     desk = approvals_of(ctx)
     url = desk.link(record.id, _request_of(ctx))
     message = "Approve or decline this call on the Kupe approval page (it shows exactly what will be dialled)."
-    remaining = max(record.expires_at - desk.clock(), 0.0)
+    remaining = max((record.expires_at - desk.clock()).total_seconds(), 0.0)
     timeout = settings_of(ctx).elicitation_timeout_s
     if _modern(ctx):
         response = (ctx.input_responses or {}).get(URL_INPUT_KEY)

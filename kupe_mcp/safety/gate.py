@@ -35,7 +35,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import Any
 
 import anyio
@@ -55,6 +55,7 @@ from kupe_mcp.safety.ask import (
 )
 from kupe_mcp.safety.channels import declined as declined_answer
 from kupe_mcp.safety.channels import human_channel, seek_approval
+from kupe_mcp.safety.clock import from_json, to_json
 from kupe_mcp.safety.context import approvals_of, guards_of, kupe, server_of, settings_of
 from kupe_mcp.safety.outcomes import Answer, ApprovalPending, ConfirmationRequired, DryRun
 from kupe_mcp.safety.preview import money, preview, question
@@ -268,7 +269,7 @@ async def _issue_token(gate: Gate) -> ConfirmationRequired:
     gate.approval_id, gate.channel = secrets.token_hex(8), "token"
     record = {
         "digest": subject.digest,
-        "expires": (now + timedelta(seconds=ttl)).timestamp(),
+        "expires": to_json(now + timedelta(seconds=ttl)),
         "approval_id": gate.approval_id,
     }
     key = f"token:{server.state_keys.token_id(token)}"
@@ -292,9 +293,7 @@ async def _redeem_token(gate: Gate, token: str) -> None:
     raw = await server.state.take(fresh.tenant, f"token:{server.state_keys.token_id(token)}", now=guards.clock())
     held = None
     if raw is not None:
-        from datetime import datetime
-
-        held = (str(raw.get("digest")), datetime.fromtimestamp(float(raw.get("expires", 0)), UTC))
+        held = (str(raw.get("digest")), from_json(raw.get("expires", 0)))  # epoch seconds before ISO 8601
         gate.approval_id, gate.channel = str(raw.get("approval_id") or ""), "token"
     guards.check_token(held, fresh.digest)
     gate.subject, gate.approved = fresh, fresh.digest

@@ -23,10 +23,9 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -37,6 +36,7 @@ from starlette.routing import Route, Router
 
 from kupe_mcp._loopback import LoopbackServer
 from kupe_mcp.safety.approvals import Approval, ApprovalProblem, ApprovalStore
+from kupe_mcp.safety.clock import Clock, shown_time, utc_now
 from kupe_mcp.safety.passkeys import Passkeys, RelyingParty, relying_party
 from kupe_mcp.text import redact as _redact
 from kupe_mcp.text.html import escape as _e
@@ -89,7 +89,7 @@ def _values(values: Any) -> str:
 
 def local_time(zones: Any, now: datetime | None = None) -> str:
     """``14:02 (Asia/Kolkata)`` for each zone a number may ring in; "unknown" when none is known."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     parts = []
     for name in zones if isinstance(zones, list | tuple) else []:
         try:
@@ -222,7 +222,7 @@ def render_page(approval: Approval, *, proof: str = "client", csrf: str = "", no
     rows = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in _fact_rows(facts))
     script = ""
     if approval.status == "pending":
-        expires = datetime.fromtimestamp(approval.expires_at, UTC)
+        expires = shown_time(approval.expires_at)
         form = (
             f"<form method='post' action='/approvals/{_e(approval.id)}'>"
             f"<input type='hidden' name='secret' value='{_e(csrf)}'>"
@@ -234,7 +234,7 @@ def render_page(approval: Approval, *, proof: str = "client", csrf: str = "", no
                 f"{form}<button type='submit' name='answer' value='decline' class='decline'>Decline</button></form>"
                 "</div><p id='msg' role='status'></p>"
                 f"<p>Approving asks for your passkey (fingerprint, face or PIN). This request expires at "
-                f"{expires:%H:%M} UTC. Approve only if you asked for this call.</p>"
+                f"{expires}. Approve only if you asked for this call.</p>"
             )
             script = _APPROVE_JS
         else:
@@ -242,7 +242,7 @@ def render_page(approval: Approval, *, proof: str = "client", csrf: str = "", no
                 f"{form}<div class='actions' role='group' aria-label='Your answer'>"
                 "<button type='submit' name='answer' value='approve' class='approve'>Approve</button>"
                 "<button type='submit' name='answer' value='decline' class='decline'>Decline</button>"
-                f"</div></form><p>This request expires at {expires:%H:%M} UTC. "
+                f"</div></form><p>This request expires at {expires}. "
                 "Approve only if you asked for this call.</p>"
             )
     else:
@@ -385,7 +385,7 @@ def approval_routes(desk: ApprovalDesk, *, hosts: frozenset[str] | None = None) 
             response.set_cookie(
                 COOKIE,
                 csrf,
-                max_age=max(1, int(approval.expires_at - approval.created_at)),
+                max_age=max(1, int((approval.expires_at - approval.created_at).total_seconds())),
                 path=f"/approvals/{approval.id}",
                 httponly=True,
                 samesite="strict",
@@ -631,7 +631,7 @@ class ApprovalDesk:
     public_base: str | None = None
     port: int | None = None
     served_over_http: bool = False
-    clock: Callable[[], float] = time.time
+    clock: Clock = utc_now
     _listener: ApprovalListener | None = None
     _start_lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -30,14 +30,14 @@ import hashlib
 import hmac
 import json
 import secrets
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from kupe_mcp.safety.approvals import Approval, ApprovalProblem
+from kupe_mcp.safety.clock import Clock, from_json, listed_time, to_json, utc_now
 from kupe_mcp.safety.state import StateKeys, StateStore
 
 __all__ = [
@@ -86,21 +86,27 @@ class Passkey:
     public_key: str
     sign_count: int
     name: str
-    created_at: float
-    last_used_at: float | None = None
+    created_at: datetime
+    last_used_at: datetime | None = None
 
     def shown(self) -> dict[str, Any]:
         """What the CLI and the page list: never the key material."""
         return {
             "id": self.id,
             "name": self.name,
-            "created_at": _iso(self.created_at),
-            "last_used_at": _iso(self.last_used_at) if self.last_used_at else None,
+            "created_at": listed_time(self.created_at),
+            "last_used_at": listed_time(self.last_used_at) if self.last_used_at is not None else None,
         }
 
+    def to_json(self) -> dict[str, Any]:
+        used = to_json(self.last_used_at) if self.last_used_at is not None else None
+        return {**asdict(self), "created_at": to_json(self.created_at), "last_used_at": used}
 
-def _iso(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Passkey:
+        """A kept passkey; its times may be epoch seconds (as versions before ISO 8601 kept them)."""
+        used = from_json(raw["last_used_at"]) if raw.get("last_used_at") is not None else None
+        return cls(**{**raw, "created_at": from_json(raw["created_at"]), "last_used_at": used})
 
 
 def _b64(raw: bytes) -> str:
@@ -137,10 +143,7 @@ class Passkeys:
 
     state: StateStore
     keys: StateKeys
-    clock: Callable[[], float] = time.time
-
-    def _at(self, epoch: float | None = None) -> datetime:
-        return datetime.fromtimestamp(self.clock() if epoch is None else epoch, UTC)
+    clock: Clock = utc_now
 
     def _digest(self, kind: str, value: str) -> str:
         return hmac.new(self.keys.secret, f"passkey-{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:40]
@@ -148,18 +151,18 @@ class Passkeys:
     # -- the tenant's passkeys ------------------------------------------------------------------------
 
     async def enrolled(self, tenant: str) -> list[Passkey]:
-        raw = await self.state.get(tenant, "passkeys", now=self._at()) or {"items": []}
-        return [Passkey(**item) for item in raw.get("items") or []]
+        raw = await self.state.get(tenant, "passkeys", now=self.clock()) or {"items": []}
+        return [Passkey.from_json(item) for item in raw.get("items") or []]
 
     async def _save(self, tenant: str, items: list[Passkey]) -> None:
-        value = {"items": [asdict(p) for p in items]}
-        await self.state.put(tenant, "passkeys", value, expires=self._at() + _KEEP)
+        value = {"items": [p.to_json() for p in items]}
+        await self.state.put(tenant, "passkeys", value, expires=self.clock() + _KEEP)
 
     async def rename(self, tenant: str, passkey_id: str, name: str) -> Passkey:
         items = await self.enrolled(tenant)
         for i, item in enumerate(items):
             if item.id == passkey_id:
-                items[i] = Passkey(**{**asdict(item), "name": _name(name)})
+                items[i] = replace(item, name=_name(name))
                 await self._save(tenant, items)
                 return items[i]
         raise ApprovalProblem(f"No passkey {passkey_id!r} is enrolled for this account: list them to see the ids.")
@@ -181,7 +184,7 @@ class Passkeys:
         carries the authorization code): kept sealed under a key only the code itself opens, so the page can
         follow nothing but the URL handed over with the code, and a copy of the store holds no usable URL."""
         code = "-".join(secrets.token_hex(3).upper() for _ in range(3))
-        expires = self._at() + _CODE_TTL
+        expires = self.clock() + _CODE_TTL
         record: dict[str, Any] = {"tenant": tenant}
         if then:
             record["then"] = self._seal_then(code, then)
@@ -197,7 +200,7 @@ class Passkeys:
         """(tenant, where to go afterwards) for a one-time code, using the code up; None for an unknown or used
         code. The second part is the ``then`` the code was minted with (None when it had none)."""
         clean = code.strip().upper()
-        raw = await self.state.take(_CHALLENGES, f"code:{self._digest('code', clean)}", now=self._at())
+        raw = await self.state.take(_CHALLENGES, f"code:{self._digest('code', clean)}", now=self.clock())
         if not raw:
             return None
         sealed = raw.get("then")
@@ -232,14 +235,14 @@ class Passkeys:
         from webauthn import options_to_json
 
         key = self._challenge_key(_b64(options.challenge))
-        await self.state.put(_CHALLENGES, key, record, expires=self._at() + _CHALLENGE_TTL)
+        await self.state.put(_CHALLENGES, key, record, expires=self.clock() + _CHALLENGE_TTL)
         out: dict[str, Any] = json.loads(options_to_json(options))
         return out
 
     async def _redeem(self, credential: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
         """The challenge the browser signed and its record, taken so it cannot be used again (None: unknown)."""
         challenge = _client_challenge(credential)
-        record = await self.state.take(_CHALLENGES, self._challenge_key(challenge), now=self._at())
+        record = await self.state.take(_CHALLENGES, self._challenge_key(challenge), now=self.clock())
         return challenge, record
 
     async def registration_options(self, tenant: str, rp: RelyingParty, name: str) -> dict[str, Any]:
@@ -346,7 +349,7 @@ class Passkeys:
             )
         except WebAuthnException as exc:
             raise ApprovalProblem(f"Refused: the passkey answer could not be verified ({exc}).") from None
-        used = Passkey(**{**asdict(passkey), "sign_count": verified.new_sign_count, "last_used_at": self.clock()})
+        used = replace(passkey, sign_count=verified.new_sign_count, last_used_at=self.clock())
         fresh = await self.enrolled(approval.tenant)
         await self._save(approval.tenant, [used if p.id == used.id else p for p in fresh])
         return used

@@ -33,15 +33,16 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kupe_mcp.config import Settings, parse_destination_prefixes
 from kupe_mcp.errors import CallRefused, ConfigError
+from kupe_mcp.safety.clock import Clock, shown_time, utc_now
 
 
 def _lazy_module(name: str) -> Any:
@@ -85,8 +86,6 @@ __all__ = [
 TOKEN_TTL_S = 300.0
 _HOUR = timedelta(hours=1)
 
-Clock = Callable[[], datetime]
-
 
 @cache
 def _refused_types() -> dict[int, str]:
@@ -114,10 +113,6 @@ def _kinds() -> dict[int, str]:
 
 
 _EXAMPLE = "give it in international form, e.g. +919876543210"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _hhmm(value: time) -> str:
@@ -190,7 +185,7 @@ class PriorCall:
 
     def describe(self) -> str:
         """``request_id 1234 at 14:02 UTC``: fixed text (no "minutes ago"), so a question renders the same twice."""
-        return f"{self.ref} at {self.at.astimezone(UTC):%H:%M} UTC"
+        return f"{self.ref} at {shown_time(self.at)}"
 
 
 @dataclass(frozen=True)
@@ -436,7 +431,7 @@ class CallGuards:
         minutes = max(1, round((frees_at - self.clock()).total_seconds() / 60))
         raise CallRefused(
             f"Refused to {what}: {used} calls were placed in the last hour and {name} is {cap}; "
-            f"enough slots free at {frees_at.astimezone(UTC):%H:%M} UTC (in about {minutes} min), try again then."
+            f"enough slots free at {shown_time(frees_at)} (in about {minutes} min), try again then."
         )
 
     def prior_call(self, recent: Recent, e164: str) -> PriorCall | None:

@@ -16,6 +16,7 @@ import pytest
 from playwright.async_api import Browser, Page
 
 from kupe_mcp.sandbox._seed import DEMO_AGENT_ID
+from tests._clock import FakeClock
 from tests._safety import Served, calls_over_http
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -95,13 +96,13 @@ async def test_decline_in_the_browser_dials_nothing(served: Served, browser: Bro
 async def test_an_expired_approval_shows_no_buttons_and_a_late_click_dials_nothing(
     served: Served, browser: Browser, tmp_path: Path
 ) -> None:
-    now = [1_900_000_000.0]
+    clock = FakeClock()
     desk = served.server.runtime.approvals
-    desk.clock = desk.store.clock = lambda: now[0]  # type: ignore[attr-defined]
+    desk.clock = desk.store.clock = clock  # type: ignore[attr-defined]
     out = await served.ask(**ARGS)
     page = await browser.new_page()
     await page.goto(out["approval_url"])  # opened in time ...
-    now[0] += desk.ttl_s + 1  # ... clicked too late
+    clock.advance(desk.ttl_s + 1)  # ... clicked too late
     await page.get_by_role("button", name="Approve").click()
     assert "already expired" in await page.inner_text("main")
     await page.goto(out["approval_url"])

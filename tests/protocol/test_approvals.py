@@ -42,6 +42,7 @@ from tests._approvals import (
     origin,
     text_of,
 )
+from tests._clock import FakeClock
 from tests._mcp import call, fail, new_batch, say_yes
 from tests._safety import ADA_CALL
 from tests.conftest import ServerFactory
@@ -245,11 +246,11 @@ async def test_declining_on_the_page_dials_nothing_and_says_so(fx: Fixture) -> N
 
 async def test_an_approval_nobody_answers_expires_and_dials_nothing(fx: Fixture) -> None:
     server = fx.server()
-    now = [1_800_000_000.0]
-    server.runtime.approvals.clock = server.runtime.approvals.store.clock = lambda: now[0]  # type: ignore[attr-defined]
+    clock = FakeClock()
+    server.runtime.approvals.clock = server.runtime.approvals.store.clock = clock  # type: ignore[attr-defined]
     async with Client(server, mode=fx.mode) as mcp:
         out = await call(mcp, "place_call", **ADA_CALL)
-        now[0] += server.runtime.kupe_settings.approval_ttl_s + 1
+        clock.advance(server.runtime.kupe_settings.approval_ttl_s + 1)
         waited = await call(mcp, "wait_for_approval", approval_id=out["approval_id"], timeout_s=1)
         async with httpx2.AsyncClient() as http:
             page = await http.get(out["approval_url"])

@@ -29,6 +29,7 @@ from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp.shared.exceptions import MCPError
 from mcp_types import MISSING_REQUIRED_CLIENT_CAPABILITY
 
+from kupe_mcp.safety.clock import utc_now
 from kupe_mcp.safety.passkeys import Passkey
 from kupe_mcp.sandbox import DEMO_API_KEY
 from tests._approvals import URL_ONLY, declared_elicitation, origin
@@ -58,7 +59,9 @@ async def enrol_someone(setup: Served) -> str:
     tenant = await desk.check_key(DEMO_API_KEY)
     assert tenant is not None
     key_id = b64(secrets.token_bytes(32))
-    passkey = Passkey(id=key_id, public_key=b64(secrets.token_bytes(77)), sign_count=0, name="phone", created_at=0)
+    passkey = Passkey(
+        id=key_id, public_key=b64(secrets.token_bytes(77)), sign_count=0, name="phone", created_at=utc_now()
+    )
     await desk.passkeys._save(tenant, [passkey])
     return key_id
 

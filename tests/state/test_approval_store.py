@@ -3,14 +3,13 @@ approval per digest, one answer, one redemption, expiry, retention, and tenants 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import anyio
 import pytest
 
 from kupe_mcp.safety import approvals as approvals_module
 from kupe_mcp.safety.approvals import Approval, ApprovalProblem, StateApprovals, new_approval
 from kupe_mcp.safety.state import StateStore
+from tests._clock import FakeClock
 
 pytestmark = pytest.mark.anyio
 
@@ -19,21 +18,11 @@ TTL_S = 600.0
 RETENTION_S = 7 * 86400.0
 
 
-class Clock:
-    """Epoch seconds that move only when told (the approval store's clock)."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 10, 8, 0, tzinfo=UTC).timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def approvals(store: StateStore, clock: Clock) -> StateApprovals:
+def approvals(store: StateStore, clock: FakeClock) -> StateApprovals:
     return StateApprovals(store, retention_s=RETENTION_S, clock=clock)
 
 
-def fresh(clock: Clock, tenant: str = A, digest: str = "d" * 64) -> Approval:
+def fresh(clock: FakeClock, tenant: str = A, digest: str = "d" * 64) -> Approval:
     return new_approval(
         tenant=tenant,
         digest=digest,
@@ -46,9 +35,9 @@ def fresh(clock: Clock, tenant: str = A, digest: str = "d" * 64) -> Approval:
     )
 
 
-async def opened(store: StateStore) -> tuple[Clock, StateApprovals, Approval]:
+async def opened(store: StateStore) -> tuple[FakeClock, StateApprovals, Approval]:
     """A desk on ``store`` with its own clock, and the pending approval it opened for tenant A."""
-    clock = Clock()
+    clock = FakeClock()
     desk = approvals(store, clock)
     return clock, desk, await desk.open_or_reuse(fresh(clock))
 
@@ -60,7 +49,7 @@ async def status_of(desk: StateApprovals, approval_id: str) -> str | None:
 
 
 async def test_one_digest_has_one_live_approval_per_tenant_even_when_opened_at_once(store: StateStore) -> None:
-    clock = Clock()
+    clock = FakeClock()
     desk = approvals(store, clock)
     opened: list[str] = []
 
@@ -80,12 +69,12 @@ async def test_a_flood_of_another_tenants_previews_never_evicts_a_pending_approv
     store: StateStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(approvals_module, "_MAX_PER_TENANT", 5)
-    clock = Clock()
+    clock = FakeClock()
     desk = approvals(store, clock)
     mine = await desk.open_or_reuse(fresh(clock))
     flood = []
     for n in range(12):
-        clock.now += 1
+        clock.advance(1)
         flood.append(await desk.open_or_reuse(fresh(clock, tenant=B, digest=f"{n:064d}")))
     kept = await desk.get(mine.id)
     assert kept is not None
@@ -144,7 +133,7 @@ async def test_an_approval_nobody_answered_in_time_expires_and_can_be_neither_ap
     store: StateStore,
 ) -> None:
     clock, desk, record = await opened(store)
-    clock.now += TTL_S + 1
+    clock.advance(TTL_S + 1)
     with pytest.raises(ApprovalProblem, match="already expired"):
         await desk.answer_on_page(record.id, approve=True, via="approval page")
     with pytest.raises(ApprovalProblem, match="expired"):
@@ -159,9 +148,9 @@ async def test_an_approval_is_kept_for_the_retention_with_its_outcome_and_then_g
     await desk.answer_on_page(record.id, approve=True, via="approval page")
     await desk.redeem(record.id, tenant=A, digest=record.digest)
     await desk.record_outcome(record.id, "request_id r-1")
-    clock.now += RETENTION_S - 60
+    clock.advance(RETENTION_S - 60)
     (kept,) = await desk.list(A, status="used", limit=10)
-    clock.now += 120
+    clock.advance(120)
     assert (kept.id, kept.outcome, kept.events[-1]["note"]) == (record.id, "request_id r-1", "request_id r-1")
     assert await desk.get(record.id) is None
     assert await desk.list(A, status=None, limit=10) == []
@@ -184,11 +173,11 @@ async def test_in_memory_one_tenants_flood_of_values_evicts_only_its_own(monkeyp
     from kupe_mcp.safety.state._memory import MemoryStore
 
     monkeypatch.setattr(_memory, "_MAX_VALUES", 3)
-    clock = Clock()
+    clock = FakeClock()
     store = MemoryStore()
     desk = approvals(store, clock)
     mine = await desk.open_or_reuse(fresh(clock))
-    at = datetime.fromtimestamp(clock(), UTC)
+    at = clock()
     for n in range(10):
         await store.put(B, f"token:{n}", {"n": n}, expires=at.replace(year=2027))
     assert await desk.find(A, mine.digest) == mine

@@ -161,6 +161,7 @@ async def test_a_dump_of_the_store_holds_no_secret(make_server: ServerFactory, s
 async def test_passkeys_codes_and_challenges_made_on_one_replica_are_used_once_on_another(store: StateStore) -> None:
     """Replicas share one store and KUPE_STATE_SECRET: what one issues the other honours, once."""
     from kupe_mcp.safety.approvals import ApprovalProblem
+    from kupe_mcp.safety.clock import utc_now
     from kupe_mcp.safety.passkeys import Passkey, Passkeys
     from kupe_mcp.safety.state import StateKeys
 
@@ -170,7 +171,7 @@ async def test_passkeys_codes_and_challenges_made_on_one_replica_are_used_once_o
     assert await other.tenant_of_code(code) == "user:ada"
     assert await one.tenant_of_code(code) is None  # used up
 
-    await one._save("user:ada", [Passkey(id="a1", public_key="k", sign_count=0, name="phone", created_at=0)])
+    await one._save("user:ada", [Passkey(id="a1", public_key="k", sign_count=0, name="phone", created_at=utc_now())])
     assert [p.name for p in await other.enrolled("user:ada")] == ["phone"]
     assert await other.enrolled("user:bob") == []
     await other.rename("user:ada", "a1", "  work   phone ")

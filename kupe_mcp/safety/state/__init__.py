@@ -39,12 +39,13 @@ import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from kupe_mcp.errors import ConfigError
+from kupe_mcp.safety.clock import from_json, to_json
 from kupe_mcp.safety.rules import Recent, Slot
 from kupe_mcp.text import redact as _redact
 
@@ -66,7 +67,7 @@ Check = Callable[[Recent], None]
 def slot_to_json(slot: Slot) -> dict[str, Any]:
     return {
         "id": slot.id,
-        "at": slot.at.timestamp(),
+        "at": to_json(slot.at),
         "count": slot.count,
         "numbers": list(slot.numbers),
         "ref": slot.ref,
@@ -77,7 +78,7 @@ def slot_to_json(slot: Slot) -> dict[str, Any]:
 def slot_from_json(raw: Mapping[str, Any]) -> Slot:
     return Slot(
         id=str(raw["id"]),
-        at=datetime.fromtimestamp(float(raw["at"]), UTC),
+        at=from_json(raw["at"]),  # epoch seconds (a number, or text in Redis) before ISO 8601
         count=int(raw["count"]),
         numbers=tuple(raw["numbers"]),
         ref=str(raw["ref"]),

@@ -9,6 +9,8 @@ of N across replicas places N, and no rule is written twice (the script compares
 never counts). ``settle`` and ``release`` are one script each. Any Redis failure raises
 ``StateUnavailable``: nothing is dialled unguarded.
 Redis TTLs only clean up; every expiry the rules depend on is judged against the guards' clock.
+Scores, TTLs and a value's ``exp`` are epoch numbers (Redis and the scripts compare numbers): the conversion from
+the aware UTC datetimes the rest of call safety uses happens here, at the store's edge.
 """
 
 from __future__ import annotations
@@ -16,10 +18,9 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import redis.asyncio as aioredis
@@ -31,6 +32,7 @@ from redis.exceptions import NoScriptError, RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from kupe_mcp.errors import StateUnavailable
+from kupe_mcp.safety.clock import from_json, utc_now
 from kupe_mcp.safety.rules import Recent, Slot
 from kupe_mcp.safety.state import (
     SLOT_TTL,
@@ -173,7 +175,7 @@ class RedisStore(StateStore):
 
     @staticmethod
     def _wrap(value: dict[str, Any], expires: datetime) -> tuple[str, int]:
-        keep = max(_VALUE_KEEP_S, int(expires.timestamp() - time.time()) + 60)
+        keep = max(_VALUE_KEEP_S, int((expires - utc_now()).total_seconds()) + 60)
         return dumps({"v": value, "exp": expires.timestamp()}), keep * 1000
 
     @staticmethod
@@ -225,7 +227,8 @@ class RedisStore(StateStore):
     # The tenant's slots: a hash {slot id: slot JSON, "~v": version}. Everyone's: a sorted set
     # of "<id>|<count>" scored by the slot's time (stale ones drop by score, with no read), and
     # its version in a string key. A version is a fresh random token per write, so "unchanged
-    # since I read it" is exact. ``at`` is stored as a string: Lua's cjson keeps strings exact.
+    # since I read it" is exact. ``at`` is ISO 8601 text: cjson re-encodes
+    # a number to 14 digits when a script rewrites a body, a string exactly.
 
     _ALL = f"{_PREFIX}:everyone:slots"
     _ALL_V = f"{_PREFIX}:everyone:version"
@@ -265,7 +268,7 @@ class RedisStore(StateStore):
                 counts[member] = (
                     seen
                     if seen is not None and seen[0] == score
-                    else (score, (datetime.fromtimestamp(float(score), UTC), int(member.rsplit("|", 1)[1])))
+                    else (score, (from_json(score), int(member.rsplit("|", 1)[1])))
                 )
         snap = _Snapshot(version, slots, all_version, counts)
         self._seen.pop(tenant, None)
@@ -297,18 +300,19 @@ class RedisStore(StateStore):
         ``recent`` read (the plan was just made from it), so an uncontended hold is one round trip.
         """
         keys = [self._slots(tenant), self._ALL, self._ALL_V]
-        body = dumps({**slot_to_json(slot), "at": repr(slot.at.timestamp())})
+        body = dumps(slot_to_json(slot))
         member = f"{slot.id}|{slot.count}"
 
         async def work(r: aioredis.Redis) -> None:
             hold, _, _ = self._scripts(r)
-            cutoff = (now - SLOT_TTL).timestamp()
+            stale_at = now - SLOT_TTL
+            cutoff = stale_at.timestamp()  # the script's score
             snap = self._seen.get(tenant)
             if snap is None or (everyone and snap.all_version is None):
                 snap = await self._read(r, tenant, everyone, now)
             for _ in range(_HOLD_TRIES):
                 check(snap.recent(now))  # raises CallRefused to refuse: nothing was written
-                stale = [sid for sid, (_, s) in snap.mine.items() if s.at.timestamp() <= cutoff]
+                stale = [sid for sid, (_, s) in snap.mine.items() if s.at <= stale_at]
                 version = secrets.token_hex(8)
                 args = [
                     snap.version,

@@ -1,5 +1,8 @@
 """``sqlite:///path``: call-safety state in a file, so a relaunched stdio server remembers the last hour.
 
+Times are aware UTC datetimes everywhere else; the ``expires`` and ``at`` columns hold epoch seconds (REAL), so
+SQLite compares and prunes them as numbers: the conversion happens here, at the store's edge, and nowhere else.
+
 Each operation runs in a worker thread inside one ``BEGIN IMMEDIATE`` transaction: atomic
 against other threads and against other processes sharing the file.
 """
@@ -17,6 +20,7 @@ from typing import Any, TypeVar
 import anyio.to_thread
 
 from kupe_mcp.errors import StateUnavailable
+from kupe_mcp.safety.clock import from_json
 from kupe_mcp.safety.rules import Recent, Slot
 from kupe_mcp.safety.state import (
     SLOT_TTL,
@@ -133,10 +137,7 @@ class SqliteStore(StateStore):
             slot_from_json(json.loads(body))
             for (body,) in db.execute("SELECT body FROM slots WHERE tenant = ? ORDER BY at", (tenant,))
         ]
-        everyone = [
-            (datetime.fromtimestamp(at, now.tzinfo), json.loads(body)["count"])
-            for at, body in db.execute("SELECT at, body FROM slots")
-        ]
+        everyone = [(from_json(at), json.loads(body)["count"]) for at, body in db.execute("SELECT at, body FROM slots")]
         return Recent(tuple(mine), tuple(everyone))
 
     async def recent(self, tenant: str, *, now: datetime, everyone: bool = True) -> Recent:

@@ -28,8 +28,7 @@ import ipaddress
 import json
 import logging
 import secrets
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,6 +44,7 @@ from mcp.server.auth.provider import (
 from mcp.shared.auth import InvalidRedirectUriError, OAuthClientInformationFull, OAuthToken
 from pydantic import AnyUrl
 
+from kupe_mcp.safety.clock import Clock, from_json, to_json, utc_now
 from kupe_mcp.safety.state import StateKeys, StateStore
 from kupe_mcp.serve.oauth._cimd import ClientDocumentRefused, ClientDocuments, is_document_client_id
 from kupe_mcp.serve.oauth._scope import READ, WRITE
@@ -94,10 +94,6 @@ def resource_matches(resource: str | None, origin: str) -> bool:
         return True
     given = resource.strip().rstrip("/").lower()
     return given in {resource_of(origin).lower(), origin.lower()}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _loopback_http(uri: str) -> bool:
@@ -159,10 +155,13 @@ class Access(AccessToken):
 class Grants:
     """The OAuth provider (``OAuthAuthorizationServerProvider``) over a ``StateStore``."""
 
-    def __init__(self, store: StateStore, keys: StateKeys, documents: ClientDocuments) -> None:
+    def __init__(
+        self, store: StateStore, keys: StateKeys, documents: ClientDocuments, *, clock: Clock = utc_now
+    ) -> None:
         self.store = store
         self.keys = keys
         self.documents = documents
+        self.clock = clock  # every expiry here; the SDK's models still get epoch numbers
         self.sealer = Sealer(keys.secret)
         self._client_ids = Signer(keys.secret, "client-id")
         self._client_secrets = Signer(keys.secret, "client-secret")
@@ -176,13 +175,13 @@ class Grants:
         return self.keys.token_id(value)
 
     async def _put(self, key: str, value: dict[str, Any], ttl: timedelta) -> None:
-        await self.store.put(NAMESPACE, key, value, expires=_now() + ttl)
+        await self.store.put(NAMESPACE, key, value, expires=self.clock() + ttl)
 
     async def _get(self, key: str) -> dict[str, Any] | None:
-        return await self.store.get(NAMESPACE, key, now=_now())
+        return await self.store.get(NAMESPACE, key, now=self.clock())
 
     async def _take(self, key: str) -> dict[str, Any] | None:
-        return await self.store.take(NAMESPACE, key, now=_now())
+        return await self.store.take(NAMESPACE, key, now=self.clock())
 
     # -- clients -------------------------------------------------------------------------
 
@@ -275,7 +274,7 @@ class Grants:
             "state": params.state,
             "scopes": params.scopes or list(SCOPES),
             "resource": resource_of(origin),
-            "expires": time.time() + PENDING_TTL.total_seconds(),
+            "expires": to_json(self.clock() + PENDING_TTL),
         }
         request_id = self.sealer.seal("pending", json.dumps(record, separators=(",", ":")))
         return f"{origin}/oauth/sign-in?request={request_id}"
@@ -289,7 +288,7 @@ class Grants:
         if opened is None:
             return None
         record: dict[str, Any] = json.loads(opened)
-        return record if record["expires"] > time.time() else None
+        return record if from_json(record["expires"]) > self.clock() else None  # epoch seconds before ISO 8601
 
     async def complete(self, request_id: str, *, api_key: str, tenant: str, read_only: bool) -> str | None:
         """Seal the key into a new grant and issue a code; the client's redirect URL, or None if the request expired."""
@@ -303,7 +302,7 @@ class Grants:
             "tenant": tenant,
             "client_id": pending["client_id"],
             "scopes": scopes,
-            "created": time.time(),
+            "created": to_json(self.clock()),
         }
         await self._put(f"grant:{grant_id}", grant, REFRESH_TTL)
         code = CODE_PREFIX + secrets.token_urlsafe(32)
@@ -318,7 +317,7 @@ class Grants:
                 "redirect_uri": pending["redirect_uri"],
                 "explicit": pending["explicit"],
                 "resource": pending["resource"],
-                "expires_at": time.time() + CODE_TTL.total_seconds(),
+                "expires_at": to_json(self.clock() + CODE_TTL),
                 "subject": tenant,
             },
             CODE_TTL,
@@ -333,7 +332,12 @@ class Grants:
             return None
         # Stored records use the models' own field names (but "explicit"); keys a model lacks are ignored.
         return Code.model_validate(
-            {**raw, "code": authorization_code, "redirect_uri_provided_explicitly": raw["explicit"]}
+            {
+                **raw,
+                "code": authorization_code,
+                "redirect_uri_provided_explicitly": raw["explicit"],
+                "expires_at": from_json(raw["expires_at"]).timestamp(),  # the SDK compares it with time.time()
+            }
         )
 
     async def exchange_authorization_code(
@@ -356,7 +360,7 @@ class Grants:
         refresh = REFRESH_PREFIX + secrets.token_urlsafe(32)
         _redact.remember(access, refresh)
         common = {"grant_id": grant_id, "client_id": client_id, "scopes": scopes, "resource": resource}
-        expires_at = int(time.time() + ACCESS_TTL.total_seconds())
+        expires_at = to_json(self.clock() + ACCESS_TTL)
         await self._put(f"access:{self._id(access)}", {**common, "expires_at": expires_at}, ACCESS_TTL)
         await self._put(f"refresh:{self._id(refresh)}", common, REFRESH_TTL)
         return OAuthToken(
@@ -395,12 +399,17 @@ class Grants:
         if not token.startswith(ACCESS_PREFIX):
             return None
         raw = await self._get(f"access:{self._id(token)}")
-        if raw is None or raw["expires_at"] < time.time():
+        if raw is None:
+            return None
+        expires = from_json(raw["expires_at"])  # an int of epoch seconds before ISO 8601
+        if expires < self.clock():
             return None
         grant = await self._get(f"grant:{raw['grant_id']}")
         if grant is None:
             return None
-        return Access.model_validate({**raw, "token": token, "subject": grant["tenant"]})
+        # The SDK's AccessToken wants whole epoch seconds (its bearer check compares them with int(time.time())).
+        sdk = {"expires_at": int(expires.timestamp()), "token": token, "subject": grant["tenant"]}
+        return Access.model_validate({**raw, **sdk})
 
     async def revoke_token(self, token: Access | Refresh) -> None:
         """Revoking either token ends the grant: every token of it stops working and the sealed key is deleted."""
