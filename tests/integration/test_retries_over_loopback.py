@@ -142,15 +142,54 @@ async def test_an_idempotent_put_is_retried_through_a_503_and_applied(server: Sa
     assert len(sleeps) == 1
 
 
-async def test_a_503_that_never_clears_gives_up_after_three_attempts_with_growing_back_off(
+@pytest.mark.parametrize(
+    ("kind", "expected", "read", "path", "sentence", "attributes"),
+    [
+        pytest.param(
+            "503",
+            ServerError,
+            KupeClient.me,
+            ME_PATH,
+            'Kupe failed to handle GET /api/v1/me (503: "Service Unavailable (sandbox fault)"): '
+            "this is on Kupe's side; retry later, or report it to Kupe support with the request id.",
+            {"status": 503},
+            id="503",
+        ),
+        pytest.param(
+            "html",
+            UnexpectedResponse,
+            KupeClient.list_agents,
+            "/api/v1/agents",
+            "Kupe answered GET /api/v1/agents with HTTP 502 and an HTML error page instead of JSON "
+            "(a gateway or proxy failure): retry in a minute.",
+            {"status": 502},
+            id="html-502",
+        ),
+        pytest.param(
+            "reset",
+            KupeConnectionError,
+            KupeClient.me,
+            ME_PATH,
+            "No answer from Kupe for GET /api/v1/me: the connection was dropped. "
+            "Check KUPE_BASE_URL and the network, then retry.",
+            {"may_have_reached": True},
+            id="reset",
+        ),
+    ],
+)
+async def test_a_get_fault_that_never_clears_gives_up_after_three_attempts_with_growing_back_off(
     server: SandboxServer,
+    kind: str,
+    expected: type[Exception],
+    read: Callable[[KupeClient], Awaitable[object]],
+    path: str,
+    sentence: str,
+    attributes: dict[str, object],
 ) -> None:
-    error, sleeps = await fails_under(server, "503", ServerError, lambda kupe: kupe.me())
-    assert str(error) == (
-        'Kupe failed to handle GET /api/v1/me (503: "Service Unavailable (sandbox fault)"): '
-        "this is on Kupe's side; retry later, or report it to Kupe support with the request id."
-    )
-    assert _attempts(server, "GET", ME_PATH) == 3
+    error, sleeps = await fails_under(server, kind, expected, read)
+    assert str(error) == sentence
+    assert {name: getattr(error, name) for name in attributes} == attributes
+    assert _attempts(server, "GET", path) == 3
     assert len(sleeps) == 2
     assert 0.125 <= sleeps[0] <= 0.25
     assert 0.25 <= sleeps[1] <= 0.5
@@ -197,14 +236,6 @@ async def test_an_html_502_fails_a_post_at_once_as_unexpected_response(server: S
     assert "Never created" not in names
 
 
-async def test_an_html_502_that_never_clears_ends_a_get_as_unexpected_response(server: SandboxServer) -> None:
-    error, sleeps = await fails_under(server, "html", UnexpectedResponse, lambda kupe: kupe.list_agents())
-    assert error.status == 502
-    assert "GET /api/v1/agents with HTTP 502 and an HTML error page" in str(error)
-    assert _attempts(server, "GET", "/api/v1/agents") == 3
-    assert len(sleeps) == 2
-
-
 async def test_a_reset_during_create_call_is_reported_once_as_may_have_reached(server: SandboxServer) -> None:
     error, sleeps = await fails_under(
         server, "reset", CallOutcomeUnknown, lambda kupe: kupe.create_call("+14155557007", agent_id=DEMO_AGENT_ID)
@@ -218,16 +249,6 @@ async def test_a_reset_during_create_call_is_reported_once_as_may_have_reached(s
     )
     assert _attempts(server, "POST", CALL_PATH) == 1
     assert sleeps == []
-
-
-async def test_a_reset_that_never_clears_ends_a_get_as_a_connection_error(server: SandboxServer) -> None:
-    error, sleeps = await fails_under(server, "reset", KupeConnectionError, lambda kupe: kupe.me())
-    assert str(error) == (
-        "No answer from Kupe for GET /api/v1/me: the connection was dropped. "
-        "Check KUPE_BASE_URL and the network, then retry."
-    )
-    assert _attempts(server, "GET", ME_PATH) == 3
-    assert len(sleeps) == 2
 
 
 def stalling(stall_s: float = 1.0) -> SandboxServer:
