@@ -47,16 +47,28 @@ def _attempts(server: SandboxServer, method: str, path: str) -> int:
 E = TypeVar("E", bound=Exception)
 
 
+async def raised_by(
+    target: SandboxServer | str,
+    expected: type[E],
+    request: Callable[[KupeClient], Awaitable[object]],
+    *,
+    timeout_s: float = 10.0,
+    retry: RetryPolicy | None = None,
+) -> tuple[E, Sleeps]:
+    """Send ``request`` on a fresh client to ``target``: the error it raised, and the back-offs it took."""
+    sleeps = Sleeps()
+    async with make_client(target, sleep=sleeps, timeout_s=timeout_s, retry=retry) as kupe:
+        with pytest.raises(expected) as caught:
+            await request(kupe)
+    return caught.value, sleeps
+
+
 async def fails_under(
     server: SandboxServer, kind: str, expected: type[E], request: Callable[[KupeClient], Awaitable[object]]
 ) -> tuple[E, Sleeps]:
     """Fault every request with ``kind``, send ``request`` on a fresh client: the error it raised, and the back-offs."""
     _faults(server, kind)
-    sleeps = Sleeps()
-    async with make_client(server, sleep=sleeps) as kupe:
-        with pytest.raises(expected) as caught:
-            await request(kupe)
-    return caught.value, sleeps
+    return await raised_by(server, expected, request)
 
 
 class ScriptedFaults(Sleeps):
@@ -236,16 +248,30 @@ async def test_an_html_502_fails_a_post_at_once_as_unexpected_response(server: S
     assert "Never created" not in names
 
 
-async def test_a_reset_during_create_call_is_reported_once_as_may_have_reached(server: SandboxServer) -> None:
-    error, sleeps = await fails_under(
-        server, "reset", CallOutcomeUnknown, lambda kupe: kupe.create_call("+14155557007", agent_id=DEMO_AGENT_ID)
+@pytest.mark.parametrize(
+    ("kind", "timeout_s", "lost"),
+    [
+        pytest.param("reset", 10.0, "the connection dropped", id="reset"),
+        pytest.param("stall", 0.3, "timed out", id="stall"),
+    ],
+)
+async def test_a_create_call_whose_answer_is_lost_is_sent_once_and_reported_as_maybe_placed(
+    server: SandboxServer, kind: str, timeout_s: float, lost: str
+) -> None:
+    server.sandbox.settings.stall_s = 1.0  # a stall outlasts the client's wait, then lets the server shut down
+    _faults(server, kind)
+    error, sleeps = await raised_by(
+        server,
+        CallOutcomeUnknown,
+        lambda kupe: kupe.create_call("+14155557007", agent_id=DEMO_AGENT_ID),
+        timeout_s=timeout_s,
     )
     assert error.may_have_reached is True
     assert (error.method, error.path) == ("POST", CALL_PATH)
     assert str(error) == (
-        "Kupe's answer to POST /api/call/create_call was lost (the connection dropped), so the call may have "
-        "been placed: the outcome is unknown: check get_call_analytics before calling again (a redial needs a "
-        "fresh confirmation that names this attempt)."
+        f"Kupe's answer to POST /api/call/create_call was lost ({lost}), so the call may have been placed: "
+        "the outcome is unknown: check get_call_analytics before calling again (a redial needs a fresh "
+        "confirmation that names this attempt)."
     )
     assert _attempts(server, "POST", CALL_PATH) == 1
     assert sleeps == []
@@ -266,32 +292,18 @@ async def test_a_stalled_get_times_out_and_is_retried() -> None:
         assert len(sleeps) == 1
 
 
-async def test_a_stalled_create_call_times_out_once_and_says_the_call_may_have_been_placed() -> None:
-    with stalling() as server:
-        sleeps = Sleeps(server.sandbox)
-        async with make_client(server, sleep=sleeps, timeout_s=0.3) as kupe:
-            with pytest.raises(CallOutcomeUnknown) as caught:
-                await kupe.create_call("+14155558008", agent_id=DEMO_AGENT_ID)
-        assert caught.value.may_have_reached is True
-        assert str(caught.value) == (
-            "Kupe's answer to POST /api/call/create_call was lost (timed out), so the call may have been placed: "
-            "the outcome is unknown: check get_call_analytics before calling again (a redial needs a fresh "
-            "confirmation that names this attempt)."
-        )
-        assert _attempts(server, "POST", CALL_PATH) == 1
-        assert sleeps == []
-
-
 async def test_a_refused_connection_is_retried_even_for_create_call_because_nothing_was_sent() -> None:
     with socket.socket() as probe:  # a loopback port with nothing listening on it
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    sleeps = Sleeps()
-    async with make_client(f"http://127.0.0.1:{port}", sleep=sleeps, retry=RetryPolicy(attempts=3)) as kupe:
-        with pytest.raises(KupeConnectionError) as caught:
-            await kupe.create_call("+14155559009", agent_id=DEMO_AGENT_ID)
-    assert caught.value.may_have_reached is False
-    assert str(caught.value) == (
+    error, sleeps = await raised_by(
+        f"http://127.0.0.1:{port}",
+        KupeConnectionError,
+        lambda kupe: kupe.create_call("+14155559009", agent_id=DEMO_AGENT_ID),
+        retry=RetryPolicy(attempts=3),
+    )
+    assert error.may_have_reached is False
+    assert str(error) == (
         "No answer from Kupe for POST /api/call/create_call: the connection was refused or the host was not found. "
         "Check KUPE_BASE_URL and the network, then retry."
     )
