@@ -47,16 +47,28 @@ def _attempts(server: SandboxServer, method: str, path: str) -> int:
 E = TypeVar("E", bound=Exception)
 
 
+async def raised_by(
+    target: SandboxServer | str,
+    expected: type[E],
+    request: Callable[[KupeClient], Awaitable[object]],
+    *,
+    timeout_s: float = 10.0,
+    retry: RetryPolicy | None = None,
+) -> tuple[E, Sleeps]:
+    """Send ``request`` on a fresh client to ``target``: the error it raised, and the back-offs it took."""
+    sleeps = Sleeps()
+    async with make_client(target, sleep=sleeps, timeout_s=timeout_s, retry=retry) as kupe:
+        with pytest.raises(expected) as caught:
+            await request(kupe)
+    return caught.value, sleeps
+
+
 async def fails_under(
     server: SandboxServer, kind: str, expected: type[E], request: Callable[[KupeClient], Awaitable[object]]
 ) -> tuple[E, Sleeps]:
     """Fault every request with ``kind``, send ``request`` on a fresh client: the error it raised, and the back-offs."""
     _faults(server, kind)
-    sleeps = Sleeps()
-    async with make_client(server, sleep=sleeps) as kupe:
-        with pytest.raises(expected) as caught:
-            await request(kupe)
-    return caught.value, sleeps
+    return await raised_by(server, expected, request)
 
 
 class ScriptedFaults(Sleeps):
@@ -142,15 +154,54 @@ async def test_an_idempotent_put_is_retried_through_a_503_and_applied(server: Sa
     assert len(sleeps) == 1
 
 
-async def test_a_503_that_never_clears_gives_up_after_three_attempts_with_growing_back_off(
+@pytest.mark.parametrize(
+    ("kind", "expected", "read", "path", "sentence", "attributes"),
+    [
+        pytest.param(
+            "503",
+            ServerError,
+            KupeClient.me,
+            ME_PATH,
+            'Kupe failed to handle GET /api/v1/me (503: "Service Unavailable (sandbox fault)"): '
+            "this is on Kupe's side; retry later, or report it to Kupe support with the request id.",
+            {"status": 503},
+            id="503",
+        ),
+        pytest.param(
+            "html",
+            UnexpectedResponse,
+            KupeClient.list_agents,
+            "/api/v1/agents",
+            "Kupe answered GET /api/v1/agents with HTTP 502 and an HTML error page instead of JSON "
+            "(a gateway or proxy failure): retry in a minute.",
+            {"status": 502},
+            id="html-502",
+        ),
+        pytest.param(
+            "reset",
+            KupeConnectionError,
+            KupeClient.me,
+            ME_PATH,
+            "No answer from Kupe for GET /api/v1/me: the connection was dropped. "
+            "Check KUPE_BASE_URL and the network, then retry.",
+            {"may_have_reached": True},
+            id="reset",
+        ),
+    ],
+)
+async def test_a_get_fault_that_never_clears_gives_up_after_three_attempts_with_growing_back_off(
     server: SandboxServer,
+    kind: str,
+    expected: type[Exception],
+    read: Callable[[KupeClient], Awaitable[object]],
+    path: str,
+    sentence: str,
+    attributes: dict[str, object],
 ) -> None:
-    error, sleeps = await fails_under(server, "503", ServerError, lambda kupe: kupe.me())
-    assert str(error) == (
-        'Kupe failed to handle GET /api/v1/me (503: "Service Unavailable (sandbox fault)"): '
-        "this is on Kupe's side; retry later, or report it to Kupe support with the request id."
-    )
-    assert _attempts(server, "GET", ME_PATH) == 3
+    error, sleeps = await fails_under(server, kind, expected, read)
+    assert str(error) == sentence
+    assert {name: getattr(error, name) for name in attributes} == attributes
+    assert _attempts(server, "GET", path) == 3
     assert len(sleeps) == 2
     assert 0.125 <= sleeps[0] <= 0.25
     assert 0.25 <= sleeps[1] <= 0.5
@@ -197,37 +248,33 @@ async def test_an_html_502_fails_a_post_at_once_as_unexpected_response(server: S
     assert "Never created" not in names
 
 
-async def test_an_html_502_that_never_clears_ends_a_get_as_unexpected_response(server: SandboxServer) -> None:
-    error, sleeps = await fails_under(server, "html", UnexpectedResponse, lambda kupe: kupe.list_agents())
-    assert error.status == 502
-    assert "GET /api/v1/agents with HTTP 502 and an HTML error page" in str(error)
-    assert _attempts(server, "GET", "/api/v1/agents") == 3
-    assert len(sleeps) == 2
-
-
-async def test_a_reset_during_create_call_is_reported_once_as_may_have_reached(server: SandboxServer) -> None:
-    error, sleeps = await fails_under(
-        server, "reset", CallOutcomeUnknown, lambda kupe: kupe.create_call("+14155557007", agent_id=DEMO_AGENT_ID)
+@pytest.mark.parametrize(
+    ("kind", "timeout_s", "lost"),
+    [
+        pytest.param("reset", 10.0, "the connection dropped", id="reset"),
+        pytest.param("stall", 0.3, "timed out", id="stall"),
+    ],
+)
+async def test_a_create_call_whose_answer_is_lost_is_sent_once_and_reported_as_maybe_placed(
+    server: SandboxServer, kind: str, timeout_s: float, lost: str
+) -> None:
+    server.sandbox.settings.stall_s = 1.0  # a stall outlasts the client's wait, then lets the server shut down
+    _faults(server, kind)
+    error, sleeps = await raised_by(
+        server,
+        CallOutcomeUnknown,
+        lambda kupe: kupe.create_call("+14155557007", agent_id=DEMO_AGENT_ID),
+        timeout_s=timeout_s,
     )
     assert error.may_have_reached is True
     assert (error.method, error.path) == ("POST", CALL_PATH)
     assert str(error) == (
-        "Kupe's answer to POST /api/call/create_call was lost (the connection dropped), so the call may have "
-        "been placed: the outcome is unknown: check get_call_analytics before calling again (a redial needs a "
-        "fresh confirmation that names this attempt)."
+        f"Kupe's answer to POST /api/call/create_call was lost ({lost}), so the call may have been placed: "
+        "the outcome is unknown: check get_call_analytics before calling again (a redial needs a fresh "
+        "confirmation that names this attempt)."
     )
     assert _attempts(server, "POST", CALL_PATH) == 1
     assert sleeps == []
-
-
-async def test_a_reset_that_never_clears_ends_a_get_as_a_connection_error(server: SandboxServer) -> None:
-    error, sleeps = await fails_under(server, "reset", KupeConnectionError, lambda kupe: kupe.me())
-    assert str(error) == (
-        "No answer from Kupe for GET /api/v1/me: the connection was dropped. "
-        "Check KUPE_BASE_URL and the network, then retry."
-    )
-    assert _attempts(server, "GET", ME_PATH) == 3
-    assert len(sleeps) == 2
 
 
 def stalling(stall_s: float = 1.0) -> SandboxServer:
@@ -245,32 +292,18 @@ async def test_a_stalled_get_times_out_and_is_retried() -> None:
         assert len(sleeps) == 1
 
 
-async def test_a_stalled_create_call_times_out_once_and_says_the_call_may_have_been_placed() -> None:
-    with stalling() as server:
-        sleeps = Sleeps(server.sandbox)
-        async with make_client(server, sleep=sleeps, timeout_s=0.3) as kupe:
-            with pytest.raises(CallOutcomeUnknown) as caught:
-                await kupe.create_call("+14155558008", agent_id=DEMO_AGENT_ID)
-        assert caught.value.may_have_reached is True
-        assert str(caught.value) == (
-            "Kupe's answer to POST /api/call/create_call was lost (timed out), so the call may have been placed: "
-            "the outcome is unknown: check get_call_analytics before calling again (a redial needs a fresh "
-            "confirmation that names this attempt)."
-        )
-        assert _attempts(server, "POST", CALL_PATH) == 1
-        assert sleeps == []
-
-
 async def test_a_refused_connection_is_retried_even_for_create_call_because_nothing_was_sent() -> None:
     with socket.socket() as probe:  # a loopback port with nothing listening on it
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    sleeps = Sleeps()
-    async with make_client(f"http://127.0.0.1:{port}", sleep=sleeps, retry=RetryPolicy(attempts=3)) as kupe:
-        with pytest.raises(KupeConnectionError) as caught:
-            await kupe.create_call("+14155559009", agent_id=DEMO_AGENT_ID)
-    assert caught.value.may_have_reached is False
-    assert str(caught.value) == (
+    error, sleeps = await raised_by(
+        f"http://127.0.0.1:{port}",
+        KupeConnectionError,
+        lambda kupe: kupe.create_call("+14155559009", agent_id=DEMO_AGENT_ID),
+        retry=RetryPolicy(attempts=3),
+    )
+    assert error.may_have_reached is False
+    assert str(error) == (
         "No answer from Kupe for POST /api/call/create_call: the connection was refused or the host was not found. "
         "Check KUPE_BASE_URL and the network, then retry."
     )
