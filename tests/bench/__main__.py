@@ -261,9 +261,9 @@ def phase_profile(runs: int) -> dict[str, float]:
     ]
     names = [
         "import the SDK (mcp.server.mcpserver + stdio), floor pays it too",
-        "import kupe-app-mcp's own modules (config, client, toolsets, resources, prompts, CLI)",
-        "Settings + create_server (tools deferred)",
-        "register the default tools (on the first tools/list)",
+        "import the kupe-app-mcp modules serving starts with (config, client, server, CLI)",
+        "Settings + create_server (tools, resources and prompts deferred)",
+        "register the default tools (on the first tools/list, with the toolset and call-safety modules)",
     ]
     return {name: statistics.median(r[i] for r in rows) * 1000 for i, name in enumerate(names)}
 
