@@ -51,7 +51,7 @@ def from_json(raw: object) -> datetime:
     ValueError rather than a guess.
     """
     if isinstance(raw, datetime):
-        return raw.replace(tzinfo=UTC) if raw.tzinfo is None else raw.astimezone(UTC)
+        return _as_utc(raw)
     if isinstance(raw, bool):  # a bool is an int to Python, never a time
         raise ValueError(f"not a time: {raw!r}")
     if isinstance(raw, int | float):
@@ -65,9 +65,14 @@ def from_json(raw: object) -> datetime:
                 parsed = datetime.fromisoformat(text)
             except ValueError:
                 raise ValueError(f"not a time: {raw!r}") from None
-            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+            return _as_utc(parsed)
         return _from_epoch(seconds)
     raise ValueError(f"not a time: {raw!r}")
+
+
+def _as_utc(at: datetime) -> datetime:
+    """A kept time in UTC; a naive one was written as UTC (records never keep local times)."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _from_epoch(seconds: float) -> datetime:

@@ -157,20 +157,22 @@ class KupeServer(ContextualResourceList[Runtime]):
     def __init__(self, runtime: Runtime, **kwargs: Any) -> None:
         super().__init__(lifespan=lambda _server: runtime.serving(), **kwargs)
         self.runtime = runtime
-        self._later: list[Callable[[KupeServer], None]] = []
+        self._content_registered = False
 
-    def register_later(self, *register: Callable[[KupeServer], None]) -> None:
-        """Resource and prompt registrations run on the first use of either, like the tools'.
+    def _registered(self) -> None:
+        """Register the resources and prompts on the first use of either, as the tools are on theirs.
 
         Building a template's or prompt's argument model costs about 2 ms each, and neither ``initialize``
         nor ``tools/list`` needs them.
         """
-        self._later.extend(register)
+        if self._content_registered:
+            return
+        self._content_registered = True
+        from kupe_mcp.prompts import register_prompts
+        from kupe_mcp.resources import register_resources
 
-    def _registered(self) -> None:
-        later, self._later = self._later, []
-        for register in later:
-            register(self)
+        register_resources(self)
+        register_prompts(self)
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
@@ -395,7 +397,6 @@ def create_server(
     replace_tool_manager(
         server, _DeferredToolManager(register_tools, warn_on_duplicate_tools=server.settings.warn_on_duplicate_tools)
     )
-    server.register_later(_resources, _prompts)
     server.middleware.append(AppOnlyToolsForApps())
     _add_logging_handler(server)
     _add_completion_handler(server)
@@ -419,18 +420,6 @@ class AppOnlyToolsForApps:
         if isinstance(result, dict) and isinstance(result.get("tools"), list):
             return {**result, "tools": [t for t in result["tools"] if (t or {}).get("name") not in hidden]}
         return result
-
-
-def _resources(server: KupeServer) -> None:
-    from kupe_mcp.resources import register_resources
-
-    register_resources(server)
-
-
-def _prompts(server: KupeServer) -> None:
-    from kupe_mcp.prompts import register_prompts
-
-    register_prompts(server)
 
 
 def _add_completion_handler(server: KupeServer) -> None:

@@ -16,9 +16,8 @@ from kupe_mcp.toolsets._registry import Toolset
 
 __all__ = ["APPROVAL_CARD", "APP_TOOLS", "BATCH_PROGRESS", "CALL_CARD", "USAGE_CHART"]
 
-APPROVAL_CARD = (
-    "ui://kupe/approval-card.html"  # place_call and start_batch: what will be dialled, with Approve and Decline
-)
+# place_call and start_batch: what will be dialled, with Approve and Decline
+APPROVAL_CARD = "ui://kupe/approval-card.html"
 CALL_CARD = "ui://kupe/call-card.html"
 BATCH_PROGRESS = "ui://kupe/batch-progress.html"
 USAGE_CHART = "ui://kupe/usage-chart.html"
