@@ -13,7 +13,9 @@ keyed digest: no store holds a secret that answers an approval). The record then
 
 ``redeem`` is the only way from approved to used and succeeds once, so one yes dials once.
 Every change is appended to the record's ``events`` (who answered, through which channel,
-what was dialled); records are kept KUPE_APPROVAL_RETENTION_DAYS, then pruned.
+what was dialled); records are kept KUPE_APPROVAL_RETENTION_DAYS, then pruned. A yes or no given where no
+record was pending (the client's own form, a confirmation token, or no question because the rules needed none)
+is kept too, already ``used`` or ``declined`` (``decided_elsewhere``), so every dial has its audit record.
 
 The store is an interface (``ApprovalStore``) with one implementation, ``StateApprovals``, over whichever
 ``StateStore`` the server uses (memory, SQLite or Redis): the same rules hold on each. Answering and
@@ -44,11 +46,16 @@ __all__ = [
     "ApprovalStore",
     "Channel",
     "StateApprovals",
+    "decided_elsewhere",
     "new_approval",
+    "on_the_page",
 ]
 
 ApprovalStatus = Literal["pending", "approved", "declined", "expired", "used"]
-Channel = Literal["url", "app", "link", "token"]
+Channel = Literal["url", "app", "link", "token", "elicitation", "unattended"]
+"""How the person was asked. The first three open a pending record answered outside the model's reach; the last
+three are decided before the record is written (a confirmation token brought back, the client's own form, or no
+question at all because the rules needed none), and their record is only the audit of that decision."""
 _MAX_PER_TENANT = 1_000  # approvals one tenant may hold in any store; beyond it, that tenant's own oldest go
 _LOCK = timedelta(seconds=10)  # how long an opener's per-tenant lock lasts if its holder vanished (a crash mid-open)
 _LOCK_TRIES = 200  # x 10 ms: then the store is too busy to open an approval safely, and the call is refused
@@ -135,6 +142,26 @@ def new_approval(
     )
 
 
+def decided_elsewhere(asked: Approval, *, approved: bool, note: str) -> Approval:
+    """The audit record of a decision no page or card took (``asked`` made with ``ttl_s=0``): already ``used``
+    (approved) or ``declined``, its one event saying how.
+
+    It is never pending, so nothing can answer or redeem it; it exists so that "why did this call ring?" has an
+    answer in ``list_call_approvals`` for every dial, whatever the channel.
+    """
+    status: ApprovalStatus = "used" if approved else "declined"
+    now = asked.created_at
+    return replace(asked, status=status, decided_at=now, events=({"at": now, "status": status, "note": note},))
+
+
+def on_the_page(record: Approval, proof: str) -> bool:
+    """Whether the approval page may show ``record``: only a link or URL approval, or a card's under passkey proof
+    (the card then sends the person to the page). A card's approval under client proof is answered on the card
+    alone (its page would hand the answer to anyone holding the id, which the model is shown), and a decision
+    taken elsewhere has nothing to answer."""
+    return record.channel in {"link", "url"} or (record.channel == "app" and proof == "passkey")
+
+
 def _same(kept: str, given: str) -> bool:
     """A digest compared in constant time; an approval with no card kept answers no card."""
     return bool(kept) and secrets.compare_digest(kept, given)
@@ -182,6 +209,10 @@ class ApprovalStore(Protocol):
 
     async def redeem(self, approval_id: str, *, tenant: str, digest: str) -> Approval:
         """Use up an approved approval for exactly this tenant and digest (once); ApprovalProblem otherwise."""
+        ...
+
+    async def keep(self, record: Approval) -> None:
+        """Keep a decision taken outside the store (``decided_elsewhere``) in the tenant's list, as its audit."""
         ...
 
     async def record_outcome(self, approval_id: str, outcome: str) -> None: ...
@@ -292,13 +323,23 @@ class StateApprovals:
             await self._save(fresh)
             keep = fresh.expires_at
             await self.state.put(fresh.tenant, f"approval-digest:{fresh.digest}", {"id": fresh.id}, expires=keep)
-            listed = await self.state.get(fresh.tenant, "approval-list", now=self.clock()) or {"ids": []}
-            ids = [fresh.id, *[str(i) for i in listed["ids"] if i != fresh.id]]
-            ids, dropped = ids[:_MAX_PER_TENANT], ids[_MAX_PER_TENANT:]
-            await self.state.put(fresh.tenant, "approval-list", {"ids": ids}, expires=self.clock() + self._retention)
-            for old in dropped:
-                await self._drop(fresh.tenant, old)
+            await self._listed_first(fresh)
             return fresh
+
+    async def keep(self, record: Approval) -> None:
+        # No digest index: a decision taken elsewhere is never the live approval a later request could reuse.
+        async with self._opening(record.tenant):
+            await self._save(record)
+            await self._listed_first(record)
+
+    async def _listed_first(self, record: Approval) -> None:
+        """Put ``record`` first in its tenant's list; the tenant's own oldest beyond its share are deleted."""
+        listed = await self.state.get(record.tenant, "approval-list", now=self.clock()) or {"ids": []}
+        ids = [record.id, *[str(i) for i in listed["ids"] if i != record.id]]
+        ids, dropped = ids[:_MAX_PER_TENANT], ids[_MAX_PER_TENANT:]
+        await self.state.put(record.tenant, "approval-list", {"ids": ids}, expires=self.clock() + self._retention)
+        for old in dropped:
+            await self._drop(record.tenant, old)
 
     async def _drop(self, tenant: str, approval_id: str) -> None:
         """Delete one of ``tenant``'s approvals beyond its share (its own oldest): never another tenant's."""

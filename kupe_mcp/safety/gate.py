@@ -42,7 +42,15 @@ import anyio
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context
 
-from kupe_mcp.errors import CallOutcomeUnknown, CallRefused, KupeConnectionError, KupeError, StateUnavailable
+from kupe_mcp.errors import (
+    CallOutcomeUnknown,
+    CallRefused,
+    KupeAPIError,
+    KupeConnectionError,
+    KupeError,
+    StateUnavailable,
+)
+from kupe_mcp.safety.approvals import decided_elsewhere, new_approval
 from kupe_mcp.safety.ask import (
     ConfirmCall,
     Unanswered,
@@ -58,10 +66,11 @@ from kupe_mcp.safety.channels import human_channel, seek_approval
 from kupe_mcp.safety.clock import from_json, to_json
 from kupe_mcp.safety.context import approvals_of, guards_of, kupe, server_of, settings_of
 from kupe_mcp.safety.outcomes import Answer, ApprovalPending, ConfirmationRequired, DryRun
-from kupe_mcp.safety.preview import money, preview, question
+from kupe_mcp.safety.preview import SAMPLE_ROWS, money, preview, question
 from kupe_mcp.safety.rules import TOKEN_TTL_S, Recent, Slot
 from kupe_mcp.safety.subjects import Subject, refresh
 from kupe_mcp.safety.variables import balance_warning
+from kupe_mcp.text.untrusted import one_line
 
 __all__ = ["UNKNOWN_REF", "Gate", "Held", "decide"]
 
@@ -97,20 +106,44 @@ class Gate:
     channel: str = "none"
 
     async def _after_dial(self, event: str, ref: str) -> None:
-        """Write what became of a redeemed approval into its own record, the audit ``list_call_approvals`` reads.
+        """Write what became of an approved dial into its approval's record, the audit ``list_call_approvals`` reads.
 
         ``ref`` names the request_id or batch, says the outcome is unknown, or why nothing was dialled. Best
         effort: a store failure here must not hide that a call may be ringing.
         """
         try:
-            if self.channel in {"url", "app", "link"}:
+            if self.approval_id:
                 await approvals_of(self.ctx).store.record_outcome(self.approval_id, ref)
         except StateUnavailable as exc:
             logger.warning("Could not record %s for %s: %s", event, self.subject.tool, exc)
 
+    async def keep_decision(self, *, approved: bool, note: str) -> None:
+        """Keep a decision no approval record held (the client's form, a token, no question needed) as its audit.
+
+        Before a dial this must succeed: a store that cannot keep the record refuses the call (StateUnavailable),
+        so nothing rings without its record.
+        """
+        if self.approval_id or self.channel not in _DECIDED_ELSEWHERE:
+            return
+        subject, desk = self.subject, approvals_of(self.ctx)
+        asked = new_approval(
+            tenant=subject.tenant,
+            digest=self.approved or subject.digest,
+            tool=subject.tool,
+            arguments=_arguments(subject),
+            facts=_audit_facts(subject),
+            channel=self.channel,  # type: ignore[arg-type]
+            now=desk.clock(),
+            ttl_s=0,
+        )
+        record = decided_elsewhere(asked, approved=approved, note=note)
+        await desk.store.keep(record)
+        self.approval_id = record.id
+
     @asynccontextmanager
     async def reserve(self) -> AsyncIterator[Held]:
         """Hold the subject's slots atomically (re-checking the approved digest), then settle them on exit."""
+        await self.keep_decision(approved=True, note=_DECIDED_ELSEWHERE.get(self.channel, ""))
         subject, guards = self.subject, guards_of(self.ctx)
         store = server_of(self.ctx).state
         now = guards.clock()
@@ -122,7 +155,13 @@ class Gate:
                 raise CallRefused(_changed(subject, subject.with_plan(plan)))
 
         # Everyone's slots are judged (and contended for) only under KUPE_MAX_CALLS_PER_HOUR_TOTAL.
-        await store.hold(subject.tenant, slot, check, now=now, everyone=guards.policy.max_per_hour_total is not None)
+        try:
+            await store.hold(
+                subject.tenant, slot, check, now=now, everyone=guards.policy.max_per_hour_total is not None
+            )
+        except CallRefused as exc:
+            await self._after_dial("refused", str(exc))  # the approval's record says it dialled nothing, and why
+            raise
         held = Held(subject, slot)
         try:
             yield held
@@ -133,6 +172,7 @@ class Gate:
                     await self._after_dial("outcome_unknown", UNKNOWN_REF)
                 else:
                     await store.release(subject.tenant, slot.id)
+                    await self._after_dial("failed", _nothing_rang(exc))
             raise
         except BaseException:
             with anyio.CancelScope(shield=True):
@@ -146,6 +186,13 @@ class Gate:
 def _outcome_unknown(exc: KupeError) -> bool:
     """Kupe may have dialled: its answer was lost (the client's classification, or a connection lost after sending)."""
     return isinstance(exc, CallOutcomeUnknown) or (isinstance(exc, KupeConnectionError) and exc.may_have_reached)
+
+
+def _nothing_rang(exc: KupeError) -> str:
+    """The audit's outcome of a dial Kupe refused (a known answer: nobody was rung), in one line."""
+    if isinstance(exc, KupeAPIError):
+        return f"nothing rang: Kupe refused it ({exc.status}: {one_line(exc.detail)[:200] or 'no detail given'})"
+    return f"nothing rang: {one_line(str(exc))[:300]}"
 
 
 async def _settle(gate: Gate, slot: Slot, ref: str, state: str) -> None:
@@ -248,7 +295,7 @@ async def _by_person(gate: Gate, channel: str, note: str | None = None) -> Answe
     gate.channel = channel
     if sought.answer is not None:
         answer = sought.answer
-        gate.approval_id = answer.approval_id if isinstance(answer, ApprovalPending) else secrets.token_hex(8)
+        gate.approval_id = answer.approval_id if isinstance(answer, ApprovalPending) else ""
         return sought.answer
     gate.approval_id = sought.approval_id or ""
     fresh = await refresh(ctx, subject)
@@ -260,18 +307,44 @@ async def _by_person(gate: Gate, channel: str, note: str | None = None) -> Answe
     return None
 
 
+_DECIDED_ELSEWHERE = {
+    "elicitation": "approved by the person in the client's own confirmation form (elicitation)",
+    "token": (
+        "approved with a confirmation token the model brought back (that the person said yes is the model's word)"
+    ),
+    "unattended": "no question needed: KUPE_CONFIRM_CALLS=off and every destination is on KUPE_ALLOWED_DESTINATIONS",
+}
+"""The channels whose decision no pending approval held, and what their audit record says of a yes."""
+
+
+def _audit_facts(subject: Subject) -> dict[str, Any]:
+    """What an audit record of a decision taken elsewhere shows: the destinations as judged, asking Kupe nothing
+    (the page and card facts look up names and balances; a dial must not wait on that for its record)."""
+    dests = subject.destinations
+    facts: dict[str, Any] = {"kind": "batch" if subject.batch is not None else "call", "recipients": len(dests)}
+    if subject.batch is not None:
+        facts["batch_id"] = subject.batch.batch_id
+    facts["destinations"] = [d.e164 for d in dests[:SAMPLE_ROWS]]
+    return facts
+
+
+async def _declined_in_band(gate: Gate, reason: str, nothing_done: str) -> Answer:
+    """The person's no in the client's form: kept as a declined record (best effort: nothing rings either way)."""
+    try:
+        await gate.keep_decision(approved=False, note=f"declined by the person in the client's form: {reason}")
+    except StateUnavailable as exc:
+        logger.warning("Could not keep a declined confirmation of %s: %s", gate.subject.tool, exc)
+    return declined_answer(reason, nothing_done)
+
+
 async def _issue_token(gate: Gate) -> ConfirmationRequired:
     ctx, subject = gate.ctx, gate.subject
     server, guards = server_of(ctx), guards_of(ctx)
     token = server.state_keys.new_token()
     now = guards.clock()
     ttl = guards.policy.token_ttl_s
-    gate.approval_id, gate.channel = secrets.token_hex(8), "token"
-    record = {
-        "digest": subject.digest,
-        "expires": to_json(now + timedelta(seconds=ttl)),
-        "approval_id": gate.approval_id,
-    }
+    gate.channel = "token"
+    record = {"digest": subject.digest, "expires": to_json(now + timedelta(seconds=ttl))}
     key = f"token:{server.state_keys.token_id(token)}"
     await server.state.put(subject.tenant, key, record, expires=now + timedelta(seconds=ttl) + _TOKEN_KEEP)
     return ConfirmationRequired(
@@ -294,7 +367,7 @@ async def _redeem_token(gate: Gate, token: str) -> None:
     held = None
     if raw is not None:
         held = (str(raw.get("digest")), from_json(raw.get("expires", 0)))  # epoch seconds before ISO 8601
-        gate.approval_id, gate.channel = str(raw.get("approval_id") or ""), "token"
+        gate.channel = "token"
     guards.check_token(held, fresh.digest)
     gate.subject, gate.approved = fresh, fresh.digest
 
@@ -302,7 +375,7 @@ async def _redeem_token(gate: Gate, token: str) -> None:
 async def _confirm_in_band(gate: Gate) -> Answer | None:
     """The person said yes to ``gate.subject``: look again now, and ask again (or refuse) if it changed."""
     ctx = gate.ctx
-    gate.approval_id, gate.channel = secrets.token_hex(8), "elicitation"
+    gate.channel = "elicitation"
     approved = gate.subject
     fresh = await refresh(ctx, approved)
     rounds = 0
@@ -315,7 +388,7 @@ async def _confirm_in_band(gate: Gate) -> Answer | None:
         if isinstance(again, Unanswered):
             return await _by_person(gate, "link", again.note)
         if not again.confirm:
-            return declined_answer("The person did not tick confirm", fresh.nothing_done)
+            return await _declined_in_band(gate, "The person did not tick confirm", fresh.nothing_done)
         approved, fresh = fresh, await refresh(ctx, fresh)
     gate.subject, gate.approved = fresh, fresh.digest
     return None
@@ -357,8 +430,8 @@ async def decide(
         return gate
     reason = declined(answer)
     if reason:
-        gate.approval_id, gate.channel = secrets.token_hex(8), "elicitation"
-        gate.answer = declined_answer(reason, subject.nothing_done)
+        gate.channel = "elicitation"
+        gate.answer = await _declined_in_band(gate, reason, subject.nothing_done)
         return gate
     if accepted(answer):
         gate.answer = await _confirm_in_band(gate)
@@ -388,5 +461,5 @@ async def decide(
     fresh = await refresh(ctx, subject)
     if fresh.digest != subject.digest:
         raise CallRefused(_changed(subject, fresh))
-    gate.subject, gate.approved = fresh, fresh.digest
+    gate.subject, gate.approved, gate.channel = fresh, fresh.digest, "unattended"
     return gate

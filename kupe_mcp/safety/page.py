@@ -35,7 +35,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route, Router
 
 from kupe_mcp._loopback import LoopbackServer
-from kupe_mcp.safety.approvals import Approval, ApprovalProblem, ApprovalStore
+from kupe_mcp.safety.approvals import Approval, ApprovalProblem, ApprovalStore, on_the_page
 from kupe_mcp.safety.clock import Clock, shown_time, utc_now
 from kupe_mcp.safety.passkeys import Passkeys, RelyingParty, relying_party
 from kupe_mcp.text import redact as _redact
@@ -368,9 +368,7 @@ def approval_routes(desk: ApprovalDesk, *, hosts: frozenset[str] | None = None) 
         if (refused := wrong_host(request)) is not None:
             return refused
         approval = await store.get(request.path_params["approval_id"])
-        if approval is None or (desk.proof == "client" and approval.channel in {"app", "token"}):
-            # A card's approval is answered on the card alone (client proof): its page would hand its answer to
-            # anyone holding the id, which the model is shown.
+        if approval is None or not on_the_page(approval, desk.proof):
             return _problem_page("This approval link is not valid: ask the assistant for a new one.", 404)
         csrf, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(16)
         _redact.remember(csrf)  # this view's form value rides a cookie: no log line shows it
@@ -413,7 +411,7 @@ def approval_routes(desk: ApprovalDesk, *, hosts: frozenset[str] | None = None) 
         if choice == "approve" and desk.proof == "passkey":
             return _problem_page("Refused: approving needs your passkey; press Approve on the page.", 403)
         record = await store.get(approval_id)
-        if record is None or (desk.proof == "client" and record.channel in {"app", "token"}):
+        if record is None or not on_the_page(record, desk.proof):
             return _problem_page("This approval link is not valid: ask the assistant for a new one.", 404)
         try:
             await store.answer_on_page(approval_id, approve=choice == "approve", via="approval page")

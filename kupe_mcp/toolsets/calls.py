@@ -420,6 +420,10 @@ async def list_call_approvals(
     status: ApprovalStatus | None = None,
     limit: Annotated[int, Field(ge=1, le=100)] = 20,
 ) -> ApprovalList:
-    """What recent call approvals asked the person, and the answer: approved, declined, expired, used or waiting."""
+    """Why a call or campaign rang or not: each recent decision, how it was given, and what was dialled.
+
+    Approved on the page, card or the client's form, by a token or with no question needed; declined, expired or
+    waiting.
+    """
     rows = await approvals_of(ctx).store.list(await tenant_of(ctx), status=status, limit=limit)
     return ApprovalList(approvals=[r.public() for r in rows], count=len(rows))

@@ -3,11 +3,13 @@ approval per digest, one answer, one redemption, expiry, retention, and tenants 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import anyio
 import pytest
 
 from kupe_mcp.safety import approvals as approvals_module
-from kupe_mcp.safety.approvals import Approval, ApprovalProblem, StateApprovals, new_approval
+from kupe_mcp.safety.approvals import Approval, ApprovalProblem, StateApprovals, decided_elsewhere, new_approval
 from kupe_mcp.safety.state import StateStore
 from tests._clock import FakeClock
 
@@ -182,3 +184,30 @@ async def test_in_memory_one_tenants_flood_of_values_evicts_only_its_own(monkeyp
         await store.put(B, f"token:{n}", {"n": n}, expires=at.replace(year=2027))
     assert await desk.find(A, mine.digest) == mine
     assert [await store.get(B, f"token:{n}", now=at) for n in range(10)] == [None] * 7 + [{"n": n} for n in (7, 8, 9)]
+
+
+async def test_a_decision_taken_elsewhere_is_listed_first_but_never_reused_answered_or_redeemed(
+    store: StateStore,
+) -> None:
+    clock, desk, pending = await opened(store)
+    clock.advance(1)
+    kept = decided_elsewhere(replace(fresh(clock), channel="elicitation"), approved=True, note="approved in the form")
+    await desk.keep(kept)
+    refusals = []
+    for attempt in (
+        desk.answer_on_page(kept.id, approve=True, via="approval page"),
+        desk.approve_verified(kept.id, tenant=A, digest=kept.digest, via="a passkey"),
+        desk.redeem(kept.id, tenant=A, digest=kept.digest),
+    ):
+        with pytest.raises(ApprovalProblem) as refused:
+            await attempt
+        refusals.append(str(refused.value))
+    live = await desk.find(A, pending.digest)  # the same digest's live approval is still the pending one
+    clock.advance(RETENTION_S / 2)
+    assert live is not None
+    assert live.id == pending.id
+    assert [r.id for r in await desk.list(A, status=None, limit=10)] == [kept.id, pending.id]
+    assert await status_of(desk, kept.id) == "used"
+    assert refusals[0] == "This approval was already used; nothing changed."
+    assert refusals[1] == "This approval was already used; nothing changed."
+    assert refusals[2].startswith("Refused: this approval is used")
