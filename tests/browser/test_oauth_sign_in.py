@@ -101,7 +101,7 @@ class BrowserPerson(Person):
 
     async def callback(self) -> AuthorizationCodeResult:
         query = parse_qs(urlsplit(self.landed[-1]).query)
-        return AuthorizationCodeResult(code=query["code"][0], state=query["state"][0])
+        return AuthorizationCodeResult(code=query["code"][0], state=query["state"][0], iss=query["iss"][0])
 
 
 async def test_sign_in_through_a_client_metadata_document_in_chromium_then_call_refresh_and_revoke(

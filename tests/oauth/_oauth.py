@@ -141,7 +141,10 @@ async def sign_in(
             pages.append(answer.text)
         assert answer.status_code == 303, answer.text
         query = parse_qs(urlsplit(answer.headers["location"]).query)
-        return AuthorizationCodeResult(code=query["code"][0], state=query.get("state", [None])[0])
+        # The issuer travels back too (RFC 9207): the SDK's client rejects a code without it from this server.
+        return AuthorizationCodeResult(
+            code=query["code"][0], state=query.get("state", [None])[0], iss=query.get("iss", [None])[0]
+        )
 
 
 def oauth_client(

@@ -114,6 +114,7 @@ async def test_authorization_server_metadata_offers_code_with_pkce_s256_cimd_dcr
     assert meta["response_types_supported"] == ["code"]
     assert meta["grant_types_supported"] == ["authorization_code", "refresh_token"]
     assert meta["client_id_metadata_document_supported"] is True
+    assert meta["authorization_response_iss_parameter_supported"] is True
 
 
 async def test_a_client_registered_by_dcr_signs_in_and_calls_tools_as_that_tenant(
@@ -366,8 +367,10 @@ async def test_a_resource_naming_another_server_is_refused_at_authorize_and_at_t
                 "resource": "https://other.example/mcp",
             },
         )
+    refusal = parse_qs(urlsplit(at_authorize.headers["location"]).query)
     assert at_authorize.status_code == 302
-    assert parse_qs(urlsplit(at_authorize.headers["location"]).query)["error"] == ["invalid_target"]
+    assert refusal["error"] == ["invalid_target"]
+    assert refusal["iss"] == [served.base_url]  # RFC 9207 on the SDK handler's own answers too
     assert at_token.status_code == 400
     assert at_token.json()["error"] == "invalid_target"
 
@@ -570,6 +573,15 @@ async def test_a_registered_client_id_that_was_tampered_with_is_unknown(served: 
     assert refused.json()["error"] == "invalid_request"
 
 
+async def test_the_code_sent_back_to_the_app_names_this_server_as_its_issuer(served: Served) -> None:
+    answer = await submit(served, DEMO_API_KEY)
+    query = parse_qs(urlsplit(answer.headers["location"]).query)
+    assert answer.status_code == 303
+    assert query["iss"] == [served.base_url]  # RFC 9207, as the metadata promises
+    assert query["code"][0].startswith("kmcp_ac_")
+    assert query["state"] == ["s1"]
+
+
 async def test_cancel_on_the_page_sends_the_app_access_denied_and_issues_nothing(served: Served) -> None:
     _, answer = await post_sign_in(served, {"api_key": "", "action": "deny"})
     query = parse_qs(urlsplit(answer.headers["location"]).query)
@@ -577,6 +589,7 @@ async def test_cancel_on_the_page_sends_the_app_access_denied_and_issues_nothing
     assert answer.headers["location"].startswith(f"{CALLBACK}?")
     assert query["error"] == ["access_denied"]
     assert query["state"] == ["s1"]
+    assert query["iss"] == [served.base_url]
     assert "code" not in query
     store = served.server.runtime.state
     assert isinstance(store, MemoryStore)

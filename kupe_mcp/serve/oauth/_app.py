@@ -232,7 +232,7 @@ class OAuthServer:
                         "not allowed: use https, http on a loopback address, or the app's own scheme.",
                         status=400,
                     )
-            return await sdk_authorize.handle(request)
+            return _naming_issuer(await sdk_authorize.handle(request))
 
         return Router(
             routes=[
@@ -277,6 +277,9 @@ class OAuthServer:
                 "revocation_endpoint_auth_methods_supported": auth_methods,
                 "code_challenge_methods_supported": ["S256"],
                 "client_id_metadata_document_supported": True,
+                # RFC 9207: every answer sent back to the app names this issuer, so a client talking to several
+                # authorization servers can tell whose code it got (mix-up attacks).
+                "authorization_response_iss_parameter_supported": True,
             },
             headers={"cache-control": "public, max-age=300"},
         )
@@ -338,6 +341,7 @@ class OAuthServer:
                 error="access_denied",
                 error_description="The person cancelled the sign-in.",
                 state=pending["state"],
+                iss=request_origin.get(),
             )
             return RedirectResponse(denied, status_code=303, headers=HEADERS)
         key = key.strip()
@@ -348,7 +352,9 @@ class OAuthServer:
             tenant, problem = await self._check_key(key)
         if problem is not None or tenant is None:
             return self._form(request_id, csrf, pending, error=problem)
-        url = await self.grants.complete(request_id, api_key=key, tenant=tenant, read_only=bool(form.get("read_only")))
+        url = await self.grants.complete(
+            request_id, api_key=key, tenant=tenant, read_only=bool(form.get("read_only")), issuer=request_origin.get()
+        )
         if url is None:
             return _expired()
         logger.info("OAuth sign-in: a new grant for %s, client %s.", tenant, pending["client_id"])
@@ -415,6 +421,18 @@ def _header(scope: Scope, name: bytes) -> str:
         if key.lower() == name:
             return str(value.decode("latin-1"))
     return ""
+
+
+def _naming_issuer(response: Response) -> Response:
+    """RFC 9207 for the SDK's own answers too: an error it sends back to the app carries ``iss`` like our code and
+    cancel redirects do. Its only other redirect goes to our sign-in page, which is no answer to the app."""
+    from mcp.server.auth.provider import construct_redirect_uri
+
+    issuer = request_origin.get()
+    location = response.headers.get("location")
+    if location is not None and not location.startswith(f"{issuer}/oauth/sign-in"):
+        response.headers["location"] = construct_redirect_uri(location, iss=issuer)
+    return response
 
 
 def _message(title: str, sentence: str, status: int) -> Response:

@@ -290,8 +290,9 @@ class Grants:
         record: dict[str, Any] = json.loads(opened)
         return record if from_json(record["expires"]) > self.clock() else None  # epoch seconds before ISO 8601
 
-    async def complete(self, request_id: str, *, api_key: str, tenant: str, read_only: bool) -> str | None:
-        """Seal the key into a new grant and issue a code; the client's redirect URL, or None if the request expired."""
+    async def complete(self, request_id: str, *, api_key: str, tenant: str, read_only: bool, issuer: str) -> str | None:
+        """Seal the key into a new grant and issue a code; the client's redirect URL (carrying ``issuer`` as RFC
+        9207's ``iss``), or None if the request expired."""
         pending = await self.pending(request_id)
         if pending is None:
             return None
@@ -324,7 +325,7 @@ class Grants:
         )
         from mcp.server.auth.provider import construct_redirect_uri
 
-        return construct_redirect_uri(pending["redirect_uri"], code=code, state=pending["state"])
+        return construct_redirect_uri(pending["redirect_uri"], code=code, state=pending["state"], iss=issuer)
 
     async def load_authorization_code(self, client: OAuthClientInformationFull, authorization_code: str) -> Code | None:
         raw = await self._get(f"code:{self._id(authorization_code)}")
