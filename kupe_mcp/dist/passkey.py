@@ -118,7 +118,8 @@ async def _add(settings: Any, passkeys: Any, tenant: str, name: str) -> int:
         listener = ApprovalListener(desk, port=settings.approval_port)
         base = listener.start()
     print(
-        f"Open {base}/approvals/passkeys/enrol?code={quote(code)} in your browser and create the passkey\n"
+        f"Open {base}/approvals/passkeys/enrol#code={quote(code)}&from=terminal in your browser and create the "
+        "passkey\n"
         f"(one-time code {code}, good for 10 minutes; name it there, e.g. {name!r}).",
         file=sys.stderr,
     )

@@ -163,9 +163,10 @@ await post(u+'/passkey',c.toJSON());location.reload()}catch(e){say(e.message||St
 
 _ENROL_JS = """(()=>{const f=document.getElementById('enrol'),m=document.getElementById('msg'),
 n=document.getElementById('next');const say=t=>{m.textContent=t};
-const hc=new URLSearchParams(location.hash.slice(1)).get('code');
+const hp=new URLSearchParams(location.hash.slice(1)),hc=hp.get('code');
 if(hc){f.elements.code.value=hc;document.getElementById('by-key').hidden=true;
-document.getElementById('intro').textContent='You are signed in. Now create a passkey: it lets you, and only you, '+
+document.getElementById('intro').textContent=(hp.get('from')==='terminal'?'The one-time code from your terminal is '+
+'filled in. Create a passkey':'You are signed in. Now create a passkey')+': it lets you, and only you, '+
 'approve the phone calls the assistant wants to place.';history.replaceState(null,'',location.pathname)}
 function onward(k,how){if(!k)return;const a=document.createElement('a');a.id='continue';a.className='onward';
 a.href=k.url;a.textContent='Continue to '+k.app+how;n.replaceChildren(a)}
@@ -487,9 +488,8 @@ def approval_routes(desk: ApprovalDesk, *, hosts: frozenset[str] | None = None) 
         return _page(_shell(title, body, nonce, script), nonce=nonce)
 
     async def enrol_page(request: Request) -> Response:
-        code_hint = (request.query_params.get("code") or "")[:20]
-        # An OAuth sign-in sends its code in the fragment (#code=…), which the script reads: a fragment reaches no
-        # server log, proxy or Referer. The query form is the terminal's (`kupe-app-mcp passkey add`, loopback).
+        # A one-time code comes in the fragment (#code=…, from an OAuth sign-in or `kupe-app-mcp passkey add`),
+        # which the script reads and then clears: a fragment reaches no server, log, proxy or Referer.
         body = (
             "<h1>Enrol a passkey for call approvals</h1>"
             "<p id='intro'>A passkey lets you, and only you, approve calls the assistant wants to place. Prove you "
@@ -497,7 +497,7 @@ def approval_routes(desk: ApprovalDesk, *, hosts: frozenset[str] | None = None) 
             "printed in your terminal.</p>"
             f"<form id='enrol'><dl><div class='pair' id='by-key'>{_API_KEY_FIELD}</div>"
             "<dt><label for='code'>or one-time code</label></dt>"
-            f"<dd><input id='code' name='code' autocomplete='one-time-code' value='{_e(code_hint)}'></dd>"
+            "<dd><input id='code' name='code' autocomplete='one-time-code'></dd>"
             "<dt><label for='name'>Name of this passkey</label></dt>"
             "<dd><input id='name' name='name' value='my passkey'></dd></dl>"
             f"{_submit('Create passkey')}</form>"

@@ -26,7 +26,8 @@ from tests.browser._page import with_authenticator
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-LINK = re.compile(r"Open (http://localhost:\d+/approvals/passkeys/enrol\?code=\S+) in your browser")
+# The code rides in the fragment: no server, log or Referer ever sees it, and the page clears it from the address.
+LINK = re.compile(r"Open (http://localhost:\d+/approvals/passkeys/enrol#code=\S+&from=terminal) in your browser")
 
 
 async def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -65,6 +66,10 @@ async def test_passkey_add_enrols_from_the_terminal_code_and_the_stdio_server_ac
                 await page.wait_for_timeout(50)
             assert found is not None, lines
             await page.goto(found.group(1))  # the code is filled in from the link
+            intro = await page.locator("#intro").text_content()
+            assert page.url.endswith("/approvals/passkeys/enrol")
+            assert intro is not None
+            assert intro.startswith("The one-time code from your terminal is filled in.")
             await page.fill("#name", "desk key")
             await page.get_by_role("button", name="Create passkey").click()
             await page.locator("#msg").filter(has_text="enrolled").wait_for()
