@@ -297,7 +297,8 @@ def cost_lines(data: dict[str, Any]) -> list[str]:
         f"({per_call or 'none'}); "
         f"{bytes_in:.0f} bytes in and {bytes_out:.0f} bytes out. The SDK proxy sent Redis {floor_cmds} commands. "
         "A read tool keeps no call-safety state, so Redis carries no per-call load here; `place_call` and "
-        "`start_batch` add three round trips each (the state store section above).",
+        "`start_batch` add three round trips each for the slots, and about five more for a dial's audit record "
+        "(the state store section above).",
         "",
         "Projection: a replica is one process with one event loop, so it uses at most one core. One more core "
         f"given to one more replica adds about **1000 / {server:.2f} = {per_core:.0f} calls/s** of `get_agent`, "
