@@ -117,8 +117,9 @@ class Gate:
         except StateUnavailable as exc:
             logger.warning("Could not record %s for %s: %s", event, self.subject.tool, exc)
 
-    async def keep_decision(self, *, approved: bool, note: str) -> None:
-        """Keep a decision no approval record held (the client's form, a token, no question needed) as its audit.
+    async def keep_decision(self, declined: str | None = None) -> None:
+        """Keep a decision no approval record held (the client's form, a token, no question needed) as its audit:
+        a yes, or the person's no with ``declined`` saying why.
 
         Before a dial this must succeed: a store that cannot keep the record refuses the call (StateUnavailable),
         so nothing rings without its record.
@@ -136,14 +137,19 @@ class Gate:
             now=desk.clock(),
             ttl_s=0,
         )
-        record = decided_elsewhere(asked, approved=approved, note=note)
+        if declined is None:
+            record = decided_elsewhere(asked, approved=True, note=_DECIDED_ELSEWHERE[self.channel])
+        else:
+            record = decided_elsewhere(
+                asked, approved=False, note=f"declined by the person in the client's form: {declined}"
+            )
         await desk.store.keep(record)
         self.approval_id = record.id
 
     @asynccontextmanager
     async def reserve(self) -> AsyncIterator[Held]:
         """Hold the subject's slots atomically (re-checking the approved digest), then settle them on exit."""
-        await self.keep_decision(approved=True, note=_DECIDED_ELSEWHERE.get(self.channel, ""))
+        await self.keep_decision()
         subject, guards = self.subject, guards_of(self.ctx)
         store = server_of(self.ctx).state
         now = guards.clock()
@@ -331,7 +337,7 @@ def _audit_facts(subject: Subject) -> dict[str, Any]:
 async def _declined_in_band(gate: Gate, reason: str, nothing_done: str) -> Answer:
     """The person's no in the client's form: kept as a declined record (best effort: nothing rings either way)."""
     try:
-        await gate.keep_decision(approved=False, note=f"declined by the person in the client's form: {reason}")
+        await gate.keep_decision(declined=reason)
     except StateUnavailable as exc:
         logger.warning("Could not keep a declined confirmation of %s: %s", gate.subject.tool, exc)
     return declined_answer(reason, nothing_done)

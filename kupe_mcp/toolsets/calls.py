@@ -420,10 +420,9 @@ async def list_call_approvals(
     status: ApprovalStatus | None = None,
     limit: Annotated[int, Field(ge=1, le=100)] = 20,
 ) -> ApprovalList:
-    """Why a call or campaign rang or not: each recent decision, how it was given, and what was dialled.
+    """What recent call approvals asked the person, and the answer: approved, declined, expired, used or waiting.
 
-    Approved on the page, card or the client's form, by a token or with no question needed; declined, expired or
-    waiting.
+    Every placed call has one, also those approved in the client's form, by token or unasked.
     """
     rows = await approvals_of(ctx).store.list(await tenant_of(ctx), status=status, limit=limit)
     return ApprovalList(approvals=[r.public() for r in rows], count=len(rows))
