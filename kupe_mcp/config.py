@@ -195,6 +195,10 @@ def _state_secret(raw: str) -> SecretStr:
     return SecretStr(raw.strip())
 
 
+def _previous_secrets(raw: str) -> tuple[SecretStr, ...]:
+    return tuple(_state_secret(part) for part in raw.split(",") if part.strip())
+
+
 # kind -> (reader, what a good value is, the registry's `format`)
 _READERS: dict[str, tuple[Callable[[str], Any], str, str]] = {
     "text": (str.strip, "text", "string"),
@@ -414,6 +418,16 @@ SETTINGS: tuple[Setting, ...] = (
         example="32 random characters, e.g. from openssl rand -hex 32",
     ),
     Setting(
+        "KUPE_STATE_SECRET_PREVIOUS",
+        "state_secret_previous",
+        "secret",
+        "earlier `KUPE_STATE_SECRET`s (comma list) while rotating: still read (OAuth sign-ins, idempotency keys, "
+        "confirmation tokens stay valid), never written; drop them once their records expired (30 days)",
+        reader=_previous_secrets,
+        expects="a comma list of secrets of at least 16 characters each",
+        example="the secret being replaced, e.g. KUPE_STATE_SECRET_PREVIOUS=<old secret>",
+    ),
+    Setting(
         "KUPE_CONFIRM_FALLBACK",
         "confirm_fallback",
         "choice",
@@ -610,6 +624,7 @@ class Settings(BaseModel):
     max_calls_per_hour_total: int | None = Field(default=None, ge=1, le=10_000_000)
     state_url: str | None = None
     state_secret: SecretStr | None = None
+    state_secret_previous: tuple[SecretStr, ...] = ()
     confirm_fallback: Literal["link", "token", "off"] = "link"
     approval_proof: Literal["passkey", "client"] | None = None
     elicitation_timeout_s: float = Field(default=30.0, gt=0, le=3600)
@@ -638,6 +653,12 @@ class Settings(BaseModel):
     def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         _all_match(value, _ORIGIN, "an origin such as https://app.example.com")
         return tuple(o.lower().rstrip("/") for o in value)
+
+    @property
+    def state_keys_secrets(self) -> tuple[str | None, tuple[str, ...]]:
+        """(KUPE_STATE_SECRET, the earlier ones still read) as plain text, for ``StateKeys.from_secret``."""
+        current = self.state_secret.get_secret_value() if self.state_secret else None
+        return current, tuple(p.get_secret_value() for p in self.state_secret_previous)
 
     @property
     def proof(self) -> Literal["passkey", "client"]:
@@ -714,6 +735,11 @@ class Settings(BaseModel):
             if value is not None:
                 values[field] = value
                 origin.pop(field, None)
+        if values.get("state_secret_previous") and not values.get("state_secret"):
+            raise ConfigError(
+                "KUPE_STATE_SECRET_PREVIOUS is set but KUPE_STATE_SECRET is not: set the new secret too (earlier "
+                "secrets are only read, never written)."
+            )
         try:
             return cls.model_validate(values)
         except ValidationError as exc:

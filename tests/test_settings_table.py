@@ -187,6 +187,7 @@ def test_server_json_lists_every_variable_from_the_table_with_secrets_marked() -
         "KUPE_BEARER_TOKEN",
         "KUPE_MCP_TOKEN",
         "KUPE_STATE_SECRET",
+        "KUPE_STATE_SECRET_PREVIOUS",
     }
 
 

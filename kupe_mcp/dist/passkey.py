@@ -62,8 +62,7 @@ async def _run(args: argparse.Namespace) -> int:
             "sqlite:// or redis:// store."
         )
     store = open_store(url, secret_set=settings.state_secret is not None)
-    secret = settings.state_secret.get_secret_value() if settings.state_secret else None
-    passkeys = Passkeys(store, StateKeys.from_secret(secret))
+    passkeys = Passkeys(store, StateKeys.from_secret(*settings.state_keys_secrets))
     try:
         tenant = await key_checker(settings.base_url)(key.get_secret_value())
         if tenant is None:

@@ -369,7 +369,11 @@ async def _redeem_token(gate: Gate, token: str) -> None:
     ctx = gate.ctx
     server, guards = server_of(ctx), guards_of(ctx)
     fresh = await refresh(ctx, gate.subject)
-    raw = await server.state.take(fresh.tenant, f"token:{server.state_keys.token_id(token)}", now=guards.clock())
+    raw = None
+    for token_id in server.state_keys.token_ids(token):  # issued under the current secret, or before a rotation
+        raw = await server.state.take(fresh.tenant, f"token:{token_id}", now=guards.clock())
+        if raw is not None:
+            break
     held = None
     if raw is not None:
         held = (str(raw.get("digest")), from_json(raw.get("expires", 0)))  # epoch seconds before ISO 8601

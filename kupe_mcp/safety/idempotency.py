@@ -89,11 +89,19 @@ def _args_digest(arguments: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(arguments, sort_keys=True, default=str).encode()).hexdigest()
 
 
-async def _lookup(ctx: Context, tool: str, key: str, arguments: dict[str, Any]) -> Prior:
+async def _held(ctx: Context, tenant: str, tool: str, key: str) -> dict[str, Any] | None:
+    """What the store keeps for ``key``: under the current secret, or under one being rotated out (a retry after a
+    rotation must still get its first outcome, not a second dial)."""
     server = server_of(ctx)
-    tenant = await server.tenant_of(ctx)
-    slot = f"idem:{tool}:{server.state_keys.digest('idempotency', key)}"
-    held = await server.state.get(tenant, slot, now=guards_of(ctx).clock())
+    for digest in server.state_keys.digests("idempotency", key):
+        held = await server.state.get(tenant, f"idem:{tool}:{digest}", now=guards_of(ctx).clock())
+        if held is not None:
+            return dict(held)
+    return None
+
+
+async def _lookup(ctx: Context, tool: str, key: str, arguments: dict[str, Any]) -> Prior:
+    held = await _held(ctx, await server_of(ctx).tenant_of(ctx), tool, key)
     if held is None:
         return Prior()
     if held.get("args") != _args_digest(arguments):
@@ -157,9 +165,13 @@ async def idempotent(ctx: Context, tool: str, key: str | None, arguments: dict[s
     now = guards_of(ctx).clock()
     slot = f"idem:{tool}:{server.state_keys.digest('idempotency', key)}"
     args = _args_digest(arguments)
-    fresh = await server.state.put_new(tenant, slot, {"args": args, "state": "running"}, expires=now + KEEP, now=now)
+    # Only while a secret is being rotated out can the key be held where put_new does not look.
+    earlier = await _held(ctx, tenant, tool, key) if server.state_keys.previous else None
+    fresh = earlier is None and await server.state.put_new(
+        tenant, slot, {"args": args, "state": "running"}, expires=now + KEEP, now=now
+    )
     if not fresh:
-        held = await server.state.get(tenant, slot, now=now) or {}
+        held = earlier or await server.state.get(tenant, slot, now=now) or {}
         if held.get("args") != args:
             raise ToolError(
                 f"Refused: this idempotency_key was already used for a {tool} with other arguments; nothing was "

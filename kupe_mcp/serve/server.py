@@ -360,13 +360,12 @@ def create_server(
     another's elicitation round.
     """
     client = client or build_client(settings)
-    secret = settings.state_secret.get_secret_value() if settings.state_secret else None
-    keys = StateKeys.from_secret(secret)
+    keys = StateKeys.from_secret(*settings.state_keys_secrets)
     extra: dict[str, Any] = {}
     if keys.from_operator:
         from mcp.server.request_state import RequestStateSecurity
 
-        extra["request_state_security"] = RequestStateSecurity(keys=[keys.request_state_key()])
+        extra["request_state_security"] = RequestStateSecurity(keys=keys.request_state_keys())
     # Multi-tenant callers may bring a session; otherwise the client's own credentials decide.
     api_key_auth = not multi_tenant and client.credentials.kind == "api_key"
     viewed = served_views(settings, api_key_auth)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -44,22 +44,25 @@ class Served:
 
 @contextmanager
 def serve(
-    *, store: StateStore | None = None, options: Any = None, settings: dict[str, Any] | None = None
+    *,
+    store: StateStore | None = None,
+    options: Any = None,
+    settings: dict[str, Any] | None = None,
+    sandbox: SandboxServer | None = None,
+    port: int = 0,
 ) -> Iterator[Served]:
-    """kupe-app-mcp multi-tenant over loopback HTTP (OAuth on), in front of a sandbox on loopback."""
+    """kupe-app-mcp multi-tenant over loopback HTTP (OAuth on), in front of a sandbox on loopback (its own, unless
+    one is given); ``port`` serves again where an earlier server stood (the issuer and resource are its origin)."""
     from pydantic import SecretStr
 
-    with SandboxServer(SandboxSettings(call_step_s=0)) as sandbox:
-        config = Settings(
-            base_url=sandbox.base_url,
-            toolsets=("account", "calls"),
-            calling_hours="off",
-            state_secret=SecretStr(SECRET),
-            **(settings or {}),
-        )
+    with ExitStack() as stack:
+        if sandbox is None:
+            sandbox = stack.enter_context(SandboxServer(SandboxSettings(call_step_s=0)))
+        fields: dict[str, Any] = {"state_secret": SecretStr(SECRET), **(settings or {})}
+        config = Settings(base_url=sandbox.base_url, toolsets=("account", "calls"), calling_hours="off", **fields)
         server = create_server(config, build_client(config), multi_tenant=True, state=store)
         app = http_app(server, config, host="127.0.0.1", multi_tenant=True, oauth_options=options)
-        with LoopbackServer(app, lifespan="on") as srv:
+        with LoopbackServer(app, port=port, lifespan="on") as srv:
             yield Served(server, sandbox, srv.base_url)
 
 

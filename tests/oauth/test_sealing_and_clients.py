@@ -17,18 +17,27 @@ KEY = "kupe_sbx_demo_0000000000000000"
 
 
 def test_a_sealed_key_opens_only_on_its_own_grant_under_the_same_secret() -> None:
-    sealer = Sealer(b"a" * 32)
+    sealer = Sealer([b"a" * 32])
     sealed = sealer.seal("grant-1", KEY)
     assert KEY not in sealed
     assert KEY.encode() not in base64.urlsafe_b64decode(sealed)
     assert sealer.open("grant-1", sealed) == KEY
-    assert Sealer(b"a" * 32).open("grant-1", sealed) == KEY  # another replica, same KUPE_STATE_SECRET
+    assert Sealer([b"a" * 32]).open("grant-1", sealed) == KEY  # another replica, same KUPE_STATE_SECRET
     assert sealer.open("grant-2", sealed) is None  # copied onto another grant's record
-    assert Sealer(b"b" * 32).open("grant-1", sealed) is None  # another secret
+    assert Sealer([b"b" * 32]).open("grant-1", sealed) is None  # another secret
     raw = bytearray(base64.urlsafe_b64decode(sealed))
     raw[-1] ^= 1
     assert sealer.open("grant-1", base64.urlsafe_b64encode(bytes(raw)).decode()) is None  # tampered
     assert sealer.seal("grant-1", KEY) != sealed  # a fresh nonce each time
+
+
+def test_while_a_secret_is_rotated_out_keys_sealed_under_it_still_open_and_new_ones_use_the_new_secret() -> None:
+    before = Sealer([b"a" * 32]).seal("grant-1", KEY)
+    rotating = Sealer([b"b" * 32, b"a" * 32])  # KUPE_STATE_SECRET=b..., KUPE_STATE_SECRET_PREVIOUS=a...
+    after = rotating.seal("grant-1", KEY)
+    assert rotating.open("grant-1", before) == KEY
+    assert Sealer([b"b" * 32]).open("grant-1", after) == KEY  # once the old secret is dropped
+    assert Sealer([b"b" * 32]).open("grant-1", before) is None
 
 
 def client(*uris: str, scope: str | None = None) -> LenientClient:

@@ -16,6 +16,7 @@ import pytest
 from mcp.client import Client
 from mcp.client.extension import advertise
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
+from pydantic import SecretStr
 
 from kupe_mcp.errors import CallOutcomeUnknown
 from kupe_mcp.safety.passkeys import RelyingParty
@@ -180,3 +181,54 @@ async def test_passkeys_codes_and_challenges_made_on_one_replica_are_used_once_o
         await one.revoke("user:bob", "a1")  # another tenant's passkey is unknown to bob
     await one.revoke("user:ada", "a1")
     assert await other.enrolled("user:ada") == []
+
+
+# -- rotating KUPE_STATE_SECRET (the old one in KUPE_STATE_SECRET_PREVIOUS) ---------------------------------------
+
+OLD_SECRET, NEW_SECRET = "old-state-secret-0123456789abcdef", "new-state-secret-0123456789abcdef"
+
+
+def before_and_during_rotation(
+    make_server: ServerFactory, store: StateStore, **settings: Any
+) -> tuple[KupeServer, KupeServer]:
+    """Two servers on one store: one keyed by the old secret, one by the new secret while it still reads the old."""
+    before = make_server(state=store, toolsets=("calls",), state_secret=SecretStr(OLD_SECRET), **settings)
+    rotating = make_server(
+        state=store,
+        toolsets=("calls",),
+        state_secret=SecretStr(NEW_SECRET),
+        state_secret_previous=(SecretStr(OLD_SECRET),),
+        **settings,
+    )
+    return before, rotating
+
+
+async def test_a_retry_after_the_state_secret_was_rotated_gets_the_first_outcome_and_dials_nothing_more(
+    make_server: ServerFactory, sandbox_app: Any, store: StateStore
+) -> None:
+    before, rotating = before_and_during_rotation(make_server, store)
+    async with form_client(before, "auto", say_yes) as mcp:
+        first = await call(mcp, "place_call", **ADA_CALL, idempotency_key="retry-rotation")
+    async with form_client(rotating, "auto", say_yes) as mcp:
+        again = await call(mcp, "place_call", **ADA_CALL, idempotency_key="retry-rotation")
+        refused = await fail(
+            mcp, "place_call", **{**ADA_CALL, "phone_number": "+919876543211"}, idempotency_key="retry-rotation"
+        )
+    assert first["placed"] is True
+    assert again == first
+    assert "already used for a place_call with other arguments" in refused
+    assert dials(sandbox_app) == 1
+
+
+async def test_a_confirmation_token_issued_before_the_rotation_is_redeemed_once_after_it(
+    make_server: ServerFactory, sandbox_app: Any, store: StateStore
+) -> None:
+    before, rotating = before_and_during_rotation(make_server, store, confirm_fallback="token")
+    async with Client(before) as mcp:
+        token = (await call(mcp, "place_call", **ADA_CALL))["confirmation_token"]
+    async with Client(rotating) as mcp:
+        placed = await call(mcp, "place_call", **ADA_CALL, confirmation_token=token)
+        replayed = await fail(mcp, "place_call", **ADA_CALL, confirmation_token=token)
+    assert placed["placed"] is True
+    assert "confirmation_token" in replayed
+    assert dials(sandbox_app) == 1

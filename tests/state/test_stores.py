@@ -141,6 +141,34 @@ def test_state_settings_read_from_the_environment_and_a_short_secret_is_refused_
     assert "short-secret" not in str(caught.value)
 
 
+def test_earlier_state_secrets_are_read_as_a_list_and_need_a_current_secret_beside_them() -> None:
+    from kupe_mcp.config import Settings
+    from kupe_mcp.safety.state import StateKeys
+
+    old, older, new = "o" * 32, "p" * 20, "n" * 32
+    settings = Settings.from_env({"KUPE_STATE_SECRET": new, "KUPE_STATE_SECRET_PREVIOUS": f"{old}, {older}"})
+    keys = StateKeys.from_secret(*settings.state_keys_secrets)
+    with pytest.raises(ConfigError) as alone:
+        Settings.from_env({"KUPE_STATE_SECRET_PREVIOUS": old})
+    with pytest.raises(ConfigError) as short:
+        Settings.from_env({"KUPE_STATE_SECRET": new, "KUPE_STATE_SECRET_PREVIOUS": f"{old},too-short"})
+    assert keys.all_secrets == (new.encode(), old.encode(), older.encode())
+    assert keys.token_id("t") == StateKeys.from_secret(new).token_id("t")  # written under the new secret only
+    assert keys.token_ids("t")[1:] == (
+        StateKeys.from_secret(old).token_id("t"),
+        StateKeys.from_secret(older).token_id("t"),
+    )
+    assert str(alone.value) == (
+        "KUPE_STATE_SECRET_PREVIOUS is set but KUPE_STATE_SECRET is not: set the new secret too (earlier secrets are "
+        "only read, never written)."
+    )
+    assert "KUPE_STATE_SECRET_PREVIOUS is not a comma list of secrets of at least 16 characters each" in str(
+        short.value
+    )
+    assert "too-short" not in str(short.value)
+    assert old not in repr(settings)
+
+
 def test_start_up_refuses_a_shared_store_without_a_secret(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -163,26 +163,45 @@ class StateKeys:
     Tokens are stored under an HMAC of their value, so a copy of the store holds nothing
     redeemable; the SDK's ``requestState`` is sealed with a key derived from the same secret,
     so any replica can resume another's elicitation round.
+
+    ``previous`` are secrets being rotated out (``KUPE_STATE_SECRET_PREVIOUS``): nothing is written under
+    them, but what was written under them is still found (``token_ids``, ``digests``), so a rotation does not
+    forget an idempotency key (a retry would dial again), a confirmation token or an OAuth grant.
     """
 
     secret: bytes
     from_operator: bool
+    previous: tuple[bytes, ...] = ()
 
     @classmethod
-    def from_secret(cls, secret: str | None) -> StateKeys:
+    def from_secret(cls, secret: str | None, previous: tuple[str, ...] = ()) -> StateKeys:
         if secret:
-            return cls(secret.encode(), True)
+            return cls(secret.encode(), True, tuple(p.encode() for p in previous if p and p != secret))
         return cls(os.urandom(32), False)
 
+    @property
+    def all_secrets(self) -> tuple[bytes, ...]:
+        """The current secret first, then those being rotated out."""
+        return (self.secret, *self.previous)
+
     def token_id(self, token: str) -> str:
-        return hmac.new(self.secret, f"token:{token}".encode(), hashlib.sha256).hexdigest()[:40]
+        return self.token_ids(token)[0]
+
+    def token_ids(self, token: str) -> tuple[str, ...]:
+        """Where ``token`` may be stored: under the current secret first, then under each previous one."""
+        return tuple(_hmac_id(key, f"token:{token}") for key in self.all_secrets)
 
     def digest(self, kind: str, value: str) -> str:
         """A keyed digest of a secret (an approval card's nonce): what the store keeps in its place."""
-        return hmac.new(self.secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:40]
+        return self.digests(kind, value)[0]
 
-    def request_state_key(self) -> bytes:
-        return hmac.new(self.secret, b"kupe-app-mcp/request-state", hashlib.sha256).digest()
+    def digests(self, kind: str, value: str) -> tuple[str, ...]:
+        """``digest`` under the current secret first, then under each previous one (for lookups only)."""
+        return tuple(_hmac_id(key, f"{kind}:{value}") for key in self.all_secrets)
+
+    def request_state_keys(self) -> list[bytes]:
+        """The SDK's ``requestState`` keys: the first seals, every one opens (a round begun before a rotation)."""
+        return [hmac.new(key, b"kupe-app-mcp/request-state", hashlib.sha256).digest() for key in self.all_secrets]
 
     @staticmethod
     def new_token() -> str:
@@ -191,7 +210,11 @@ class StateKeys:
         return token
 
     def __repr__(self) -> str:
-        return f"StateKeys(from_operator={self.from_operator})"
+        return f"StateKeys(from_operator={self.from_operator}, previous={len(self.previous)})"
+
+
+def _hmac_id(key: bytes, text: str) -> str:
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:40]
 
 
 def redacted_url(url: str) -> str:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import contextvars
-import hmac
 import ipaddress
 import json
 import logging
@@ -162,9 +161,9 @@ class Grants:
         self.keys = keys
         self.documents = documents
         self.clock = clock  # every expiry here; the SDK's models still get epoch numbers
-        self.sealer = Sealer(keys.secret)
-        self._client_ids = Signer(keys.secret, "client-id")
-        self._client_secrets = Signer(keys.secret, "client-secret")
+        self.sealer = Sealer(keys.all_secrets)
+        self._client_ids = Signer(keys.all_secrets, "client-id")
+        self._client_secrets = Signer(keys.all_secrets, "client-secret")
 
     def __repr__(self) -> str:
         return f"Grants(store={self.store.describe()!r})"
@@ -173,6 +172,14 @@ class Grants:
 
     def _id(self, value: str) -> str:
         return self.keys.token_id(value)
+
+    async def _find(self, kind: str, value: str, *, take: bool = False) -> dict[str, Any] | None:
+        """The record of a code or token: under the current secret's digest, or under one being rotated out."""
+        for digest in self.keys.token_ids(value):
+            raw = await (self._take if take else self._get)(f"{kind}:{digest}")
+            if raw is not None:
+                return raw
+        return None
 
     async def _put(self, key: str, value: dict[str, Any], ttl: timedelta) -> None:
         await self.store.put(NAMESPACE, key, value, expires=self.clock() + ttl)
@@ -232,13 +239,15 @@ class Grants:
         if not client_id.startswith(CLIENT_PREFIX) or "." not in client_id:
             return None
         body, _, tag = client_id[len(CLIENT_PREFIX) :].rpartition(".")
-        if not hmac.compare_digest(tag.encode(), self._client_ids.tag(body)[:32].encode()):
+        generation = self._client_ids.generation_of(body, tag, 32)
+        if generation is None:
             return None
         try:
             raw = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         except ValueError:
             return None
-        secret = self._client_secrets.tag(client_id) if raw.get("m") not in (None, "none") else None
+        # Its secret comes from the same secret that signed the id: registered before a rotation, it still matches.
+        secret = self._client_secrets.tag(client_id, generation) if raw.get("m") not in (None, "none") else None
         return LenientClient.model_validate(
             {
                 "client_id": client_id,
@@ -328,7 +337,7 @@ class Grants:
         return construct_redirect_uri(pending["redirect_uri"], code=code, state=pending["state"], iss=issuer)
 
     async def load_authorization_code(self, client: OAuthClientInformationFull, authorization_code: str) -> Code | None:
-        raw = await self._get(f"code:{self._id(authorization_code)}")
+        raw = await self._find("code", authorization_code)
         if raw is None:
             return None
         # Stored records use the models' own field names (but "explicit"); keys a model lacks are ignored.
@@ -344,7 +353,7 @@ class Grants:
     async def exchange_authorization_code(
         self, client: OAuthClientInformationFull, authorization_code: Code
     ) -> OAuthToken:
-        if await self._take(f"code:{self._id(authorization_code.code)}") is None:
+        if await self._find("code", authorization_code.code, take=True) is None:
             raise TokenError("invalid_grant", "This authorization code was already used or has expired.")
         return await self._issue(
             authorization_code.grant_id, client.client_id, authorization_code.scopes, authorization_code.resource
@@ -356,6 +365,9 @@ class Grants:
         grant = await self._get(f"grant:{grant_id}")
         if grant is None:
             raise TokenError("invalid_grant", "This sign-in was revoked or has expired: sign in again.")
+        key = self.sealer.open(grant_id, grant["sealed"])
+        if key is not None:  # sealed again under the current secret, so a rotated-out secret can be dropped later
+            grant = {**grant, "sealed": self.sealer.seal(grant_id, key)}
         await self._put(f"grant:{grant_id}", grant, REFRESH_TTL)  # a grant in use lives as long as its refresh token
         access = ACCESS_PREFIX + secrets.token_urlsafe(32)
         refresh = REFRESH_PREFIX + secrets.token_urlsafe(32)
@@ -375,10 +387,9 @@ class Grants:
     async def load_refresh_token(self, client: OAuthClientInformationFull, refresh_token: str) -> Refresh | None:
         if not refresh_token.startswith(REFRESH_PREFIX):
             return None
-        digest = self._id(refresh_token)
-        raw = await self._get(f"refresh:{digest}")
+        raw = await self._find("refresh", refresh_token)
         if raw is None:
-            spent = await self._get(f"spent:{digest}")
+            spent = await self._find("spent", refresh_token)
             if spent is not None:  # a rotated-away token came back: someone else holds a copy
                 await self._revoke_grant(spent["grant_id"])
             return None
@@ -387,10 +398,9 @@ class Grants:
     async def exchange_refresh_token(
         self, client: OAuthClientInformationFull, refresh_token: Refresh, scopes: list[str]
     ) -> OAuthToken:
-        digest = self._id(refresh_token.token)
-        if await self._take(f"refresh:{digest}") is None:
+        if await self._find("refresh", refresh_token.token, take=True) is None:
             raise TokenError("invalid_grant", "This refresh token was already used: sign in again.")
-        await self._put(f"spent:{digest}", {"grant_id": refresh_token.grant_id}, REFRESH_TTL)
+        await self._put(f"spent:{self._id(refresh_token.token)}", {"grant_id": refresh_token.grant_id}, REFRESH_TTL)
         origin = request_origin.get()
         return await self._issue(
             refresh_token.grant_id, client.client_id, scopes, refresh_token.resource or resource_of(origin)
@@ -399,7 +409,7 @@ class Grants:
     async def load_access_token(self, token: str) -> Access | None:
         if not token.startswith(ACCESS_PREFIX):
             return None
-        raw = await self._get(f"access:{self._id(token)}")
+        raw = await self._find("access", token)
         if raw is None:
             return None
         expires = from_json(raw["expires_at"])  # an int of epoch seconds before ISO 8601
@@ -415,7 +425,7 @@ class Grants:
     async def revoke_token(self, token: Access | Refresh) -> None:
         """Revoking either token ends the grant: every token of it stops working and the sealed key is deleted."""
         prefix = "access" if isinstance(token, AccessToken) else "refresh"
-        await self._take(f"{prefix}:{self._id(token.token)}")
+        await self._find(prefix, token.token, take=True)
         await self._revoke_grant(token.grant_id)
 
     async def _revoke_grant(self, grant_id: str) -> None:
