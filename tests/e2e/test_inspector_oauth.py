@@ -14,6 +14,7 @@ import re
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import anyio
 import httpx2
@@ -64,7 +65,9 @@ def test_the_inspector_cli_signs_in_through_oauth_and_calls_whoami(tmp_path: Pat
         try:
             url = _wait_for_authorization_url(proc, opened)
             result = anyio.run(sign_in, url, DEMO_API_KEY)
-            delivered = httpx2.get(f"{callback}?code={result.code}&state={result.state}", timeout=15)
+            # The browser follows the whole redirect: code, state and the issuer (RFC 9207, which the CLI checks).
+            answer = {"code": result.code, "state": result.state or "", "iss": result.iss or ""}
+            delivered = httpx2.get(f"{callback}?{urlencode(answer)}", timeout=15)
             out, err = proc.communicate(timeout=120)
         finally:
             if proc.poll() is None:
