@@ -420,9 +420,6 @@ async def list_call_approvals(
     status: ApprovalStatus | None = None,
     limit: Annotated[int, Field(ge=1, le=100)] = 20,
 ) -> ApprovalList:
-    """What recent call approvals asked the person, and the answer: approved, declined, expired, used or waiting.
-
-    Every placed call has one, also those approved in the client's form, by token or unasked.
-    """
+    """What recent call approvals asked the person, and the answer: approved, declined, expired, used or waiting."""
     rows = await approvals_of(ctx).store.list(await tenant_of(ctx), status=status, limit=limit)
     return ApprovalList(approvals=[r.public() for r in rows], count=len(rows))
