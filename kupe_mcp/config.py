@@ -410,8 +410,8 @@ SETTINGS: tuple[Setting, ...] = (
         "KUPE_STATE_SECRET",
         "state_secret",
         "secret",
-        "key for confirmation tokens and the SDK's sealed `requestState`; required with `redis://`, the same on "
-        "every replica, never logged",
+        "key for confirmation tokens, idempotency keys, OAuth grants (the sealed Kupe keys) and the SDK's sealed "
+        "`requestState`; required with `redis://`, the same on every replica, never logged",
         shown_default="random per process",
         reader=_state_secret,
         expects="a secret of at least 16 characters",
