@@ -89,11 +89,12 @@ def _args_digest(arguments: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(arguments, sort_keys=True, default=str).encode()).hexdigest()
 
 
-async def _held(ctx: Context, tenant: str, tool: str, key: str) -> dict[str, Any] | None:
-    """What the store keeps for ``key``: under the current secret, or under one being rotated out (a retry after a
-    rotation must still get its first outcome, not a second dial)."""
+async def _held(ctx: Context, tenant: str, tool: str, digests: tuple[str, ...]) -> dict[str, Any] | None:
+    """What the store keeps under the first of ``digests`` that holds anything: a key's digest under the current
+    secret or under one being rotated out (a retry after a rotation must still get its first outcome, not a second
+    dial)."""
     server = server_of(ctx)
-    for digest in server.state_keys.digests("idempotency", key):
+    for digest in digests:
         held = await server.state.get(tenant, f"idem:{tool}:{digest}", now=guards_of(ctx).clock())
         if held is not None:
             return dict(held)
@@ -101,7 +102,8 @@ async def _held(ctx: Context, tenant: str, tool: str, key: str) -> dict[str, Any
 
 
 async def _lookup(ctx: Context, tool: str, key: str, arguments: dict[str, Any]) -> Prior:
-    held = await _held(ctx, await server_of(ctx).tenant_of(ctx), tool, key)
+    server = server_of(ctx)
+    held = await _held(ctx, await server.tenant_of(ctx), tool, server.state_keys.digests("idempotency", key))
     if held is None:
         return Prior()
     if held.get("args") != _args_digest(arguments):
@@ -163,10 +165,11 @@ async def idempotent(ctx: Context, tool: str, key: str | None, arguments: dict[s
     server = server_of(ctx)
     tenant = await server.tenant_of(ctx)
     now = guards_of(ctx).clock()
-    slot = f"idem:{tool}:{server.state_keys.digest('idempotency', key)}"
+    current, *previous = server.state_keys.digests("idempotency", key)
+    slot = f"idem:{tool}:{current}"
     args = _args_digest(arguments)
     # Only while a secret is being rotated out can the key be held where put_new does not look.
-    earlier = await _held(ctx, tenant, tool, key) if server.state_keys.previous else None
+    earlier = await _held(ctx, tenant, tool, tuple(previous)) if previous else None
     fresh = earlier is None and await server.state.put_new(
         tenant, slot, {"args": args, "state": "running"}, expires=now + KEEP, now=now
     )

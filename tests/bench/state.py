@@ -85,16 +85,18 @@ def report(calls: int) -> str:
         redis = RedisServer(Path(folder))
         redis.start()
         try:
+            # Each row: the store's URL, whether it is shared (it then needs KUPE_STATE_SECRET), everyone's slots.
             stores = {
-                "memory:": (open_store("memory:", secret_set=False), False),
-                "sqlite (file)": (open_store(f"sqlite://{folder}/bench.sqlite3", secret_set=False), False),
-                "redis (loopback)": (open_store(redis.url, secret_set=True), False),
-                "redis, KUPE_MAX_CALLS_PER_HOUR_TOTAL set": (open_store(redis.url, secret_set=True), True),
+                "memory:": ("memory:", False, False),
+                "sqlite (file)": (f"sqlite://{folder}/bench.sqlite3", False, False),
+                "redis (loopback)": (redis.url, True, False),
+                "redis, KUPE_MAX_CALLS_PER_HOUR_TOTAL set": (redis.url, True, True),
             }
-            for name, (store, everyone) in stores.items():
-                samples = anyio.run(partial(per_call_ms, store, calls, everyone=everyone))
-                again = open_store(_url_of(name, folder, redis.url), secret_set=name != "memory:")
-                audited = anyio.run(partial(per_call_ms, again, calls, everyone=everyone, audit=True))
+            for name, (url, shared, everyone) in stores.items():
+                samples = anyio.run(partial(per_call_ms, open_store(url, secret_set=shared), calls, everyone=everyone))
+                audited = anyio.run(
+                    partial(per_call_ms, open_store(url, secret_set=shared), calls, everyone=everyone, audit=True)
+                )
                 results[name] = (
                     statistics.median(samples),
                     statistics.quantiles(samples, n=20)[18],
@@ -134,13 +136,6 @@ def report(calls: int) -> str:
         "<!-- state:end -->",
     ]
     return "\n".join(lines) + "\n"
-
-
-def _url_of(name: str, folder: str, redis_url: str) -> str:
-    """A second store like the row's own (a fresh memory store; the same SQLite file and Redis)."""
-    if name == "memory:":
-        return "memory:"
-    return f"sqlite://{folder}/bench.sqlite3" if name.startswith("sqlite") else redis_url
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -365,9 +365,10 @@ class Grants:
         grant = await self._get(f"grant:{grant_id}")
         if grant is None:
             raise TokenError("invalid_grant", "This sign-in was revoked or has expired: sign in again.")
-        key = self.sealer.open(grant_id, grant["sealed"])
-        if key is not None:  # sealed again under the current secret, so a rotated-out secret can be dropped later
-            grant = {**grant, "sealed": self.sealer.seal(grant_id, key)}
+        if self.keys.previous:  # while rotating, seal again under the current secret so the old one can be dropped
+            key = self.sealer.open(grant_id, grant["sealed"])
+            if key is not None:
+                grant = {**grant, "sealed": self.sealer.seal(grant_id, key)}
         await self._put(f"grant:{grant_id}", grant, REFRESH_TTL)  # a grant in use lives as long as its refresh token
         access = ACCESS_PREFIX + secrets.token_urlsafe(32)
         refresh = REFRESH_PREFIX + secrets.token_urlsafe(32)
